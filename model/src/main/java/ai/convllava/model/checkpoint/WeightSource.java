@@ -1,0 +1,41 @@
+package ai.convllava.model.checkpoint;
+
+import java.nio.ByteBuffer;
+import java.util.Set;
+
+/**
+ * Tensors of a checkpoint (one file, a sharded folder, or a separate vision tower), looked up by
+ * their checkpoint key. Implementations memory-map the files and read tensor bytes in place;
+ * nothing here touches native (DJL) code, so a bad file can only raise our exceptions.
+ */
+public interface WeightSource extends AutoCloseable {
+
+    /** Human readable description of where the weights come from (folder and format). */
+    String describe();
+
+    Set<String> keys();
+
+    boolean contains(String key);
+
+    /** @throws MissingWeightException naming the key (and the shard the index promised, if any) */
+    TensorInfo info(String key);
+
+    /**
+     * The tensor's values widened to float32 in a new direct little-endian buffer (position 0,
+     * limit = 4 * numel). BF16 is widened in Java ({@code bits << 16}); F16 by IEEE rules.
+     * Marks the key as used.
+     *
+     * @param expectedShape the shape the model needs; a mismatch throws {@link MissingWeightException}
+     *                      naming key, expected and actual shape and the file
+     */
+    ByteBuffer readFloat32(String key, long... expectedShape);
+
+    /** Same as {@link #readFloat32} into a Java array (for small tensors and tests). */
+    float[] readFloatArray(String key, long... expectedShape);
+
+    /** Keys never read through this source since it was opened. */
+    Set<String> unusedKeys();
+
+    @Override
+    void close();
+}
