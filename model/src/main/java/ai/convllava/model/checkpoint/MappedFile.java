@@ -1,0 +1,110 @@
+package ai.convllava.model.checkpoint;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A read-only file channel with bounds-checked reads and on-demand mappings. Mappings are not
+ * unmapped explicitly (Java 17 has no safe way); dropping the buffers lets the GC release them.
+ */
+final class MappedFile implements AutoCloseable {
+    private final Path path;
+    private final FileChannel channel;
+    private final long size;
+
+    private MappedFile(Path path, FileChannel channel, long size) {
+        this.path = path;
+        this.channel = channel;
+        this.size = size;
+    }
+
+    static MappedFile open(Path path) {
+        if (Files.isDirectory(path)) {
+            throw new CheckpointFormatException(path + ": is a folder, expected a checkpoint file");
+        }
+        try {
+            FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+            try {
+                return new MappedFile(path, ch, ch.size());
+            } catch (RuntimeException e) {
+                ch.close();
+                throw e;
+            }
+        } catch (NoSuchFileException e) {
+            throw new CheckpointFormatException(path + ": file not found", e);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(path + ": cannot open (" + e.getMessage() + ")", e);
+        }
+    }
+
+    Path path() {
+        return path;
+    }
+
+    String name() {
+        return String.valueOf(path.getFileName());
+    }
+
+    long size() {
+        return size;
+    }
+
+    /** Reads exactly {@code length} bytes at {@code offset} into a new little-endian heap buffer. */
+    ByteBuffer read(long offset, int length, String what) {
+        checkRange(offset, length, what);
+        ByteBuffer buf = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+        try {
+            while (buf.hasRemaining()) {
+                int n = channel.read(buf, offset + buf.position());
+                if (n < 0) {
+                    throw new CheckpointFormatException(name() + ": file ends while reading " + what
+                            + " at offset " + (offset + buf.position()) + " (file is truncated)");
+                }
+            }
+        } catch (ClosedChannelException e) {
+            throw new IllegalStateException(name() + ": checkpoint was closed", e);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(name() + ": cannot read " + what + " (" + e.getMessage() + ")", e);
+        }
+        return buf.flip();
+    }
+
+    /** Maps {@code length} bytes at {@code offset} read-only, little-endian. */
+    ByteBuffer map(long offset, long length, String what) {
+        if (length > Integer.MAX_VALUE) {
+            throw new CheckpointFormatException(name() + ": " + what + " is " + length
+                    + " bytes; single tensors over 2147483647 bytes (2 GiB) are not supported");
+        }
+        checkRange(offset, length, what);
+        try {
+            return channel.map(FileChannel.MapMode.READ_ONLY, offset, length).order(ByteOrder.LITTLE_ENDIAN);
+        } catch (ClosedChannelException e) {
+            throw new IllegalStateException(name() + ": checkpoint was closed", e);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(name() + ": cannot map " + what + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    void checkRange(long offset, long length, String what) {
+        if (offset < 0 || length < 0 || offset > size || length > size - offset) {
+            throw new CheckpointFormatException(name() + ": " + what + " at offset " + offset + " (" + length
+                    + " bytes) lies beyond the end of the file (" + size + " bytes); the file is truncated or corrupt");
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // closing a read-only channel: nothing was written, nothing to lose
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package ai.convllava.model.checkpoint;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** One checkpoint file whose tensor table has been read and validated: safetensors or torch zip. */
+interface TensorFile extends AutoCloseable {
+
+    Path path();
+
+    /** Format name for messages ("safetensors", "PyTorch zip"). */
+    String format();
+
+    /** Key to tensor, in file order. */
+    Map<String, TensorInfo> tensors();
+
+    /** The tensor's stored bytes, memory-mapped read-only, little-endian, position 0. */
+    ByteBuffer map(TensorInfo info);
+
+    @Override
+    void close();
+}
