@@ -35,6 +35,7 @@ final class SentencePieceModelFile {
     final int bosId;
     final int eosId;
     final boolean addDummyPrefix;
+    private final int[] byteValues;
 
     private SentencePieceModelFile(String[] pieces, int[] types, int unkId, int bosId, int eosId, boolean addDummyPrefix) {
         this.pieces = pieces;
@@ -43,6 +44,19 @@ final class SentencePieceModelFile {
         this.bosId = bosId;
         this.eosId = eosId;
         this.addDummyPrefix = addDummyPrefix;
+        this.byteValues = new int[pieces.length];
+        for (int i = 0; i < pieces.length; i++) {
+            byteValues[i] = -1;
+            if (types[i] == BYTE) {
+                String p = pieces[i];
+                int hi = p.length() == 6 && p.startsWith("<0x") && p.endsWith(">") ? Character.digit(p.charAt(3), 16) : -1;
+                int lo = hi < 0 ? -1 : Character.digit(p.charAt(4), 16);
+                if (lo < 0) {
+                    throw new TokenizerException("SentencePiece model: byte piece " + i + " is '" + p + "', expected <0xNN>");
+                }
+                byteValues[i] = hi * 16 + lo;
+            }
+        }
     }
 
     /**
@@ -137,6 +151,11 @@ final class SentencePieceModelFile {
             throw new TokenizerException("SentencePiece model " + source + " is corrupt or truncated (" + e.getMessage()
                     + "); download tokenizer.model again", e);
         }
+    }
+
+    /** The byte of a BYTE piece ("<0xAB>" -> 0xAB). */
+    int byteValue(int id) {
+        return byteValues[id];
     }
 
     /** A protobuf structure error. */
