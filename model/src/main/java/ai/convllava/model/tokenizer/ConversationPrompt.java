@@ -1,0 +1,204 @@
+package ai.convllava.model.tokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A ConvLLaVA prompt in conv-llava's {@code conv_vicuna_v1} template ({@code SeparatorStyle.TWO},
+ * roles "USER"/"ASSISTANT", sep " ", sep2 "&lt;/s&gt;"), the template ConvLLaVA was trained with:
+ *
+ * <pre>{@code
+ * system + " " + "USER: " + "<image>\n" + q1 + " " + "ASSISTANT: " + a1 + "</s>"
+ *              + "USER: " + q2 + " " + "ASSISTANT:"
+ * }</pre>
+ *
+ * <p>{@link #inputIds} reproduces conv-llava's {@code tokenizer_image_token} with the slow LlamaTokenizer
+ * of transformers 4.33: BOS only at the very start, {@code <image>} becomes {@link #IMAGE_TOKEN_INDEX},
+ * {@code </s>} becomes the EOS id, and every text segment between them is encoded on its own
+ * (with its own SentencePiece dummy prefix).
+ *
+ * <p>One deliberate difference: the markers are placed from the structure, not found by splitting the
+ * text, so a user who types "&lt;image&gt;" or "&lt;/s&gt;" gets that text encoded like any other text
+ * ({@link TextTokenizer#encode} semantics) instead of a second image slot or an end-of-turn. For
+ * messages without those strings the ids are identical to the reference.
+ *
+ * <p>Immutable; {@code with...} methods return new prompts.
+ */
+public final class ConversationPrompt {
+
+    /** conv_vicuna_v1's system prompt. */
+    public static final String VICUNA_V1_SYSTEM = "A chat between a curious user and an artificial intelligence assistant. "
+            + "The assistant gives helpful, detailed, and polite answers to the user's questions.";
+    /** Where the image features go in the ids (LLaVA's {@code IMAGE_TOKEN_INDEX}). */
+    public static final int IMAGE_TOKEN_INDEX = -200;
+    /** LLaVA's {@code DEFAULT_IMAGE_TOKEN}, as it appears in {@link #text()}. */
+    public static final String IMAGE_PLACEHOLDER = "<image>";
+
+    static final String USER = "USER";
+    static final String ASSISTANT = "ASSISTANT";
+    static final String SEP = " ";
+    static final String SEP2 = "</s>";
+
+    /**
+     * One exchange. {@code assistant} is null for the pending last turn (the model answers it).
+     */
+    public record Turn(String user, String assistant) {
+        public Turn {
+            Objects.requireNonNull(user, "user");
+        }
+
+        /** A question awaiting its answer. */
+        public static Turn pending(String user) {
+            return new Turn(user, null);
+        }
+    }
+
+    private final String system;
+    private final List<Turn> turns;
+    private final boolean image;
+
+    private ConversationPrompt(String system, List<Turn> turns, boolean image) {
+        this.system = Objects.requireNonNull(system, "system");
+        if (turns.isEmpty()) {
+            throw new IllegalArgumentException("a prompt needs at least one turn");
+        }
+        for (int i = 0; i < turns.size() - 1; i++) {
+            if (turns.get(i).assistant() == null) {
+                throw new IllegalArgumentException("only the last turn may await an answer (turn " + i + " of " + turns.size() + " has none)");
+            }
+        }
+        this.turns = List.copyOf(turns);
+        this.image = image;
+    }
+
+    /** A conversation about an image: the image is attached to the first user message. */
+    public static ConversationPrompt withImage(List<Turn> turns) {
+        return new ConversationPrompt(VICUNA_V1_SYSTEM, turns, true);
+    }
+
+    /** A conversation without an image. */
+    public static ConversationPrompt textOnly(List<Turn> turns) {
+        return new ConversationPrompt(VICUNA_V1_SYSTEM, turns, false);
+    }
+
+    /** The usual first prompt: one question about an image. */
+    public static ConversationPrompt imageQuestion(String question) {
+        return withImage(List.of(Turn.pending(question)));
+    }
+
+    public ConversationPrompt withSystem(String newSystem) {
+        return new ConversationPrompt(newSystem, turns, image);
+    }
+
+    /** This conversation with {@code turn} appended (the current last turn must have its answer). */
+    public ConversationPrompt withTurn(Turn turn) {
+        List<Turn> more = new ArrayList<>(turns);
+        more.add(turn);
+        return new ConversationPrompt(system, more, image);
+    }
+
+    public String system() {
+        return system;
+    }
+
+    public List<Turn> turns() {
+        return turns;
+    }
+
+    public boolean hasImage() {
+        return image;
+    }
+
+    /** The prompt text, as conv-llava's {@code conv.get_prompt()} builds it. */
+    public String text() {
+        StringBuilder sb = new StringBuilder();
+        for (Object part : parts()) {
+            if (part instanceof String s) {
+                sb.append(s);
+            } else if (part == Marker.IMAGE) {
+                sb.append(IMAGE_PLACEHOLDER);
+            } else {
+                sb.append(SEP2);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The model input: BOS, encoded text segments, {@link #IMAGE_TOKEN_INDEX} for the image, EOS between turns. */
+    public int[] inputIds(TextTokenizer tokenizer) {
+        return ids(tokenizer, false);
+    }
+
+    /**
+     * The ids up to and including {@link #IMAGE_TOKEN_INDEX}: BOS + "system USER: " + image. They do not
+     * depend on the question, so the prefill of this part (and its KV cache) can be reused.
+     *
+     * @throws IllegalStateException for a text-only prompt
+     */
+    public int[] imagePrefixIds(TextTokenizer tokenizer) {
+        if (!image) {
+            throw new IllegalStateException("a text-only prompt has no image prefix");
+        }
+        return ids(tokenizer, true);
+    }
+
+    private int[] ids(TextTokenizer tokenizer, boolean stopAtImage) {
+        List<Integer> ids = new ArrayList<>();
+        ids.add(tokenizer.bosId());
+        for (Object part : parts()) {
+            if (part instanceof String s) {
+                for (int id : tokenizer.encode(s)) {
+                    ids.add(id);
+                }
+            } else if (part == Marker.IMAGE) {
+                ids.add(IMAGE_TOKEN_INDEX);
+                if (stopAtImage) {
+                    break;
+                }
+            } else {
+                ids.add(tokenizer.eosId());
+            }
+        }
+        return ids.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private enum Marker { IMAGE, EOS }
+
+    /** Text segments (non-empty Strings) and markers, in order. */
+    private List<Object> parts() {
+        List<Object> parts = new ArrayList<>();
+        StringBuilder sb = new StringBuilder(system).append(SEP);
+        for (int i = 0; i < turns.size(); i++) {
+            Turn t = turns.get(i);
+            sb.append(USER).append(": ");
+            if (i == 0 && image) {
+                flush(sb, parts);
+                parts.add(Marker.IMAGE);
+                sb.append('\n');
+            }
+            sb.append(t.user()).append(SEP);
+            if (t.assistant() != null) {
+                sb.append(ASSISTANT).append(": ").append(t.assistant());
+                flush(sb, parts);
+                parts.add(Marker.EOS);
+            } else {
+                sb.append(ASSISTANT).append(':');
+            }
+        }
+        flush(sb, parts);
+        return parts;
+    }
+
+    private static void flush(StringBuilder sb, List<Object> parts) {
+        if (sb.length() > 0) {
+            parts.add(sb.toString());
+            sb.setLength(0);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ConversationPrompt[" + turns.size() + " turn(s), image=" + image + "]";
+    }
+}
