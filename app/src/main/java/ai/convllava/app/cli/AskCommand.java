@@ -1,0 +1,218 @@
+package ai.convllava.app.cli;
+
+import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.engine.ConvLlava;
+import ai.convllava.model.engine.Conversation;
+import ai.convllava.model.engine.Device;
+import ai.convllava.model.engine.ImageFeatures;
+import ai.convllava.model.engine.LoadOptions;
+import ai.convllava.model.generate.GenerationConfig;
+import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.generate.Timings;
+import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.image.ImageDecoder;
+import ai.convllava.model.image.PreprocessedImage;
+import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.nn.LoadListener;
+import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.tokenizer.ConversationPrompt;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code convllava ask}: one question about one image, the answer streamed to stdout. */
+@Command(name = "ask", description = "Answer one question about one image; the answer streams to stdout, timings go to stderr.")
+public final class AskCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "ConvLLaVA-sft-768/1024/1536 folder")
+    Path model;
+
+    @Option(names = "--vision-tower", paramLabel = "DIR", description = "ConvLLaVA-ConvNeXt folder (default: found from mm_vision_tower)")
+    Path visionTower;
+
+    @Option(names = "--image", required = true, paramLabel = "FILE", description = "PNG, JPEG, GIF or BMP")
+    Path image;
+
+    @Option(names = "--question", required = true, paramLabel = "TEXT")
+    String question;
+
+    @Option(names = "--mode", defaultValue = "pad", paramLabel = "pad|native",
+            description = "pad: square canvas as ConvLLaVA was trained (default); native: keep the aspect ratio (documents)")
+    String mode;
+
+    @Option(names = "--max-new-tokens", defaultValue = "512", paramLabel = "N")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T", description = "0 = greedy (default)")
+    double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1.0", paramLabel = "P")
+    double topP;
+
+    @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "0 = off")
+    int topK;
+
+    @Option(names = "--repetition-penalty", defaultValue = "1.0", paramLabel = "R")
+    double repetitionPenalty;
+
+    @Option(names = "--seed", paramLabel = "S")
+    Long seed;
+
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu")
+    String device;
+
+    @Option(names = "--weights", paramLabel = "auto|f32|f16", defaultValue = "auto", description = "LLM weights in memory (auto: f16 for 7B)")
+    String weights;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "system prompt (default: ConvLLaVA's)")
+    String system;
+
+    @Option(names = "--json", description = "print one JSON record at the end instead of streaming")
+    boolean json;
+
+    @Option(names = "--attention", description = "with --json: include image_attention (layers x image tokens, last prompt position)")
+    boolean attention;
+
+    @Option(names = "--verbose", description = "stack traces on errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            CanvasMode canvasMode = parseMode(mode);
+            GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, json && attention);
+            LoadOptions options = LoadOptions.of(model).withVisionTower(visionTower).withDevice(parseDevice(device))
+                    .withWeightFormat(parseWeights(weights));
+            RgbImage rgb = ImageDecoder.decode(image); // fail on a bad image before the (slow) model load
+            try (ConvLlava m = ConvLlava.load(options, LoadListener.NONE, () -> false)) {
+                long start = System.nanoTime();
+                PreprocessedImage pre = m.preprocessor().preprocess(rgb, canvasMode);
+                double preMs = (System.nanoTime() - start) / 1e6;
+                long v0 = System.nanoTime();
+                ConversationPrompt prompt = ConversationPrompt.imageQuestion(question);
+                if (system != null) {
+                    prompt = prompt.withSystem(system);
+                }
+                int[] ids = prompt.inputIds(m.tokenizer());
+                try (ImageFeatures features = m.encodeImage(pre, null, () -> false);
+                     Conversation conv = m.newConversation(ids.length + features.tokens() + maxNewTokens)) {
+                    double visMs = (System.nanoTime() - v0) / 1e6;
+                    GenerationResult r = m.generate(conv, ids, features, gen, json ? (id, d) -> { } : (id, d) -> {
+                        out.print(d);
+                        out.flush();
+                    }, () -> false, new Timings(preMs, visMs, 0, 0, 0, 0), start);
+                    if (json) {
+                        out.println(toJson(r, pre));
+                    } else {
+                        out.println();
+                        printTimings(err, r, pre);
+                    }
+                    if (r.error() != null) {
+                        err.println("error: " + r.error());
+                        return 1;
+                    }
+                }
+            }
+            return 0;
+        } catch (ConvLlavaException | IllegalArgumentException e) {
+            err.println("error: " + e.getMessage());
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        } catch (RuntimeException e) {
+            err.println("error: " + e);
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        }
+    }
+
+    static CanvasMode parseMode(String s) {
+        switch (s.toLowerCase()) {
+            case "pad":
+                return CanvasMode.PAD;
+            case "native":
+                return CanvasMode.NATIVE;
+            default:
+                throw new IllegalArgumentException("--mode must be pad or native (got " + s + ")");
+        }
+    }
+
+    static Device parseDevice(String s) {
+        try {
+            return Device.valueOf(s.toUpperCase());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--device must be auto, cpu or gpu (got " + s + ")");
+        }
+    }
+
+    static WeightFormat parseWeights(String s) {
+        if (s.equalsIgnoreCase("auto")) {
+            return null;
+        }
+        try {
+            return WeightFormat.valueOf(s.toUpperCase());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--weights must be auto, f32 or f16 (got " + s + ")");
+        }
+    }
+
+    private static void printTimings(PrintWriter err, GenerationResult r, PreprocessedImage pre) {
+        Timings t = r.timings();
+        err.printf("[%s] %d prompt tokens (%d visual, grid %d x %d), %d generated; preprocess %.0f ms, vision %.0f ms, prefill %.0f ms,"
+                        + " first token %.0f ms, %.2f tokens/s%n",
+                r.finishReason(), r.promptTokens(), r.imageTokens(), pre.geometry().gridRows(), pre.geometry().gridCols(),
+                r.generatedIds().length, t.preprocessMs(), t.visionEncodeMs(), t.prefillMs(), t.timeToFirstTokenMs(), t.decodeTokensPerSecond());
+    }
+
+    static String toJson(GenerationResult r, PreprocessedImage pre) {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode o = mapper.createObjectNode();
+        o.put("text", r.text());
+        ArrayNode ids = o.putArray("generated_ids");
+        for (int id : r.generatedIds()) {
+            ids.add(id);
+        }
+        o.put("finish_reason", r.finishReason().name());
+        o.put("prompt_tokens", r.promptTokens());
+        o.put("image_tokens", r.imageTokens());
+        o.putArray("grid").add(pre.geometry().gridRows()).add(pre.geometry().gridCols());
+        o.putArray("canvas").add(pre.geometry().canvasWidth()).add(pre.geometry().canvasHeight());
+        o.put("seed", r.seed());
+        Timings t = r.timings();
+        ObjectNode tn = o.putObject("timings");
+        tn.put("preprocess_ms", t.preprocessMs());
+        tn.put("vision_encode_ms", t.visionEncodeMs());
+        tn.put("prefill_ms", t.prefillMs());
+        tn.put("ttft_ms", t.timeToFirstTokenMs());
+        tn.put("decode_ms", t.decodeMs());
+        tn.put("decode_tokens_per_s", t.decodeTokensPerSecond());
+        if (!r.imageAttention().isEmpty()) {
+            ArrayNode layers = o.putArray("image_attention");
+            for (float[] layer : r.imageAttention().get(0)) {
+                ArrayNode row = layers.addArray();
+                for (float v : layer) {
+                    row.add(v);
+                }
+            }
+        }
+        if (r.error() != null) {
+            o.put("error", r.error());
+        }
+        return o.toString();
+    }
+}

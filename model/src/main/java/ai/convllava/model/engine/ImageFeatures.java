@@ -1,0 +1,62 @@
+package ai.convllava.model.engine;
+
+import ai.convllava.model.image.CanvasGeometry;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+
+/**
+ * An encoded image: the projected visual tokens (1, N, hidden) ready to splice into the prompt,
+ * kept on the model's device in their own manager. Opaque to the app (no DJL types leak out).
+ */
+public final class ImageFeatures implements AutoCloseable {
+    private final NDManager manager;
+    private final NDArray projected;
+    private final CanvasGeometry geometry;
+    private final String key;
+    private volatile boolean closed;
+
+    ImageFeatures(NDManager manager, NDArray projected, CanvasGeometry geometry, String key) {
+        this.manager = manager;
+        this.projected = projected;
+        this.geometry = geometry;
+        this.key = key;
+    }
+
+    NDArray projected() {
+        if (closed) {
+            throw new IllegalStateException("image features were released");
+        }
+        return projected;
+    }
+
+    /** Number of visual tokens (rows x cols of the token grid). */
+    public int tokens() {
+        return (int) projected.getShape().get(1);
+    }
+
+    public CanvasGeometry geometry() {
+        return geometry;
+    }
+
+    /** Identity of the image for cache reuse (content hash + mode + model), or a unique id. */
+    public String key() {
+        return key;
+    }
+
+    /** The projected features as floats, row-major (N x hidden); for tests and export. */
+    public float[] toFloatArray() {
+        return projected().toFloatArray();
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            manager.close();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package ai.convllava.model.nn;
+
+import ai.convllava.model.config.ConvNextConfig;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * transformers' {@code ConvNextStage}: an optional {@code downsampling_layer} (channels-first
+ * LayerNorm, then conv 2x2 stride 2; every stage but the first) followed by {@code layers}.
+ * ConvLLaVA's fifth stage is one more of these (6 blocks, width 3072 in ConvLLaVA-1536).
+ */
+public final class ConvNextStage {
+    private static final Shape TWO = new Shape(2, 2);
+
+    private final ChannelsLastLayerNorm downNorm;
+    private final NDArray downWeight;
+    private final NDArray downBias;
+    private final List<ConvNextLayer> layers = new ArrayList<>();
+
+    public ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage) {
+        int out = c.hiddenSize(stage);
+        if (stage > 0) {
+            int in = c.hiddenSize(stage - 1);
+            this.downNorm = new ChannelsLastLayerNorm(w, prefix + "downsampling_layer.0", in);
+            this.downWeight = w.f32(prefix + "downsampling_layer.1.weight", out, in, 2, 2);
+            this.downBias = w.f32(prefix + "downsampling_layer.1.bias", out);
+        } else {
+            this.downNorm = null;
+            this.downWeight = null;
+            this.downBias = null;
+        }
+        for (int i = 0; i < c.depth(stage); i++) {
+            layers.add(new ConvNextLayer(w, prefix + "layers." + i + ".", out, c.layerScale()));
+        }
+    }
+
+    /** (1, H, W, Cin) -> (1, H/2, W/2, Cout) (or the same size for the first stage). */
+    public NDArray forward(NDArray x, BooleanSupplier cancelled) {
+        NDArray h = x;
+        if (downNorm != null) {
+            try (NDScope scope = new NDScope()) {
+                NDArray n = downNorm.forward(x).transpose(0, 3, 1, 2); // (1, H, W, C) -> (1, C, H, W) view
+                NDArray d = Conv2d.conv2d(n, downWeight, downBias, TWO).singletonOrThrow();
+                h = d.transpose(0, 2, 3, 1); // (1, C, H/2, W/2) -> (1, H/2, W/2, C): channels-last storage, so contiguous
+                NDScope.unregister(h);
+            }
+        }
+        for (ConvNextLayer layer : layers) {
+            if (cancelled.getAsBoolean()) {
+                throw new CancellationException("image encoding cancelled");
+            }
+            NDArray next = layer.forward(h);
+            if (h != x) {
+                h.close();
+            }
+            h = next;
+        }
+        return h;
+    }
+
+    public int depth() {
+        return layers.size();
+    }
+}

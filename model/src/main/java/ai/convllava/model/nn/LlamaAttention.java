@@ -1,0 +1,69 @@
+package ai.convllava.model.nn;
+
+import ai.convllava.model.config.LlamaConfig;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
+
+/**
+ * {@code LlamaAttention} with grouped-query attention ({@code num_key_value_heads} may be fewer than
+ * the heads; the tiny model has 4 heads over 2 KV heads). Query head h reads KV head h / n_rep, as
+ * transformers' {@code repeat_kv} does; we get that without copying K/V by folding the n_rep
+ * query heads of a group into the row axis of one matmul.
+ */
+public final class LlamaAttention {
+    private final int layer;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final float scale;
+    private final LinearLayer qProj;
+    private final LinearLayer kProj;
+    private final LinearLayer vProj;
+    private final LinearLayer oProj;
+
+    public LlamaAttention(Weights w, String prefix, LlamaConfig c, int layer) {
+        this.layer = layer;
+        this.heads = c.numAttentionHeads();
+        this.kvHeads = c.numKeyValueHeads();
+        this.headDim = c.headDim();
+        this.scale = (float) (1.0 / Math.sqrt(headDim));
+        int hid = c.hiddenSize();
+        this.qProj = LinearLayer.load(w, prefix + "q_proj", (long) heads * headDim, hid, false);
+        this.kProj = LinearLayer.load(w, prefix + "k_proj", (long) kvHeads * headDim, hid, false);
+        this.vProj = LinearLayer.load(w, prefix + "v_proj", (long) kvHeads * headDim, hid, false);
+        this.oProj = LinearLayer.load(w, prefix + "o_proj", hid, (long) heads * headDim, false);
+    }
+
+    /**
+     * @param x     (1, T, hidden) normed hidden states of the new positions
+     * @param start absolute position of the first new token (= tokens already in the cache)
+     * @param mask  additive causal mask (T, start + T), or null when T == 1
+     * @param probe records the last query's attention over the image tokens, or null
+     */
+    public NDArray forward(NDArray x, int start, LlamaRotaryEmbedding rope, KvCache cache, NDArray mask, ImageAttentionProbe probe) {
+        long t = x.getShape().get(1);
+        int rep = heads / kvHeads;
+        NDArray q = qProj.forward(x).reshape(1, t, heads, headDim).transpose(0, 2, 1, 3); // (1, T, H*D) -> (1, H, T, D)
+        NDArray k = kProj.forward(x).reshape(1, t, kvHeads, headDim).transpose(0, 2, 1, 3); // (1, T, KV*D) -> (1, KV, T, D)
+        NDArray v = vProj.forward(x).reshape(1, t, kvHeads, headDim).transpose(0, 2, 1, 3);
+        q = rope.apply(q, start);
+        k = rope.apply(k, start);
+        cache.write(layer, k.get(0), v.get(0), start);
+        int s = start + (int) t;
+        NDArray keys = cache.keys(layer, s); // (KV, S, D)
+        NDArray values = cache.values(layer, s);
+        NDArray qg = q.reshape(kvHeads, rep * t, headDim); // (1, H, T, D) -> (KV, rep*T, D): heads of a group stacked on rows
+        NDArray scores = qg.matMul(keys.transpose(0, 2, 1)).mul(scale).reshape(heads, t, s); // (KV, rep*T, S) -> (H, T, S)
+        if (mask != null) {
+            scores = scores.add(mask);
+        }
+        NDArray probs = scores.softmax(-1); // float32 softmax, as transformers' eager attention
+        if (probe != null) {
+            NDArray last = probs.get(new NDIndex(":, {}, {}:{}", t - 1, probe.imageStart(), probe.imageStart() + probe.imageTokens())); // (H, N)
+            probe.put(layer, last.mean(new int[] {0}).toFloatArray());
+        }
+        NDArray ctx = probs.reshape(kvHeads, rep * t, s).matMul(values); // (KV, rep*T, D)
+        ctx = ctx.reshape(heads, t, headDim).transpose(1, 0, 2).reshape(1, t, (long) heads * headDim); // (H, T, D) -> (T, H, D) -> (1, T, H*D)
+        return oProj.forward(ctx);
+    }
+}

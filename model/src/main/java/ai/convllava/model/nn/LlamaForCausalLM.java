@@ -1,0 +1,56 @@
+package ai.convllava.model.nn;
+
+import ai.convllava.model.config.LlamaConfig;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/** {@code LlamaForCausalLM}: the model plus {@code lm_head}, evaluated for the last position only. */
+public final class LlamaForCausalLM {
+    private final LlamaConfig config;
+    private final LlamaModel model;
+    private final LinearLayer lmHead;
+    private final NDManager manager;
+    private final DataType cacheType;
+
+    public LlamaForCausalLM(Weights w, LlamaConfig c, NDManager manager, int layerLimit, DataType cacheType) {
+        this.config = c;
+        this.manager = manager;
+        this.cacheType = cacheType;
+        this.model = new LlamaModel(w, c, manager, layerLimit);
+        String head = c.tieWordEmbeddings() && !w.contains("lm_head.weight") ? LlamaModel.PREFIX + "embed_tokens.weight" : "lm_head.weight";
+        this.lmHead = new LinearLayer(w.linear(head, c.vocabSize(), c.hiddenSize()), null);
+    }
+
+    public static List<String> keys(LlamaConfig c, int layerLimit) {
+        List<String> k = new ArrayList<>(LlamaModel.keys(c, layerLimit));
+        k.add("lm_head.weight");
+        return k;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    public KvCache newCache(int initialCapacity) {
+        return new KvCache(manager, model.numLayers(), config.numKeyValueHeads(), config.headDim(), initialCapacity,
+                config.maxPositionEmbeddings(), cacheType);
+    }
+
+    /** Runs new positions (1, T, hidden) and returns the next-token logits after the last one. */
+    public float[] forward(NDArray embeds, KvCache cache, ImageAttentionProbe probe, BooleanSupplier cancelled) {
+        try (NDScope scope = new NDScope()) {
+            NDArray last = model.forward(embeds, cache, probe, cancelled);
+            return lmHead.forward(last).toType(DataType.FLOAT32, false).toFloatArray();
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package ai.convllava.model.nn;
+
+import ai.convllava.model.config.LlamaConfig;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.function.BooleanSupplier;
+
+/** {@code LlamaModel}: {@code embed_tokens}, the decoder layers, the final {@code norm}. */
+public final class LlamaModel {
+    public static final String PREFIX = "model.";
+    private final LlamaConfig config;
+    private final NDArray embedTokens;
+    private final List<LlamaDecoderLayer> layers = new ArrayList<>();
+    private final LlamaRMSNorm norm;
+    private final LlamaRotaryEmbedding rope;
+
+    public LlamaModel(Weights w, LlamaConfig c, NDManager manager, int layerLimit) {
+        this.config = c;
+        this.embedTokens = w.linear(PREFIX + "embed_tokens.weight", c.vocabSize(), c.hiddenSize());
+        int n = layerLimit > 0 ? Math.min(layerLimit, c.numHiddenLayers()) : c.numHiddenLayers();
+        for (int i = 0; i < n; i++) {
+            layers.add(new LlamaDecoderLayer(w, PREFIX + "layers." + i + ".", c, i));
+        }
+        this.norm = new LlamaRMSNorm(w, PREFIX + "norm.weight", c.hiddenSize(), c.rmsNormEps());
+        this.rope = new LlamaRotaryEmbedding(manager, c.headDim(), c.ropeTheta(), c.maxPositionEmbeddings());
+    }
+
+    public static List<String> keys(LlamaConfig c, int layerLimit) {
+        List<String> k = new ArrayList<>();
+        k.add(PREFIX + "embed_tokens.weight");
+        int n = layerLimit > 0 ? Math.min(layerLimit, c.numHiddenLayers()) : c.numHiddenLayers();
+        for (int i = 0; i < n; i++) {
+            k.addAll(LlamaDecoderLayer.keys(PREFIX + "layers." + i + "."));
+        }
+        k.add(PREFIX + "norm.weight");
+        return k;
+    }
+
+    public int numLayers() {
+        return layers.size();
+    }
+
+    /** Token embeddings (1, T, hidden) in float32; ids must be within the vocabulary. */
+    public NDArray embed(NDManager m, int[] ids) {
+        long[] idx = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + ids[i] + " outside the vocabulary of " + config.vocabSize());
+            }
+            idx[i] = ids[i];
+        }
+        NDArray rows = embedTokens.get(m.create(idx)); // (T, hidden)
+        return rows.toType(DataType.FLOAT32, false).reshape(1, ids.length, config.hiddenSize()); // (T, hidden) -> (1, T, hidden)
+    }
+
+    /**
+     * Runs the new positions (1, T, hidden) through every layer, appending their keys/values to the
+     * cache. Returns the final-normed hidden state of the last position (1, hidden).
+     */
+    public NDArray forward(NDArray embeds, KvCache cache, ImageAttentionProbe probe, BooleanSupplier cancelled) {
+        int t = (int) embeds.getShape().get(1);
+        int start = cache.length();
+        cache.reserve(t);
+        NDArray mask = t > 1 ? causalMask(embeds.getManager(), t, start) : null;
+        NDArray h = embeds;
+        for (LlamaDecoderLayer layer : layers) {
+            if (cancelled.getAsBoolean()) {
+                cache.truncate(start);
+                throw new CancellationException("cancelled");
+            }
+            NDArray next = layer.forward(h, start, rope, cache, mask, probe);
+            if (h != embeds) {
+                h.close();
+            }
+            h = next;
+        }
+        cache.advance(t);
+        NDArray last = h.get(0).get(t - 1).reshape(1, config.hiddenSize()); // (1, T, hidden) -> (1, hidden)
+        NDArray out = norm.forward(last);
+        if (h != embeds) {
+            h.close();
+        }
+        if (mask != null) {
+            mask.close();
+        }
+        return out;
+    }
+
+    /** Additive mask (T, start + T): query i (position start + i) sees keys 0..start + i. */
+    static NDArray causalMask(NDManager m, int t, int start) {
+        int s = start + t;
+        float[] mask = new float[t * s];
+        for (int i = 0; i < t; i++) {
+            for (int j = start + i + 1; j < s; j++) {
+                mask[i * s + j] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        return m.create(mask, new Shape(t, s));
+    }
+}

@@ -1,0 +1,30 @@
+package ai.convllava.model.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.nn.Activation;
+
+/** LLaVA's {@code mlp2x_gelu} projector: {@code model.mm_projector.0} (Linear), GELU, {@code model.mm_projector.2} (Linear). */
+public final class MlpProjector {
+    public static final String PREFIX = "model.mm_projector.";
+    private final LinearLayer fc1;
+    private final LinearLayer fc2;
+
+    public MlpProjector(Weights w, int visionSize, int hiddenSize) {
+        this.fc1 = LinearLayer.load(w, PREFIX + "0", hiddenSize, visionSize, true);
+        this.fc2 = LinearLayer.load(w, PREFIX + "2", hiddenSize, hiddenSize, true);
+    }
+
+    public static java.util.List<String> keys() {
+        return java.util.List.of(PREFIX + "0.weight", PREFIX + "0.bias", PREFIX + "2.weight", PREFIX + "2.bias");
+    }
+
+    /** (1, N, visionSize) -> (1, N, hiddenSize). */
+    public NDArray forward(NDArray features) {
+        try (NDScope scope = new NDScope()) {
+            NDArray out = fc2.forward(Activation.gelu(fc1.forward(features)));
+            NDScope.unregister(out);
+            return out;
+        }
+    }
+}
