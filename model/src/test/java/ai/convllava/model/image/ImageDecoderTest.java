@@ -130,6 +130,19 @@ class ImageDecoderTest {
     }
 
     @Test
+    void hugeBmpHeaderIsRefusedToo() {
+        // 1 bit per pixel, so ImageIO's own overflow check (width * height * bpp) lets it through to ours
+        ByteBuffer bmp = ByteBuffer.allocate(62).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        bmp.put((byte) 'B').put((byte) 'M').putInt(62).putInt(0).putInt(62); // file header
+        bmp.putInt(40).putInt(20000).putInt(17000).putShort((short) 1).putShort((short) 1) // BITMAPINFOHEADER
+                .putInt(0).putInt(0).putInt(2835).putInt(2835).putInt(2).putInt(0);
+        bmp.putInt(0).putInt(0xFFFFFF); // two palette entries
+        ImageDecodeException e = assertThrows(ImageDecodeException.class,
+                () -> ImageDecoder.decode(bmp.array(), "scan.bmp"));
+        assertEquals("scan.bmp is 20000 x 17000 (340 megapixels); the limit is 268.4 megapixels", e.getMessage());
+    }
+
+    @Test
     void pixelLimitIsConfigurable() throws IOException {
         byte[] png = encode(photoLike(40, 30), "png");
         assertEquals(40, ImageDecoder.decode(png, "a.png", 1200).width());
@@ -257,7 +270,7 @@ class ImageDecoderTest {
     }
 
     @Test
-    void jpegExifOrientation6IsRotatedClockwise() throws IOException {
+    void jpegExifOrientation6IsRotatedClockwise(@TempDir Path dir) throws IOException {
         // 32 x 16: left half red, right half blue
         BufferedImage src = new BufferedImage(32, 16, BufferedImage.TYPE_3BYTE_BGR);
         Graphics2D gr = src.createGraphics();
@@ -284,6 +297,12 @@ class ImageDecoderTest {
         assertEquals(16, ccw.width());
         assertRgbNear(ccw, 8, 28, 255, 0, 0, 40);
         assertRgbNear(ccw, 8, 4, 0, 0, 255, 40);
+
+        // the same from a file
+        Path file = Files.write(dir.resolve("IMG_0001.JPG"), withExifOrientation(plain, 6, false));
+        RgbImage fromFile = ImageDecoder.decode(file);
+        assertEquals(16, fromFile.width());
+        assertRgbNear(fromFile, 8, 4, 255, 0, 0, 40);
 
         // 3: upside down, so red on the right
         RgbImage flipped = ImageDecoder.decode(withExifOrientation(plain, 3, false), "phone3.jpg");
