@@ -17,6 +17,11 @@ public final class Goldens {
     private Goldens() {
     }
 
+    /** The fixtures folder (tests/fixtures, a copy of the reference data). */
+    public static Path fixtures() {
+        return FIXTURES;
+    }
+
     private static synchronized SafetensorsFile file() {
         if (file == null) {
             file = SafetensorsFile.open(TINY.resolve("golden.safetensors"));

@@ -128,36 +128,44 @@ public final class ImageDecoder {
                 throw corrupt(name, format, e);
             }
             checkSize(name, width, height, maxPixels);
-            BufferedImage bi;
             try {
-                ImageReadParam param = reader.getDefaultReadParam();
-                bi = reader.read(0, param);
+                return readPixels(reader, format, head, headLen, name, warnings);
             } catch (OutOfMemoryError e) {
                 throw new ImageDecodeException(name + " (" + width + " x " + height
                         + ") does not fit in memory; try a smaller image or give the app more memory", e);
-            } catch (IOException | RuntimeException e) {
-                throw corrupt(name, format, e);
             }
-            for (String w : warnings) {
-                String lw = w == null ? "" : w.toLowerCase(Locale.ROOT);
-                if (lw.contains("premature end") || lw.contains("truncat")) {
-                    throw new ImageDecodeException(name + " is truncated: " + oneLine(w));
-                }
-            }
-            RgbImage rgb;
-            try {
-                rgb = toRgb(bi);
-            } catch (RuntimeException e) {
-                throw new ImageDecodeException(name + " uses a colour layout that cannot be converted to RGB ("
-                        + describe(bi) + ")", e);
-            }
-            if (format == Format.JPEG) {
-                rgb = ExifOrientation.apply(rgb, ExifOrientation.read(head, headLen));
-            }
-            return rgb;
         } finally {
             reader.dispose();
         }
+    }
+
+    private static RgbImage readPixels(ImageReader reader, Format format, byte[] head, int headLen, String name,
+                                       List<String> warnings) {
+        BufferedImage bi;
+        try {
+            ImageReadParam param = reader.getDefaultReadParam();
+            bi = reader.read(0, param);
+        } catch (IOException | RuntimeException e) {
+            throw corrupt(name, format, e);
+        }
+        for (String w : warnings) {
+            String lw = w == null ? "" : w.toLowerCase(Locale.ROOT);
+            if (lw.contains("premature end") || lw.contains("truncat")) {
+                throw new ImageDecodeException(name + " is truncated: " + oneLine(w));
+            }
+        }
+        RgbImage rgb;
+        try {
+            rgb = toRgb(bi);
+        } catch (RuntimeException e) {
+            throw new ImageDecodeException(name + " uses a colour layout that cannot be converted to RGB ("
+                    + describe(bi) + ")", e);
+        }
+        bi = null; // let the decoded copy go before a rotation allocates another
+        if (format == Format.JPEG) {
+            rgb = ExifOrientation.apply(rgb, ExifOrientation.read(head, headLen));
+        }
+        return rgb;
     }
 
     private static ImageDecodeException corrupt(String name, Format format, Throwable e) {
