@@ -238,6 +238,12 @@ class ShardedCheckpointErrorsTest {
             assertEquals(Float.floatToIntBits(-0f), Float.floatToIntBits(b.getFloat(4)));
             assertEquals(Float.MAX_VALUE, b.getFloat(8));
             assertArrayEquals(new float[] {1.5f, -0f, Float.MAX_VALUE}, c.readFloatArray("f"), "no expected shape: any shape");
+            java.nio.FloatBuffer into = java.nio.FloatBuffer.allocate(10);
+            into.put(7f);
+            c.readInto("h", into, 2, 3);
+            assertEquals(7, into.position());
+            assertEquals(65504f, into.get(3));
+            assertThrows(IllegalArgumentException.class, () -> c.readInto("h", java.nio.FloatBuffer.allocate(5)));
         }
     }
 }
