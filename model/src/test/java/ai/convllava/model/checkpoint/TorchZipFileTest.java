@@ -129,6 +129,27 @@ class TorchZipFileTest {
     }
 
     @Test
+    void orderedDictStateDictWithMetadataAndParameters(@TempDir Path dir) {
+        // what torch.save(model.state_dict()) writes: an OrderedDict whose _metadata attribute arrives via BUILD;
+        // one entry wrapped in _rebuild_parameter (torch.save(dict(model.named_parameters())))
+        TestFiles.PickledTensor w = TestFiles.PickledTensor.contiguous("w", "FloatStorage", "0", 2, 0, 2);
+        byte[] pkl = new TestFiles.Pickle().proto(2).global("collections", "OrderedDict").op(')').op('R')
+                .op('(').str("w").tensor(w)
+                .str("p").global("torch._utils", "_rebuild_parameter").op('(').tensor(w).op(0x88)
+                .global("collections", "OrderedDict").op(')').op('R').op('t').op('R')
+                .str("step").op('K').op(3)
+                .op('u')
+                .op('}').str("_metadata").global("collections", "OrderedDict").op(')').op('R')
+                .str("").op('}').str("version").op('K').op(1).op('s').op('s').op('s').op('b').op('.').bytes();
+        Path f = TestFiles.write(dir.resolve("state.pt"), TestFiles.torchArchive("state", pkl, Map.of("0", TestFiles.floatsLE(0.5f, -1f)), false, 0));
+        try (ShardedCheckpoint c = ShardedCheckpoint.open(f)) {
+            assertEquals(java.util.Set.of("w", "p"), c.keys(), "the integer 'step' is skipped");
+            assertArrayEquals(new float[] {0.5f, -1f}, c.readFloatArray("w", 2));
+            assertArrayEquals(new float[] {0.5f, -1f}, c.readFloatArray("p", 2));
+        }
+    }
+
+    @Test
     void truncatedBin(@TempDir Path dir) throws IOException {
         byte[] full = Files.readAllBytes(fixtureShard());
         Path cut = TestFiles.write(dir.resolve(SHARD2), Arrays.copyOf(full, full.length / 2));
