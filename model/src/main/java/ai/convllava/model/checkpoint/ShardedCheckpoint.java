@@ -253,6 +253,22 @@ public final class ShardedCheckpoint implements WeightSource {
     }
 
     /**
+     * Widens the tensor into {@code dst} at its position (advanced by numel), without allocating:
+     * lets a loader fill memory it already owns and skip zeroing a fresh buffer. Marks the key as used.
+     *
+     * @throws IllegalArgumentException if {@code dst} has fewer than numel floats remaining
+     */
+    public void readInto(String key, FloatBuffer dst, long... expectedShape) {
+        TensorInfo info = checked(key, expectedShape);
+        if (dst.remaining() < info.numel()) {
+            throw new IllegalArgumentException("tensor '" + key + "' " + info.shapeString() + " has " + info.numel()
+                    + " elements but the destination has room for " + dst.remaining());
+        }
+        convert(info, map(info), dst);
+        used.add(key);
+    }
+
+    /**
      * The tensor's stored bytes (its own dtype), read-only, little-endian, position 0.
      * Marks the key as used.
      */

@@ -155,10 +155,7 @@ final class TestFiles {
     static byte[] stateDictPickle(List<PickledTensor> tensors) {
         Pickle p = new Pickle().proto(2).op('}').op('(');
         for (PickledTensor t : tensors) {
-            p.str(t.key()).global("torch._utils", "_rebuild_tensor_v2").op('(')
-                    .op('(').str("storage").global("torch", t.storageClass()).str(t.storageKey()).str("cpu").integer(t.storageNumel()).op('t')
-                    .op('Q').integer(t.offset()).tuple(t.size()).tuple(t.stride()).op(0x89)
-                    .global("collections", "OrderedDict").op(')').op('R').op('t').op('R');
+            p.str(t.key()).tensor(t);
         }
         return p.op('u').op('.').bytes();
     }
@@ -209,6 +206,14 @@ final class TestFiles {
                 integer(x);
             }
             return op('t');
+        }
+
+        /** Pushes {@code _rebuild_tensor_v2((persistent storage id), offset, size, stride, False, OrderedDict())}. */
+        Pickle tensor(PickledTensor t) {
+            return global("torch._utils", "_rebuild_tensor_v2").op('(')
+                    .op('(').str("storage").global("torch", t.storageClass()).str(t.storageKey()).str("cpu").integer(t.storageNumel()).op('t')
+                    .op('Q').integer(t.offset()).tuple(t.size()).tuple(t.stride()).op(0x89)
+                    .global("collections", "OrderedDict").op(')').op('R').op('t').op('R');
         }
 
         Pickle raw(byte[] b) {
