@@ -35,6 +35,11 @@ public final class ModelFolder {
         this.config = config;
     }
 
+    /** A model described in memory (synthetic benchmarks); {@code dir} is only used in messages. */
+    public static ModelFolder of(Path dir, LlavaConfig config) {
+        return new ModelFolder(dir, config);
+    }
+
     /** Reads and validates config.json of a ConvLLaVA-sft folder. */
     public static ModelFolder open(Path dir) {
         if (dir == null || !Files.isDirectory(dir)) {

@@ -85,16 +85,37 @@ public final class ConvLlava implements AutoCloseable {
      */
     public static ConvLlava load(LoadOptions o, LoadListener listener, BooleanSupplier cancelled) {
         ModelFolder folder = ModelFolder.open(o.modelDir());
-        LlavaConfig cfg = folder.config();
         WeightSource main = ShardedCheckpoint.open(folder.dir());
         WeightSource towerWeights = null;
-        NDManager manager = null;
         TextTokenizer tokenizer = null;
         try {
             VisionTower tower = resolveTower(folder, main, o);
             LOG.info(tower.description());
             towerWeights = tower.source() == VisionTower.Source.SEPARATE_FOLDER ? ShardedCheckpoint.open(tower.folder()) : main;
             tokenizer = TextTokenizer.open(folder.dir());
+            return build(folder, tower, towerWeights, main, tokenizer, o, listener, cancelled);
+        } catch (RuntimeException | Error e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            throw e;
+        } finally {
+            if (towerWeights != null && towerWeights != main) {
+                towerWeights.close();
+            }
+            main.close();
+        }
+    }
+
+    /**
+     * Builds the model from weight sources (checkpoint files, or synthetic weights for the
+     * benchmark). The sources are read, not closed; the tokenizer is owned by the model from here on.
+     */
+    public static ConvLlava build(ModelFolder folder, VisionTower tower, WeightSource towerWeights, WeightSource main,
+                                  TextTokenizer tokenizer, LoadOptions o, LoadListener listener, BooleanSupplier cancelled) {
+        LlavaConfig cfg = folder.config();
+        NDManager manager = null;
+        try {
             if (tokenizer.vocabSize() > cfg.llm().vocabSize()) {
                 throw new ConvLlavaException(tokenizer.describe() + " has " + tokenizer.vocabSize() + " tokens but " + cfg.file()
                         + " says vocab_size=" + cfg.llm().vocabSize() + ": tokenizer and weights do not belong together");
@@ -121,27 +142,19 @@ public final class ConvLlava implements AutoCloseable {
             if (towerWeights != main) {
                 unused.removeIf(k -> k.startsWith(VisionTower.EMBEDDED_PREFIX)); // superseded by the tower folder
                 unused.addAll(towerWeights.unusedKeys());
-                towerWeights.close();
             }
             unused.removeIf(k -> k.startsWith(VisionTower.EMBEDDED_PREFIX + "layernorm.")); // ConvLLaVA skips the final norm
             if (o.layerLimit() == 0 && !unused.isEmpty()) {
                 LOG.warn("{} checkpoint tensors were not used: {}", unused.size(), unused.size() > 12 ? List.copyOf(unused).subList(0, 12) + " ..." : unused);
             }
-            main.close();
-            String deviceName = gpu ? "GPU " + device : "CPU (" + Runtime.getRuntime().availableProcessors() + " threads)";
+            String deviceName = gpu ? "GPU " + device : "CPU (" + Runtime.getRuntime().availableProcessors() + " cores, PyTorch "
+                    + Engine.getInstance().getVersion() + ")";
             LOG.info("loaded {} on {}: LLM weights {}, {} layers", folder.dir(), deviceName, format, llm.model().numLayers());
             return new ConvLlava(manager, folder, tower, encoder, projector, llm, tokenizer, format, deviceName, unused);
         } catch (RuntimeException | Error e) {
             if (manager != null) {
                 manager.close();
             }
-            if (tokenizer != null) {
-                tokenizer.close();
-            }
-            if (towerWeights != null && towerWeights != main) {
-                towerWeights.close();
-            }
-            main.close();
             throw e;
         }
     }

@@ -1,0 +1,14 @@
+package ai.convllava.model.service;
+
+/** What the inference service is doing; the app mirrors it as UI state. */
+public enum ServiceState {
+    /** No model loaded: image preview works, questions cannot be answered. */
+    NO_MODEL,
+    LOADING,
+    READY,
+    /** Encoding the current image and reading the image part of the prompt (pre-encode). */
+    ENCODING,
+    GENERATING,
+    /** The last load failed; the message says why and what to do. */
+    ERROR
+}

@@ -1,0 +1,47 @@
+package ai.convllava.model.service;
+
+import ai.convllava.model.engine.LoadOptions;
+import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.image.CanvasGeometry;
+import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.image.PreprocessedImage;
+import ai.convllava.model.image.RgbImage;
+
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * What the desktop app needs from the engine, with no DJL type in sight. All inference runs on
+ * one background thread owned by the service; every method returns at once.
+ *
+ * <p>Setting an image starts pre-encoding: the image is encoded and the part of the prompt that
+ * does not depend on the question ("system USER: &lt;image&gt;") is read into the KV cache while
+ * the user types. A new image or mode cancels stale work.
+ */
+public interface VisionChatService extends AutoCloseable {
+
+    /** Loads a model (replacing the current one); progress over tensors/bytes. */
+    TaskHandle<ModelInfo> loadModel(LoadOptions options, ProgressListener progress);
+
+    Optional<ModelInfo> model();
+
+    ServiceState state();
+
+    /** Called (on the inference thread) whenever {@link #state()} changes. */
+    void addStateListener(Consumer<ServiceState> listener);
+
+    /** The canvas geometry for an image of this size in this mode, instantly (no pixels, no model needed). */
+    CanvasGeometry geometry(int width, int height, CanvasMode mode);
+
+    /** Preprocesses the image exactly as the model will see it (for the preview) and starts pre-encoding it. */
+    TaskHandle<PreprocessedImage> setImage(RgbImage image, CanvasMode mode);
+
+    /** Answers the last turn of {@code request} about the current image; the answer streams to {@code listener}. */
+    TaskHandle<GenerationResult> ask(ChatRequest request, AnswerListener listener);
+
+    /** Forgets the cached conversation (the image stays encoded). */
+    void newConversation();
+
+    @Override
+    void close();
+}
