@@ -111,6 +111,15 @@ public final class SentencePieceTokenizer implements TextTokenizer {
 
     private static final String SPACE = "\u2581";
 
+    /** The native library's own decode of the non-special ids, for tests comparing it with {@link #decode} on BMP-only text. */
+    String nativeDecode(int[] ids) {
+        int[] kept = Arrays.stream(ids).filter(id -> {
+            checkId(id);
+            return model.types[id] != SentencePieceModelFile.CONTROL && model.types[id] != SentencePieceModelFile.UNKNOWN;
+        }).toArray();
+        return kept.length == 0 ? "" : processor.decode(kept);
+    }
+
     /** SentencePiece's ProcessBytePieces: one character at a time, U+FFFD per invalid byte. */
     private static void appendBytes(byte[] b, int n, StringBuilder out) {
         int i = 0;
