@@ -148,6 +148,7 @@ public final class HfTokenizer implements TextTokenizer {
     }
 
     /** Whether {@code id} is an added token marked special (skipped by {@link #decode}). */
+    @Override
     public boolean isSpecial(int id) {
         checkId(id);
         return special[id];

@@ -161,6 +161,13 @@ public final class SentencePieceTokenizer implements TextTokenizer {
     }
 
     @Override
+    public boolean isSpecial(int id) {
+        checkId(id);
+        int type = model.types[id];
+        return type == SentencePieceModelFile.CONTROL || type == SentencePieceModelFile.UNKNOWN;
+    }
+
+    @Override
     public boolean isByteFallback(int id) {
         checkId(id);
         return model.types[id] == SentencePieceModelFile.BYTE;
