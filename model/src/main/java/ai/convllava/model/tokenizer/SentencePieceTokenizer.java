@@ -67,7 +67,7 @@ public final class SentencePieceTokenizer implements TextTokenizer {
      * SentencePiece's {@code Decode} (sentencepiece_processor.cc), written in Java because DJL's
      * {@code SpProcessor.decode} returns the text through JNI's modified UTF-8, which mangles every
      * character outside the Basic Multilingual Plane (🙂 came back as "ð" and the rest of the text
-     * was lost). Rules reproduced: control and unknown pieces are skipped (transformers'
+     * was lost) and ends the text at a NUL byte. Rules reproduced: control and unknown pieces are skipped (transformers'
      * {@code skip_special_tokens=True}); runs of byte pieces are decoded one UTF-8 character at a time,
      * a structurally invalid byte becoming one U+FFFD; the "▁" of the first piece is dropped
      * (dummy prefix) until a piece has consumed it or text has been produced; "▁" becomes a space.
