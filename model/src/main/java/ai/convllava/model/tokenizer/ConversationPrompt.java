@@ -98,6 +98,23 @@ public final class ConversationPrompt {
         return new ConversationPrompt(system, more, image);
     }
 
+    /**
+     * This conversation with the pending last turn answered (the text the model generated), ready for
+     * {@link #withTurn} with the next question.
+     *
+     * @throws IllegalStateException if the last turn already has its answer
+     */
+    public ConversationPrompt withAnswer(String answer) {
+        Objects.requireNonNull(answer, "answer");
+        Turn last = turns.get(turns.size() - 1);
+        if (last.assistant() != null) {
+            throw new IllegalStateException("the last turn already has an answer");
+        }
+        List<Turn> answered = new ArrayList<>(turns);
+        answered.set(answered.size() - 1, new Turn(last.user(), answer));
+        return new ConversationPrompt(system, answered, image);
+    }
+
     public String system() {
         return system;
     }

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.Map;
 
 /**
@@ -72,8 +71,7 @@ public final class HfTokenizer implements TextTokenizer {
         }
         String[] pieces = new String[size];
         boolean[] special = new boolean[size];
-        for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : vocab.properties()) {
             pieces[e.getValue().asInt()] = e.getKey();
         }
         for (JsonNode t : added) {
@@ -148,6 +146,7 @@ public final class HfTokenizer implements TextTokenizer {
     }
 
     /** Whether {@code id} is an added token marked special (skipped by {@link #decode}). */
+    @Override
     public boolean isSpecial(int id) {
         checkId(id);
         return special[id];

@@ -37,7 +37,7 @@ final class SentencePieceModelFile {
     final boolean addDummyPrefix;
     private final int[] byteValues;
 
-    private SentencePieceModelFile(String[] pieces, int[] types, int unkId, int bosId, int eosId, boolean addDummyPrefix) {
+    private SentencePieceModelFile(String[] pieces, int[] types, int unkId, int bosId, int eosId, boolean addDummyPrefix, String source) {
         this.pieces = pieces;
         this.types = types;
         this.unkId = unkId;
@@ -52,7 +52,7 @@ final class SentencePieceModelFile {
                 int hi = p.length() == 6 && p.startsWith("<0x") && p.endsWith(">") ? Character.digit(p.charAt(3), 16) : -1;
                 int lo = hi < 0 ? -1 : Character.digit(p.charAt(4), 16);
                 if (lo < 0) {
-                    throw new TokenizerException("SentencePiece model: byte piece " + i + " is '" + p + "', expected <0xNN>");
+                    throw new TokenizerException("SentencePiece model " + source + ": byte piece " + i + " is '" + p + "', expected <0xNN>");
                 }
                 byteValues[i] = hi * 16 + lo;
             }
@@ -146,7 +146,7 @@ final class SentencePieceModelFile {
                 }
             }
             int[] typeArray = types.stream().mapToInt(Integer::intValue).toArray();
-            return new SentencePieceModelFile(pieces.toArray(new String[0]), typeArray, ids[0], ids[1], ids[2], addDummyPrefix);
+            return new SentencePieceModelFile(pieces.toArray(new String[0]), typeArray, ids[0], ids[1], ids[2], addDummyPrefix, source);
         } catch (Malformed e) {
             throw new TokenizerException("SentencePiece model " + source + " is corrupt or truncated (" + e.getMessage()
                     + "); download tokenizer.model again", e);

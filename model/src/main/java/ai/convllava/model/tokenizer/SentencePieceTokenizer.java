@@ -67,7 +67,7 @@ public final class SentencePieceTokenizer implements TextTokenizer {
      * SentencePiece's {@code Decode} (sentencepiece_processor.cc), written in Java because DJL's
      * {@code SpProcessor.decode} returns the text through JNI's modified UTF-8, which mangles every
      * character outside the Basic Multilingual Plane (🙂 came back as "ð" and the rest of the text
-     * was lost). Rules reproduced: control and unknown pieces are skipped (transformers'
+     * was lost) and ends the text at a NUL byte. Rules reproduced: control and unknown pieces are skipped (transformers'
      * {@code skip_special_tokens=True}); runs of byte pieces are decoded one UTF-8 character at a time,
      * a structurally invalid byte becoming one U+FFFD; the "▁" of the first piece is dropped
      * (dummy prefix) until a piece has consumed it or text has been produced; "▁" becomes a space.
@@ -111,6 +111,15 @@ public final class SentencePieceTokenizer implements TextTokenizer {
 
     private static final String SPACE = "\u2581";
 
+    /** The native library's own decode of the non-special ids, for tests comparing it with {@link #decode} on BMP-only text. */
+    String nativeDecode(int[] ids) {
+        int[] kept = Arrays.stream(ids).filter(id -> {
+            checkId(id);
+            return model.types[id] != SentencePieceModelFile.CONTROL && model.types[id] != SentencePieceModelFile.UNKNOWN;
+        }).toArray();
+        return kept.length == 0 ? "" : processor.decode(kept);
+    }
+
     /** SentencePiece's ProcessBytePieces: one character at a time, U+FFFD per invalid byte. */
     private static void appendBytes(byte[] b, int n, StringBuilder out) {
         int i = 0;
@@ -149,6 +158,13 @@ public final class SentencePieceTokenizer implements TextTokenizer {
     public String piece(int id) {
         checkId(id);
         return model.pieces[id];
+    }
+
+    @Override
+    public boolean isSpecial(int id) {
+        checkId(id);
+        int type = model.types[id];
+        return type == SentencePieceModelFile.CONTROL || type == SentencePieceModelFile.UNKNOWN;
     }
 
     @Override

@@ -44,6 +44,9 @@ public interface TextTokenizer extends AutoCloseable {
     /** Human readable: the file and the kind of tokenizer, for logs and the about box. */
     String describe();
 
+    /** Whether {@link #decode} skips {@code id} (BOS, EOS, unknown and other control or special tokens). */
+    boolean isSpecial(int id);
+
     /** Whether {@code id} is a byte-fallback piece ("&lt;0x00&gt;" .. "&lt;0xFF&gt;"), a raw UTF-8 byte. */
     default boolean isByteFallback(int id) {
         String p = piece(id);

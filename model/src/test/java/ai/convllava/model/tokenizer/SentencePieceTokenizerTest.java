@@ -105,6 +105,28 @@ class SentencePieceTokenizerTest {
     }
 
     @Test
+    void javaDecodeAgreesWithTheNativeLibraryOnBmpText() {
+        // the native decode is only trustworthy without supplementary characters (JNI modified UTF-8)
+        // and without NUL (<0x00>: the JNI string ends there)
+        java.util.Random random = new java.util.Random(7);
+        int compared = 0;
+        for (SentencePieceTokenizer t : new SentencePieceTokenizer[] {tiny, llama}) {
+            for (int i = 0; i < 2000; i++) {
+                int[] ids = new int[1 + random.nextInt(12)];
+                for (int k = 0; k < ids.length; k++) {
+                    ids[k] = random.nextInt(4) == 0 ? 3 + random.nextInt(256) : random.nextInt(t.vocabSize());
+                }
+                String ours = t.decode(ids);
+                if (ours.chars().noneMatch(c -> c == 0 || Character.isSurrogate((char) c))) {
+                    assertEquals(t.nativeDecode(ids), ours, () -> java.util.Arrays.toString(ids));
+                    compared++;
+                }
+            }
+        }
+        assertTrue(compared > 3000, "compared " + compared);
+    }
+
+    @Test
     void piecesMatchTheTokenizerJsonVocabulary() {
         // the Java protobuf reader and the JSON reader must agree on every piece of the same vocabulary
         try (HfTokenizer json = HfTokenizer.open(TokenizerFixtures.llamaJson())) {
