@@ -467,6 +467,11 @@ public final class ConvLlava implements AutoCloseable {
         return new GenerationResult(text.toString(), ids, reason, want.size(), imageTokens, t, seed, attention, error);
     }
 
+    /** NDArrays alive under this model's manager (weights, caches, features, leaks): for leak tests. */
+    public long liveArrayCount() {
+        return manager.getManagedArrays().size();
+    }
+
     @Override
     public void close() {
         manager.close();
