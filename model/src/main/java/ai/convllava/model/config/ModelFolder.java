@@ -167,6 +167,11 @@ public final class ModelFolder {
 
     /** The vision tower read from a separate ConvLLaVA-ConvNeXt folder. */
     public VisionTower separateTower(Path folder, String why) {
+        if (!Files.isRegularFile(folder.resolve("config.json")) || !hasWeights(folder)) {
+            throw new ConfigException("vision tower folder " + folder + " has no " + (Files.isRegularFile(folder.resolve("config.json"))
+                    ? "pytorch_model.bin or model.safetensors" : "config.json") + ": choose the ConvLLaVA-ConvNeXt folder that matches "
+                    + dir.getFileName() + " (mm_vision_tower=" + config.mmVisionTower() + ")");
+        }
         ConvNextConfig vc = ConvNextConfig.read(folder.resolve("config.json"));
         checkTowerWidth(vc, folder.resolve("config.json").toString());
         Path pre = folder.resolve("preprocessor_config.json");

@@ -1,0 +1,113 @@
+package ai.convllava.app.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code convllava ask} end to end on the tiny model, and its one-line errors. */
+class AskCommandTest {
+    static final Path TINY = Path.of(System.getProperty("convllava.fixtures", "../tests/fixtures"), "tiny");
+    static final String QUESTION = "What is the tallest bar in this chart?";
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ConvLlavaCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static JsonNode golden() throws IOException {
+        return new ObjectMapper().readTree(TINY.resolve("golden.json").toFile());
+    }
+
+    @Test
+    void streamsTheGoldenAnswerForBothCheckpointLayouts() throws IOException {
+        for (String folder : new String[] {"tiny-convllava", "tiny-convllava-safetensors"}) {
+            Run r = run("ask", "--model", TINY.resolve(folder).toString(), "--image", TINY.resolve("images/wide.png").toString(),
+                    "--question", QUESTION, "--max-new-tokens", "16");
+            assertEquals(0, r.code(), r.err());
+            assertEquals(golden().get("generated").get("wide.pad").get("text").asText(), r.out().strip());
+            assertTrue(r.err().contains("16 generated"), r.err());
+        }
+    }
+
+    @Test
+    void jsonRecordCarriesIdsGridTimingsAndAttention() throws IOException {
+        Run r = run("ask", "--model", TINY.resolve("tiny-convllava").toString(), "--image", TINY.resolve("images/wide.png").toString(),
+                "--question", QUESTION, "--max-new-tokens", "16", "--mode", "native", "--json", "--attention");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        JsonNode want = golden().get("generated").get("wide.native");
+        assertEquals(want.get("text").asText(), j.get("text").asText());
+        assertEquals(want.get("ids"), j.get("generated_ids"));
+        assertEquals("LENGTH", j.get("finish_reason").asText());
+        assertEquals(want.get("sequence_length").asInt(), j.get("prompt_tokens").asInt());
+        assertEquals(24, j.get("image_tokens").asInt());
+        assertEquals(4, j.get("grid").get(0).asInt());
+        assertEquals(6, j.get("grid").get(1).asInt());
+        assertTrue(j.get("timings").get("decode_tokens_per_s").asDouble() > 0);
+        assertEquals(2, j.get("image_attention").size());
+        assertEquals(24, j.get("image_attention").get(0).size());
+    }
+
+    @Test
+    void badInputsGiveOneClearLineAndANonZeroExit(@TempDir Path tmp) throws IOException {
+        Path empty = Files.createFile(tmp.resolve("empty.png"));
+        byte[] png = Files.readAllBytes(TINY.resolve("images/wide.png"));
+        Path truncated = Files.write(tmp.resolve("truncated.png"), java.util.Arrays.copyOf(png, png.length / 2));
+        String model = TINY.resolve("tiny-convllava").toString();
+        String image = TINY.resolve("images/wide.png").toString();
+        String[][] cases = {
+            {"ask", "--model", tmp.resolve("nope").toString(), "--image", image, "--question", "q"},
+            {"ask", "--model", tmp.toString(), "--image", image, "--question", "q"},
+            {"ask", "--model", model, "--image", empty.toString(), "--question", "q"},
+            {"ask", "--model", model, "--image", truncated.toString(), "--question", "q"},
+            {"ask", "--model", model, "--image", tmp.resolve("missing.png").toString(), "--question", "q"},
+            {"ask", "--model", model, "--image", image, "--question", "q", "--mode", "stretch"},
+            {"ask", "--model", model, "--image", image, "--question", "q", "--temperature", "-1"},
+        };
+        String[] mustMention = {"nope", "config.json", "empty.png", "truncated.png", "missing.png", "--mode", "temperature"};
+        for (int i = 0; i < cases.length; i++) {
+            Run r = run(cases[i]);
+            assertEquals(1, r.code(), String.join(" ", cases[i]) + "\n" + r.err());
+            String[] lines = r.err().strip().split("\n");
+            assertEquals(1, lines.length, "one line, no stack trace: " + r.err());
+            assertTrue(lines[0].startsWith("error: ") && lines[0].contains(mustMention[i]), lines[0]);
+            assertFalse(r.err().contains("\tat "), r.err());
+        }
+    }
+
+    @Test
+    void corruptCheckpointIsReportedWithTheFileName(@TempDir Path tmp) throws IOException {
+        Path model = tmp.resolve("tiny-convllava");
+        Files.createDirectories(model);
+        try (var files = Files.list(TINY.resolve("tiny-convllava"))) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, model.resolve(f.getFileName()));
+            }
+        }
+        Path shard = model.resolve("pytorch_model-00002-of-00002.bin");
+        byte[] b = Files.readAllBytes(shard);
+        Files.write(shard, java.util.Arrays.copyOf(b, b.length - 4000));
+        Run r = run("ask", "--model", model.toString(), "--image", TINY.resolve("images/wide.png").toString(), "--question", "q");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("pytorch_model-00002-of-00002.bin"), r.err());
+        Run verbose = run("ask", "--model", model.toString(), "--image", TINY.resolve("images/wide.png").toString(), "--question", "q",
+                "--verbose");
+        assertTrue(verbose.err().contains("\tat "), "--verbose prints the stack trace");
+    }
+}
