@@ -74,6 +74,10 @@ public final class AskCommand implements Callable<Integer> {
     @Option(names = "--weights", paramLabel = "auto|f32|f16", defaultValue = "auto", description = "LLM weights in memory (auto: f16 for 7B)")
     String weights;
 
+    @Option(names = "--canvas", paramLabel = "SIDE", defaultValue = "0",
+            description = "canvas side for a model whose encoder sits inside its shards and whose size the names do not tell")
+    int canvas;
+
     @Option(names = "--system", paramLabel = "TEXT", description = "system prompt (default: ConvLLaVA's)")
     String system;
 
@@ -94,7 +98,7 @@ public final class AskCommand implements Callable<Integer> {
             CanvasMode canvasMode = parseMode(mode);
             GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, json && attention);
             LoadOptions options = LoadOptions.of(model).withVisionTower(visionTower).withDevice(parseDevice(device))
-                    .withWeightFormat(parseWeights(weights));
+                    .withWeightFormat(parseWeights(weights)).withCanvasOverride(canvas);
             RgbImage rgb = ImageDecoder.decode(image); // fail on a bad image before the (slow) model load
             try (ConvLlava m = ConvLlava.load(options, LoadListener.NONE, () -> false)) {
                 long start = System.nanoTime();

@@ -30,11 +30,23 @@ public final class LinearLayer {
     }
 
     public NDArray forward(NDArray x) {
+        return forward(x, false);
+    }
+
+    /**
+     * @param exact compute in float32 even for few rows (weights upcast); the prefill's logits use
+     *              this so that the first token is chosen from float32 logits whatever the storage
+     */
+    public NDArray forward(NDArray x, boolean exact) {
         if (weight.getDataType() == DataType.FLOAT32) {
             return Linear.linear(x, weight, bias).singletonOrThrow();
         }
         long rows = x.getShape().size() / x.getShape().getShape()[x.getShape().dimension() - 1];
-        if (rows <= F16_ROWS) {
+        if (rows <= F16_ROWS && !exact && !weight.getDevice().isGpu()) {
+            NDArray y = Linear.linear(x.toType(weight.getDataType(), false), weight).singletonOrThrow().toType(DataType.FLOAT32, false);
+            return bias == null ? y : y.add(bias);
+        }
+        if (weight.getDevice().isGpu()) {
             NDArray y = Linear.linear(x.toType(weight.getDataType(), false), weight).singletonOrThrow().toType(DataType.FLOAT32, false);
             return bias == null ? y : y.add(bias);
         }

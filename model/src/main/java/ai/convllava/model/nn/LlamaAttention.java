@@ -3,6 +3,7 @@ package ai.convllava.model.nn;
 import ai.convllava.model.config.LlamaConfig;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 
 /**
  * {@code LlamaAttention} with grouped-query attention ({@code num_key_value_heads} may be fewer than
@@ -50,8 +51,8 @@ public final class LlamaAttention {
         k = rope.apply(k, start);
         cache.write(layer, k.get(0), v.get(0), start);
         int s = start + (int) t;
-        NDArray keys = cache.keys(layer, s); // (KV, S, D)
-        NDArray values = cache.values(layer, s);
+        NDArray keys = cache.keys(layer, s).toType(DataType.FLOAT32, false); // (KV, S, D); a no-op unless the cache is f16 (GPU)
+        NDArray values = cache.values(layer, s).toType(DataType.FLOAT32, false);
         NDArray qg = q.reshape(kvHeads, rep * t, headDim); // (1, H, T, D) -> (KV, rep*T, D): heads of a group stacked on rows
         NDArray scores = qg.matMul(keys.transpose(0, 2, 1)).mul(scale).reshape(heads, t, s); // (KV, rep*T, S) -> (H, T, S)
         if (mask != null) {

@@ -49,8 +49,9 @@ public final class LlamaForCausalLM {
     /** Runs new positions (1, T, hidden) and returns the next-token logits after the last one. */
     public float[] forward(NDArray embeds, KvCache cache, ImageAttentionProbe probe, BooleanSupplier cancelled) {
         try (NDScope scope = new NDScope()) {
+            boolean prefill = embeds.getShape().get(1) > 1;
             NDArray last = model.forward(embeds, cache, probe, cancelled);
-            return lmHead.forward(last).toType(DataType.FLOAT32, false).toFloatArray();
+            return lmHead.forward(last, prefill).toType(DataType.FLOAT32, false).toFloatArray();
         }
     }
 }

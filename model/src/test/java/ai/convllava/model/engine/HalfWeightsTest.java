@@ -1,0 +1,57 @@
+package ai.convllava.model.engine;
+
+import ai.convllava.model.Goldens;
+import ai.convllava.model.generate.GenerationConfig;
+import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.generate.TokenListener;
+import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.image.ImageDecoder;
+import ai.convllava.model.image.PreprocessedImage;
+import ai.convllava.model.nn.LoadListener;
+import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.tokenizer.ConversationPrompt;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The float16-weight path. bf16 checkpoint values are exact in float16 (same mantissa bits, and
+ * the tiny weights lie in float16's normal range), so prefill (weights upcast to float32 for many
+ * rows) must meet the float32 goldens; decode runs one row in float16 and is compared on tokens.
+ */
+class HalfWeightsTest {
+    @Test
+    void f16WeightsReproduceTheGoldenPrefillAndGreedyTokens() {
+        try (ConvLlava m = ConvLlava.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU)
+                .withWeightFormat(WeightFormat.F16), LoadListener.NONE, () -> false)) {
+            assertEquals(WeightFormat.F16, m.weightFormat());
+            PreprocessedImage ours = m.preprocessor().preprocess(ImageDecoder.decode(Goldens.TINY.resolve("images/wide.png")), CanvasMode.PAD);
+            PreprocessedImage px = new PreprocessedImage(ours.canvas(), Goldens.floats("wide.pad.pixel_values"), ours.geometry());
+            int[] ids = ConversationPrompt.imageQuestion("What is the tallest bar in this chart?").inputIds(m.tokenizer());
+            try (ImageFeatures f = m.encodeImage(px, null, () -> false)) {
+                float[] want = Goldens.floats("wide.pad.prefill_last_logits");
+                float[] got;
+                try (Conversation conv = m.newConversation(128)) {
+                    got = m.prefillLogits(conv, ids, f);
+                }
+                double worst = 0;
+                for (int i = 0; i < want.length; i++) {
+                    worst = Math.max(worst, Math.abs(want[i] - got[i]) / Math.max(1, Math.abs(want[i])));
+                }
+                System.out.println("f16 weights: max prefill logit error " + worst);
+                assertEquals(0, worst, 1e-4, "prefill logits with f16-stored weights");
+                try (Conversation conv = m.newConversation(128)) {
+                    GenerationResult r = m.generate(conv, ids, f, GenerationConfig.greedy(16), TokenListener.NONE, () -> false, null, System.nanoTime());
+                    long[] golden = Goldens.longs("wide.pad.generated_ids");
+                    int[] gen = r.generatedIds();
+                    int same = 0;
+                    while (same < gen.length && gen[same] == golden[same]) {
+                        same++;
+                    }
+                    System.out.println("f16 decode: first " + same + " of 16 greedy tokens equal the float32 reference");
+                    assertEquals(16, same, "greedy tokens with f16 decode");
+                }
+            }
+        }
+    }
+}
