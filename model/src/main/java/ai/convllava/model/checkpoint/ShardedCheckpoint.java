@@ -258,6 +258,7 @@ public final class ShardedCheckpoint implements WeightSource {
      *
      * @throws IllegalArgumentException if {@code dst} has fewer than numel floats remaining
      */
+    @Override
     public void readInto(String key, FloatBuffer dst, long... expectedShape) {
         TensorInfo info = checked(key, expectedShape);
         if (dst.remaining() < info.numel()) {

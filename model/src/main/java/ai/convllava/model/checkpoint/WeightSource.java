@@ -30,6 +30,14 @@ public interface WeightSource extends AutoCloseable {
      */
     ByteBuffer readFloat32(String key, long... expectedShape);
 
+    /**
+     * Same values as {@link #readFloat32}, written into the caller's buffer from its position, so a
+     * loader can reuse one scratch buffer for every tensor. Marks the key as used.
+     */
+    default void readInto(String key, java.nio.FloatBuffer dst, long... expectedShape) {
+        dst.put(readFloat32(key, expectedShape).asFloatBuffer());
+    }
+
     /** Same as {@link #readFloat32} into a Java array (for small tensors and tests). */
     float[] readFloatArray(String key, long... expectedShape);
 

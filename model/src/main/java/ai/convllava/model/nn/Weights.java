@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
@@ -28,6 +29,7 @@ public final class Weights {
     private final String stage;
     private final int tensorsTotal;
     private final long bytesTotal;
+    private ByteBuffer scratch;
     private int tensorsDone;
     private long bytesDone;
 
@@ -71,14 +73,32 @@ public final class Weights {
         return load(key, linearFormat == WeightFormat.F16 ? DataType.FLOAT16 : DataType.FLOAT32, out, in);
     }
 
+    /** One direct buffer reused for every tensor (no per-tensor allocation of up to 0.5 GB of direct memory). */
+    private ByteBuffer scratch(int bytes) {
+        if (scratch == null || scratch.capacity() < bytes) {
+            scratch = null;
+            scratch = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+        }
+        ByteBuffer b = scratch.duplicate().order(ByteOrder.nativeOrder());
+        b.limit(bytes);
+        return b.slice().order(ByteOrder.nativeOrder());
+    }
+
     private NDArray load(String key, DataType type, long... shape) {
         if (cancelled.getAsBoolean()) {
             throw new CancellationException("model loading cancelled");
         }
         TensorInfo info = source.info(key);
-        ByteBuffer values = source.readFloat32(key, shape);
+        long bytes = info.numel() * 4;
+        if (bytes > Integer.MAX_VALUE) {
+            throw new ai.convllava.model.checkpoint.CheckpointFormatException(info.file().getFileName() + ": tensor '" + key + "' "
+                    + info.shapeString() + " is over 2 GiB as float32");
+        }
+        ByteBuffer values = scratch((int) bytes);
+        source.readInto(key, values.asFloatBuffer(), shape);
         NDArray result;
-        // The aliasing array shares the Java buffer; the copy (duplicate / toType) is PyTorch's own.
+        // The view aliases the scratch buffer (DJL wraps direct memory without copying); the copy
+        // made by duplicate / toType is PyTorch's own, so the scratch can be reused for the next tensor.
         try (NDArray view = manager.create(values, new Shape(shape), DataType.FLOAT32)) {
             result = type == DataType.FLOAT32 ? view.duplicate() : view.toType(type, true);
         }
