@@ -156,8 +156,8 @@ public final class LocalVisionChatService implements VisionChatService {
                 PreprocessedImage pre = preprocessor.preprocess(image, mode);
                 currentPreprocessMs = (System.nanoTime() - t0) / 1e6;
                 currentImage = pre;
+                inference.execute(() -> preEncode(pre, h)); // queued before the preview completes: a question asked after it finds the image encoded
                 h.future().complete(pre);
-                inference.execute(() -> preEncode(pre, h));
             } catch (RuntimeException e) {
                 h.future().completeExceptionally(e);
             }
