@@ -2,6 +2,7 @@ package ai.convllava.model.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -35,8 +36,8 @@ public final class KvCache implements AutoCloseable {
         this.values = new NDArray[layers];
         this.capacity = Math.min(Math.max(16, initialCapacity), maxCapacity);
         for (int l = 0; l < layers; l++) {
-            keys[l] = manager.zeros(new Shape(kvHeads, capacity, headDim), type);
-            values[l] = manager.zeros(new Shape(kvHeads, capacity, headDim), type);
+            keys[l] = buffer(capacity);
+            values[l] = buffer(capacity);
         }
     }
 
@@ -77,8 +78,18 @@ public final class KvCache implements AutoCloseable {
         capacity = next;
     }
 
+    /**
+     * A cache buffer that outlives any NDScope open at the time (the cache may grow in the middle
+     * of a prefill, inside a layer's scope); the cache's own manager frees it.
+     */
+    private NDArray buffer(int positions) {
+        NDArray b = manager.zeros(new Shape(kvHeads, positions, headDim), type);
+        NDScope.unregister(b);
+        return b;
+    }
+
     private NDArray grow(NDArray old, int next) {
-        NDArray bigger = manager.zeros(new Shape(kvHeads, next, headDim), type);
+        NDArray bigger = buffer(next);
         if (length > 0) {
             bigger.set(new NDIndex(":, :{}, :", length), old.get(new NDIndex(":, :{}, :", length)));
         }

@@ -12,4 +12,8 @@ public interface AnswerListener {
 
     /** Text added by one token (may be empty while a multi-byte character is incomplete). */
     void onText(String delta);
+
+    /** Something the user should know about this answer (e.g. old turns left out to fit the context). */
+    default void onNotice(String message) {
+    }
 }

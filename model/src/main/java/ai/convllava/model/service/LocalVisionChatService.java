@@ -236,7 +236,7 @@ public final class LocalVisionChatService implements VisionChatService {
                     f = featuresFor(pre, h);
                     visionMs = cached ? 0 : (System.nanoTime() - v0) / 1e6;
                 }
-                int[] ids = request.prompt(f != null).inputIds(model.tokenizer());
+                int[] ids = fitToContext(request, f, listener);
                 TokenListener tl = new TokenListener() {
                     @Override
                     public void onToken(int id, String textDelta) {
@@ -260,6 +260,33 @@ public final class LocalVisionChatService implements VisionChatService {
             }
         });
         return h;
+    }
+
+    /**
+     * The prompt ids, dropping the oldest turns when the conversation plus the answer would not
+     * fit the model's context (max_position_embeddings); the image stays with the first turn kept,
+     * and the listener is told how many turns were left out. A single question too long for the
+     * context is an error that says so.
+     */
+    private int[] fitToContext(ChatRequest request, ImageFeatures f, AnswerListener listener) {
+        int context = model.config().llm().maxPositionEmbeddings();
+        int imageTokens = f == null ? 0 : f.tokens() - 1;
+        List<ConversationPrompt.Turn> turns = request.turns();
+        for (int drop = 0; drop < turns.size(); drop++) {
+            ChatRequest kept = new ChatRequest(turns.subList(drop, turns.size()), request.systemPrompt(), request.generation());
+            int[] ids = kept.prompt(f != null).inputIds(model.tokenizer());
+            int needed = ids.length + imageTokens + 1;
+            if (needed <= context) {
+                if (drop > 0) {
+                    listener.onNotice("The conversation is longer than the model's context of " + context + " tokens: the oldest "
+                            + (drop == 1 ? "exchange was" : drop + " exchanges were") + " left out of this answer.");
+                }
+                return ids;
+            }
+        }
+        int[] last = request.prompt(f != null).inputIds(model.tokenizer());
+        throw new ConvLlavaException("the question is too long: with the image it needs " + (last.length + imageTokens)
+                + " tokens but the model's context is " + context + " tokens; shorten it");
     }
 
     private static GenerationResult cancelledBeforeStart() {

@@ -89,6 +89,16 @@ class GenerationBehaviourTest {
     }
 
     @Test
+    void theCacheGrowsDuringPrefillAndDecodeWithoutChangingTheAnswer() {
+        try (ImageFeatures f = m.encodeImage(wide, null, () -> false); Conversation conv = m.newConversation(16)) {
+            GenerationResult r = run(conv, ids, f, GenerationConfig.greedy(16), TokenListener.NONE, () -> false);
+            assertArrayEquals(toInt(golden()), r.generatedIds(), String.valueOf(r.error()));
+            GenerationResult longer = run(conv, ids, f, GenerationConfig.greedy(100), TokenListener.NONE, () -> false);
+            assertEquals(100, longer.generatedIds().length, String.valueOf(longer.error()));
+        }
+    }
+
+    @Test
     void samplingWithAFixedSeedIsReproducibleAndDiffersFromGreedy() {
         GenerationConfig sampled = new GenerationConfig(24, 0.9, 0.95, 40, 1.1, 1234L, false);
         try (ImageFeatures f = m.encodeImage(wide, null, () -> false)) {

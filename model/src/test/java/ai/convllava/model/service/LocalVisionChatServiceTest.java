@@ -191,6 +191,39 @@ class LocalVisionChatServiceTest {
     }
 
     @Test
+    void aConversationLongerThanTheContextDropsTheOldestTurnsWithANotice() throws Exception {
+        load();
+        get(service.setImage(wide(), CanvasMode.PAD));
+        String longText = "lorem ipsum dolor ".repeat(450); // about 1350 tokens
+        List<ConversationPrompt.Turn> turns = List.of(new ConversationPrompt.Turn(longText, longText),
+                new ConversationPrompt.Turn(longText, "ok"), ConversationPrompt.Turn.pending("And now?"));
+        List<String> notices = Collections.synchronizedList(new ArrayList<>());
+        GenerationResult r = get(service.ask(new ChatRequest(turns, null, GenerationConfig.greedy(4)), new AnswerListener() {
+            @Override
+            public void onStage(TokenListener.Stage stage, double fraction) {
+            }
+
+            @Override
+            public void onText(String delta) {
+            }
+
+            @Override
+            public void onNotice(String message) {
+                notices.add(message);
+            }
+        }));
+        assertEquals(FinishReason.LENGTH, r.finishReason(), String.valueOf(r.error()));
+        assertTrue(r.promptTokens() <= 4096 && r.promptTokens() > 1300, "prompt of " + r.promptTokens());
+        assertEquals(1, notices.size(), notices.toString());
+        assertTrue(notices.get(0).contains("oldest exchange was left out"), notices.get(0));
+        // one question alone longer than the context is a clear error, and the service stays usable
+        ExecutionException e = assertThrows(ExecutionException.class, () -> get(service.ask(
+                ChatRequest.question("lorem ipsum dolor ".repeat(1500), GenerationConfig.greedy(4)), listener)));
+        assertTrue(e.getCause().getMessage().contains("too long"), e.getCause().getMessage());
+        assertArrayEquals(golden("wide.pad"), get(service.ask(ChatRequest.question(Q, GenerationConfig.greedy(16)), listener)).generatedIds());
+    }
+
+    @Test
     void loadingCanBeCancelled() throws Exception {
         TaskHandle<ModelInfo> h = service.loadModel(LoadOptions.of(TINY.resolve("tiny-convllava")).withDevice(Device.CPU),
                 (stage, f) -> { });
