@@ -19,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ChatViewModelTest {
@@ -36,6 +37,7 @@ class ChatViewModelTest {
     void sendStreamsDeltasBatchedPerPulseThenFinishes() throws Exception {
         Harness h = new Harness(tmp).withModel();
         ChatViewModel chat = send(h, "What is the tallest bar?");
+        assertSame(chat.messages(), chat.messages(), "one list for views to listen to (a new wrapper would drop their listeners)");
         assertEquals(ServiceState.GENERATING, chat.stateProperty().get());
         assertEquals("", chat.inputProperty().get());
         FakeVisionChatService.Ask ask = h.service.lastAsk();

@@ -78,7 +78,7 @@ class DesktopAppUiTest {
         assertTrue(fx(() -> app.view().preview().overlay().lookupAll(".padding-hatch").size()) >= 2, "the padding is hatched");
 
         // native aspect: the readout follows at once, the canvas when preprocessed
-        robot.clickOn("Native aspect (documents)");
+        robot.clickOn("Native aspect");
         assertEquals("384 x 256 canvas - 6 x 4 = 24 visual tokens - image occupies 384 x 256", readout());
         await("the native canvas", 20, () -> app.viewModel().image().preprocessedProperty().get().canvas().width() == 384);
         robot.push(KeyCode.CONTROL, KeyCode.G);
@@ -97,6 +97,9 @@ class DesktopAppUiTest {
         run(() -> answer.textProperty().addListener((o, a, t) -> seen.add(t)));
         await("the answer to finish", 60, () -> !app.viewModel().chat().answeringProperty().get());
         assertEquals(UiSupport.CLI_ANSWER, fx(answer::text));
+        assertEquals(2, fx(() -> app.view().chatView().messagesBox().getChildren().size()), "both messages are on screen");
+        assertTrue(fx(() -> app.view().chatView().messagesBox().lookupAll(".message-text").stream()
+                .anyMatch(n -> UiSupport.CLI_ANSWER.equals(((Label) n).getText()))), "the answer is on screen");
         assertTrue(seen.size() >= 2, "the answer appeared in steps, not at once: " + seen);
         assertTrue(seen.get(0).length() < UiSupport.CLI_ANSWER.length(), "first update already shorter than the answer: " + seen);
         String footer = fx(() -> answer.footerProperty().get());

@@ -133,6 +133,7 @@ public final class ChatView {
         error.managedProperty().bind(error.visibleProperty());
         Label footer = new Label();
         footer.getStyleClass().add("message-footer");
+        footer.setWrapText(true);
         footer.textProperty().bind(m.footerProperty());
         footer.visibleProperty().bind(m.footerProperty().isNotEmpty());
         footer.managedProperty().bind(footer.visibleProperty());

@@ -72,6 +72,9 @@ public final class ChatViewModel {
 
     private final ObservableList<ChatMessage> messages = FXCollections.observableArrayList();
     private final ObservableList<SavedConversation> conversations = FXCollections.observableArrayList();
+    // one wrapper each: a view listens to it, and a fresh wrapper per call would be collected with its listeners
+    private final ObservableList<ChatMessage> messagesView = FXCollections.unmodifiableObservableList(messages);
+    private final ObservableList<SavedConversation> conversationsView = FXCollections.unmodifiableObservableList(conversations);
     private final StringProperty input = new SimpleStringProperty(this, "input", "");
     private final ReadOnlyObjectWrapper<ServiceState> state = new ReadOnlyObjectWrapper<>(this, "state", ServiceState.NO_MODEL);
     private final ReadOnlyBooleanWrapper answering = new ReadOnlyBooleanWrapper(this, "answering");
@@ -524,11 +527,11 @@ public final class ChatViewModel {
     // ---- properties -------------------------------------------------------------------------------
 
     public ObservableList<ChatMessage> messages() {
-        return FXCollections.unmodifiableObservableList(messages);
+        return messagesView;
     }
 
     public ObservableList<SavedConversation> conversations() {
-        return FXCollections.unmodifiableObservableList(conversations);
+        return conversationsView;
     }
 
     public StringProperty inputProperty() {

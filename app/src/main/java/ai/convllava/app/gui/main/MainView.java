@@ -440,6 +440,7 @@ public final class MainView {
             Label date = new Label(DATE.format(Instant.ofEpochMilli(c.updatedAt())) + " \u00b7 " + c.messages().size() + " messages");
             date.getStyleClass().add("conversation-date");
             VBox box = new VBox(2, title, date);
+            setPrefWidth(0);
             setText(null);
             setGraphic(box);
             setAccessibleText(c.title());

@@ -45,7 +45,7 @@ public final class AppSettings {
     private final DoubleProperty windowHeight = new SimpleDoubleProperty(this, "windowHeight", 840);
     private final BooleanProperty windowMaximized = new SimpleBooleanProperty(this, "windowMaximized", false);
     private final DoubleProperty sidebarDivider = new SimpleDoubleProperty(this, "sidebarDivider", 0.17);
-    private final DoubleProperty previewDivider = new SimpleDoubleProperty(this, "previewDivider", 0.58);
+    private final DoubleProperty previewDivider = new SimpleDoubleProperty(this, "previewDivider", 0.6);
 
     /** Every persisted property, for change tracking. */
     public List<Observable> all() {
