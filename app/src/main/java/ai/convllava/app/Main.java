@@ -19,7 +19,10 @@ public final class Main {
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
         if (isGui(args)) {
-            DesktopLauncher.launch(args);
+            int code = DesktopLauncher.launch(args);
+            if (code != 0) {
+                System.exit(code);
+            }
             return;
         }
         System.exit(ConvLlavaCli.run(args));
