@@ -1,0 +1,32 @@
+package ai.convllava.app.gui;
+
+import ai.convllava.model.service.LocalVisionChatService;
+import javafx.application.Application;
+import javafx.stage.Stage;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** The JavaFX application (started by {@link DesktopLauncher}, which does not extend Application). */
+public final class ConvLlavaApp extends Application {
+    private DesktopApp app;
+
+    @Override
+    public void start(Stage stage) {
+        List<String> args = getParameters().getRaw();
+        Path image = null;
+        if (!args.isEmpty()) {
+            Path p = Path.of(args.get(0));
+            image = Files.exists(p) ? p.toAbsolutePath() : p;
+        }
+        app = DesktopApp.open(stage, new LocalVisionChatService(), AppPaths.fromSystem(), image);
+    }
+
+    @Override
+    public void stop() {
+        if (app != null) {
+            app.close();
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package ai.convllava.app.gui;
+
+import ai.convllava.app.gui.main.MainView;
+import ai.convllava.app.gui.main.MainViewModel;
+import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.settings.SettingsStore;
+import ai.convllava.app.gui.store.ConversationStore;
+import ai.convllava.model.service.VisionChatService;
+import javafx.application.Platform;
+import javafx.geometry.Rectangle2D;
+import javafx.scene.Scene;
+import javafx.stage.Screen;
+import javafx.stage.Stage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One running desktop app in a stage: settings, conversation store, one I/O thread, the view-models
+ * and the main view. {@link ConvLlavaApp} opens one; the UI tests open several in turn on the same
+ * data folder.
+ */
+public final class DesktopApp {
+    private static final Logger LOG = LoggerFactory.getLogger(DesktopApp.class);
+
+    private final Stage stage;
+    private final VisionChatService service;
+    private final AppSettings settings;
+    private final SettingsStore settingsStore;
+    private final ExecutorService io;
+    private final MainViewModel viewModel;
+    private final MainView view;
+    private final Scene scene;
+
+    private DesktopApp(Stage stage, VisionChatService service, AppPaths paths) {
+        this.stage = stage;
+        this.service = service;
+        this.settingsStore = new SettingsStore(paths.settingsFile());
+        this.settings = settingsStore.load();
+        this.io = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "convllava-io");
+            t.setDaemon(true);
+            return t;
+        });
+        ConversationStore store = new ConversationStore(paths.conversationsDir(), paths.imagesDir());
+        this.viewModel = new MainViewModel(service, settings, store, io, Platform::runLater, System::currentTimeMillis);
+        this.view = new MainView(viewModel);
+        this.scene = new Scene(view.root(), settings.windowWidthProperty().get(), settings.windowHeightProperty().get());
+        MainView.applyTheme(scene, settings.themeProperty().get());
+        settings.themeProperty().addListener((o, a, t) -> MainView.applyTheme(scene, t));
+        settingsStore.autoSave(settings, io);
+    }
+
+    /** Opens the app in {@code stage} (on the FX thread); {@code initialImage} may be null. */
+    public static DesktopApp open(Stage stage, VisionChatService service, AppPaths paths, Path initialImage) {
+        DesktopApp app = new DesktopApp(stage, service, paths);
+        app.show(initialImage);
+        return app;
+    }
+
+    private void show(Path initialImage) {
+        stage.setTitle("ConvLLaVA Desktop");
+        stage.setScene(scene);
+        stage.setMinWidth(720);
+        stage.setMinHeight(480);
+        restoreWindow();
+        view.setOnQuit(() -> {
+            close();
+            stage.close();
+        });
+        stage.setOnCloseRequest(e -> close());
+        stage.show();
+        view.split().setDividerPositions(settings.sidebarDividerProperty().get(), settings.previewDividerProperty().get());
+        view.split().getDividers().get(0).positionProperty().addListener((o, a, b) -> settings.sidebarDividerProperty().set(b.doubleValue()));
+        view.split().getDividers().get(1).positionProperty().addListener((o, a, b) -> settings.previewDividerProperty().set(b.doubleValue()));
+        view.chatView().questionArea().requestFocus();
+        viewModel.start(initialImage);
+    }
+
+    private void restoreWindow() {
+        double x = settings.windowXProperty().get();
+        double y = settings.windowYProperty().get();
+        double w = settings.windowWidthProperty().get();
+        double h = settings.windowHeightProperty().get();
+        stage.setWidth(w);
+        stage.setHeight(h);
+        if (!Double.isNaN(x) && !Double.isNaN(y) && !Screen.getScreensForRectangle(new Rectangle2D(x, y, Math.max(w, 1), Math.max(h, 1))).isEmpty()) {
+            stage.setX(x);
+            stage.setY(y);
+        }
+        stage.setMaximized(settings.windowMaximizedProperty().get());
+        stage.xProperty().addListener((o, a, b) -> {
+            if (!stage.isMaximized()) {
+                settings.windowXProperty().set(b.doubleValue());
+            }
+        });
+        stage.yProperty().addListener((o, a, b) -> {
+            if (!stage.isMaximized()) {
+                settings.windowYProperty().set(b.doubleValue());
+            }
+        });
+        stage.widthProperty().addListener((o, a, b) -> {
+            if (!stage.isMaximized()) {
+                settings.windowWidthProperty().set(b.doubleValue());
+            }
+        });
+        stage.heightProperty().addListener((o, a, b) -> {
+            if (!stage.isMaximized()) {
+                settings.windowHeightProperty().set(b.doubleValue());
+            }
+        });
+        stage.maximizedProperty().addListener((o, a, b) -> settings.windowMaximizedProperty().set(b));
+    }
+
+    private boolean closed;
+
+    /** Saves the conversation and the settings, stops the I/O thread and closes the service. Idempotent. */
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        viewModel.chat().stop();
+        viewModel.chat().persist();
+        io.shutdown();
+        try {
+            if (!io.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.warn("saving did not finish within 10 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            settingsStore.save(settings);
+        } catch (IOException e) {
+            LOG.warn("settings could not be saved: {}", e.getMessage());
+        }
+        service.close();
+    }
+
+    public MainViewModel viewModel() {
+        return viewModel;
+    }
+
+    public MainView view() {
+        return view;
+    }
+
+    public Scene scene() {
+        return scene;
+    }
+
+    public Stage stage() {
+        return stage;
+    }
+
+    public AppSettings settings() {
+        return settings;
+    }
+}

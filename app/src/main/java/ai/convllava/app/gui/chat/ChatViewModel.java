@@ -1,0 +1,584 @@
+package ai.convllava.app.gui.chat;
+
+import ai.convllava.app.gui.Coalescer;
+import ai.convllava.app.gui.Errors;
+import ai.convllava.app.gui.image.ImageViewModel;
+import ai.convllava.app.gui.model.ModelViewModel;
+import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.store.ConversationStore;
+import ai.convllava.app.gui.store.SavedConversation;
+import ai.convllava.app.gui.store.StatsText;
+import ai.convllava.model.generate.FinishReason;
+import ai.convllava.model.generate.GenerationConfig;
+import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.generate.Timings;
+import ai.convllava.model.generate.TokenListener;
+import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.service.AnswerListener;
+import ai.convllava.model.service.ChatRequest;
+import ai.convllava.model.service.ServiceState;
+import ai.convllava.model.service.TaskHandle;
+import ai.convllava.model.service.VisionChatService;
+import ai.convllava.model.tokenizer.ConversationPrompt;
+import javafx.beans.binding.Bindings;
+import javafx.beans.binding.BooleanBinding;
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyBooleanWrapper;
+import javafx.beans.property.ReadOnlyDoubleProperty;
+import javafx.beans.property.ReadOnlyDoubleWrapper;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
+import javafx.collections.FXCollections;
+import javafx.collections.ObservableList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+
+/**
+ * The conversation: messages, the question being typed, the commands send / stop / regenerate / clear,
+ * the stage indicator, and the saved conversations (sidebar). Token deltas arrive on the inference
+ * thread, are queued, and reach the messages once per UI pulse (one coalesced runLater per burst).
+ * The conversation is saved when an answer ends and at most every {@link #SAVE_INTERVAL_MS} while it
+ * streams, so a crash loses nothing already shown for long.
+ */
+public final class ChatViewModel {
+    private static final Logger LOG = LoggerFactory.getLogger(ChatViewModel.class);
+    public static final long SAVE_INTERVAL_MS = 1000;
+
+    private final VisionChatService service;
+    private final AppSettings settings;
+    private final ImageViewModel image;
+    private final ModelViewModel model;
+    private final ConversationStore store;
+    private final Executor io;
+    private final Executor ui;
+    private final LongSupplier clock;
+
+    private final ObservableList<ChatMessage> messages = FXCollections.observableArrayList();
+    private final ObservableList<SavedConversation> conversations = FXCollections.observableArrayList();
+    // one wrapper each: a view listens to it, and a fresh wrapper per call would be collected with its listeners
+    private final ObservableList<ChatMessage> messagesView = FXCollections.unmodifiableObservableList(messages);
+    private final ObservableList<SavedConversation> conversationsView = FXCollections.unmodifiableObservableList(conversations);
+    private final StringProperty input = new SimpleStringProperty(this, "input", "");
+    private final ReadOnlyObjectWrapper<ServiceState> state = new ReadOnlyObjectWrapper<>(this, "state", ServiceState.NO_MODEL);
+    private final ReadOnlyBooleanWrapper answering = new ReadOnlyBooleanWrapper(this, "answering");
+    private final ReadOnlyStringWrapper stage = new ReadOnlyStringWrapper(this, "stage", "");
+    private final ReadOnlyDoubleWrapper stageProgress = new ReadOnlyDoubleWrapper(this, "stageProgress", -1);
+    private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
+    private final ReadOnlyStringWrapper notice = new ReadOnlyStringWrapper(this, "notice");
+    private final ReadOnlyObjectWrapper<String> conversationId = new ReadOnlyObjectWrapper<>(this, "conversationId");
+    private final BooleanBinding canSend;
+    private final BooleanBinding canRegenerate;
+    private final BooleanBinding canClear;
+
+    private String title;
+    private long createdAt;
+    private String imagePath;
+    private String imageCopy;
+    private RgbImage pastedImage;
+    private CanvasMode conversationMode;
+    private Answer current;
+    private long lastSave;
+
+    /** One answer being written: its message, its queue of deltas, its handle. */
+    private final class Answer implements AnswerListener {
+        final ChatMessage message;
+        final int maxNewTokens;
+        final ConcurrentLinkedQueue<String> deltas = new ConcurrentLinkedQueue<>();
+        final AtomicInteger tokens = new AtomicInteger();
+        final AtomicBoolean stopRequested = new AtomicBoolean();
+        volatile TokenListener.Stage stage;
+        volatile double fraction = -1;
+        volatile TaskHandle<GenerationResult> handle;
+        final Coalescer drain;
+
+        Answer(ChatMessage message, int maxNewTokens) {
+            this.message = message;
+            this.maxNewTokens = maxNewTokens;
+            this.drain = new Coalescer(ui, () -> drain(this));
+        }
+
+        @Override
+        public void onStage(TokenListener.Stage s, double f) {
+            stage = s;
+            fraction = f;
+            drain.request();
+        }
+
+        @Override
+        public void onText(String delta) {
+            tokens.incrementAndGet();
+            deltas.add(delta);
+            drain.request();
+        }
+    }
+
+    public ChatViewModel(VisionChatService service, AppSettings settings, ImageViewModel image, ModelViewModel model,
+                         ConversationStore store, Executor io, Executor ui, LongSupplier clock) {
+        this.service = service;
+        this.settings = settings;
+        this.image = image;
+        this.model = model;
+        this.store = store;
+        this.io = io;
+        this.ui = ui;
+        this.clock = clock;
+        model.stateProperty().addListener((o, a, b) -> recomputeState());
+        model.infoProperty().addListener((o, a, b) -> recomputeState());
+        answering.addListener((o, a, b) -> recomputeState());
+        recomputeState();
+        canSend = Bindings.createBooleanBinding(() -> !answering.get() && !input.get().isBlank() && model.infoProperty().get() != null
+                && isServiceUsable(model.stateProperty().get()), answering, input, model.infoProperty(), model.stateProperty());
+        canRegenerate = Bindings.createBooleanBinding(() -> !answering.get() && model.infoProperty().get() != null
+                && isServiceUsable(model.stateProperty().get()) && !messages.isEmpty()
+                && messages.get(messages.size() - 1).role() == ChatMessage.Role.ASSISTANT, answering, messages, model.infoProperty(),
+                model.stateProperty());
+        canClear = Bindings.createBooleanBinding(() -> !answering.get() && (!messages.isEmpty() || conversationId.get() != null),
+                answering, messages, conversationId);
+    }
+
+    private static boolean isServiceUsable(ServiceState s) {
+        return s == ServiceState.READY || s == ServiceState.ENCODING || s == ServiceState.GENERATING;
+    }
+
+    private void recomputeState() {
+        ServiceState s = model.stateProperty().get();
+        state.set(answering.get() ? ServiceState.GENERATING : s);
+    }
+
+    // ---- commands ---------------------------------------------------------------------------------
+
+    /** Sends the typed question (with every earlier turn) about the current image. */
+    public void send() {
+        String q = input.get() == null ? "" : input.get().strip();
+        if (q.isEmpty() || answering.get()) {
+            return;
+        }
+        if (model.infoProperty().get() == null) {
+            error.set("No model is loaded: choose a ConvLLaVA model folder first (Model > Choose model folder\u2026).");
+            return;
+        }
+        GenerationConfig gen;
+        try {
+            gen = settings.generationConfig();
+        } catch (IllegalArgumentException e) {
+            error.set("Settings: " + e.getMessage());
+            return;
+        }
+        error.set(null);
+        input.set("");
+        if (conversationId.get() == null) {
+            startConversation(q);
+        }
+        messages.add(new ChatMessage(ChatMessage.Role.USER, q));
+        ask(gen);
+    }
+
+    /** Stops the answer being written, at once; what was written stays. */
+    public void stop() {
+        Answer a = current;
+        if (a == null) {
+            return;
+        }
+        a.stopRequested.set(true);
+        TaskHandle<GenerationResult> h = a.handle;
+        if (h != null) {
+            h.cancel();
+        }
+        stage.set("Stopping\u2026");
+    }
+
+    /** Writes the last answer again (sampling settings may give a different one). */
+    public void regenerate() {
+        if (!canRegenerate.get()) {
+            return;
+        }
+        GenerationConfig gen;
+        try {
+            gen = settings.generationConfig();
+        } catch (IllegalArgumentException e) {
+            error.set("Settings: " + e.getMessage());
+            return;
+        }
+        error.set(null);
+        messages.remove(messages.size() - 1);
+        ask(gen);
+    }
+
+    /** A new, empty conversation about the same image (the current one stays saved in the sidebar). */
+    public void clear() {
+        if (answering.get()) {
+            return;
+        }
+        messages.clear();
+        conversationId.set(null);
+        title = null;
+        imageCopy = null;
+        imagePath = null;
+        pastedImage = null;
+        error.set(null);
+        service.newConversation();
+    }
+
+    /** The last answer's text, for the clipboard; empty when there is none. */
+    public String lastAnswer() {
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            if (messages.get(i).role() == ChatMessage.Role.ASSISTANT) {
+                return messages.get(i).text();
+            }
+        }
+        return "";
+    }
+
+    public void dismissError() {
+        error.set(null);
+    }
+
+    private void startConversation(String firstQuestion) {
+        conversationId.set(ConversationStore.newId());
+        String t = firstQuestion.replaceAll("\\s+", " ");
+        title = t.length() > 60 ? t.substring(0, 59) + "\u2026" : t;
+        createdAt = clock.getAsLong();
+        conversationMode = settings.canvasModeProperty().get();
+        Path p = image.sourcePathProperty().get();
+        imagePath = p != null ? p.toAbsolutePath().toString() : null;
+        pastedImage = image.pastedProperty().get() ? image.originalProperty().get() : null;
+        imageCopy = null;
+    }
+
+    private void ask(GenerationConfig gen) {
+        List<ConversationPrompt.Turn> turns = new ArrayList<>();
+        for (int i = 0; i < messages.size(); i++) {
+            ChatMessage m = messages.get(i);
+            if (m.role() != ChatMessage.Role.USER) {
+                continue;
+            }
+            boolean answered = i + 1 < messages.size() && messages.get(i + 1).role() == ChatMessage.Role.ASSISTANT;
+            turns.add(new ConversationPrompt.Turn(m.text(), answered ? messages.get(i + 1).text() : null));
+        }
+        ChatRequest request = new ChatRequest(turns, settings.systemPromptForRequest(), gen);
+        ChatMessage answer = new ChatMessage(ChatMessage.Role.ASSISTANT, "");
+        answer.setStreaming(true);
+        messages.add(answer);
+        Answer a = new Answer(answer, gen.maxNewTokens());
+        current = a;
+        answering.set(true);
+        stage.set(image.busyProperty().get() ? "Preparing image\u2026" : "Starting\u2026");
+        stageProgress.set(-1);
+        lastSave = clock.getAsLong();
+        persist();
+        image.ready().handle((x, e) -> null).thenRun(() -> {
+            if (a.stopRequested.get()) {
+                ui.execute(() -> finish(a, null, null));
+                return;
+            }
+            TaskHandle<GenerationResult> h = service.ask(request, a);
+            a.handle = h;
+            if (a.stopRequested.get()) {
+                h.cancel();
+            }
+            h.result().whenComplete((r, e) -> ui.execute(() -> finish(a, r, e)));
+        });
+    }
+
+    private void drain(Answer a) {
+        if (a != current) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String d; (d = a.deltas.poll()) != null; ) {
+            sb.append(d);
+        }
+        if (sb.length() > 0) {
+            a.message.append(sb.toString());
+        }
+        if (!a.stopRequested.get() && a.stage != null) {
+            switch (a.stage) {
+                case ENCODING_IMAGE:
+                    stage.set("Encoding image\u2026");
+                    stageProgress.set(a.fraction);
+                    break;
+                case READING_PROMPT:
+                    stage.set("Reading prompt\u2026");
+                    stageProgress.set(a.fraction);
+                    break;
+                default:
+                    int n = a.tokens.get();
+                    stage.set("Writing answer (" + n + (n == 1 ? " token)" : " tokens)"));
+                    stageProgress.set(a.fraction >= 0 ? a.fraction : Math.min(1, n / (double) a.maxNewTokens));
+                    break;
+            }
+        }
+        long now = clock.getAsLong();
+        if (now - lastSave >= SAVE_INTERVAL_MS) {
+            lastSave = now;
+            persist();
+        }
+    }
+
+    private void finish(Answer a, GenerationResult r, Throwable e) {
+        if (a != current) {
+            return;
+        }
+        drain(a);
+        current = null;
+        ChatMessage m = a.message;
+        if (r != null) {
+            if (!r.text().isEmpty() || r.finishReason() != FinishReason.CANCELLED) {
+                m.setText(r.text());
+            }
+            Timings t = r.timings();
+            SavedConversation.Stats stats = new SavedConversation.Stats(t.timeToFirstTokenMs(), t.decodeTokensPerSecond(), r.promptTokens(),
+                    r.imageTokens(), r.generatedIds().length);
+            if (r.finishReason() == FinishReason.ERROR) {
+                m.setError(r.error());
+            }
+            m.finish(r.finishReason().name(), stats, StatsText.of(stats, r.finishReason().name()));
+        } else if (e != null) {
+            String why = Errors.message(e);
+            m.setError(why);
+            m.finish(FinishReason.ERROR.name(), null, "failed");
+        } else {
+            m.finish(FinishReason.CANCELLED.name(), null, "stopped");
+        }
+        answering.set(false);
+        stage.set("");
+        stageProgress.set(-1);
+        persist();
+    }
+
+    // ---- persistence ------------------------------------------------------------------------------
+
+    /** Saves the current conversation in the background (atomic write). No-op without one. */
+    public CompletableFuture<Void> persist() {
+        String id = conversationId.get();
+        if (id == null || messages.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        RgbImage copyToWrite = null;
+        if (pastedImage != null && imageCopy == null) {
+            imageCopy = id + ".png";
+            copyToWrite = pastedImage;
+        }
+        SavedConversation snapshot = snapshot();
+        RgbImage copy = copyToWrite;
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                if (copy != null) {
+                    store.saveImageCopy(id, copy);
+                }
+                store.save(snapshot);
+                done.complete(null);
+            } catch (IOException | RuntimeException ex) {
+                LOG.warn("conversation {} could not be saved: {}", id, ex.getMessage());
+                done.completeExceptionally(ex);
+            }
+        });
+        upsertListed(snapshot);
+        return done;
+    }
+
+    /** The current conversation as it would be saved now. */
+    public Optional<SavedConversation> current() {
+        return conversationId.get() == null ? Optional.empty() : Optional.of(snapshot());
+    }
+
+    private SavedConversation snapshot() {
+        List<SavedConversation.Message> saved = new ArrayList<>();
+        for (ChatMessage m : messages) {
+            saved.add(m.toSaved());
+        }
+        SavedConversation.Generation g = new SavedConversation.Generation(settings.temperatureProperty().get(), settings.topPProperty().get(),
+                settings.topKProperty().get(), settings.repetitionPenaltyProperty().get(), settings.maxNewTokensProperty().get(),
+                settings.seedProperty().get(), settings.systemPromptProperty().get());
+        CanvasMode mode = conversationMode != null ? conversationMode : settings.canvasModeProperty().get();
+        return new SavedConversation(conversationId.get(), title, createdAt, clock.getAsLong(), imagePath, imageCopy, mode.name(), g, saved);
+    }
+
+    private void upsertListed(SavedConversation c) {
+        for (int i = 0; i < conversations.size(); i++) {
+            if (conversations.get(i).id().equals(c.id())) {
+                if (i == 0) {
+                    conversations.set(0, c);
+                } else {
+                    conversations.remove(i);
+                    conversations.add(0, c);
+                }
+                return;
+            }
+        }
+        conversations.add(0, c);
+    }
+
+    /** Reads the saved conversations (in the background) into the sidebar list. */
+    public CompletableFuture<Void> reloadConversations() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            List<SavedConversation> all = store.list();
+            ui.execute(() -> {
+                conversations.setAll(all);
+                done.complete(null);
+            });
+        });
+        return done;
+    }
+
+    /** Shows a saved conversation and its image; follow-up questions continue it. */
+    public void open(SavedConversation c) {
+        if (answering.get() || c.id().equals(conversationId.get())) {
+            return;
+        }
+        service.newConversation();
+        messages.clear();
+        for (SavedConversation.Message m : c.messages()) {
+            String footer = m.stats() != null ? StatsText.of(m.stats(), m.finish()) : StatsText.finishText(m.finish());
+            messages.add(ChatMessage.fromSaved(m, footer));
+        }
+        conversationId.set(c.id());
+        title = c.title();
+        createdAt = c.createdAt();
+        imagePath = c.imagePath();
+        imageCopy = c.imageCopy();
+        pastedImage = null;
+        error.set(null);
+        try {
+            conversationMode = CanvasMode.valueOf(c.canvasMode());
+            settings.canvasModeProperty().set(conversationMode);
+        } catch (IllegalArgumentException | NullPointerException e) {
+            conversationMode = settings.canvasModeProperty().get();
+        }
+        Optional<Path> img = store.imageOf(c);
+        if (img.isPresent()) {
+            image.openFile(img.get());
+        } else {
+            image.clear();
+            if (c.imagePath() != null || c.imageCopy() != null) {
+                image.reject("The image of this conversation is gone (" + (c.imagePath() != null ? c.imagePath() : c.imageCopy())
+                        + "); open it again to ask more.");
+            }
+        }
+    }
+
+    /** Deletes a saved conversation (and its pasted-image copy); the open one becomes a new chat. */
+    public CompletableFuture<Void> delete(SavedConversation c) {
+        if (c.id().equals(conversationId.get())) {
+            if (answering.get()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            clear();
+        }
+        conversations.removeIf(x -> x.id().equals(c.id()));
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                store.delete(c);
+                done.complete(null);
+            } catch (IOException e) {
+                ui.execute(() -> error.set("Could not delete " + c.title() + ": " + e.getMessage()));
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
+    /** Exports the current conversation as Markdown or JSON (by the file's extension), the image beside it. */
+    public CompletableFuture<Void> export(Path target) {
+        Optional<SavedConversation> c = current();
+        if (c.isEmpty()) {
+            error.set("Nothing to export yet: ask a question first.");
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> saved = persist();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        saved.handle((x, e) -> null).thenRun(() -> io.execute(() -> {
+            try {
+                if (target.getFileName().toString().toLowerCase().endsWith(".json")) {
+                    store.exportJson(c.get(), target);
+                } else {
+                    store.exportMarkdown(c.get(), target);
+                }
+                ui.execute(() -> notice.set("Exported to " + target));
+                done.complete(null);
+            } catch (IOException | RuntimeException e) {
+                ui.execute(() -> error.set("Export failed: " + e.getMessage()));
+                done.completeExceptionally(e);
+            }
+        }));
+        return done;
+    }
+
+    // ---- properties -------------------------------------------------------------------------------
+
+    public ObservableList<ChatMessage> messages() {
+        return messagesView;
+    }
+
+    public ObservableList<SavedConversation> conversations() {
+        return conversationsView;
+    }
+
+    public StringProperty inputProperty() {
+        return input;
+    }
+
+    public ReadOnlyObjectProperty<ServiceState> stateProperty() {
+        return state.getReadOnlyProperty();
+    }
+
+    public ReadOnlyBooleanProperty answeringProperty() {
+        return answering.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty stageProperty() {
+        return stage.getReadOnlyProperty();
+    }
+
+    public ReadOnlyDoubleProperty stageProgressProperty() {
+        return stageProgress.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty errorProperty() {
+        return error.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty noticeProperty() {
+        return notice.getReadOnlyProperty();
+    }
+
+    public ReadOnlyObjectProperty<String> conversationIdProperty() {
+        return conversationId.getReadOnlyProperty();
+    }
+
+    public BooleanBinding canSendProperty() {
+        return canSend;
+    }
+
+    public ReadOnlyBooleanProperty canStopProperty() {
+        return answering.getReadOnlyProperty();
+    }
+
+    public BooleanBinding canRegenerateProperty() {
+        return canRegenerate;
+    }
+
+    public BooleanBinding canClearProperty() {
+        return canClear;
+    }
+}

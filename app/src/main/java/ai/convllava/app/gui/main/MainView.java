@@ -1,0 +1,449 @@
+package ai.convllava.app.gui.main;
+
+import ai.convllava.app.gui.Fxml;
+import ai.convllava.app.gui.chat.ChatView;
+import ai.convllava.app.gui.chat.ChatViewModel;
+import ai.convllava.app.gui.image.ImageViewModel;
+import ai.convllava.app.gui.image.PreviewView;
+import ai.convllava.app.gui.image.TransferData;
+import ai.convllava.app.gui.model.ModelViewModel;
+import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.settings.SettingsView;
+import ai.convllava.app.gui.settings.Theme;
+import ai.convllava.app.gui.store.SavedConversation;
+import ai.convllava.model.engine.Device;
+import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.service.ServiceState;
+import javafx.application.Platform;
+import javafx.beans.binding.Bindings;
+import javafx.collections.ListChangeListener;
+import javafx.fxml.FXML;
+import javafx.scene.Parent;
+import javafx.scene.Scene;
+import javafx.scene.control.Button;
+import javafx.scene.control.CheckMenuItem;
+import javafx.scene.control.ChoiceBox;
+import javafx.scene.control.Label;
+import javafx.scene.control.ListCell;
+import javafx.scene.control.ListView;
+import javafx.scene.control.MenuBar;
+import javafx.scene.control.MenuItem;
+import javafx.scene.control.ProgressBar;
+import javafx.scene.control.SplitPane;
+import javafx.scene.input.Clipboard;
+import javafx.scene.input.DragEvent;
+import javafx.scene.input.KeyCode;
+import javafx.scene.input.KeyCombination;
+import javafx.scene.input.KeyEvent;
+import javafx.scene.input.TransferMode;
+import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.StackPane;
+import javafx.scene.layout.VBox;
+import javafx.stage.DirectoryChooser;
+import javafx.stage.FileChooser;
+import javafx.stage.Window;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * The main window: menus and shortcuts, model bar, sidebar of saved conversations, preview and chat.
+ * Binds to {@link MainViewModel}; file choosers, drag and drop and the clipboard are the only things
+ * it does itself.
+ */
+public final class MainView {
+    private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("d MMM yyyy, HH:mm").withZone(ZoneId.systemDefault());
+    private static final KeyCombination PASTE = KeyCombination.keyCombination("Shortcut+V");
+
+    @FXML private BorderPane root;
+    @FXML private MenuBar menuBar;
+    @FXML private MenuItem stopItem;
+    @FXML private MenuItem sendItem;
+    @FXML private MenuItem regenerateItem;
+    @FXML private MenuItem newChatItem;
+    @FXML private MenuItem cancelLoadItem;
+    @FXML private MenuItem chooseTowerItem;
+    @FXML private CheckMenuItem gridItem;
+    @FXML private CheckMenuItem nativeItem;
+    @FXML private CheckMenuItem originalItem;
+    @FXML private CheckMenuItem darkItem;
+    @FXML private HBox modelBar;
+    @FXML private Label modelInfo;
+    @FXML private ProgressBar loadProgress;
+    @FXML private Label loadText;
+    @FXML private Button cancelLoadButton;
+    @FXML private ChoiceBox<Device> deviceChoice;
+    @FXML private Button chooseModelButton;
+    @FXML private HBox modelErrorBox;
+    @FXML private Label modelError;
+    @FXML private Button chooseAnotherButton;
+    @FXML private Button chooseTowerButton;
+    @FXML private Button retryButton;
+    @FXML private SplitPane split;
+    @FXML private VBox sidebar;
+    @FXML private ListView<SavedConversation> conversationList;
+    @FXML private Button deleteButton;
+    @FXML private StackPane previewHolder;
+    @FXML private StackPane chatHolder;
+    @FXML private Label stateLabel;
+
+    private final MainViewModel vm;
+    private final PreviewView preview;
+    private final ChatView chatView;
+    private Runnable onQuit = Platform::exit;
+    private boolean selectingProgrammatically;
+
+    public MainView(MainViewModel vm) {
+        this.vm = vm;
+        Fxml.load("MainView.fxml", this);
+        preview = new PreviewView(vm.image());
+        chatView = new ChatView(vm.chat());
+        previewHolder.getChildren().add(preview.root());
+        chatHolder.getChildren().add(chatView.root());
+        bind();
+    }
+
+    public Parent root() {
+        return root;
+    }
+
+    public PreviewView preview() {
+        return preview;
+    }
+
+    public ChatView chatView() {
+        return chatView;
+    }
+
+    public ListView<SavedConversation> conversationList() {
+        return conversationList;
+    }
+
+    public SplitPane split() {
+        return split;
+    }
+
+    public void setOnQuit(Runnable r) {
+        onQuit = r;
+    }
+
+    private void bind() {
+        ModelViewModel model = vm.model();
+        ChatViewModel chat = vm.chat();
+        ImageViewModel image = vm.image();
+        AppSettings settings = vm.settings();
+
+        modelInfo.textProperty().bind(model.infoTextProperty());
+        loadProgress.progressProperty().bind(model.progressProperty());
+        loadText.textProperty().bind(model.progressTextProperty());
+        for (var n : new javafx.scene.Node[] {loadProgress, loadText, cancelLoadButton}) {
+            n.visibleProperty().bind(model.loadingProperty());
+            n.managedProperty().bind(n.visibleProperty());
+        }
+        cancelLoadItem.disableProperty().bind(model.loadingProperty().not());
+        deviceChoice.getItems().setAll(Device.values());
+        deviceChoice.valueProperty().bindBidirectional(settings.deviceProperty());
+        settings.deviceProperty().addListener((o, a, b) -> {
+            if (model.hasModelFolder()) {
+                model.load();
+            }
+        });
+        modelError.textProperty().bind(model.errorProperty());
+        modelErrorBox.visibleProperty().bind(model.errorProperty().isNotNull());
+        modelErrorBox.managedProperty().bind(modelErrorBox.visibleProperty());
+        chooseTowerButton.visibleProperty().bind(model.visionTowerProblemProperty());
+        chooseTowerButton.managedProperty().bind(chooseTowerButton.visibleProperty());
+        retryButton.visibleProperty().bind(Bindings.createBooleanBinding(model::hasModelFolder, model.errorProperty()));
+        retryButton.managedProperty().bind(retryButton.visibleProperty());
+
+        stopItem.disableProperty().bind(chat.canStopProperty().not());
+        sendItem.disableProperty().bind(chat.canSendProperty().not());
+        regenerateItem.disableProperty().bind(chat.canRegenerateProperty().not());
+        newChatItem.disableProperty().bind(chat.canClearProperty().not());
+
+        gridItem.selectedProperty().bindBidirectional(settings.showGridProperty());
+        nativeItem.setSelected(settings.canvasModeProperty().get() == CanvasMode.NATIVE);
+        nativeItem.selectedProperty().addListener((o, a, on) -> settings.canvasModeProperty().set(on ? CanvasMode.NATIVE : CanvasMode.PAD));
+        settings.canvasModeProperty().addListener((o, a, m) -> nativeItem.setSelected(m == CanvasMode.NATIVE));
+        originalItem.selectedProperty().bindBidirectional(image.showOriginalProperty());
+        darkItem.setSelected(settings.themeProperty().get() == Theme.DARK);
+        darkItem.selectedProperty().addListener((o, a, on) -> settings.themeProperty().set(on ? Theme.DARK : Theme.LIGHT));
+        settings.themeProperty().addListener((o, a, t) -> darkItem.setSelected(t == Theme.DARK));
+
+        stateLabel.textProperty().bind(Bindings.createStringBinding(() -> stateText(chat.stateProperty().get()), chat.stateProperty()));
+
+        conversationList.setItems(chat.conversations());
+        conversationList.setCellFactory(lv -> new ConversationCell());
+        conversationList.getSelectionModel().selectedItemProperty().addListener((o, a, c) -> {
+            if (c != null && !selectingProgrammatically) {
+                chat.open(c);
+            }
+        });
+        chat.conversationIdProperty().addListener((o, a, id) -> selectCurrent());
+        chat.conversations().addListener((ListChangeListener<SavedConversation>) c -> Platform.runLater(this::selectCurrent));
+        conversationList.setOnKeyPressed(e -> {
+            if (e.getCode() == KeyCode.DELETE) {
+                onDeleteConversation();
+            }
+        });
+        deleteButton.disableProperty().bind(conversationList.getSelectionModel().selectedItemProperty().isNull());
+
+        root.setOnDragOver(this::dragOver);
+        root.setOnDragExited(e -> preview.viewport().getStyleClass().remove("drop-target"));
+        root.setOnDragDropped(this::dragDropped);
+        root.addEventFilter(KeyEvent.KEY_PRESSED, this::pasteFilter);
+    }
+
+    private void selectCurrent() {
+        String id = vm.chat().conversationIdProperty().get();
+        selectingProgrammatically = true;
+        try {
+            if (id == null) {
+                conversationList.getSelectionModel().clearSelection();
+                return;
+            }
+            for (SavedConversation c : conversationList.getItems()) {
+                if (c.id().equals(id)) {
+                    conversationList.getSelectionModel().select(c);
+                    return;
+                }
+            }
+        } finally {
+            selectingProgrammatically = false;
+        }
+    }
+
+    static String stateText(ServiceState s) {
+        switch (s) {
+            case NO_MODEL:
+                return "No model \u00b7 image preview only";
+            case LOADING:
+                return "Loading model\u2026";
+            case READY:
+                return "Ready";
+            case ENCODING:
+                return "Encoding image\u2026";
+            case GENERATING:
+                return "Answering\u2026";
+            default:
+                return "Model error";
+        }
+    }
+
+    /** Applies the theme's variables and the components' stylesheet to a scene. */
+    public static void applyTheme(Scene scene, Theme theme) {
+        scene.getStylesheets().setAll(
+                MainView.class.getResource(theme.stylesheet()).toExternalForm(),
+                MainView.class.getResource("/ai/convllava/ui/css/app.css").toExternalForm());
+    }
+
+    // ---- drag and drop, paste ---------------------------------------------------------------------
+
+    private void dragOver(DragEvent e) {
+        if (e.getGestureSource() == null && TransferData.of(e.getDragboard()).hasSomething()) {
+            e.acceptTransferModes(TransferMode.COPY_OR_MOVE);
+            if (!preview.viewport().getStyleClass().contains("drop-target")) {
+                preview.viewport().getStyleClass().add("drop-target");
+            }
+        }
+        e.consume();
+    }
+
+    private void dragDropped(DragEvent e) {
+        preview.viewport().getStyleClass().remove("drop-target");
+        e.setDropCompleted(handleTransfer(TransferData.of(e.getDragboard())));
+        e.consume();
+    }
+
+    /** What a drop or a paste does (the handler a DragEvent reaches; tests call it with their own content). */
+    public boolean handleTransfer(TransferData data) {
+        return vm.accept(data);
+    }
+
+    /** Ctrl+V anywhere: an image or image file on the clipboard goes to the preview, text pastes as usual. */
+    private void pasteFilter(KeyEvent e) {
+        if (!PASTE.match(e)) {
+            return;
+        }
+        Clipboard cb = Clipboard.getSystemClipboard();
+        if (cb.hasImage() || cb.hasFiles()) {
+            e.consume();
+            handleTransfer(TransferData.of(cb));
+        }
+    }
+
+    // ---- menu and button actions ------------------------------------------------------------------
+
+    private Window window() {
+        return root.getScene().getWindow();
+    }
+
+    @FXML
+    private void onOpenImage() {
+        FileChooser fc = new FileChooser();
+        fc.setTitle("Open image");
+        fc.getExtensionFilters().addAll(new FileChooser.ExtensionFilter("Images", "*.png", "*.jpg", "*.jpeg", "*.gif", "*.bmp",
+                "*.PNG", "*.JPG", "*.JPEG", "*.GIF", "*.BMP"), new FileChooser.ExtensionFilter("All files", "*"));
+        Path current = vm.image().sourcePathProperty().get();
+        if (current != null && current.getParent() != null) {
+            fc.setInitialDirectory(current.getParent().toFile());
+        }
+        File f = fc.showOpenDialog(window());
+        if (f != null) {
+            vm.openImage(f.toPath());
+        }
+    }
+
+    @FXML
+    private void onPasteImage() {
+        handleTransfer(TransferData.of(Clipboard.getSystemClipboard()));
+    }
+
+    @FXML
+    private void onExportMarkdown() {
+        export("Markdown", "*.md", ".md");
+    }
+
+    @FXML
+    private void onExportJson() {
+        export("JSON", "*.json", ".json");
+    }
+
+    private void export(String what, String pattern, String ext) {
+        FileChooser fc = new FileChooser();
+        fc.setTitle("Export conversation as " + what);
+        fc.getExtensionFilters().add(new FileChooser.ExtensionFilter(what, pattern));
+        fc.setInitialFileName(vm.chat().current().map(c -> c.title().replaceAll("[^A-Za-z0-9 _-]", "").strip()).filter(s -> !s.isEmpty())
+                .orElse("conversation") + ext);
+        File f = fc.showSaveDialog(window());
+        if (f != null) {
+            Path p = f.toPath();
+            vm.chat().export(p.getFileName().toString().endsWith(ext) ? p : p.resolveSibling(p.getFileName() + ext));
+        }
+    }
+
+    @FXML
+    private void onSettings() {
+        new SettingsView(vm.settings(), vm.model().infoProperty().get()).showDialog(window());
+    }
+
+    @FXML
+    private void onQuit() {
+        onQuit.run();
+    }
+
+    @FXML
+    private void onChooseModel() {
+        DirectoryChooser dc = new DirectoryChooser();
+        dc.setTitle("Choose a ConvLLaVA model folder (ConvLLaVA-sft-1536, -1024 or -768)");
+        String current = vm.settings().modelDirProperty().get();
+        if (!current.isBlank() && Path.of(current).getParent() != null && Path.of(current).getParent().toFile().isDirectory()) {
+            dc.setInitialDirectory(Path.of(current).getParent().toFile());
+        }
+        File f = dc.showDialog(window());
+        if (f != null) {
+            vm.model().chooseModelFolder(f.toPath());
+        }
+    }
+
+    @FXML
+    private void onChooseTower() {
+        DirectoryChooser dc = new DirectoryChooser();
+        dc.setTitle("Choose the ConvLLaVA-ConvNeXt vision tower folder");
+        File f = dc.showDialog(window());
+        if (f != null) {
+            vm.model().chooseVisionTower(f.toPath());
+        }
+    }
+
+    @FXML
+    private void onReloadModel() {
+        vm.model().load();
+    }
+
+    @FXML
+    private void onCancelLoad() {
+        vm.model().cancelLoad();
+    }
+
+    @FXML
+    private void onDismissModelError() {
+        vm.model().dismissError();
+    }
+
+    @FXML
+    private void onSend() {
+        vm.chat().send();
+    }
+
+    @FXML
+    private void onStop() {
+        vm.chat().stop();
+    }
+
+    @FXML
+    private void onRegenerate() {
+        vm.chat().regenerate();
+    }
+
+    @FXML
+    private void onCopy() {
+        chatView.copyLastAnswer();
+    }
+
+    @FXML
+    private void onNewChat() {
+        vm.chat().clear();
+        chatView.questionArea().requestFocus();
+    }
+
+    @FXML
+    private void onDeleteConversation() {
+        SavedConversation c = conversationList.getSelectionModel().getSelectedItem();
+        if (c != null) {
+            vm.chat().delete(c);
+        }
+    }
+
+    @FXML
+    private void onZoomIn() {
+        vm.image().zoomIn();
+    }
+
+    @FXML
+    private void onZoomOut() {
+        vm.image().zoomOut();
+    }
+
+    @FXML
+    private void onZoomFit() {
+        vm.image().zoomFit();
+    }
+
+    /** A saved conversation in the sidebar: its title and when it was last updated. */
+    private static final class ConversationCell extends ListCell<SavedConversation> {
+        @Override
+        protected void updateItem(SavedConversation c, boolean empty) {
+            super.updateItem(c, empty);
+            if (empty || c == null) {
+                setText(null);
+                setGraphic(null);
+                setAccessibleText(null);
+                return;
+            }
+            Label title = new Label(c.title());
+            title.setWrapText(false);
+            Label date = new Label(DATE.format(Instant.ofEpochMilli(c.updatedAt())) + " \u00b7 " + c.messages().size() + " messages");
+            date.getStyleClass().add("conversation-date");
+            VBox box = new VBox(2, title, date);
+            setPrefWidth(0);
+            setText(null);
+            setGraphic(box);
+            setAccessibleText(c.title());
+        }
+    }
+}

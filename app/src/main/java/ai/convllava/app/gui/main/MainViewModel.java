@@ -1,0 +1,134 @@
+package ai.convllava.app.gui.main;
+
+import ai.convllava.app.gui.Errors;
+import ai.convllava.app.gui.chat.ChatViewModel;
+import ai.convllava.app.gui.image.FxImages;
+import ai.convllava.app.gui.image.ImageViewModel;
+import ai.convllava.app.gui.image.TransferData;
+import ai.convllava.app.gui.model.ModelViewModel;
+import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.store.ConversationStore;
+import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.service.VisionChatService;
+
+import java.io.File;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.LongSupplier;
+
+/**
+ * The window's view-model: the model, image and chat view-models and what ties them together (a new
+ * image starts a new conversation; a loaded model re-runs the preview with its canvas).
+ */
+public final class MainViewModel {
+    private final AppSettings settings;
+    private final ModelViewModel model;
+    private final ImageViewModel image;
+    private final ChatViewModel chat;
+
+    public MainViewModel(VisionChatService service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
+                         LongSupplier clock) {
+        this.settings = settings;
+        this.model = new ModelViewModel(service, settings, ui);
+        this.image = new ImageViewModel(service, settings, io, ui);
+        this.chat = new ChatViewModel(service, settings, image, model, store, io, ui, clock);
+        model.setOnLoaded(image::update);
+    }
+
+    /** At start: saved conversations, the remembered model, the image given on the command line. */
+    public void start(Path initialImage) {
+        chat.reloadConversations();
+        if (model.hasModelFolder()) {
+            model.load();
+        }
+        if (initialImage != null) {
+            openImage(initialImage);
+        }
+    }
+
+    /** A new image: the conversation about the previous one stays saved and a new one begins. */
+    public CompletableFuture<Void> openImage(Path file) {
+        if (chat.answeringProperty().get()) {
+            image.reject("Wait for the answer (or press Esc to stop it) before changing the image.");
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> f = image.openFile(file);
+        return f.thenRun(this::newChatIfNeeded);
+    }
+
+    public void setImage(RgbImage rgb, String name) {
+        if (chat.answeringProperty().get()) {
+            image.reject("Wait for the answer (or press Esc to stop it) before changing the image.");
+            return;
+        }
+        image.setImage(rgb, name);
+        newChatIfNeeded();
+    }
+
+    private void newChatIfNeeded() {
+        if (!chat.messages().isEmpty()) {
+            chat.clear();
+        }
+    }
+
+    /**
+     * A drop or paste: a local file (or {@code file:} URL), else image content. Returns false when there
+     * was nothing usable (the inline message says why).
+     */
+    public boolean accept(TransferData data) {
+        for (File f : data.files()) {
+            if (Files.isRegularFile(f.toPath())) {
+                openImage(f.toPath());
+                return true;
+            }
+        }
+        if (data.url() != null && data.url().toLowerCase(Locale.ROOT).startsWith("file:")) {
+            try {
+                Path p = Path.of(URI.create(data.url().strip()));
+                if (Files.isRegularFile(p)) {
+                    openImage(p);
+                    return true;
+                }
+            } catch (IllegalArgumentException e) {
+                // fall through to image content
+            }
+        }
+        if (data.image() != null && !data.image().isError()) {
+            try {
+                setImage(FxImages.fromFx(data.image()), "pasted image");
+                return true;
+            } catch (RuntimeException | OutOfMemoryError e) {
+                image.reject("The pasted image could not be read: " + Errors.message(e));
+                return false;
+            }
+        }
+        if (!data.files().isEmpty()) {
+            image.reject(data.files().get(0) + " is not a file that can be opened (a folder?). Drop an image file: PNG, JPEG, GIF or BMP.");
+        } else if (data.url() != null) {
+            image.reject("Web images are not downloaded (the app works offline): save the image, then drop the file, or copy the image itself.");
+        } else {
+            image.reject("Nothing to use here: drop or paste an image (PNG, JPEG, GIF or BMP) or an image file.");
+        }
+        return false;
+    }
+
+    public AppSettings settings() {
+        return settings;
+    }
+
+    public ModelViewModel model() {
+        return model;
+    }
+
+    public ImageViewModel image() {
+        return image;
+    }
+
+    public ChatViewModel chat() {
+        return chat;
+    }
+}

@@ -1,0 +1,185 @@
+package ai.convllava.app.gui.model;
+
+import ai.convllava.app.gui.Coalescer;
+import ai.convllava.app.gui.Errors;
+import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.model.engine.LoadOptions;
+import ai.convllava.model.service.ModelInfo;
+import ai.convllava.model.service.ServiceState;
+import ai.convllava.model.service.TaskHandle;
+import ai.convllava.model.service.VisionChatService;
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyBooleanWrapper;
+import javafx.beans.property.ReadOnlyDoubleProperty;
+import javafx.beans.property.ReadOnlyDoubleWrapper;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The model: which folder, loading it (progress, cancel), what is in use, and why a load failed with
+ * the way forward. Mirrors the service's state.
+ */
+public final class ModelViewModel {
+    private final VisionChatService service;
+    private final AppSettings settings;
+    private final Executor ui;
+
+    private final ReadOnlyObjectWrapper<ServiceState> state = new ReadOnlyObjectWrapper<>(this, "state", ServiceState.NO_MODEL);
+    private final ReadOnlyDoubleWrapper progress = new ReadOnlyDoubleWrapper(this, "progress", -1);
+    private final ReadOnlyStringWrapper progressText = new ReadOnlyStringWrapper(this, "progressText", "");
+    private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
+    private final ReadOnlyBooleanWrapper visionTowerProblem = new ReadOnlyBooleanWrapper(this, "visionTowerProblem");
+    private final ReadOnlyObjectWrapper<ModelInfo> info = new ReadOnlyObjectWrapper<>(this, "info");
+    private final ReadOnlyStringWrapper infoText = new ReadOnlyStringWrapper(this, "infoText", "No model: choose a model folder to ask questions");
+    private final ReadOnlyBooleanWrapper loading = new ReadOnlyBooleanWrapper(this, "loading");
+    private final AtomicReference<String> latestStage = new AtomicReference<>("");
+    private volatile double latestFraction = -1;
+    private final Coalescer progressUpdate;
+    private TaskHandle<ModelInfo> current;
+    private Runnable onLoaded = () -> { };
+
+    public ModelViewModel(VisionChatService service, AppSettings settings, Executor ui) {
+        this.service = service;
+        this.settings = settings;
+        this.ui = ui;
+        this.progressUpdate = new Coalescer(ui, () -> {
+            progressText.set(latestStage.get());
+            progress.set(latestFraction);
+        });
+        state.set(service.state());
+        service.addStateListener(s -> ui.execute(() -> state.set(s)));
+    }
+
+    /** Run (on the UI thread) after every successful load: the image preview re-runs with the model's canvas. */
+    public void setOnLoaded(Runnable r) {
+        onLoaded = r;
+    }
+
+    public boolean hasModelFolder() {
+        return !settings.modelDirProperty().get().isBlank();
+    }
+
+    /** Loads the model folder from the settings (with the vision tower and device there). */
+    public void load() {
+        String dir = settings.modelDirProperty().get();
+        if (dir.isBlank()) {
+            fail("Choose a ConvLLaVA model folder (ConvLLaVA-sft-768, -1024 or -1536) to ask questions; the image preview works without one.");
+            return;
+        }
+        String tower = settings.visionTowerDirProperty().get();
+        LoadOptions options = LoadOptions.of(Path.of(dir)).withDevice(settings.deviceProperty().get())
+                .withVisionTower(tower.isBlank() ? null : Path.of(tower));
+        if (current != null) {
+            current.cancel();
+        }
+        error.set(null);
+        visionTowerProblem.set(false);
+        loading.set(true);
+        progress.set(-1);
+        progressText.set("Loading " + Path.of(dir).getFileName() + "\u2026");
+        state.set(ServiceState.LOADING);
+        TaskHandle<ModelInfo> h = service.loadModel(options, (stage, fraction) -> {
+            latestStage.set(stage);
+            latestFraction = fraction;
+            progressUpdate.request();
+        });
+        current = h;
+        h.result().whenComplete((mi, e) -> ui.execute(() -> {
+            if (current != h) {
+                return;
+            }
+            current = null;
+            loading.set(false);
+            progress.set(-1);
+            progressText.set("");
+            if (e == null) {
+                info.set(mi);
+                infoText.set(describe(mi));
+                onLoaded.run();
+            } else if (Errors.isCancellation(e)) {
+                info.set(null);
+                infoText.set("Loading cancelled: no model");
+            } else {
+                info.set(null);
+                fail(Errors.message(e));
+            }
+        }));
+    }
+
+    private void fail(String message) {
+        error.set(message);
+        String m = message.toLowerCase(Locale.ROOT);
+        visionTowerProblem.set(m.contains("vision tower") || m.contains("convnext"));
+        infoText.set("No model");
+    }
+
+    public static String describe(ModelInfo mi) {
+        return String.format(Locale.ROOT, "%s \u00b7 %s \u00b7 %s weights \u00b7 %d px canvas \u00b7 loaded in %.1f s", mi.name(), mi.device(),
+                mi.weightFormat(), mi.canvasSide(), mi.loadSeconds());
+    }
+
+    public void cancelLoad() {
+        if (current != null) {
+            current.cancel();
+        }
+    }
+
+    public void chooseModelFolder(Path dir) {
+        settings.modelDirProperty().set(dir.toString());
+        settings.visionTowerDirProperty().set("");
+        load();
+    }
+
+    public void chooseVisionTower(Path dir) {
+        settings.visionTowerDirProperty().set(dir.toString());
+        load();
+    }
+
+    public void dismissError() {
+        error.set(null);
+    }
+
+    public boolean isReady() {
+        ServiceState s = state.get();
+        return info.get() != null && (s == ServiceState.READY || s == ServiceState.ENCODING || s == ServiceState.GENERATING);
+    }
+
+    public ReadOnlyObjectProperty<ServiceState> stateProperty() {
+        return state.getReadOnlyProperty();
+    }
+
+    public ReadOnlyDoubleProperty progressProperty() {
+        return progress.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty progressTextProperty() {
+        return progressText.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty errorProperty() {
+        return error.getReadOnlyProperty();
+    }
+
+    public ReadOnlyBooleanProperty visionTowerProblemProperty() {
+        return visionTowerProblem.getReadOnlyProperty();
+    }
+
+    public ReadOnlyObjectProperty<ModelInfo> infoProperty() {
+        return info.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty infoTextProperty() {
+        return infoText.getReadOnlyProperty();
+    }
+
+    public ReadOnlyBooleanProperty loadingProperty() {
+        return loading.getReadOnlyProperty();
+    }
+}

@@ -1,0 +1,148 @@
+package ai.convllava.app.gui.settings;
+
+import ai.convllava.model.engine.Device;
+import ai.convllava.model.generate.GenerationConfig;
+import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.tokenizer.ConversationPrompt;
+import javafx.beans.Observable;
+import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.DoubleProperty;
+import javafx.beans.property.IntegerProperty;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.property.SimpleDoubleProperty;
+import javafx.beans.property.SimpleIntegerProperty;
+import javafx.beans.property.SimpleObjectProperty;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
+
+import java.util.List;
+
+/**
+ * Everything the user can set, as observable properties; {@link SettingsStore} persists them. The
+ * defaults reproduce the command line's ({@code convllava ask}): greedy, 512 new tokens, pad mode,
+ * ConvLLaVA's own system prompt.
+ */
+public final class AppSettings {
+    public static final int RANDOM_SEED = -1;
+
+    private final DoubleProperty temperature = new SimpleDoubleProperty(this, "temperature", 0);
+    private final DoubleProperty topP = new SimpleDoubleProperty(this, "topP", 1.0);
+    private final IntegerProperty topK = new SimpleIntegerProperty(this, "topK", 0);
+    private final DoubleProperty repetitionPenalty = new SimpleDoubleProperty(this, "repetitionPenalty", 1.0);
+    private final IntegerProperty maxNewTokens = new SimpleIntegerProperty(this, "maxNewTokens", 512);
+    private final IntegerProperty seed = new SimpleIntegerProperty(this, "seed", RANDOM_SEED);
+    private final StringProperty systemPrompt = new SimpleStringProperty(this, "systemPrompt", ConversationPrompt.VICUNA_V1_SYSTEM);
+    private final ObjectProperty<CanvasMode> canvasMode = new SimpleObjectProperty<>(this, "canvasMode", CanvasMode.PAD);
+    private final ObjectProperty<Device> device = new SimpleObjectProperty<>(this, "device", Device.AUTO);
+    private final StringProperty modelDir = new SimpleStringProperty(this, "modelDir", "");
+    private final StringProperty visionTowerDir = new SimpleStringProperty(this, "visionTowerDir", "");
+    private final ObjectProperty<Theme> theme = new SimpleObjectProperty<>(this, "theme", Theme.LIGHT);
+    private final BooleanProperty showGrid = new SimpleBooleanProperty(this, "showGrid", true);
+    private final DoubleProperty windowX = new SimpleDoubleProperty(this, "windowX", Double.NaN);
+    private final DoubleProperty windowY = new SimpleDoubleProperty(this, "windowY", Double.NaN);
+    private final DoubleProperty windowWidth = new SimpleDoubleProperty(this, "windowWidth", 1320);
+    private final DoubleProperty windowHeight = new SimpleDoubleProperty(this, "windowHeight", 840);
+    private final BooleanProperty windowMaximized = new SimpleBooleanProperty(this, "windowMaximized", false);
+    private final DoubleProperty sidebarDivider = new SimpleDoubleProperty(this, "sidebarDivider", 0.17);
+    private final DoubleProperty previewDivider = new SimpleDoubleProperty(this, "previewDivider", 0.6);
+
+    /** Every persisted property, for change tracking. */
+    public List<Observable> all() {
+        return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, canvasMode, device, modelDir,
+                visionTowerDir, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized, sidebarDivider,
+                previewDivider);
+    }
+
+    /** The decoding settings; throws IllegalArgumentException with a user-facing message when one is out of range. */
+    public GenerationConfig generationConfig() {
+        Long s = seed.get() == RANDOM_SEED ? null : (long) seed.get();
+        return new GenerationConfig(maxNewTokens.get(), temperature.get(), topP.get(), topK.get(), repetitionPenalty.get(), s, false);
+    }
+
+    /** The system prompt for a request: null when it is ConvLLaVA's own (or blank), so requests match the CLI's. */
+    public String systemPromptForRequest() {
+        String s = systemPrompt.get();
+        return s == null || s.isBlank() || s.equals(ConversationPrompt.VICUNA_V1_SYSTEM) ? null : s;
+    }
+
+    public DoubleProperty temperatureProperty() {
+        return temperature;
+    }
+
+    public DoubleProperty topPProperty() {
+        return topP;
+    }
+
+    public IntegerProperty topKProperty() {
+        return topK;
+    }
+
+    public DoubleProperty repetitionPenaltyProperty() {
+        return repetitionPenalty;
+    }
+
+    public IntegerProperty maxNewTokensProperty() {
+        return maxNewTokens;
+    }
+
+    public IntegerProperty seedProperty() {
+        return seed;
+    }
+
+    public StringProperty systemPromptProperty() {
+        return systemPrompt;
+    }
+
+    public ObjectProperty<CanvasMode> canvasModeProperty() {
+        return canvasMode;
+    }
+
+    public ObjectProperty<Device> deviceProperty() {
+        return device;
+    }
+
+    public StringProperty modelDirProperty() {
+        return modelDir;
+    }
+
+    public StringProperty visionTowerDirProperty() {
+        return visionTowerDir;
+    }
+
+    public ObjectProperty<Theme> themeProperty() {
+        return theme;
+    }
+
+    public BooleanProperty showGridProperty() {
+        return showGrid;
+    }
+
+    public DoubleProperty windowXProperty() {
+        return windowX;
+    }
+
+    public DoubleProperty windowYProperty() {
+        return windowY;
+    }
+
+    public DoubleProperty windowWidthProperty() {
+        return windowWidth;
+    }
+
+    public DoubleProperty windowHeightProperty() {
+        return windowHeight;
+    }
+
+    public BooleanProperty windowMaximizedProperty() {
+        return windowMaximized;
+    }
+
+    public DoubleProperty sidebarDividerProperty() {
+        return sidebarDivider;
+    }
+
+    public DoubleProperty previewDividerProperty() {
+        return previewDivider;
+    }
+}

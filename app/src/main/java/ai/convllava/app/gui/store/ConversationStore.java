@@ -1,0 +1,181 @@
+package ai.convllava.app.gui.store;
+
+import ai.convllava.model.image.RgbImage;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Conversations on disk: {@code conversations/<id>.json} (written atomically) and {@code images/<id>.png}
+ * for pasted images, under the data folder. Thread-safe for the app's use (one writer thread).
+ */
+public final class ConversationStore {
+    private static final Logger LOG = LoggerFactory.getLogger(ConversationStore.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Path conversationsDir;
+    private final Path imagesDir;
+
+    public ConversationStore(Path conversationsDir, Path imagesDir) {
+        this.conversationsDir = conversationsDir;
+        this.imagesDir = imagesDir;
+    }
+
+    public static String newId() {
+        return UUID.randomUUID().toString();
+    }
+
+    public Path imagesDir() {
+        return imagesDir;
+    }
+
+    public synchronized void save(SavedConversation c) throws IOException {
+        AtomicFiles.write(fileOf(c.id()), JSON.writeValueAsBytes(c));
+    }
+
+    /** Every readable conversation, most recently updated first; unreadable files are skipped (and logged). */
+    public synchronized List<SavedConversation> list() {
+        List<SavedConversation> out = new ArrayList<>();
+        if (!Files.isDirectory(conversationsDir)) {
+            return out;
+        }
+        try (Stream<Path> files = Files.list(conversationsDir)) {
+            for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().endsWith(".json"))::iterator) {
+                try {
+                    out.add(JSON.readValue(f.toFile(), SavedConversation.class));
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("skipping unreadable conversation {}: {}", f, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot list {}: {}", conversationsDir, e.getMessage());
+        }
+        out.sort(Comparator.comparingLong(SavedConversation::updatedAt).reversed());
+        return out;
+    }
+
+    public synchronized Optional<SavedConversation> load(String id) {
+        Path f = fileOf(id);
+        if (!Files.isRegularFile(f)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(f.toFile(), SavedConversation.class));
+        } catch (IOException e) {
+            LOG.warn("unreadable conversation {}: {}", f, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    public synchronized void delete(SavedConversation c) throws IOException {
+        Files.deleteIfExists(fileOf(c.id()));
+        if (c.imageCopy() != null) {
+            Files.deleteIfExists(imagesDir.resolve(c.imageCopy()));
+        }
+    }
+
+    /** Saves a copy of a pasted image as {@code images/<id>.png}; returns the file name. */
+    public String saveImageCopy(String id, RgbImage image) throws IOException {
+        String name = id + ".png";
+        AtomicFiles.write(imagesDir.resolve(name), png(image));
+        return name;
+    }
+
+    /** The image a conversation refers to: its copy, else its original path; empty when neither exists any more. */
+    public Optional<Path> imageOf(SavedConversation c) {
+        if (c.imageCopy() != null) {
+            Path p = imagesDir.resolve(c.imageCopy());
+            if (Files.isRegularFile(p)) {
+                return Optional.of(p);
+            }
+        }
+        if (c.imagePath() != null) {
+            Path p = Path.of(c.imagePath());
+            if (Files.isRegularFile(p)) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Markdown with the image copied beside it ({@code <name>.<ext>}, linked relatively). */
+    public void exportMarkdown(SavedConversation c, Path target) throws IOException {
+        Optional<String> imageName = copyImageBeside(c, target);
+        StringBuilder md = new StringBuilder();
+        md.append("# ").append(c.title()).append("\n\n");
+        imageName.ifPresent(n -> md.append("![image](").append(n).append(")\n\n"));
+        if (c.settings() != null) {
+            SavedConversation.Generation g = c.settings();
+            md.append("_").append(c.canvasMode()).append(" canvas; temperature ").append(g.temperature()).append(", top-p ")
+                    .append(g.topP()).append(", top-k ").append(g.topK()).append(", max new tokens ").append(g.maxNewTokens())
+                    .append("_\n\n");
+        }
+        for (SavedConversation.Message m : c.messages()) {
+            md.append("user".equals(m.role()) ? "**You:** " : "**ConvLLaVA:** ").append(m.text()).append("\n\n");
+            if (m.stats() != null) {
+                md.append("> ").append(StatsText.of(m.stats(), m.finish())).append("\n\n");
+            }
+        }
+        AtomicFiles.write(target, md.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The conversation's JSON, with the image copied beside it and referenced by its new name. */
+    public void exportJson(SavedConversation c, Path target) throws IOException {
+        Optional<String> imageName = copyImageBeside(c, target);
+        SavedConversation out = new SavedConversation(c.id(), c.title(), c.createdAt(), c.updatedAt(), imageName.orElse(null), null,
+                c.canvasMode(), c.settings(), c.messages());
+        AtomicFiles.write(target, JSON.writeValueAsBytes(out));
+    }
+
+    private Optional<String> copyImageBeside(SavedConversation c, Path target) throws IOException {
+        Optional<Path> image = imageOf(c);
+        if (image.isEmpty()) {
+            return Optional.empty();
+        }
+        String base = target.getFileName().toString().replaceFirst("\\.[^.]+$", "");
+        String src = image.get().getFileName().toString();
+        int dot = src.lastIndexOf('.');
+        String name = base + (dot >= 0 ? src.substring(dot) : ".img");
+        Path dest = target.toAbsolutePath().resolveSibling(name);
+        if (!dest.equals(image.get().toAbsolutePath())) {
+            AtomicFiles.write(dest, Files.readAllBytes(image.get()));
+        }
+        return Optional.of(name);
+    }
+
+    static byte[] png(RgbImage image) throws IOException {
+        BufferedImage bi = new BufferedImage(image.width(), image.height(), BufferedImage.TYPE_INT_RGB);
+        int[] row = new int[image.width()];
+        for (int y = 0; y < image.height(); y++) {
+            for (int x = 0; x < image.width(); x++) {
+                row[x] = image.rgbAt(x, y);
+            }
+            bi.setRGB(0, y, image.width(), 1, row, 0, image.width());
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(bi, "png", out);
+        return out.toByteArray();
+    }
+
+    private Path fileOf(String id) {
+        if (!id.matches("[A-Za-z0-9-]+")) {
+            throw new IllegalArgumentException("bad conversation id " + id);
+        }
+        return conversationsDir.resolve(id + ".json");
+    }
+}

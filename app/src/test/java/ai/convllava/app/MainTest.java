@@ -1,0 +1,19 @@
+package ai.convllava.app;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MainTest {
+    @Test
+    void subcommandsAndOptionsRunTheCommandLineAnythingElseTheApp() {
+        assertTrue(Main.isGui(new String[0]));
+        assertTrue(Main.isGui(new String[] {"photo.png"}));
+        assertFalse(Main.isGui(new String[] {"ask", "--model", "m"}));
+        assertFalse(Main.isGui(new String[] {"bench"}));
+        assertFalse(Main.isGui(new String[] {"models"}));
+        assertFalse(Main.isGui(new String[] {"--help"}));
+        assertFalse(Main.isGui(new String[] {"-V"}));
+    }
+}

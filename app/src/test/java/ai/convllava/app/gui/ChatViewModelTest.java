@@ -1,0 +1,234 @@
+package ai.convllava.app.gui;
+
+import ai.convllava.app.gui.chat.ChatMessage;
+import ai.convllava.app.gui.chat.ChatViewModel;
+import ai.convllava.app.gui.store.SavedConversation;
+import ai.convllava.model.generate.FinishReason;
+import ai.convllava.model.generate.TokenListener;
+import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.service.ServiceState;
+import ai.convllava.model.tokenizer.ConversationPrompt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ChatViewModelTest {
+    @TempDir
+    Path tmp;
+
+    private ChatViewModel send(Harness h, String q) {
+        ChatViewModel chat = h.vm.chat();
+        chat.inputProperty().set(q);
+        chat.send();
+        return chat;
+    }
+
+    @Test
+    void sendStreamsDeltasBatchedPerPulseThenFinishes() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        ChatViewModel chat = send(h, "What is the tallest bar?");
+        assertSame(chat.messages(), chat.messages(), "one list for views to listen to (a new wrapper would drop their listeners)");
+        assertEquals(ServiceState.GENERATING, chat.stateProperty().get());
+        assertEquals("", chat.inputProperty().get());
+        FakeVisionChatService.Ask ask = h.service.lastAsk();
+        assertEquals(List.of(ConversationPrompt.Turn.pending("What is the tallest bar?")), ask.request().turns());
+        assertNull(ask.request().systemPrompt(), "the default system prompt is sent as null, like the CLI");
+
+        Thread producer = new Thread(() -> {
+            ask.listener().onStage(TokenListener.Stage.WRITING_ANSWER, -1);
+            for (int i = 0; i < 200; i++) {
+                ask.listener().onText("t" + i + " ");
+            }
+        });
+        producer.start();
+        producer.join();
+        assertEquals(1, h.ui.pending(), "201 events from the inference thread make one UI update");
+        h.ui.runAll();
+        ChatMessage answer = chat.messages().get(1);
+        assertTrue(answer.text().startsWith("t0 t1 t2 ") && answer.text().endsWith("t199 "), answer.text());
+        assertTrue(answer.streamingProperty().get());
+        assertEquals("Writing answer (200 tokens)", chat.stageProperty().get());
+
+        ask.finish("the final text", FinishReason.EOS);
+        h.ui.runAll();
+        assertEquals("the final text", answer.text());
+        assertFalse(answer.streamingProperty().get());
+        assertTrue(answer.footerProperty().get().contains("first token 1.50 s"), answer.footerProperty().get());
+        assertTrue(answer.footerProperty().get().contains("10.0 tokens/s"), answer.footerProperty().get());
+        assertTrue(answer.footerProperty().get().contains("66 prompt tokens (16 visual)"), answer.footerProperty().get());
+        assertEquals(ServiceState.READY, chat.stateProperty().get());
+        assertFalse(chat.answeringProperty().get());
+        assertTrue(chat.canRegenerateProperty().get());
+    }
+
+    @Test
+    void stopCancelsAtOnceAndKeepsWhatWasShown() {
+        Harness h = new Harness(tmp).withModel();
+        ChatViewModel chat = send(h, "q");
+        FakeVisionChatService.Ask ask = h.service.lastAsk();
+        ask.stream("partial ", "answer");
+        h.ui.runAll();
+        assertTrue(chat.canStopProperty().get());
+        chat.stop();
+        assertTrue(ask.handle().isCancelled());
+        ask.handle().result().complete(FakeVisionChatService.result("", FinishReason.CANCELLED));
+        h.ui.runAll();
+        ChatMessage answer = chat.messages().get(1);
+        assertEquals("partial answer", answer.text());
+        assertEquals("CANCELLED", answer.finish());
+        assertTrue(answer.footerProperty().get().endsWith("stopped"), answer.footerProperty().get());
+        assertFalse(chat.canStopProperty().get());
+    }
+
+    @Test
+    void followUpSendsEveryTurnAndRegenerateReplacesTheLastAnswer() {
+        Harness h = new Harness(tmp).withModel();
+        ChatViewModel chat = send(h, "first");
+        h.service.lastAsk().finish("answer one", FinishReason.EOS);
+        h.ui.runAll();
+        send(h, "second");
+        assertEquals(List.of(new ConversationPrompt.Turn("first", "answer one"), ConversationPrompt.Turn.pending("second")),
+                h.service.lastAsk().request().turns());
+        h.service.lastAsk().finish("answer two", FinishReason.EOS);
+        h.ui.runAll();
+        assertEquals(4, chat.messages().size());
+
+        chat.regenerate();
+        assertEquals(4, chat.messages().size(), "the old answer is replaced by the new, streaming one");
+        assertEquals(List.of(new ConversationPrompt.Turn("first", "answer one"), ConversationPrompt.Turn.pending("second")),
+                h.service.lastAsk().request().turns());
+        h.service.lastAsk().finish("answer two again", FinishReason.LENGTH);
+        h.ui.runAll();
+        assertEquals("answer two again", chat.messages().get(3).text());
+        assertEquals("answer two again", chat.lastAnswer());
+        assertEquals(3, h.service.asks.size());
+    }
+
+    @Test
+    void clearStartsANewConversation() {
+        Harness h = new Harness(tmp).withModel();
+        ChatViewModel chat = send(h, "q");
+        h.service.lastAsk().finish("a", FinishReason.EOS);
+        h.ui.runAll();
+        String id = chat.conversationIdProperty().get();
+        assertNotNull(id);
+        chat.clear();
+        assertTrue(chat.messages().isEmpty());
+        assertNull(chat.conversationIdProperty().get());
+        assertEquals(1, h.service.newConversations);
+        assertEquals(1, chat.conversations().size(), "the old conversation stays in the sidebar");
+    }
+
+    @Test
+    void failuresBecomeInlineErrorsNotExceptions() {
+        Harness h = new Harness(tmp);
+        ChatViewModel chat = send(h, "q");
+        assertTrue(chat.errorProperty().get().startsWith("No model is loaded"), chat.errorProperty().get());
+        assertTrue(h.service.asks.isEmpty());
+        assertEquals("q", chat.inputProperty().get(), "the question is kept");
+
+        h.withModel();
+        h.settings.topPProperty().set(0);
+        chat.send();
+        assertTrue(chat.errorProperty().get().contains("top-p must be in (0, 1]"), chat.errorProperty().get());
+        h.settings.topPProperty().set(1);
+
+        chat.send();
+        assertNull(chat.errorProperty().get());
+        h.service.lastAsk().handle().result().completeExceptionally(new IllegalStateException("boom"));
+        h.ui.runAll();
+        ChatMessage answer = chat.messages().get(1);
+        assertEquals("IllegalStateException: boom", answer.errorProperty().get());
+        assertEquals("ERROR", answer.finish());
+        assertEquals(ServiceState.READY, chat.stateProperty().get());
+    }
+
+    @Test
+    void conversationsRoundTripThroughTheStoreWithAPastedImageCopy() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        h.vm.setImage(RgbImage.filled(30, 20, 200, 10, 10), "pasted image");
+        h.ui.runAll();
+        ChatViewModel chat = send(h, "what colour?");
+        h.service.lastAsk().finish("red", FinishReason.EOS);
+        h.ui.runAll();
+        String id = chat.conversationIdProperty().get();
+        assertTrue(Files.isRegularFile(h.paths.imagesDir().resolve(id + ".png")));
+
+        Harness again = new Harness(tmp).withModel();
+        again.vm.chat().reloadConversations();
+        again.ui.runAll();
+        List<SavedConversation> listed = again.vm.chat().conversations();
+        assertEquals(1, listed.size());
+        assertEquals("what colour?", listed.get(0).title());
+        again.vm.chat().open(listed.get(0));
+        again.ui.runAll();
+        assertEquals(2, again.vm.chat().messages().size());
+        assertEquals("red", again.vm.chat().messages().get(1).text());
+        assertEquals(30, again.vm.image().originalProperty().get().width(), "the copy of the pasted image is reopened");
+
+        again.vm.chat().inputProperty().set("sure?");
+        again.vm.chat().send();
+        assertEquals(List.of(new ConversationPrompt.Turn("what colour?", "red"), ConversationPrompt.Turn.pending("sure?")),
+                again.service.lastAsk().request().turns());
+    }
+
+    @Test
+    void partialAnswerIsSavedWhileStreaming() {
+        Harness h = new Harness(tmp).withModel();
+        send(h, "q");
+        FakeVisionChatService.Ask ask = h.service.lastAsk();
+        ask.stream("half an ");
+        h.ui.runAll();
+        h.clock.addAndGet(ChatViewModel.SAVE_INTERVAL_MS + 1);
+        ask.stream("answer");
+        h.ui.runAll();
+        SavedConversation saved = h.store.list().get(0);
+        assertEquals("half an answer", saved.messages().get(1).text());
+        assertEquals("STREAMING", saved.messages().get(1).finish());
+    }
+
+    @Test
+    void deleteRemovesTheFileAndTheListEntry() {
+        Harness h = new Harness(tmp).withModel();
+        ChatViewModel chat = send(h, "q");
+        h.service.lastAsk().finish("a", FinishReason.EOS);
+        h.ui.runAll();
+        SavedConversation c = chat.conversations().get(0);
+        chat.delete(c);
+        h.ui.runAll();
+        assertTrue(chat.conversations().isEmpty());
+        assertTrue(h.store.list().isEmpty());
+        assertTrue(chat.messages().isEmpty(), "deleting the open conversation starts a new chat");
+    }
+
+    @Test
+    void exportWritesMarkdownAndJsonWithTheImageBeside() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        h.vm.openImage(Harness.fixture("tiny/images/wide.png"));
+        h.ui.runAll();
+        ChatViewModel chat = send(h, "tallest bar?");
+        h.service.lastAsk().finish("the blue one", FinishReason.EOS);
+        h.ui.runAll();
+        Path out = tmp.resolve("export");
+        Files.createDirectories(out);
+        chat.export(out.resolve("chart.md")).get();
+        chat.export(out.resolve("chart.json")).get();
+        String md = Files.readString(out.resolve("chart.md"));
+        assertTrue(md.contains("![image](chart.png)"), md);
+        assertTrue(md.contains("**You:** tallest bar?"), md);
+        assertTrue(md.contains("**ConvLLaVA:** the blue one"), md);
+        assertTrue(Files.size(out.resolve("chart.png")) > 0);
+        String json = Files.readString(out.resolve("chart.json"));
+        assertTrue(json.contains("\"imagePath\" : \"chart.png\""), json);
+    }
+}

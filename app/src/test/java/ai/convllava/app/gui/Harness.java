@@ -1,0 +1,42 @@
+package ai.convllava.app.gui;
+
+import ai.convllava.app.gui.main.MainViewModel;
+import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.store.ConversationStore;
+
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** A main view-model on a fake service, a manual UI executor, a direct I/O executor and a settable clock. */
+final class Harness {
+    final FakeVisionChatService service = new FakeVisionChatService();
+    final AppSettings settings = new AppSettings();
+    final ManualExecutor ui = new ManualExecutor();
+    final AtomicLong clock = new AtomicLong(1_000_000);
+    final AppPaths paths;
+    final ConversationStore store;
+    final MainViewModel vm;
+
+    Harness(Path root) {
+        paths = AppPaths.under(root);
+        store = new ConversationStore(paths.conversationsDir(), paths.imagesDir());
+        vm = new MainViewModel(service, settings, store, Runnable::run, ui, clock::get);
+    }
+
+    /** Loads the fake model to READY. */
+    Harness withModel() {
+        settings.modelDirProperty().set("/models/tiny");
+        vm.model().load();
+        service.completeLoad();
+        ui.runAll();
+        return this;
+    }
+
+    static Path fixture(String rel) {
+        String f = System.getProperty("convllava.fixtures");
+        if (f == null) {
+            throw new IllegalStateException("-Dconvllava.fixtures is not set");
+        }
+        return Path.of(f).resolve(rel);
+    }
+}

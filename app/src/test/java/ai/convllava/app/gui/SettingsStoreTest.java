@@ -1,0 +1,74 @@
+package ai.convllava.app.gui;
+
+import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.settings.SettingsStore;
+import ai.convllava.app.gui.settings.Theme;
+import ai.convllava.model.engine.Device;
+import ai.convllava.model.generate.GenerationConfig;
+import ai.convllava.model.image.CanvasMode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class SettingsStoreTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void settingsRoundTrip() throws Exception {
+        SettingsStore store = new SettingsStore(tmp.resolve("config/settings.json"));
+        AppSettings s = store.load();
+        assertEquals(0, s.temperatureProperty().get());
+        s.temperatureProperty().set(0.7);
+        s.topKProperty().set(40);
+        s.seedProperty().set(42);
+        s.systemPromptProperty().set("Be brief.");
+        s.canvasModeProperty().set(CanvasMode.NATIVE);
+        s.deviceProperty().set(Device.CPU);
+        s.themeProperty().set(Theme.DARK);
+        s.modelDirProperty().set("/models/ConvLLaVA-sft-1536");
+        s.windowWidthProperty().set(1111);
+        store.save(s);
+
+        AppSettings r = store.load();
+        assertEquals(0.7, r.temperatureProperty().get());
+        assertEquals(40, r.topKProperty().get());
+        assertEquals("Be brief.", r.systemPromptForRequest());
+        assertEquals(CanvasMode.NATIVE, r.canvasModeProperty().get());
+        assertEquals(Device.CPU, r.deviceProperty().get());
+        assertEquals(Theme.DARK, r.themeProperty().get());
+        assertEquals("/models/ConvLLaVA-sft-1536", r.modelDirProperty().get());
+        assertEquals(1111, r.windowWidthProperty().get());
+        GenerationConfig g = r.generationConfig();
+        assertEquals(42L, g.seed());
+        assertEquals(0.7, g.temperature());
+    }
+
+    @Test
+    void autoSaveWritesOnChange() throws Exception {
+        SettingsStore store = new SettingsStore(tmp.resolve("settings.json"));
+        AppSettings s = store.load();
+        store.autoSave(s, Runnable::run);
+        s.maxNewTokensProperty().set(77);
+        assertEquals(77, store.load().maxNewTokensProperty().get());
+    }
+
+    @Test
+    void aBrokenFileGivesDefaults() throws Exception {
+        Path f = tmp.resolve("settings.json");
+        Files.writeString(f, "{ not json");
+        AppSettings s = new SettingsStore(f).load();
+        assertEquals(512, s.maxNewTokensProperty().get());
+        Files.writeString(f, "{\"theme\": \"PURPLE\", \"topK\": \"many\", \"maxNewTokens\": 64}");
+        s = new SettingsStore(f).load();
+        assertEquals(Theme.LIGHT, s.themeProperty().get());
+        assertEquals(0, s.topKProperty().get());
+        assertEquals(64, s.maxNewTokensProperty().get());
+        assertNull(s.generationConfig().seed(), "seed -1 draws one");
+    }
+}

@@ -1,0 +1,78 @@
+package ai.convllava.tests.ui;
+
+import ai.convllava.app.gui.AppPaths;
+import ai.convllava.app.gui.DesktopApp;
+import ai.convllava.app.gui.image.TransferData;
+import ai.convllava.app.gui.settings.Theme;
+import javafx.scene.image.PixelFormat;
+import javafx.scene.image.WritableImage;
+import javafx.scene.input.KeyCode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.testfx.api.FxRobot;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static ai.convllava.tests.ui.UiSupport.await;
+import static ai.convllava.tests.ui.UiSupport.fx;
+import static ai.convllava.tests.ui.UiSupport.run;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Writes docs/screenshots/main-light.png and main-dark.png: the app with the tiny model, wide.png with
+ * its token grid, and an answer. Runs only with {@code -Dconvllava.screenshots=DIR} (tests/screenshots.sh).
+ */
+class ScreenshotsTest {
+    @TempDir
+    Path tmp;
+
+    private DesktopApp app;
+
+    @AfterEach
+    void closeApp() throws Exception {
+        if (app != null) {
+            UiSupport.close(app);
+        }
+    }
+
+    @Test
+    void screenshots() throws Exception {
+        String dir = System.getProperty("convllava.screenshots");
+        assumeTrue(dir != null && !dir.isBlank(), "set -Dconvllava.screenshots=DIR to write the screenshots");
+        Path out = Path.of(dir);
+        Files.createDirectories(out);
+        AppPaths paths = AppPaths.under(tmp);
+        UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
+        app = UiSupport.open(paths);
+        await("the tiny model", 60, () -> app.viewModel().model().infoProperty().get() != null);
+        fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile())));
+        await("the canvas", 20, () -> app.viewModel().image().preprocessedProperty().get() != null
+                && !app.viewModel().image().busyProperty().get());
+        FxRobot robot = new FxRobot();
+        robot.clickOn(".question").write(UiSupport.QUESTION).type(KeyCode.ENTER);
+        await("the answer", 60, () -> app.viewModel().chat().messages().size() == 2 && !app.viewModel().chat().answeringProperty().get());
+        robot.clickOn(".question").write("Which colour is the bar on the left?");
+        snapshot(out.resolve("main-light.png"));
+        run(() -> app.settings().themeProperty().set(Theme.DARK));
+        snapshot(out.resolve("main-dark.png"));
+    }
+
+    private void snapshot(Path file) throws Exception {
+        WritableImage img = fx(() -> {
+            app.scene().getRoot().applyCss();
+            app.scene().getRoot().layout();
+            return app.scene().snapshot(null);
+        });
+        int w = (int) img.getWidth();
+        int h = (int) img.getHeight();
+        int[] argb = new int[w * h];
+        img.getPixelReader().getPixels(0, 0, w, h, PixelFormat.getIntArgbInstance(), argb, 0, w);
+        BufferedImage bi = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        bi.setRGB(0, 0, w, h, argb, 0, w);
+        ImageIO.write(bi, "png", file.toFile());
+    }
+}

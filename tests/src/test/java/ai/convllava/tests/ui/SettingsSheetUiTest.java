@@ -1,0 +1,47 @@
+package ai.convllava.tests.ui;
+
+import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.settings.SettingsView;
+import ai.convllava.model.image.CanvasMode;
+import javafx.scene.Scene;
+import javafx.stage.Stage;
+import org.controlsfx.control.PropertySheet;
+import org.junit.jupiter.api.Test;
+import org.testfx.api.FxToolkit;
+
+import static ai.convllava.tests.ui.UiSupport.fx;
+import static ai.convllava.tests.ui.UiSupport.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The ControlsFX PropertySheet runs from the class path (no add-opens) and edits the settings. */
+class SettingsSheetUiTest {
+    @Test
+    void thePropertySheetShowsAndEditsTheSettings() throws Exception {
+        FxToolkit.registerPrimaryStage();
+        AppSettings settings = new AppSettings();
+        SettingsView view = fx(() -> new SettingsView(settings, null));
+        Stage stage = fx(() -> {
+            Stage s = new Stage();
+            s.setScene(new Scene(view.sheet(), 600, 500));
+            s.show();
+            return s;
+        });
+        try {
+            PropertySheet sheet = view.sheet();
+            assertEquals(11, fx(() -> sheet.getItems().size()));
+            assertTrue(fx(() -> sheet.lookupAll(".text-field").size()) >= 6, "editors were created");
+            PropertySheet.Item temperature = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Temperature")).findFirst().orElseThrow());
+            run(() -> temperature.setValue(0.8));
+            assertEquals(0.8, settings.temperatureProperty().get());
+            PropertySheet.Item mode = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Canvas mode")).findFirst().orElseThrow());
+            run(() -> mode.setValue(CanvasMode.NATIVE));
+            assertEquals(CanvasMode.NATIVE, settings.canvasModeProperty().get());
+            PropertySheet.Item threads = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Threads")).findFirst().orElseThrow());
+            assertFalse(threads.isEditable());
+        } finally {
+            run(stage::close);
+        }
+    }
+}

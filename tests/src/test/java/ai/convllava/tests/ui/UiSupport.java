@@ -1,0 +1,92 @@
+package ai.convllava.tests.ui;
+
+import ai.convllava.app.gui.AppPaths;
+import ai.convllava.app.gui.DesktopApp;
+import ai.convllava.model.service.LocalVisionChatService;
+import javafx.application.Platform;
+import javafx.stage.Stage;
+import org.testfx.api.FxToolkit;
+import org.testfx.util.WaitForAsyncUtils;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+
+/** Starting the real app (LocalVisionChatService) headless, and reading its state on the FX thread. */
+final class UiSupport {
+    static final String CLI_ANSWER = "reviewed乎uffixconvert tea época cryst suspectales runner teaiker᥀推store slä";
+    static final String QUESTION = "What is the tallest bar in this chart?";
+
+    private UiSupport() {
+    }
+
+    static Path fixtures() {
+        String f = System.getProperty("convllava.fixtures");
+        if (f == null) {
+            throw new IllegalStateException("-Dconvllava.fixtures is not set");
+        }
+        return Path.of(f);
+    }
+
+    static Path tinyModel() {
+        return fixtures().resolve("tiny/tiny-convllava");
+    }
+
+    static Path wide() {
+        return fixtures().resolve("tiny/images/wide.png");
+    }
+
+    /** Settings before the first start: the tiny model (or none) and short answers. */
+    static void writeSettings(AppPaths paths, Path model, int maxNewTokens) throws Exception {
+        Files.createDirectories(paths.configDir());
+        String json = "{\"modelDir\": \"" + (model == null ? "" : model.toAbsolutePath().toString().replace("\\", "\\\\")) + "\","
+                + " \"maxNewTokens\": " + maxNewTokens + ", \"windowWidth\": 1280, \"windowHeight\": 800, \"windowX\": 0, \"windowY\": 0}";
+        Files.writeString(paths.settingsFile(), json);
+    }
+
+    static DesktopApp open(AppPaths paths) throws Exception {
+        FxToolkit.registerPrimaryStage();
+        return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), new LocalVisionChatService(), paths, null))
+                .get(30, TimeUnit.SECONDS);
+    }
+
+    static void close(DesktopApp app) throws Exception {
+        WaitForAsyncUtils.asyncFx(() -> {
+            app.close();
+            app.stage().close();
+        }).get(60, TimeUnit.SECONDS);
+    }
+
+    /** A value read on the FX thread. */
+    static <T> T fx(Callable<T> c) {
+        try {
+            return WaitForAsyncUtils.asyncFx(c).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError("reading on the FX thread failed", e);
+        }
+    }
+
+    /** Polls a condition (evaluated on the FX thread) until it holds or the time is up. */
+    static void await(String what, long seconds, BooleanSupplier condition) {
+        try {
+            WaitForAsyncUtils.waitFor(seconds, TimeUnit.SECONDS, () -> fx(condition::getAsBoolean));
+        } catch (TimeoutException e) {
+            throw new AssertionError("timed out after " + seconds + " s waiting for: " + what);
+        }
+    }
+
+    static void run(Runnable r) {
+        try {
+            WaitForAsyncUtils.asyncFx(r).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError("FX action failed", e);
+        }
+    }
+
+    static boolean onFxThread() {
+        return Platform.isFxApplicationThread();
+    }
+}
