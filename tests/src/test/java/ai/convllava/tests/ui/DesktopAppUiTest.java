@@ -134,6 +134,8 @@ class DesktopAppUiTest {
         assertEquals("CANCELLED", saved.messages().get(3).finish());
         @SuppressWarnings("unchecked")
         ListView<SavedConversation> list = fx(() -> (ListView<SavedConversation>) app.scene().lookup(".conversation-list"));
+        await("the conversation's cell to be shown", 20, () -> robot.lookup(".conversation-list .list-cell").queryAll().stream()
+                .anyMatch(n -> n.isVisible() && n instanceof javafx.scene.control.ListCell<?> c && c.getItem() != null));
         robot.clickOn(UiSupport.QUESTION);
         await("the conversation to reopen", 20, () -> app.viewModel().chat().messages().size() == 4
                 && app.viewModel().image().originalProperty().get() != null);
