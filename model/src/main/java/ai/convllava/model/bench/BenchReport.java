@@ -126,6 +126,8 @@ public final class BenchReport {
             mn.put("memory_bytes", mc.memTotalBytes());
             mn.put("java", mc.javaVersion());
             mn.put("pytorch", mc.pytorchVersion());
+            mn.put("load_average_before", m.loadAverageStart());
+            mn.put("load_average_after", m.loadAverageEnd());
             o.put("decode_bandwidth_fraction", tps * wbpt / 1e9 / mc.memoryBandwidthGbs());
         }
         o.set("measured", runJson(r));
@@ -197,6 +199,8 @@ public final class BenchReport {
             JsonNode mc = o.path("machine");
             row("memory bandwidth", String.format("%.1f GB/s", mc.path("memory_bandwidth_gbs").asDouble()), "in-place add, 2 x 1 GiB");
             row("float32 GEMM", String.format("%.1f GFLOP/s", mc.path("gemm_gflops").asDouble()), mc.path("gemm_method").asText());
+            row("load average", mc.path("load_average_before").asText() + " -> " + mc.path("load_average_after").asText(),
+                    "1/5/15 min, before -> after; other work on the machine skews the numbers");
         }
         if (pytorch != null) {
             JsonNode t = pytorch;

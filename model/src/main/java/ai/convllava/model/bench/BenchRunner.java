@@ -53,10 +53,12 @@ public final class BenchRunner {
     /** Everything measured, before extrapolation. */
     public record Measurements(BenchOptions options, SyntheticModel model, Run main, Run oneLayer, double projectorMs,
                                long peakRssBytes, double syntheticGenerationMs, long syntheticValues, double checkpointWriteMs,
-                               boolean checkpointReused, long checkpointBytes, MachineProbe.Machine machine) {
+                               boolean checkpointReused, long checkpointBytes, MachineProbe.Machine machine,
+                               String loadAverageStart, String loadAverageEnd) {
     }
 
     public static BenchReport run(BenchOptions o, Consumer<String> log) {
+        String loadStartAvg = MachineProbe.loadAverage();
         SyntheticModel full = o.model();
         int layers = o.layersRun();
         int fullLayers = full.config().llm().numHiddenLayers();
@@ -117,7 +119,7 @@ public final class BenchRunner {
         }
         long checkpointBytes = synthetic.totalBytes();
         return new BenchReport(new Measurements(o, full, main, one, projectorMs, peak, genMs, values, writeMs, reused,
-                checkpointBytes, machine));
+                checkpointBytes, machine, loadStartAvg, MachineProbe.loadAverage()));
     }
 
     private static ConvLlava build(SyntheticModel model, WeightSource w, int layers, BenchOptions o) {

@@ -102,6 +102,16 @@ public final class MachineProbe {
         return -1;
     }
 
+    /** The 1, 5 and 15 minute load averages (/proc/loadavg): other work on the machine skews every number. */
+    public static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
     static String cpuModel() {
         try {
             List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
