@@ -176,8 +176,13 @@ public final class BenchReport {
         row("threads / cores", o.path("threads").asInt() + " / " + o.path("cores").asInt(), "");
         row("load", ms(o.path("load_ms").asDouble()), extrapolated() ? "measured; ~" + ms(o.path("load_ms_extrapolated").asDouble())
                 + " for 32 layers" : "");
-        row("  synthetic value generation", ms(o.path("synthetic_generation_ms").asDouble()), String.format("%.2f G values (in load)",
-                o.path("synthetic_values").asLong() / 1e9));
+        if (o.has("checkpoint_dir")) {
+            row("  checkpoint written", o.path("checkpoint_reused").asBoolean() ? "reused" : ms(o.path("checkpoint_write_ms").asDouble()),
+                    String.format("%.2f GB of BF16 safetensors, before the load", o.path("checkpoint_bytes").asLong() / 1e9));
+        } else {
+            row("  synthetic value generation", ms(o.path("synthetic_generation_ms").asDouble()), String.format(
+                    "%.2f G values, thread time, part of the load", o.path("synthetic_values").asLong() / 1e9));
+        }
         row("image preprocess", ms(o.path("image_preprocess_ms").asDouble()), IMAGE_DESC);
         row("vision encode", ms(o.path("vision_encode_ms").asDouble()), "tower + projector, " + o.path("image_tokens").asInt()
                 + " visual tokens");

@@ -37,7 +37,7 @@ import java.util.stream.IntStream;
  * </ul>
  *
  * Generation runs in parallel chunks of 64 Ki values, each from its own splitmix64 stream; the time
- * spent is kept ({@link #generationNanos}) so the benchmark can show it does not dominate loading.
+ * spent is kept ({@link #generationNanos}, CPU time summed over threads) so the benchmark can show it does not dominate loading.
  */
 public final class SyntheticWeights implements WeightSource {
     /** Special token rows of lm_head set to zero (unk, BOS, EOS). */
@@ -146,17 +146,23 @@ public final class SyntheticWeights implements WeightSource {
         return out;
     }
 
-    /** The tensor as stored: BF16 bits, little-endian, into {@code dst} at its position (advanced by 2 * numel). */
+    /**
+     * The tensor as stored: BF16 bits, little-endian, into {@code dst} at its position (advanced by
+     * 2 * numel). Chunk by chunk, so writing a checkpoint needs no tensor-sized Java array.
+     */
     public void readBf16(String key, ByteBuffer dst) {
         TensorInfo info = info(key);
         ShortBuffer shorts = dst.order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
-        int n = Math.toIntExact(info.numel());
-        float[] values = new float[n];
-        fill(info, FloatBuffer.wrap(values));
-        for (int i = 0; i < n; i++) {
-            shorts.put(i, (short) (Float.floatToRawIntBits(values[i]) >>> 16)); // exact: values are bf16 already
+        float[] buf = new float[CHUNK];
+        long numel = info.numel();
+        Params p = params(info);
+        for (int c = 0; c < chunks(numel); c++) {
+            int n = chunk(p, numel, c, buf);
+            for (int i = 0; i < n; i++) {
+                shorts.put(c * CHUNK + i, (short) (Float.floatToRawIntBits(buf[i]) >>> 16)); // exact: values are bf16 already
+            }
         }
-        dst.position(dst.position() + 2 * n);
+        dst.position(dst.position() + (int) (2 * numel));
     }
 
     @Override
@@ -187,18 +193,19 @@ public final class SyntheticWeights implements WeightSource {
         return Init.MATRIX;
     }
 
-    private void fill(TensorInfo info, FloatBuffer dst) {
-        long start = System.nanoTime();
+    /** Per-tensor generation parameters: value = offset + scale * u, u uniform in [-1, 1). */
+    private record Params(String key, long keySeed, float scale, float offset, long zeroPrefix) {
+    }
+
+    private Params params(TensorInfo info) {
         long[] shape = info.shape();
-        long numel = info.numel();
-        Init init = initOf(info.name(), shape);
         long fanIn = 1;
         for (int i = 1; i < shape.length; i++) {
             fanIn *= shape[i];
         }
         float scale;
         float offset;
-        switch (init) {
+        switch (initOf(info.name(), shape)) {
             case MATRIX -> {
                 scale = (float) (1 / Math.sqrt(fanIn)) * SQRT3; // uniform(-a, a) has std a / sqrt(3)
                 offset = 0;
@@ -216,33 +223,50 @@ public final class SyntheticWeights implements WeightSource {
                 offset = 0.5f;
             }
         }
-        long keySeed = mix(seed ^ fnv64(info.name()));
+        long zero = info.name().equals("lm_head.weight") ? ZERO_LM_HEAD_ROWS * shape[1] : 0;
+        return new Params(info.name(), mix(seed ^ fnv64(info.name())), scale, offset, zero);
+    }
+
+    private static int chunks(long numel) {
+        return (int) ((numel + CHUNK - 1) / CHUNK);
+    }
+
+    /** Values [c * CHUNK, c * CHUNK + n) of the tensor into buf[0, n); returns n. */
+    private int chunk(Params p, long numel, int c, float[] buf) {
+        long start = System.nanoTime();
+        long from = (long) c * CHUNK;
+        int n = (int) Math.min(CHUNK, numel - from);
+        long state = mix(p.keySeed() + (c + 1) * GOLDEN);
+        float scale = p.scale();
+        float offset = p.offset();
+        for (int i = 0; i < n; i += 2) {
+            state += GOLDEN;
+            long r = mix(state);
+            buf[i] = bf16(offset + scale * ((int) r * 0x1p-31f));
+            if (i + 1 < n) {
+                buf[i + 1] = bf16(offset + scale * ((int) (r >>> 32) * 0x1p-31f));
+            }
+        }
+        for (long i = from; i < Math.min(from + n, p.zeroPrefix()); i++) {
+            buf[(int) (i - from)] = 0;
+        }
+        generationNanos.addAndGet(System.nanoTime() - start);
+        valuesGenerated.addAndGet(n);
+        return n;
+    }
+
+    private void fill(TensorInfo info, FloatBuffer dst) {
+        long numel = info.numel();
+        Params p = params(info);
         int base = dst.position();
-        int chunks = (int) ((numel + CHUNK - 1) / CHUNK);
+        int chunks = chunks(numel);
         IntStream range = IntStream.range(0, chunks);
         (chunks > 4 ? range.parallel() : range).forEach(c -> {
-            int from = c * CHUNK;
-            int n = (int) Math.min(CHUNK, numel - from);
-            float[] buf = new float[n];
-            long state = mix(keySeed + (c + 1) * GOLDEN);
-            for (int i = 0; i < n; i += 2) {
-                state += GOLDEN;
-                long r = mix(state);
-                buf[i] = bf16(offset + scale * ((int) r * 0x1p-31f));
-                if (i + 1 < n) {
-                    buf[i + 1] = bf16(offset + scale * ((int) (r >>> 32) * 0x1p-31f));
-                }
-            }
-            dst.put(base + from, buf, 0, n);
+            float[] buf = new float[CHUNK];
+            int n = chunk(p, numel, c, buf);
+            dst.put(base + c * CHUNK, buf, 0, n);
         });
-        if (info.name().equals("lm_head.weight")) {
-            long h = shape[1];
-            float[] zeros = new float[(int) (ZERO_LM_HEAD_ROWS * h)];
-            dst.put(base, zeros, 0, zeros.length);
-        }
         dst.position(base + (int) numel);
-        generationNanos.addAndGet(System.nanoTime() - start);
-        valuesGenerated.addAndGet(numel);
     }
 
     /** Rounds to the nearest bfloat16 (ties to even), as torch's float32 -> bfloat16 cast. */
