@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
  * {@code convllava bench}: speed and memory of a full-size ConvLLaVA with synthetic weights (no
  * download). Progress goes to stderr; the table (or with {@code --json} one JSON record) to stdout.
  */
-@Command(name = "bench", sortOptions = false,
+@Command(name = "bench", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Measure speed and memory of a full-size ConvLLaVA built from random weights (no model file needed).",
                 "With --layers N only N decoder layers run and the LLM numbers are extrapolated to 32 (labelled as such)."})
 public final class BenchCommand implements Callable<Integer> {
