@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs `convllava bench` with the settings the numbers in docs/bench/ were measured with.
+#   tests/bench/bench.sh --model-size 1536 --layers 4 --compare-pytorch --output docs/bench/result.json
+# Builds the app jar if it is missing; with --compare-pytorch installs Debian's python3-torch (and
+# OpenBLAS: Debian's torch otherwise runs on the reference BLAS, ~10x slower) when torch is missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+JAR=app/target/convllava.jar
+if [ ! -f "$JAR" ]; then
+  mvn -B -q -pl app -am package -DskipTests
+fi
+
+PYTHON=/usr/bin/python3   # Debian's; a pyenv python3 on PATH usually has no torch
+for a in "$@"; do
+  if [ "$a" = "--compare-pytorch" ]; then
+    if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
+      echo "installing python3-torch (Debian) for the PyTorch reference" >&2
+      apt-get install -y python3-torch libopenblas0-pthread >&2
+    fi
+  fi
+done
+
+# glibc malloc: keep freed memory (no mmap for big temporaries, no trimming); otherwise every
+# >32 MB temporary is page-faulted in again and large ops run ~6x slower
+export GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184
+
+exec java -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" bench --python "$PYTHON" "$@"
