@@ -289,7 +289,6 @@ final class DownloadRun {
         boolean redownloaded = false;
         while (true) {
             cancel.throwIfCancelled();
-            long before = downloaded.get();
             AtomicLong got = new AtomicLong();
             try {
                 attempt(j, got);
@@ -323,7 +322,6 @@ final class DownloadRun {
                 note(msg);
                 cancel.sleep(wait);
             }
-            LOG.debug("{}: {} bytes this attempt", j.file.name(), downloaded.get() - before);
         }
     }
 

@@ -59,6 +59,7 @@ final class FakeHub implements AutoCloseable {
     final Map<String, AtomicInteger> fileHits = new ConcurrentHashMap<>();
     // faults
     final Map<String, long[]> dropAfter = new ConcurrentHashMap<>();      // file -> {bytes, times left}
+    final Map<String, long[]> stallAfter = new ConcurrentHashMap<>();     // file -> {bytes, times left}: stop sending, keep the socket
     final Map<String, AtomicInteger> corrupt = new ConcurrentHashMap<>(); // file -> times left
     final Map<String, Integer> repoStatus = new ConcurrentHashMap<>();    // repo -> status
     final Map<String, String> repoErrorCode = new ConcurrentHashMap<>();
@@ -287,6 +288,17 @@ final class FakeHub implements AutoCloseable {
                 }
             }
         }
+        long[] stall = stallAfter.get(file);
+        boolean stallNow = false;
+        if (stall != null) {
+            synchronized (stall) {
+                if (stall[1] > 0) {
+                    stall[1]--;
+                    limit = Math.min(len, stall[0]);
+                    stallNow = true;
+                }
+            }
+        }
         OutputStream os = ex.getResponseBody();
         int chunk = 16 << 10;
         for (long off = 0; off < limit; off += chunk) {
@@ -303,6 +315,13 @@ final class FakeHub implements AutoCloseable {
             }
         }
         os.flush();
+        if (stallNow) {
+            try {
+                Thread.sleep(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         // if limit < len the exchange closes with bytes missing: the connection is dropped
     }
 
