@@ -157,10 +157,22 @@ final class DownloadRun {
         try {
             for (Job j : jobs) {
                 Path inSnap = FileNames.resolveInside(cache.snapshotDir(j.repo.repo(), j.repo.commit()), j.file.name());
+                if (Files.isSymbolicLink(inSnap)) {
+                    // a link made by us or huggingface_hub: usable when its blob is there with the right size (and name, when known)
+                    String linked = cache.linkedBlob(j.repo.repo(), inSnap).orElse(null);
+                    if (linked != null && linked.matches("[0-9a-zA-Z_-]{8,128}") && (j.blobName == null || j.blobName.equals(linked))) {
+                        Path lb = cache.blob(j.repo.repo(), linked);
+                        if (Files.isRegularFile(lb, LinkOption.NOFOLLOW_LINKS) && Files.size(lb) == j.file.size()) {
+                            j.blobName = linked;
+                        }
+                    }
+                }
                 Path blob = j.blobName == null ? null : cache.blob(j.repo.repo(), j.blobName);
-                if (Files.isRegularFile(inSnap) && Files.size(inSnap) == j.file.size() && !Files.isSymbolicLink(inSnap)
-                        || Files.isSymbolicLink(inSnap) && blob != null && Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)
-                        && Files.size(blob) == j.file.size() && cache.linkedBlob(j.repo.repo(), inSnap).filter(j.blobName::equals).isPresent()) {
+                boolean linkOk = Files.isSymbolicLink(inSnap) && blob != null && Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS)
+                        && Files.size(blob) == j.file.size() && cache.linkedBlob(j.repo.repo(), inSnap).filter(j.blobName::equals).isPresent();
+                boolean copyOk = !Files.isSymbolicLink(inSnap) && Files.isRegularFile(inSnap, LinkOption.NOFOLLOW_LINKS)
+                        && Files.size(inSnap) == j.file.size();
+                if (linkOk || copyOk) {
                     j.inSnapshot = true;
                     present(j);
                 } else if (blob != null && Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS) && Files.size(blob) == j.file.size()) {
