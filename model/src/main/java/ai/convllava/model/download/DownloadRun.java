@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -430,6 +431,10 @@ final class DownloadRun {
         } catch (IOException e) {
             if (cancel.isCancelled()) {
                 throw new DownloadException(Kind.CANCELLED, "download cancelled");
+            }
+            if (e instanceof ClosedByInterruptException) {
+                Thread.interrupted(); // a stall abort raced with a write: the data on disk is intact, resume
+                throw new DownloadException(Kind.NETWORK, "the transfer of " + f.name() + " was interrupted", e);
             }
             throw new DownloadException(Kind.IO, "cannot write " + inc + ": " + e.getMessage()
                     + (e.getMessage() != null && e.getMessage().toLowerCase(Locale.ROOT).contains("space") ? " (disk full?)" : ""), e);

@@ -24,7 +24,11 @@ import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
@@ -118,16 +122,7 @@ final class HubClient {
             if (settings.token() != null && sameOrigin(uri, settings.endpoint())) {
                 b.header("Authorization", "Bearer " + settings.token());
             }
-            HttpResponse<InputStream> r;
-            try {
-                r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-            } catch (IOException e) {
-                throw network(e, uri);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                cancel.throwIfCancelled();
-                throw new DownloadException(Kind.NETWORK, "the request for " + what + " was interrupted", e);
-            }
+            HttpResponse<InputStream> r = await(http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream()), uri, what, cancel);
             int st = r.statusCode();
             if (st != 301 && st != 302 && st != 303 && st != 307 && st != 308) {
                 return r;
@@ -148,6 +143,34 @@ final class HubClient {
             }
             LOG.debug("{} redirects to {}", HubSettings.safe(uri), HubSettings.safe(next));
             uri = next;
+        }
+    }
+
+    /** Waits for the response headers, giving up at once when the download is cancelled. */
+    private static HttpResponse<InputStream> await(CompletableFuture<HttpResponse<InputStream>> f, URI uri, String what, CancelToken cancel) {
+        try {
+            while (true) {
+                if (cancel.isCancelled()) {
+                    f.cancel(true);
+                    f.thenAccept(r -> closeQuietly(r.body()));
+                    cancel.throwIfCancelled();
+                }
+                try {
+                    return f.get(100, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    // poll the cancel flag again
+                }
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw network(io, uri);
+            }
+            throw new DownloadException(Kind.NETWORK, "the request for " + what + " failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            f.cancel(true);
+            cancel.throwIfCancelled();
+            throw new DownloadException(Kind.NETWORK, "the request for " + what + " was interrupted", e);
         }
     }
 

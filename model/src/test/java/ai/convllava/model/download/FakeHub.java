@@ -70,7 +70,8 @@ final class FakeHub implements AutoCloseable {
     volatile String requiredToken;
     volatile URI lfsCdn;                                                   // LFS resolves redirect to {cdn}/cdn/{sha256}
     volatile boolean ignoreRange;
-    volatile long throttleBytesPerSecond;                                  // 0 = full speed
+    volatile long throttleBytesPerSecond;
+    volatile long headerDelayMillis;                                       // answer every request this late                                  // 0 = full speed
 
     FakeHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -120,6 +121,14 @@ final class FakeHub implements AutoCloseable {
             String path = ex.getRequestURI().getRawPath();
             requests.add(new Request(URLDecoder.decode(path, StandardCharsets.UTF_8), ex.getRequestHeaders().getFirst("Range"),
                     ex.getRequestHeaders().getFirst("Authorization"), ex.getRequestHeaders().getFirst("Host")));
+            if (headerDelayMillis > 0) {
+                try {
+                    Thread.sleep(headerDelayMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
             if (path.startsWith("/cdn/")) {
                 serveCdn(ex, path.substring(5));
                 return;

@@ -368,4 +368,17 @@ class ModelDownloadTest {
         assertEquals(Status.COMPLETED, again.status(), () -> String.valueOf(again.error()));
         assertTrue(again.bytesReused() > 0);
     }
+
+    @Test
+    void cancelWhileWaitingForTheServerReturnsAtOnce() throws Exception {
+        hub.headerDelayMillis = 5_000;
+        DownloadHandle h = new ModelManager(settings()).download(TINY, DownloadListener.NONE);
+        Thread.sleep(300);
+        long t0 = System.nanoTime();
+        h.cancel();
+        DownloadResult r = h.await();
+        assertEquals(Status.CANCELLED, r.status());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 1, "cancel waited for the server");
+        hub.headerDelayMillis = 0;
+    }
 }
