@@ -52,6 +52,7 @@ final class HubClient {
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(settings.connectTimeout())
                 .version(HttpClient.Version.HTTP_1_1)
+                .proxy(java.net.ProxySelector.getDefault()) // -Dhttps.proxyHost / system proxies; loopback is never proxied
                 .build();
     }
 
