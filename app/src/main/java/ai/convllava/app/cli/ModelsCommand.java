@@ -1,0 +1,378 @@
+package ai.convllava.app.cli;
+
+import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.download.DownloadHandle;
+import ai.convllava.model.download.DownloadListener;
+import ai.convllava.model.download.DownloadProgress;
+import ai.convllava.model.download.DownloadResult;
+import ai.convllava.model.download.FileProgress;
+import ai.convllava.model.download.FileState;
+import ai.convllava.model.download.HubSettings;
+import ai.convllava.model.download.ModelManager;
+import ai.convllava.model.download.ModelStatus;
+import ai.convllava.model.download.ModelVariant;
+import ai.convllava.model.download.RemoveReport;
+import ai.convllava.model.download.VerifyReport;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code convllava models list|download|verify|remove|path}: the ConvLLaVA sizes in the Hugging
+ * Face cache ({@code $HF_HOME/hub} or {@code ~/.cache/huggingface/hub}), shared with Python tools.
+ */
+@Command(name = "models", description = "List, download, verify and remove the ConvLLaVA models (Hugging Face cache).",
+        subcommands = {ModelsCommand.ListCmd.class, ModelsCommand.DownloadCmd.class, ModelsCommand.VerifyCmd.class,
+                       ModelsCommand.RemoveCmd.class, ModelsCommand.PathCmd.class})
+public final class ModelsCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Where and from where: the cache folder, the endpoint; the token only from HF_TOKEN (never a flag, never printed). */
+    static final class Hub {
+        @Option(names = "--cache", paramLabel = "DIR", description = "hub cache folder (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)")
+        Path cache;
+
+        @Option(names = "--endpoint", paramLabel = "URL", description = "Hub or mirror (default: $HF_ENDPOINT or https://huggingface.co)")
+        URI endpoint;
+
+        @Option(names = "--verbose", description = "stack traces on errors")
+        boolean verbose;
+
+        ModelManager manager(int parallel, int retries) {
+            HubSettings s = HubSettings.fromEnvironment(System.getenv(), Path.of(System.getProperty("user.home")));
+            if (cache != null) {
+                s = s.withCacheDir(cache);
+            }
+            if (endpoint != null) {
+                s = s.withEndpoint(endpoint);
+            }
+            s = s.withParallelFiles(parallel);
+            if (retries >= 0) {
+                s = s.withRetries(retries, s.backoff(), s.maxBackoff());
+            }
+            return new ModelManager(s);
+        }
+    }
+
+    /** Which model: a standard size, or any ConvLLaVA-compatible repo (and its tower repo). */
+    static final class Which {
+        @Parameters(index = "0", arity = "0..1", paramLabel = "SIZE", description = "768, 1024 or 1536")
+        String size;
+
+        @Option(names = "--repo", paramLabel = "ORG/NAME", description = "another ConvLLaVA-sft-style repository instead of a standard size")
+        String repo;
+
+        @Option(names = "--tower-repo", paramLabel = "ORG/NAME", description = "with --repo: its ConvLLaVA-ConvNeXt repository")
+        String towerRepo;
+
+        @Option(names = "--revision", paramLabel = "REV", defaultValue = "main", description = "branch, tag or commit (default: main)")
+        String revision;
+
+        ModelVariant variant() {
+            if (repo != null) {
+                return new ModelVariant(size != null ? size : repo, repo, towerRepo, revision, 0, 0, 0, 0, "");
+            }
+            if (size == null) {
+                throw new IllegalArgumentException("which model? give a size (768, 1024 or 1536) or --repo ORG/NAME");
+            }
+            ModelVariant v = ModelVariant.standard(size);
+            return revision.equals("main") ? v : new ModelVariant(v.id(), v.modelRepo(), v.towerRepo(), revision, v.downloadBytes(),
+                    v.ramBytesCpu(), v.visualTokens(), v.canvas(), v.speedNote());
+        }
+    }
+
+    abstract static class Sub implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        Hub hub;
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
+        PrintWriter err() {
+            return spec.commandLine().getErr();
+        }
+
+        abstract int execute() throws Exception;
+
+        @Override
+        public Integer call() {
+            try {
+                return execute();
+            } catch (ConvLlavaException | IllegalArgumentException e) {
+                err().println("error: " + e.getMessage());
+                if (hub.verbose) {
+                    e.printStackTrace(err());
+                }
+                return 1;
+            } catch (Exception e) {
+                err().println("error: " + e);
+                if (hub.verbose) {
+                    e.printStackTrace(err());
+                }
+                return 1;
+            }
+        }
+    }
+
+    @Command(name = "list", description = "The sizes, what each costs, and which are installed.")
+    static final class ListCmd extends Sub {
+        @Option(names = "--json", description = "one JSON array")
+        boolean json;
+
+        @Override
+        int execute() {
+            ModelManager mm = hub.manager(1, -1);
+            List<ModelStatus> all = mm.list();
+            if (json) {
+                ObjectMapper om = new ObjectMapper();
+                ArrayNode arr = om.createArrayNode();
+                for (ModelStatus s : all) {
+                    ObjectNode o = arr.addObject();
+                    ModelVariant v = s.variant();
+                    o.put("size", v.id());
+                    o.put("model_repo", v.modelRepo());
+                    o.put("tower_repo", v.towerRepo());
+                    o.put("download_bytes", v.downloadBytes());
+                    o.put("ram_bytes_cpu", v.ramBytesCpu());
+                    o.put("visual_tokens", v.visualTokens());
+                    o.put("expected_speed", v.speedNote());
+                    o.put("state", s.state().name().toLowerCase(Locale.ROOT));
+                    o.put("bytes_on_disk", s.bytesOnDisk());
+                    o.put("partial_bytes", s.partialBytes());
+                    o.put("model_path", s.modelSnapshot() == null ? null : s.modelSnapshot().toString());
+                    o.put("tower_path", s.towerSnapshot() == null ? null : s.towerSnapshot().toString());
+                }
+                out().println(arr.toPrettyString());
+                return 0;
+            }
+            out().println("cache: " + mm.cache().root());
+            out().printf(Locale.ROOT, "%-5s %-7s %-9s %-9s %-15s %s%n", "SIZE", "TOKENS", "DOWNLOAD", "RAM(CPU)", "STATE", "PATH / EXPECTED SPEED");
+            for (ModelStatus s : all) {
+                ModelVariant v = s.variant();
+                String state = switch (s.state()) {
+                    case INSTALLED -> "installed";
+                    case PARTIAL -> "partial " + gb(s.bytesOnDisk());
+                    case NOT_INSTALLED -> "-";
+                };
+                out().printf(Locale.ROOT, "%-5s %-7d %-9s %-9s %-15s %s%n", v.id(), v.visualTokens(), gb(v.downloadBytes()), gb(v.ramBytesCpu()),
+                        state, s.installed() ? s.modelSnapshot() : v.speedNote());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "download", description = "Download a size (the model and its vision tower) into the cache; resumes interrupted downloads.")
+    static final class DownloadCmd extends Sub {
+        @Mixin
+        Which which;
+
+        @Option(names = "--parallel", paramLabel = "N", defaultValue = "3", description = "files at once (default 3)")
+        int parallel;
+
+        @Option(names = "--retries", paramLabel = "N", defaultValue = "5", description = "retries per request after a network or server error")
+        int retries;
+
+        @Option(names = "--quiet", description = "no progress lines")
+        boolean quiet;
+
+        @Override
+        int execute() throws InterruptedException {
+            ModelManager mm = hub.manager(parallel, retries);
+            ModelVariant v = which.variant();
+            PrintWriter err = err();
+            err.println("downloading " + String.join(" + ", v.repos()) + " from " + mm.settings().endpoint() + " into " + mm.cache().root());
+            DownloadHandle h = mm.download(v, quiet ? DownloadListener.NONE : new ProgressPrinter(err));
+            Thread hook = new Thread(() -> {
+                h.cancel();
+                try {
+                    h.result().get(5, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (Exception ignored) {
+                    // exiting anyway; the partial data is on disk
+                }
+            }, "download-ctrl-c");
+            Runtime.getRuntime().addShutdownHook(hook);
+            DownloadResult r;
+            try {
+                r = h.await();
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException ignored) {
+                    // shutting down
+                }
+            }
+            switch (r.status()) {
+                case COMPLETED:
+                    err.printf(Locale.ROOT, "done: %s downloaded, %s already there, %s%n", size(r.bytesDownloaded()), size(r.bytesReused()),
+                            duration(r.elapsed()));
+                    out().println(r.modelSnapshot());
+                    return 0;
+                case CANCELLED:
+                    err.println("cancelled; run the same command again to resume");
+                    return 130;
+                default:
+                    err.println("error: " + r.error().getMessage());
+                    if (hub.verbose) {
+                        r.error().printStackTrace(err);
+                    }
+                    return 1;
+            }
+        }
+    }
+
+    @Command(name = "verify", description = "Re-hash the installed files (sha256 / git hash); corrupt files are deleted so a download repairs them.")
+    static final class VerifyCmd extends Sub {
+        @Mixin
+        Which which;
+
+        @Option(names = "--online", description = "also compare with the Hub's file list (needs the network)")
+        boolean online;
+
+        @Override
+        int execute() {
+            ModelManager mm = hub.manager(1, -1);
+            ModelVariant v = which.variant();
+            VerifyReport r = mm.verify(v, online, DownloadListener.NONE);
+            int bad = 0;
+            for (VerifyReport.FileCheck c : r.files()) {
+                boolean problem = c.status() == VerifyReport.Status.CORRUPT || c.status() == VerifyReport.Status.MISSING;
+                bad += problem ? 1 : 0;
+                out().printf(Locale.ROOT, "%-9s %s %s%s%n", c.status().name().toLowerCase(Locale.ROOT), c.repo(), c.file(),
+                        problem || c.status() == VerifyReport.Status.UNCHECKED ? "  (" + c.detail() + ")" : "");
+            }
+            if (r.ok()) {
+                out().println("ok: " + r.files().size() + " files");
+                return 0;
+            }
+            err().println("error: " + bad + " file(s) corrupt or missing; run `convllava models download " + v.id() + "` to repair");
+            return 1;
+        }
+    }
+
+    @Command(name = "remove", description = "Delete an installed size: its snapshots, the blobs only they use, partial downloads.")
+    static final class RemoveCmd extends Sub {
+        @Mixin
+        Which which;
+
+        @Override
+        int execute() {
+            ModelManager mm = hub.manager(1, -1);
+            RemoveReport r = mm.remove(which.variant());
+            if (r.deleted().isEmpty()) {
+                out().println("nothing to remove for " + which.variant().id() + " in " + mm.cache().root());
+                return 0;
+            }
+            out().println("removed " + which.variant().id() + ": freed " + size(r.bytesFreed()));
+            return 0;
+        }
+    }
+
+    @Command(name = "path", description = "Print the snapshot folder of an installed size (for ask --model).")
+    static final class PathCmd extends Sub {
+        @Mixin
+        Which which;
+
+        @Option(names = "--tower", description = "print the vision tower's folder instead")
+        boolean tower;
+
+        @Override
+        int execute() {
+            ModelManager mm = hub.manager(1, -1);
+            ModelVariant v = which.variant();
+            Path p = (tower ? mm.towerFolder(v) : mm.snapshotFolder(v)).orElse(null);
+            if (p == null) {
+                err().println("error: " + v.id() + " is not installed in " + mm.cache().root() + ": run `convllava models download " + v.id() + "`");
+                return 1;
+            }
+            out().println(p);
+            return 0;
+        }
+    }
+
+    /** Progress on stderr: a line per finished or retried file, and the overall state every couple of seconds. */
+    static final class ProgressPrinter implements DownloadListener {
+        private final PrintWriter err;
+        private long lastLine;
+
+        ProgressPrinter(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public synchronized void onProgress(DownloadProgress p) {
+            long now = System.nanoTime();
+            if (p.phase() == DownloadProgress.Phase.DOWNLOADING && now - lastLine < 2_000_000_000L) {
+                return;
+            }
+            if (p.phase() != DownloadProgress.Phase.DOWNLOADING && p.phase() != DownloadProgress.Phase.DONE) {
+                return;
+            }
+            lastLine = now;
+            err.printf(Locale.ROOT, "%5.1f%%  %s / %s  %s/s  ETA %s  (%d/%d files)%n", 100 * p.fraction(), size(p.bytesDone()), size(p.bytesTotal()),
+                    size((long) p.bytesPerSecond()), p.eta() == null ? "-" : duration(p.eta()), p.filesDone(), p.filesTotal());
+            err.flush();
+        }
+
+        @Override
+        public synchronized void onFile(FileProgress f) {
+            if (f.state() == FileState.DONE || f.state() == FileState.FAILED) {
+                err.println("  " + f.state().name().toLowerCase(Locale.ROOT) + " " + f.repo() + "/" + f.file() + " (" + size(f.size()) + ")");
+                err.flush();
+            }
+        }
+
+        @Override
+        public synchronized void onNote(String message) {
+            err.println("  " + message);
+            err.flush();
+        }
+    }
+
+    static String gb(long b) {
+        return b <= 0 ? "?" : String.format(Locale.ROOT, "%.1f GB", b / 1e9);
+    }
+
+    static String size(long b) {
+        if (b < 1000) {
+            return b + " B";
+        }
+        String[] u = {"kB", "MB", "GB", "TB"};
+        double v = b;
+        int i = -1;
+        while (v >= 1000 && i < u.length - 1) {
+            v /= 1000;
+            i++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", v, u[i]);
+    }
+
+    static String duration(Duration d) {
+        long s = d.toSeconds();
+        return s >= 3600 ? s / 3600 + "h " + s % 3600 / 60 + "m" : s >= 60 ? s / 60 + "m " + s % 60 + "s" : String.format(Locale.ROOT, "%.1fs", d.toMillis() / 1000.0);
+    }
+}
