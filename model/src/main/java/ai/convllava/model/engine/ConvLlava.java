@@ -399,11 +399,15 @@ public final class ConvLlava implements AutoCloseable {
             listener.onStage(TokenListener.Stage.READING_PROMPT, -1);
             long t0 = System.nanoTime();
             float[] logits;
+            ImageAttentionProbe prefillProbe = record ? new ImageAttentionProbe(imageStart, imageTokens, numLayers()) : null;
             try (NDScope scope = new NDScope()) {
-                ImageAttentionProbe probe = record ? new ImageAttentionProbe(imageStart, imageTokens, numLayers()) : null;
-                logits = feed(conv, want, image, probe, cancelled);
-                if (probe != null) {
-                    attention.add(probe.values());
+                logits = feed(conv, want, image, prefillProbe, cancelled);
+                if (prefillProbe != null) {
+                    attention.add(prefillProbe.values());
+                }
+            } finally {
+                if (prefillProbe != null) {
+                    prefillProbe.release();
                 }
             }
             prefillMs = (System.nanoTime() - t0) / 1e6;
@@ -435,13 +439,17 @@ public final class ConvLlava implements AutoCloseable {
                 if (conv.cachedTokens() + 1 > conv.maxTokens()) {
                     break; // context full: LENGTH
                 }
+                ImageAttentionProbe probe = record ? new ImageAttentionProbe(imageStart, imageTokens, numLayers()) : null;
                 try (NDScope scope = new NDScope()) {
-                    ImageAttentionProbe probe = record ? new ImageAttentionProbe(imageStart, imageTokens, numLayers()) : null;
                     NDArray e = llm.model().embed(manager, new int[] {next});
                     logits = llm.forward(e, conv.cache, probe, cancelled);
                     conv.slots.add(Conversation.Slot.token(next));
                     if (probe != null) {
                         attention.add(probe.values());
+                    }
+                } finally {
+                    if (probe != null) {
+                        probe.release();
                     }
                 }
             }

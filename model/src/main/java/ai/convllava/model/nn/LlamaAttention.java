@@ -61,7 +61,7 @@ public final class LlamaAttention {
         NDArray probs = scores.softmax(-1); // float32 softmax, as transformers' eager attention
         if (probe != null) {
             NDArray last = probs.get(new NDIndex(":, {}, {}:{}", t - 1, probe.imageStart(), probe.imageStart() + probe.imageTokens())); // (H, N)
-            probe.put(layer, last.mean(new int[] {0}).toFloatArray());
+            probe.put(layer, last.mean(new int[] {0})); // (N), mean over heads
         }
         NDArray ctx = probs.reshape(kvHeads, rep * t, s).matMul(values); // (KV, rep*T, D)
         ctx = ctx.reshape(heads, t, headDim).transpose(1, 0, 2).reshape(1, t, (long) heads * headDim); // (H, T, D) -> (T, H, D) -> (1, T, H*D)

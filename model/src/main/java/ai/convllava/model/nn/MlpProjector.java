@@ -11,8 +11,9 @@ public final class MlpProjector {
     private final LinearLayer fc2;
 
     public MlpProjector(Weights w, int visionSize, int hiddenSize) {
-        this.fc1 = LinearLayer.load(w, PREFIX + "0", hiddenSize, visionSize, true);
-        this.fc2 = LinearLayer.load(w, PREFIX + "2", hiddenSize, hiddenSize, true);
+        // float32 whatever the LLM's format: small (29 M parameters at 1536) and run on every visual token
+        this.fc1 = new LinearLayer(w.f32(PREFIX + "0.weight", hiddenSize, visionSize), w.f32(PREFIX + "0.bias", hiddenSize));
+        this.fc2 = new LinearLayer(w.f32(PREFIX + "2.weight", hiddenSize, hiddenSize), w.f32(PREFIX + "2.bias", hiddenSize));
     }
 
     public static java.util.List<String> keys() {
