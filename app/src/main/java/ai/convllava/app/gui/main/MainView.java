@@ -351,6 +351,26 @@ public final class MainView {
     }
 
     @FXML
+    private void onModelManager() {
+        if (modelManager != null && modelManager.isShowing()) {
+            modelManager.toFront();
+            return;
+        }
+        java.util.concurrent.ExecutorService io = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "convllava-models");
+            t.setDaemon(true);
+            return t;
+        });
+        ai.convllava.app.gui.models.ModelManagerViewModel mm = new ai.convllava.app.gui.models.ModelManagerViewModel(
+                ai.convllava.model.download.ModelManager.fromEnvironment(), io, javafx.application.Platform::runLater);
+        mm.setOnUse((model, tower) -> vm.model().useDownloaded(model, tower));
+        modelManager = ai.convllava.app.gui.models.ModelManagerView.show(window(), mm, root.getScene().getStylesheets());
+        modelManager.setOnHidden(e -> io.shutdown());
+    }
+
+    private javafx.stage.Stage modelManager;
+
+    @FXML
     private void onChooseTower() {
         DirectoryChooser dc = new DirectoryChooser();
         dc.setTitle("Choose the ConvLLaVA-ConvNeXt vision tower folder");

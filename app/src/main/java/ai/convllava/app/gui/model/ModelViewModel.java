@@ -137,6 +137,13 @@ public final class ModelViewModel {
         load();
     }
 
+    /** A model downloaded by the model manager: its snapshot and its vision tower's snapshot. */
+    public void useDownloaded(Path model, Path tower) {
+        settings.modelDirProperty().set(model.toString());
+        settings.visionTowerDirProperty().set(tower == null ? "" : tower.toString());
+        load();
+    }
+
     public void chooseVisionTower(Path dir) {
         settings.visionTowerDirProperty().set(dir.toString());
         load();

@@ -1,0 +1,105 @@
+package ai.convllava.app.gui.models;
+
+import javafx.beans.binding.Bindings;
+import javafx.geometry.Insets;
+import javafx.scene.Node;
+import javafx.scene.Scene;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.scene.control.ProgressBar;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.VBox;
+import javafx.stage.Modality;
+import javafx.stage.Stage;
+import javafx.stage.Window;
+
+import ai.convllava.model.download.ModelStatus;
+
+/**
+ * The "Download models" window: one panel per published size with its costs, state, progress
+ * (bytes, speed, time left) and actions. Only binds to {@link ModelManagerViewModel}.
+ */
+public final class ModelManagerView {
+    private final VBox root = new VBox();
+
+    public ModelManagerView(ModelManagerViewModel vm) {
+        root.getStyleClass().add("model-manager");
+        root.setPadding(new Insets(12));
+        root.setSpacing(10);
+        Label intro = new Label("ConvLLaVA models are downloaded from the Hugging Face Hub into " + vm.cacheFolder()
+                + " (shared with Python tools). Downloads resume after an interruption and every file is checked before use."
+                + " Set HF_ENDPOINT for a mirror and HF_TOKEN if the Hub asks for a login.");
+        intro.setWrapText(true);
+        intro.getStyleClass().add("model-manager-intro");
+        root.getChildren().add(intro);
+        for (ModelManagerViewModel.Row r : vm.rows()) {
+            root.getChildren().add(row(vm, r));
+        }
+        vm.refresh();
+    }
+
+    private static Node row(ModelManagerViewModel vm, ModelManagerViewModel.Row r) {
+        Label title = new Label(r.title());
+        title.getStyleClass().add("model-title");
+        Label speed = new Label(r.speed());
+        speed.getStyleClass().add("model-speed");
+        Label status = new Label();
+        status.textProperty().bind(r.statusProperty());
+        status.setWrapText(true);
+        status.getStyleClass().add("model-status");
+        Label error = new Label();
+        error.textProperty().bind(r.errorProperty());
+        error.visibleProperty().bind(r.errorProperty().isNotEmpty());
+        error.managedProperty().bind(error.visibleProperty());
+        error.setWrapText(true);
+        error.getStyleClass().add("error-text");
+        ProgressBar bar = new ProgressBar();
+        bar.progressProperty().bind(r.progressProperty());
+        bar.setMaxWidth(Double.MAX_VALUE);
+        HBox.setHgrow(bar, Priority.ALWAYS);
+        bar.setAccessibleText("Download progress of ConvLLaVA-" + r.variant().id());
+
+        Button download = button("Download", "Download or resume ConvLLaVA-" + r.variant().id(), () -> vm.download(r));
+        download.disableProperty().bind(r.busyProperty().or(Bindings.createBooleanBinding(r::installed, r.stateProperty())));
+        Button cancel = button("Cancel", "Stop the download (partial files are kept)", () -> vm.cancel(r));
+        cancel.disableProperty().bind(r.busyProperty().not());
+        Button use = button("Use", "Load ConvLLaVA-" + r.variant().id() + " with its vision tower", () -> vm.use(r));
+        use.getStyleClass().add("default-action");
+        use.disableProperty().bind(r.busyProperty().or(r.stateProperty().isNotEqualTo(ModelStatus.State.INSTALLED)));
+        Button verify = button("Verify", "Re-check every file's checksum", () -> vm.verify(r));
+        verify.disableProperty().bind(r.busyProperty().or(r.stateProperty().isEqualTo(ModelStatus.State.NOT_INSTALLED)));
+        Button remove = button("Remove", "Delete this size from the cache", () -> vm.remove(r));
+        remove.disableProperty().bind(r.busyProperty().or(r.stateProperty().isEqualTo(ModelStatus.State.NOT_INSTALLED)));
+
+        HBox actions = new HBox(6, bar, download, cancel, use, verify, remove);
+        VBox box = new VBox(4, title, speed, status, actions, error);
+        box.getStyleClass().add("model-row");
+        box.setPadding(new Insets(8));
+        return box;
+    }
+
+    private static Button button(String text, String accessible, Runnable action) {
+        Button b = new Button(text);
+        b.setAccessibleText(accessible);
+        b.setOnAction(e -> action.run());
+        return b;
+    }
+
+    public VBox root() {
+        return root;
+    }
+
+    /** Shows the manager in its own window (not modal: downloads take long, the app stays usable). */
+    public static Stage show(Window owner, ModelManagerViewModel vm, java.util.List<String> stylesheets) {
+        Stage stage = new Stage();
+        stage.initOwner(owner);
+        stage.initModality(Modality.NONE);
+        stage.setTitle("ConvLLaVA models");
+        Scene scene = new Scene(new ModelManagerView(vm).root(), 820, 460);
+        scene.getStylesheets().addAll(stylesheets);
+        stage.setScene(scene);
+        stage.show();
+        return stage;
+    }
+}

@@ -1,0 +1,279 @@
+package ai.convllava.app.gui.models;
+
+import ai.convllava.app.gui.Errors;
+import ai.convllava.model.download.DownloadHandle;
+import ai.convllava.model.download.DownloadListener;
+import ai.convllava.model.download.DownloadProgress;
+import ai.convllava.model.download.DownloadResult;
+import ai.convllava.model.download.ModelManager;
+import ai.convllava.model.download.ModelStatus;
+import ai.convllava.model.download.ModelVariant;
+import ai.convllava.model.download.RemoveReport;
+import ai.convllava.model.download.VerifyReport;
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyBooleanWrapper;
+import javafx.beans.property.ReadOnlyDoubleProperty;
+import javafx.beans.property.ReadOnlyDoubleWrapper;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Executor;
+import java.util.function.BiConsumer;
+
+/**
+ * The model manager: the three published ConvLLaVA sizes with what each costs and whether it is
+ * installed in the Hugging Face cache; download (resumable, verified), cancel, verify, remove, and
+ * "use" (load the downloaded snapshot with its vision tower). File-system and network work runs on
+ * {@code background}; every property changes on {@code ui}.
+ */
+public final class ModelManagerViewModel {
+
+    /** One size in the list. */
+    public final class Row {
+        private final ModelVariant variant;
+        private final ReadOnlyObjectWrapper<ModelStatus.State> state = new ReadOnlyObjectWrapper<>(ModelStatus.State.NOT_INSTALLED);
+        private final ReadOnlyStringWrapper status = new ReadOnlyStringWrapper("Checking\u2026");
+        private final ReadOnlyDoubleWrapper progress = new ReadOnlyDoubleWrapper(0);
+        private final ReadOnlyBooleanWrapper busy = new ReadOnlyBooleanWrapper(false);
+        private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper();
+        private volatile DownloadHandle download;
+        private volatile ModelStatus last;
+
+        Row(ModelVariant variant) {
+            this.variant = variant;
+        }
+
+        public ModelVariant variant() {
+            return variant;
+        }
+
+        /** "ConvLLaVA-1536 · 576 visual tokens · 16.3 GB download · 18 GB RAM on CPU". */
+        public String title() {
+            return String.format(Locale.ROOT, "ConvLLaVA-%s \u00b7 %d visual tokens (%d px canvas) \u00b7 %s download \u00b7 %s RAM on CPU",
+                    variant.id(), variant.visualTokens(), variant.canvas(), gb(variant.downloadBytes()), gb(variant.ramBytesCpu()));
+        }
+
+        public String speed() {
+            return variant.speedNote();
+        }
+
+        public ReadOnlyObjectProperty<ModelStatus.State> stateProperty() {
+            return state.getReadOnlyProperty();
+        }
+
+        public ReadOnlyStringProperty statusProperty() {
+            return status.getReadOnlyProperty();
+        }
+
+        public ReadOnlyDoubleProperty progressProperty() {
+            return progress.getReadOnlyProperty();
+        }
+
+        public ReadOnlyBooleanProperty busyProperty() {
+            return busy.getReadOnlyProperty();
+        }
+
+        public ReadOnlyStringProperty errorProperty() {
+            return error.getReadOnlyProperty();
+        }
+
+        public boolean installed() {
+            return state.get() == ModelStatus.State.INSTALLED;
+        }
+    }
+
+    private final ModelManager manager;
+    private final Executor background;
+    private final Executor ui;
+    private final List<Row> rows = new ArrayList<>();
+    private BiConsumer<Path, Path> onUse = (model, tower) -> { };
+
+    public ModelManagerViewModel(ModelManager manager, Executor background, Executor ui) {
+        this.manager = manager;
+        this.background = background;
+        this.ui = ui;
+        for (ModelVariant v : manager.variants()) {
+            rows.add(new Row(v));
+        }
+    }
+
+    public List<Row> rows() {
+        return List.copyOf(rows);
+    }
+
+    public String cacheFolder() {
+        return manager.cache().root().toString();
+    }
+
+    /** Called with (model snapshot, vision tower snapshot) when the user chooses to use a downloaded size. */
+    public void setOnUse(BiConsumer<Path, Path> onUse) {
+        this.onUse = onUse;
+    }
+
+    /** Re-reads what is installed. */
+    public void refresh() {
+        for (Row r : rows) {
+            background.execute(() -> {
+                ModelStatus s = manager.status(r.variant);
+                ui.execute(() -> show(r, s));
+            });
+        }
+    }
+
+    private void show(Row r, ModelStatus s) {
+        r.last = s;
+        if (r.busy.get()) {
+            return;
+        }
+        r.state.set(s.state());
+        switch (s.state()) {
+            case INSTALLED -> {
+                r.status.set("Installed \u00b7 " + gb(s.bytesOnDisk()) + " in " + s.modelSnapshot());
+                r.progress.set(1);
+            }
+            case PARTIAL -> {
+                r.status.set("Partly downloaded (" + gb(s.partialBytes()) + "): Download resumes where it stopped");
+                r.progress.set(Math.min(1, (double) s.partialBytes() / Math.max(1, r.variant.downloadBytes())));
+            }
+            default -> {
+                r.status.set("Not installed");
+                r.progress.set(0);
+            }
+        }
+    }
+
+    public void download(Row r) {
+        if (r.busy.get()) {
+            return;
+        }
+        r.busy.set(true);
+        r.error.set(null);
+        r.status.set("Listing files\u2026");
+        r.progress.set(-1);
+        DownloadHandle h = manager.download(r.variant, new DownloadListener() {
+            @Override
+            public void onProgress(DownloadProgress p) {
+                ui.execute(() -> {
+                    r.progress.set(p.bytesTotal() > 0 ? p.fraction() : -1);
+                    r.status.set(describe(p));
+                });
+            }
+        });
+        r.download = h;
+        h.result().whenComplete((res, e) -> ui.execute(() -> {
+            r.download = null;
+            r.busy.set(false);
+            if (e != null) {
+                r.error.set(Errors.message(e));
+            } else if (res.status() == DownloadResult.Status.FAILED) {
+                r.error.set(res.error() != null ? res.error().getMessage() : "the download failed");
+            } else if (res.status() == DownloadResult.Status.CANCELLED) {
+                r.error.set(null);
+            }
+            refresh();
+        }));
+    }
+
+    public void cancel(Row r) {
+        DownloadHandle h = r.download;
+        if (h != null) {
+            h.cancel();
+            r.status.set("Cancelling\u2026 (the partial files are kept)");
+        }
+    }
+
+    public void verify(Row r) {
+        if (r.busy.get()) {
+            return;
+        }
+        r.busy.set(true);
+        r.status.set("Verifying checksums\u2026");
+        background.execute(() -> {
+            String message;
+            try {
+                VerifyReport report = manager.verify(r.variant, false, DownloadListener.NONE);
+                long bad = report.files().stream().filter(f -> f.status() == VerifyReport.Status.CORRUPT
+                        || f.status() == VerifyReport.Status.MISSING).count();
+                message = report.ok() ? "Verified: all " + report.files().size() + " files match their checksums"
+                        : bad + " of " + report.files().size() + " files are corrupt or missing: Download fetches them again";
+            } catch (RuntimeException e) {
+                message = Errors.message(e);
+            }
+            String m = message;
+            ui.execute(() -> {
+                r.busy.set(false);
+                r.status.set(m);
+            });
+        });
+    }
+
+    public void remove(Row r) {
+        if (r.busy.get()) {
+            return;
+        }
+        r.busy.set(true);
+        background.execute(() -> {
+            String message;
+            try {
+                RemoveReport report = manager.remove(r.variant);
+                message = "Removed · " + gb(report.bytesFreed()) + " freed";
+            } catch (RuntimeException e) {
+                message = Errors.message(e);
+            }
+            String m = message;
+            ui.execute(() -> {
+                r.busy.set(false);
+                r.error.set(null);
+                refresh();
+                r.status.set(m);
+            });
+        });
+    }
+
+    /** Loads the downloaded snapshot with its tower (both repos must be complete). */
+    public void use(Row r) {
+        ModelStatus s = r.last;
+        if (s == null || !s.installed()) {
+            r.error.set("ConvLLaVA-" + r.variant.id() + " is not completely downloaded yet");
+            return;
+        }
+        onUse.accept(s.modelSnapshot(), s.towerSnapshot());
+    }
+
+    static String describe(DownloadProgress p) {
+        String phase = switch (p.phase()) {
+            case LISTING -> "Listing files";
+            case PREPARING -> "Checking the cache and disk space";
+            case DOWNLOADING -> "Downloading";
+            case FINISHING -> "Verifying and linking";
+            case DONE -> "Done";
+            case FAILED -> "Failed";
+            case CANCELLED -> "Cancelled";
+        };
+        StringBuilder sb = new StringBuilder(phase);
+        if (p.bytesTotal() > 0) {
+            sb.append(String.format(Locale.ROOT, " \u00b7 %s of %s", gb(p.bytesDone()), gb(p.bytesTotal())));
+        }
+        if (p.bytesPerSecond() > 0) {
+            sb.append(String.format(Locale.ROOT, " \u00b7 %.1f MB/s", p.bytesPerSecond() / 1e6));
+        }
+        Duration eta = p.eta();
+        if (eta != null) {
+            long s = eta.toSeconds();
+            sb.append(s >= 3600 ? String.format(Locale.ROOT, " \u00b7 %d h %02d min left", s / 3600, (s % 3600) / 60)
+                    : String.format(Locale.ROOT, " \u00b7 %d min %02d s left", s / 60, s % 60));
+        }
+        return sb.toString();
+    }
+
+    static String gb(long bytes) {
+        return bytes >= 1_000_000_000L ? String.format(Locale.ROOT, "%.1f GB", bytes / 1e9) : String.format(Locale.ROOT, "%.0f MB", bytes / 1e6);
+    }
+}
