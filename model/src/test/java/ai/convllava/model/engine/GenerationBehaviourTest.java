@@ -138,6 +138,19 @@ class GenerationBehaviourTest {
     }
 
     @Test
+    void cancellingAPreEncodeMidwayLeavesTheEngineUsable() {
+        try (ImageFeatures f = m.encodeImage(wide, "wide", () -> false); Conversation conv = m.newConversation(256)) {
+            AtomicInteger polls = new AtomicInteger();
+            int[] prefix = ConversationPrompt.imageQuestion("x").imagePrefixIds(m.tokenizer());
+            org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CancellationException.class,
+                    () -> m.prefill(conv, prefix, f, () -> polls.incrementAndGet() > 1)); // cancelled before the second layer
+            assertEquals(0, conv.cachedTokens(), "a cancelled prefill leaves nothing half-written in the cache");
+            GenerationResult r = run(conv, ids, f, GenerationConfig.greedy(16), TokenListener.NONE, () -> false);
+            assertArrayEquals(toInt(golden()), r.generatedIds());
+        }
+    }
+
+    @Test
     void followUpReusesTheCacheAndMatchesARecomputeOfTheWholeConversation() {
         ConversationPrompt first = ConversationPrompt.imageQuestion("What is the tallest bar in this chart?");
         try (ImageFeatures f = m.encodeImage(wide, "wide", () -> false); Conversation conv = m.newConversation(256)) {
