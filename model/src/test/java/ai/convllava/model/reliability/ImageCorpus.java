@@ -24,11 +24,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
-import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
-import javax.imageio.metadata.IIOMetadata;
-import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageOutputStream;
 
 /** Small valid images of every layout the decoder handles, made with ImageIO (plus the fixture PNGs). */
@@ -176,7 +173,7 @@ final class ImageCorpus {
         return insertAfterSoi(out.toByteArray(), app14);
     }
 
-    /** An animated (looping) GIF of {@code frames}, 10 ms each. */
+    /** A GIF holding {@code frames} in sequence (an animation). */
     static byte[] animatedGif(BufferedImage[] frames) {
         ImageWriter w = ImageIO.getImageWritersByFormatName("gif").next();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -184,19 +181,7 @@ final class ImageCorpus {
             w.setOutput(ios);
             w.prepareWriteSequence(null);
             for (BufferedImage f : frames) {
-                ImageTypeSpecifier type = ImageTypeSpecifier.createFromRenderedImage(f);
-                IIOMetadata md = w.getDefaultImageMetadata(type, null);
-                String fmt = md.getNativeMetadataFormatName();
-                IIOMetadataNode root = (IIOMetadataNode) md.getAsTree(fmt);
-                IIOMetadataNode gce = new IIOMetadataNode("GraphicControlExtension");
-                gce.setAttribute("disposalMethod", "none");
-                gce.setAttribute("userInputFlag", "FALSE");
-                gce.setAttribute("transparentColorFlag", "FALSE");
-                gce.setAttribute("delayTime", "1");
-                gce.setAttribute("transparentColorIndex", "0");
-                root.appendChild(gce);
-                md.setFromTree(fmt, root);
-                w.writeToSequence(new IIOImage(f, null, md), null);
+                w.writeToSequence(new IIOImage(f, null, null), null);
             }
             w.endWriteSequence();
         } catch (IOException e) {
