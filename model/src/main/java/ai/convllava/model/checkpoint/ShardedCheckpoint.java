@@ -12,6 +12,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -153,6 +154,12 @@ public final class ShardedCheckpoint implements WeightSource {
             if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..") || shard.equals(".")) {
                 throw new CheckpointFormatException(indexName + ": weight_map entry '" + e.getKey() + "' names shard '" + shard
                         + "'; shards must be plain file names in the checkpoint folder");
+            }
+            try {
+                folder.resolve(shard); // e.g. a NUL character, or ':' / '*' on Windows
+            } catch (InvalidPathException ex) {
+                throw new CheckpointFormatException(indexName + ": weight_map entry '" + e.getKey() + "' names shard '"
+                        + shard.replace("\0", "\\0") + "', which is not a valid file name here (" + ex.getReason() + ")", ex);
             }
             indexMap.put(e.getKey(), shard);
             firstKeyOfShard.putIfAbsent(shard, e.getKey());

@@ -23,6 +23,8 @@ public final class TorchZipFile implements TensorFile {
     private static final Logger LOG = LoggerFactory.getLogger(TorchZipFile.class);
     /** data.pkl of a 7B model is ~100 kB; anything near this bound is not a state dict. */
     static final long MAX_PICKLE_BYTES = 256L * 1024 * 1024;
+    /** The most a deflate stream can expand. */
+    static final long MAX_DEFLATE_RATIO = 1032;
 
     private final MappedFile file;
     private final String prefix;
@@ -158,6 +160,13 @@ public final class TorchZipFile implements TensorFile {
         if (e.method() != 8) {
             throw new CheckpointFormatException(file.name() + ": zip entry " + e.name() + " uses compression method "
                     + e.method() + " (only stored or deflated are supported)");
+        }
+        // deflate expands at most 1032:1 (a 258-byte match per ~2 bits); a larger claim is a lie, refused before allocating it
+        long maxInflated = Math.multiplyExact(e.compressedSize(), MAX_DEFLATE_RATIO) + 1024;
+        if (e.uncompressedSize() > maxInflated) {
+            throw new CheckpointFormatException(file.name() + ": zip entry " + e.name() + " claims " + e.uncompressedSize()
+                    + " bytes, but its " + e.compressedSize() + " deflated bytes can hold at most " + maxInflated
+                    + "; the zip directory is corrupt");
         }
         Inflater inf = new Inflater(true);
         try {

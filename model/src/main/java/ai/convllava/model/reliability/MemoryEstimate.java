@@ -1,0 +1,153 @@
+package ai.convllava.model.reliability;
+
+import ai.convllava.model.config.ConvNextConfig;
+import ai.convllava.model.config.LlamaConfig;
+import ai.convllava.model.nn.WeightFormat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Memory a ConvLLaVA model needs on CPU, predicted from its configs before anything is loaded, and a
+ * check against the RAM the OS says is available ({@code MemAvailable} in /proc/meminfo), so that the
+ * app can say "this needs 21 GB, you have 8" instead of dying half-way through a 15 GB load.
+ *
+ * <p>What is counted, matching how the engine holds things on CPU: the LLM's linear weights (embeddings
+ * and lm_head included) in the chosen {@link WeightFormat}, its norms in float32; the projector's
+ * weights in that format; the vision tower in float32; the KV cache in float32 for
+ * {@code contextTokens} positions (layers x 2 x kv_heads x head_dim); working memory (the largest
+ * vision stage's activations with the 4x MLP expansion, the prefill's MLP / attention temporaries for
+ * the image plus a typical question, one weight matrix widened to float32 for a prefill matmul when
+ * the weights are F16, the logits); and a fixed allowance for the JVM and libtorch.
+ *
+ * @param llmWeightBytes    LLM weights (linear layers in the weight format, norms float32)
+ * @param projectorBytes    the mlp2x_gelu projector
+ * @param visionTowerBytes  the ConvNeXt encoder, float32
+ * @param kvCacheBytes      keys and values for {@code contextTokens} positions, float32
+ * @param workingBytes      peak temporaries of encoding an image and reading a prompt
+ * @param runtimeBytes      JVM heap, class data and libtorch's own allocations (a fixed allowance)
+ */
+public record MemoryEstimate(WeightFormat format, int contextTokens, long llmWeightBytes, long projectorBytes,
+                             long visionTowerBytes, long kvCacheBytes, long workingBytes, long runtimeBytes) {
+
+    /** JVM (heap for images and the UI), class data, libtorch and its thread pools: measured ~0.5-0.8 GB. */
+    public static final long RUNTIME_ALLOWANCE = 800L << 20;
+    /** Text tokens assumed besides the image for the prefill temporaries (system prompt + a question). */
+    static final int PROMPT_TEXT_TOKENS = 256;
+
+    /** How a check came out; {@code message} is one line for the UI or the CLI. */
+    public record Check(boolean fits, long neededBytes, long availableBytes, String message) {
+    }
+
+    public static MemoryEstimate of(LlamaConfig llm, int mmHiddenSize, ConvNextConfig tower, int canvasSide,
+                                    WeightFormat format, int contextTokens) {
+        if (contextTokens <= 0 || contextTokens > llm.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("contextTokens must be in [1, max_position_embeddings=" + llm.maxPositionEmbeddings()
+                    + "] (got " + contextTokens + ")");
+        }
+        long w = format == WeightFormat.F16 ? 2 : 4;
+        long h = llm.hiddenSize();
+        long inter = llm.intermediateSize();
+        long heads = llm.numAttentionHeads();
+        long headDim = h / heads;
+        long kvDim = llm.numKeyValueHeads() * headDim;
+        long vocab = llm.vocabSize();
+        long layers = llm.numHiddenLayers();
+
+        long linearParams = vocab * h * (llm.tieWordEmbeddings() ? 1 : 2)
+                + layers * (h * h * 2 + h * kvDim * 2 + 3 * h * inter);
+        long normParams = layers * 2 * h + h;
+        long llmBytes = linearParams * w + normParams * 4;
+        long projectorBytes = (mmHiddenSize * h + h * h) * w + 2 * h * 4;
+
+        int[] c = tower.hiddenSizes();
+        int[] d = tower.depths();
+        long towerParams = 3L * c[0] * tower.patchSize() * tower.patchSize() + c[0] + 2L * c[0];
+        long visionPeak = 0;
+        long side = canvasSide / tower.patchSize();
+        for (int s = 0; s < c.length; s++) {
+            if (s > 0) {
+                towerParams += 2L * c[s - 1] + 4L * c[s - 1] * c[s] + c[s];
+                side /= 2;
+            }
+            long block = 49L * c[s] + c[s] + 2L * c[s] + 4L * c[s] * c[s] + 4L * c[s] + 4L * c[s] * c[s] + c[s] + c[s];
+            towerParams += d[s] * block;
+            // input, depthwise conv, norm, 4x pointwise-1, 4x GELU, pointwise-2, residual: 12 maps of (side, side, C)
+            visionPeak = Math.max(visionPeak, side * side * c[s] * 12 * 4);
+        }
+        long towerBytes = towerParams * 4;
+
+        long kvBytes = layers * 2 * kvDim * (long) contextTokens * 4;
+
+        long imageTokens = (long) (canvasSide / tower.stride()) * (canvasSide / tower.stride());
+        long t = imageTokens + PROMPT_TEXT_TOKENS;
+        long mlp = t * inter * 4 * 3 + t * h * 4 * 6; // gate, up, act; hidden states and residuals
+        long attention = heads * t * t * 4 * 2; // scores and probabilities
+        long widened = format == WeightFormat.F16 ? Math.max(vocab * h, h * inter) * 4 : 0; // one weight upcast for a prefill matmul
+        long logits = vocab * 4 * 2;
+        long llmPeak = mlp + attention + widened + logits;
+        long working = Math.max(visionPeak, llmPeak) + (long) canvasSide * canvasSide * 3 * 4 * 2; // + pixel tensor and canvas
+
+        return new MemoryEstimate(format, contextTokens, llmBytes, projectorBytes, towerBytes, kvBytes, working, RUNTIME_ALLOWANCE);
+    }
+
+    public long totalBytes() {
+        return llmWeightBytes + projectorBytes + visionTowerBytes + kvCacheBytes + workingBytes + runtimeBytes;
+    }
+
+    /** Checks against {@link #availableBytes()}; when the OS does not tell, the check passes with a note. */
+    public Check check() {
+        return check(availableBytes());
+    }
+
+    public Check check(long available) {
+        long need = totalBytes();
+        String parts = "LLM weights " + gb(llmWeightBytes) + " as " + format + ", vision tower " + gb(visionTowerBytes)
+                + ", projector " + gb(projectorBytes) + ", KV cache for " + contextTokens + " tokens " + gb(kvCacheBytes)
+                + ", working memory " + gb(workingBytes) + ", runtime " + gb(runtimeBytes);
+        if (available < 0) {
+            return new Check(true, need, available, "this model needs about " + gb(need) + " of RAM (" + parts
+                    + "); free memory is unknown on this system");
+        }
+        if (need <= available) {
+            return new Check(true, need, available, "this model needs about " + gb(need) + " of RAM (" + parts + "); "
+                    + gb(available) + " is available");
+        }
+        String hint = format == WeightFormat.F32 ? "; F16 weights would need about "
+                + gb(need - llmWeightBytes / 2 - projectorBytes / 2) : "";
+        return new Check(false, need, available, "this model needs about " + gb(need) + " of RAM (" + parts + ") but only "
+                + gb(available) + " is available; close other programs or use a smaller model" + hint);
+    }
+
+    /** MemAvailable from /proc/meminfo in bytes, or -1 where there is no such file (macOS, Windows). */
+    public static long availableBytes() {
+        Path meminfo = Path.of("/proc/meminfo");
+        if (!Files.isReadable(meminfo)) {
+            return -1;
+        }
+        try {
+            return parseMemAvailable(Files.readAllLines(meminfo));
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** The {@code MemAvailable: N kB} line, in bytes; -1 if absent (kernels before 3.14). */
+    static long parseMemAvailable(List<String> lines) {
+        for (String line : lines) {
+            if (line.startsWith("MemAvailable:")) {
+                String[] f = line.substring("MemAvailable:".length()).trim().split("\\s+");
+                long v = Long.parseLong(f[0]);
+                return f.length > 1 && f[1].equalsIgnoreCase("kB") ? v * 1024 : v;
+            }
+        }
+        return -1;
+    }
+
+    static String gb(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
+    }
+}
