@@ -1,6 +1,9 @@
 package ai.convllava.app.gui.image;
 
 import ai.convllava.app.gui.Fxml;
+import ai.convllava.app.gui.heatmap.HeatmapViewModel;
+import ai.convllava.model.heatmap.CellMapping;
+import ai.convllava.model.heatmap.ColorMap;
 import ai.convllava.model.image.CanvasGeometry;
 import ai.convllava.model.image.CanvasMode;
 import ai.convllava.model.image.PreprocessedImage;
@@ -16,6 +19,8 @@ import javafx.scene.control.ToggleButton;
 import javafx.scene.control.ToggleGroup;
 import javafx.scene.image.Image;
 import javafx.scene.image.ImageView;
+import javafx.scene.image.PixelFormat;
+import javafx.scene.image.WritableImage;
 import javafx.scene.input.ScrollEvent;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Pane;
@@ -28,7 +33,9 @@ import javafx.scene.shape.Rectangle;
 
 /**
  * The canvas exactly as the model sees it, with the token grid over it and the padding hatched; or the
- * original image. Only binds to {@link ImageViewModel} and draws.
+ * original image; with a {@link HeatmapViewModel} attached, the attention heatmap under the grid (one
+ * pixel per token, scaled without smoothing so it sits exactly on the grid cells) and the cell clicked.
+ * Only binds to the view-models and draws.
  */
 public final class PreviewView {
     private static final double FIT_MARGIN = 16;
@@ -39,6 +46,7 @@ public final class PreviewView {
     @FXML private ToggleButton nativeButton;
     @FXML private ToggleButton gridButton;
     @FXML private ToggleButton originalButton;
+    @FXML private ToggleButton heatmapButton;
     @FXML private Button zoomOutButton;
     @FXML private Button zoomInButton;
     @FXML private Button zoomFitButton;
@@ -54,7 +62,9 @@ public final class PreviewView {
     private final ImageViewModel vm;
     private final ImageView imageView = new ImageView();
     private final Group overlay = new Group();
-    private final Pane content = new Pane(imageView, overlay);
+    private final ImageView heatLayer = new ImageView();
+    private final Pane content = new Pane(imageView, heatLayer, overlay);
+    private HeatmapViewModel heatmap;
     private final StackPane centerer = new StackPane(content);
     private Image canvasImage;
     private Image originalImage;
@@ -79,7 +89,39 @@ public final class PreviewView {
         return overlay;
     }
 
+    /** The heatmap drawn under the grid: one pixel per visual token (tests and screenshots). */
+    public ImageView heatLayer() {
+        return heatLayer;
+    }
+
+    /** Draws this heatmap over the canvas and sends grid-cell clicks to it; shows the Heatmap toggle. */
+    public void attachHeatmap(HeatmapViewModel hm) {
+        heatmap = hm;
+        heatmapButton.setVisible(true);
+        heatmapButton.setManaged(true);
+        heatmapButton.selectedProperty().bindBidirectional(hm.shownProperty());
+        hm.mapProperty().addListener(o -> redraw());
+        hm.overlayVisibleProperty().addListener(o -> redraw());
+        hm.selectedCellProperty().addListener(o -> redraw());
+        heatLayer.opacityProperty().bind(hm.opacityProperty());
+        content.setOnMouseClicked(e -> {
+            PreprocessedImage pre = vm.preprocessedProperty().get();
+            if (!hm.overlayVisibleProperty().get() || pre == null || !e.isStillSincePress()) {
+                return;
+            }
+            double s = vm.scaleProperty().get();
+            hm.selectCell(new CellMapping(pre.geometry()).tokenAt(e.getX() / s, e.getY() / s));
+        });
+        redraw();
+    }
+
     private void bind() {
+        heatLayer.setManaged(false);
+        heatLayer.setSmooth(false);
+        heatLayer.setPreserveRatio(false);
+        heatLayer.setMouseTransparent(true);
+        heatmapButton.setVisible(false);
+        heatmapButton.setManaged(false);
         imageView.setPreserveRatio(false);
         overlay.setManaged(false);
         content.getStyleClass().add("preview-content");
@@ -157,6 +199,8 @@ public final class PreviewView {
 
     private void redraw() {
         overlay.getChildren().clear();
+        heatLayer.setImage(null);
+        heatLayer.setVisible(false);
         Image img = displayed();
         imageView.setImage(img);
         if (img == null) {
@@ -180,6 +224,7 @@ public final class PreviewView {
         }
         CanvasGeometry g = pre.geometry();
         imageView.setAccessibleText("Model canvas: " + g.describe());
+        drawHeatmap(g, s, w, h);
         double ix = g.imageX() * s;
         double iy = g.imageY() * s;
         double iw = g.imageWidth() * s;
@@ -208,6 +253,32 @@ public final class PreviewView {
             grid.setAccessibleText(g.gridCols() + " x " + g.gridRows() + " token grid");
             overlay.getChildren().add(grid);
         }
+        if (heatLayer.isVisible() && heatmap.selectedCellProperty().get() >= 0) {
+            CellMapping.PixelRect r = new CellMapping(g).cellRect(heatmap.selectedCellProperty().get());
+            Rectangle cell = new Rectangle(r.x() * s + 1.5, r.y() * s + 1.5, r.width() * s - 3, r.height() * s - 3);
+            cell.getStyleClass().add("heatmap-cell");
+            cell.setAccessibleText("Selected cell");
+            overlay.getChildren().add(cell);
+        }
+    }
+
+    /** The map as a gridCols x gridRows image stretched over the canvas: each pixel lands on its cell exactly. */
+    private void drawHeatmap(CanvasGeometry g, double s, double w, double h) {
+        float[] map = heatmap == null ? null : heatmap.mapProperty().get();
+        if (map == null || !heatmap.overlayVisibleProperty().get() || map.length != g.tokenCount()) {
+            return;
+        }
+        int[] argb = new int[map.length];
+        for (int i = 0; i < map.length; i++) {
+            argb[i] = ColorMap.argb(map[i], 1);
+        }
+        WritableImage heat = new WritableImage(g.gridCols(), g.gridRows());
+        heat.getPixelWriter().setPixels(0, 0, g.gridCols(), g.gridRows(), PixelFormat.getIntArgbInstance(), argb, 0, g.gridCols());
+        heatLayer.setImage(heat);
+        heatLayer.setFitWidth(g.gridCols() * g.cellSize() * s);
+        heatLayer.setFitHeight(g.gridRows() * g.cellSize() * s);
+        heatLayer.setVisible(true);
+        heatLayer.setAccessibleText("Attention heatmap, " + g.gridCols() + " x " + g.gridRows());
     }
 
     /** A padding region: dimmed and hatched, so it reads as "not the image". */
