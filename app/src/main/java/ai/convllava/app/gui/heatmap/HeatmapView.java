@@ -62,7 +62,6 @@ public final class HeatmapView {
     @FXML private Label statusLabel;
     @FXML private ScrollPane tokenScroll;
     @FXML private FlowPane tokenPane;
-    @FXML private Label noticeLabel;
 
     private final HeatmapViewModel vm;
     private final List<Label> chips = new ArrayList<>();
@@ -116,7 +115,7 @@ public final class HeatmapView {
         });
         vm.layerProperty().addListener((o, a, l) -> layerSlider.setValue(l.intValue()));
         layerLabel.textProperty().bind(Bindings.createStringBinding(() -> "layer " + vm.layerProperty().get()
-                + (vm.sourceProperty().get() == null ? "" : " of 0\u2013" + (vm.sourceProperty().get().maps().layers() - 1)),
+                + (vm.sourceProperty().get() == null ? "" : " / " + (vm.sourceProperty().get().maps().layers() - 1)),
                 vm.layerProperty(), vm.sourceProperty()));
 
         (vm.scaleProperty().get() == Scale.ANSWER ? answerScaleButton : perTokenButton).setSelected(true);
@@ -139,14 +138,8 @@ public final class HeatmapView {
                 CornerRadii.EMPTY, Insets.EMPTY)));
         legendTop.textProperty().bind(vm.scaleTopTextProperty());
         captionLabel.textProperty().bind(vm.captionProperty());
-        captionLabel.visibleProperty().bind(vm.captionProperty().isNotEmpty());
-        captionLabel.managedProperty().bind(captionLabel.visibleProperty());
-        statusLabel.textProperty().bind(vm.statusProperty());
-        statusLabel.visibleProperty().bind(vm.statusProperty().isNotNull());
-        statusLabel.managedProperty().bind(statusLabel.visibleProperty());
-        noticeLabel.textProperty().bind(vm.noticeProperty());
-        noticeLabel.visibleProperty().bind(vm.noticeProperty().isNotNull());
-        noticeLabel.managedProperty().bind(noticeLabel.visibleProperty());
+        statusLabel.textProperty().bind(Bindings.createStringBinding(() -> vm.statusProperty().get() != null ? vm.statusProperty().get()
+                : vm.noticeProperty().get() != null ? vm.noticeProperty().get() : "", vm.statusProperty(), vm.noticeProperty()));
         exportButton.disableProperty().bind(vm.sourceProperty().isNull());
 
         vm.sourceProperty().addListener((o, a, s) -> rebuild());

@@ -19,8 +19,6 @@ import javafx.scene.control.ToggleButton;
 import javafx.scene.control.ToggleGroup;
 import javafx.scene.image.Image;
 import javafx.scene.image.ImageView;
-import javafx.scene.image.PixelFormat;
-import javafx.scene.image.WritableImage;
 import javafx.scene.input.ScrollEvent;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Pane;
@@ -46,7 +44,6 @@ public final class PreviewView {
     @FXML private ToggleButton nativeButton;
     @FXML private ToggleButton gridButton;
     @FXML private ToggleButton originalButton;
-    @FXML private ToggleButton heatmapButton;
     @FXML private Button zoomOutButton;
     @FXML private Button zoomInButton;
     @FXML private Button zoomFitButton;
@@ -62,7 +59,7 @@ public final class PreviewView {
     private final ImageViewModel vm;
     private final ImageView imageView = new ImageView();
     private final Group overlay = new Group();
-    private final ImageView heatLayer = new ImageView();
+    private final Group heatLayer = new Group();
     private final Pane content = new Pane(imageView, heatLayer, overlay);
     private HeatmapViewModel heatmap;
     private final StackPane centerer = new StackPane(content);
@@ -89,17 +86,14 @@ public final class PreviewView {
         return overlay;
     }
 
-    /** The heatmap drawn under the grid: one pixel per visual token (tests and screenshots). */
-    public ImageView heatLayer() {
+    /** The heatmap drawn under the grid: one rectangle per visual token, row-major (tests and screenshots). */
+    public Group heatLayer() {
         return heatLayer;
     }
 
-    /** Draws this heatmap over the canvas and sends grid-cell clicks to it; shows the Heatmap toggle. */
+    /** Draws this heatmap over the canvas and sends grid-cell clicks to it. */
     public void attachHeatmap(HeatmapViewModel hm) {
         heatmap = hm;
-        heatmapButton.setVisible(true);
-        heatmapButton.setManaged(true);
-        heatmapButton.selectedProperty().bindBidirectional(hm.shownProperty());
         hm.mapProperty().addListener(o -> redraw());
         hm.overlayVisibleProperty().addListener(o -> redraw());
         hm.selectedCellProperty().addListener(o -> redraw());
@@ -117,11 +111,7 @@ public final class PreviewView {
 
     private void bind() {
         heatLayer.setManaged(false);
-        heatLayer.setSmooth(false);
-        heatLayer.setPreserveRatio(false);
         heatLayer.setMouseTransparent(true);
-        heatmapButton.setVisible(false);
-        heatmapButton.setManaged(false);
         imageView.setPreserveRatio(false);
         overlay.setManaged(false);
         content.getStyleClass().add("preview-content");
@@ -199,7 +189,7 @@ public final class PreviewView {
 
     private void redraw() {
         overlay.getChildren().clear();
-        heatLayer.setImage(null);
+        heatLayer.getChildren().clear();
         heatLayer.setVisible(false);
         Image img = displayed();
         imageView.setImage(img);
@@ -262,21 +252,20 @@ public final class PreviewView {
         }
     }
 
-    /** The map as a gridCols x gridRows image stretched over the canvas: each pixel lands on its cell exactly. */
+    /** The map as one rectangle per grid cell, at the cell's canvas pixels times the zoom (exact whatever the pipeline smooths). */
     private void drawHeatmap(CanvasGeometry g, double s, double w, double h) {
         float[] map = heatmap == null ? null : heatmap.mapProperty().get();
         if (map == null || !heatmap.overlayVisibleProperty().get() || map.length != g.tokenCount()) {
             return;
         }
-        int[] argb = new int[map.length];
+        CellMapping cells = new CellMapping(g);
         for (int i = 0; i < map.length; i++) {
-            argb[i] = ColorMap.argb(map[i], 1);
+            CellMapping.PixelRect r = cells.cellRect(i);
+            Rectangle cell = new Rectangle(r.x() * s, r.y() * s, r.width() * s, r.height() * s);
+            int rgb = ColorMap.rgb(map[i]);
+            cell.setFill(javafx.scene.paint.Color.rgb(rgb >> 16 & 0xff, rgb >> 8 & 0xff, rgb & 0xff));
+            heatLayer.getChildren().add(cell);
         }
-        WritableImage heat = new WritableImage(g.gridCols(), g.gridRows());
-        heat.getPixelWriter().setPixels(0, 0, g.gridCols(), g.gridRows(), PixelFormat.getIntArgbInstance(), argb, 0, g.gridCols());
-        heatLayer.setImage(heat);
-        heatLayer.setFitWidth(g.gridCols() * g.cellSize() * s);
-        heatLayer.setFitHeight(g.gridRows() * g.cellSize() * s);
         heatLayer.setVisible(true);
         heatLayer.setAccessibleText("Attention heatmap, " + g.gridCols() + " x " + g.gridRows());
     }
