@@ -1,8 +1,11 @@
 package ai.convllava.app.gui.chat;
 
+import ai.convllava.app.gui.heatmap.HeatmapSource;
 import ai.convllava.app.gui.store.SavedConversation;
 import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.ReadOnlyStringWrapper;
 
@@ -15,6 +18,7 @@ public final class ChatMessage {
     private final ReadOnlyStringWrapper footer = new ReadOnlyStringWrapper(this, "footer", "");
     private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
     private final ReadOnlyBooleanWrapper streaming = new ReadOnlyBooleanWrapper(this, "streaming");
+    private final ReadOnlyObjectWrapper<HeatmapSource> attention = new ReadOnlyObjectWrapper<>(this, "attention");
     private String finish;
     private SavedConversation.Stats stats;
 
@@ -54,6 +58,15 @@ public final class ChatMessage {
 
     public SavedConversation.Stats stats() {
         return stats;
+    }
+
+    /** The answer's attention over the image, for heatmaps; null for questions, old or text-only answers (kept in memory only). */
+    public ReadOnlyObjectProperty<HeatmapSource> attentionProperty() {
+        return attention.getReadOnlyProperty();
+    }
+
+    void setAttention(HeatmapSource s) {
+        attention.set(s);
     }
 
     void append(String delta) {

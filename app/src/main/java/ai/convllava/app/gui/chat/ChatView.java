@@ -8,6 +8,7 @@ import javafx.scene.Node;
 import javafx.scene.Parent;
 import javafx.scene.control.Button;
 import javafx.scene.control.ContextMenu;
+import javafx.scene.control.Hyperlink;
 import javafx.scene.control.Label;
 import javafx.scene.control.MenuItem;
 import javafx.scene.control.ProgressBar;
@@ -44,6 +45,7 @@ public final class ChatView {
     private final Label empty = new Label("Ask about the image: \u201cWhat is the tallest bar in this chart?\u201d, "
             + "\u201cWhat is the total on this invoice?\u201d, \u201cSummarise this page.\u201d");
     private boolean stickToBottom = true;
+    private java.util.function.Consumer<ChatMessage> onShowHeatmap = m -> { };
 
     public ChatView(ChatViewModel vm) {
         this.vm = vm;
@@ -53,6 +55,11 @@ public final class ChatView {
 
     public Parent root() {
         return root;
+    }
+
+    /** What the "Heatmap" link under an answer does (the main view opens the heatmap panel on it). */
+    public void setOnShowHeatmap(java.util.function.Consumer<ChatMessage> action) {
+        onShowHeatmap = action;
     }
 
     public TextArea questionArea() {
@@ -138,7 +145,13 @@ public final class ChatView {
         footer.visibleProperty().bind(m.footerProperty().isNotEmpty());
         footer.managedProperty().bind(footer.visibleProperty());
         footer.setAccessibleText("Answer statistics");
-        VBox box = new VBox(role, text, error, footer);
+        Hyperlink heatmap = new Hyperlink("Heatmap");
+        heatmap.getStyleClass().add("heatmap-link");
+        heatmap.setAccessibleText("Show where the model looked while writing this answer");
+        heatmap.visibleProperty().bind(m.attentionProperty().isNotNull());
+        heatmap.managedProperty().bind(heatmap.visibleProperty());
+        heatmap.setOnAction(e -> onShowHeatmap.accept(m));
+        VBox box = new VBox(role, text, error, footer, heatmap);
         box.getStyleClass().addAll("message", user ? "user" : "assistant");
         MenuItem copy = new MenuItem("Copy");
         copy.setOnAction(e -> copy(m.text()));

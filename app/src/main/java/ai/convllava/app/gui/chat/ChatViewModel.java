@@ -2,6 +2,7 @@ package ai.convllava.app.gui.chat;
 
 import ai.convllava.app.gui.Coalescer;
 import ai.convllava.app.gui.Errors;
+import ai.convllava.app.gui.heatmap.HeatmapSource;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
@@ -13,7 +14,9 @@ import ai.convllava.model.generate.GenerationConfig;
 import ai.convllava.model.generate.GenerationResult;
 import ai.convllava.model.generate.Timings;
 import ai.convllava.model.generate.TokenListener;
+import ai.convllava.model.heatmap.AttentionMaps;
 import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.image.PreprocessedImage;
 import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.service.AnswerListener;
 import ai.convllava.model.service.ChatRequest;
@@ -41,6 +44,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -60,6 +64,15 @@ import java.util.function.LongSupplier;
 public final class ChatViewModel {
     private static final Logger LOG = LoggerFactory.getLogger(ChatViewModel.class);
     public static final long SAVE_INTERVAL_MS = 1000;
+    /**
+     * Attention over the image is recorded for every answer, whether or not the heatmap panel is open, so
+     * that a map can be looked at after the fact: per token it is one (layers x image tokens) copy, mean
+     * over heads, taken from probabilities the attention computes anyway (the bench measures decode
+     * tokens/s with recording on and off). 32 layers x 576 tokens is 74 KB per token, so the maps of only
+     * the last {@link #KEEP_ATTENTION_ANSWERS} answers are kept, in memory (they are not saved).
+     */
+    public static final boolean RECORD_ATTENTION = true;
+    public static final int KEEP_ATTENTION_ANSWERS = 8;
 
     private final VisionChatService service;
     private final AppSettings settings;
@@ -83,6 +96,7 @@ public final class ChatViewModel {
     private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
     private final ReadOnlyStringWrapper notice = new ReadOnlyStringWrapper(this, "notice");
     private final ReadOnlyObjectWrapper<String> conversationId = new ReadOnlyObjectWrapper<>(this, "conversationId");
+    private final ReadOnlyObjectWrapper<ChatMessage> latestAttention = new ReadOnlyObjectWrapper<>(this, "latestAttention");
     private final BooleanBinding canSend;
     private final BooleanBinding canRegenerate;
     private final BooleanBinding canClear;
@@ -101,6 +115,9 @@ public final class ChatViewModel {
         final ChatMessage message;
         final int maxNewTokens;
         final ConcurrentLinkedQueue<String> deltas = new ConcurrentLinkedQueue<>();
+        /** Every delta in order, one per generated token (then the flushed tail, if any): the words of the heatmap. */
+        final List<String> tokenTexts = Collections.synchronizedList(new ArrayList<>());
+        final String question;
         final AtomicInteger tokens = new AtomicInteger();
         final AtomicBoolean stopRequested = new AtomicBoolean();
         volatile TokenListener.Stage stage;
@@ -108,8 +125,9 @@ public final class ChatViewModel {
         volatile TaskHandle<GenerationResult> handle;
         final Coalescer drain;
 
-        Answer(ChatMessage message, int maxNewTokens) {
+        Answer(ChatMessage message, int maxNewTokens, String question) {
             this.message = message;
+            this.question = question;
             this.maxNewTokens = maxNewTokens;
             this.drain = new Coalescer(ui, () -> drain(this));
         }
@@ -125,6 +143,7 @@ public final class ChatViewModel {
         public void onText(String delta) {
             tokens.incrementAndGet();
             deltas.add(delta);
+            tokenTexts.add(delta);
             drain.request();
         }
     }
@@ -227,6 +246,7 @@ public final class ChatViewModel {
             return;
         }
         messages.clear();
+        latestAttention.set(null);
         conversationId.set(null);
         title = null;
         imageCopy = null;
@@ -272,11 +292,11 @@ public final class ChatViewModel {
             boolean answered = i + 1 < messages.size() && messages.get(i + 1).role() == ChatMessage.Role.ASSISTANT;
             turns.add(new ConversationPrompt.Turn(m.text(), answered ? messages.get(i + 1).text() : null));
         }
-        ChatRequest request = new ChatRequest(turns, settings.systemPromptForRequest(), gen);
+        ChatRequest request = new ChatRequest(turns, settings.systemPromptForRequest(), gen.withRecordAttention(RECORD_ATTENTION));
         ChatMessage answer = new ChatMessage(ChatMessage.Role.ASSISTANT, "");
         answer.setStreaming(true);
         messages.add(answer);
-        Answer a = new Answer(answer, gen.maxNewTokens());
+        Answer a = new Answer(answer, gen.maxNewTokens(), turns.get(turns.size() - 1).user());
         current = a;
         answering.set(true);
         stage.set(image.busyProperty().get() ? "Preparing image\u2026" : "Starting\u2026");
@@ -350,6 +370,7 @@ public final class ChatViewModel {
                 m.setError(r.error());
             }
             m.finish(r.finishReason().name(), stats, StatsText.of(stats, r.finishReason().name()));
+            keepAttention(a, r);
         } else if (e != null) {
             String why = Errors.message(e);
             m.setError(why);
@@ -361,6 +382,30 @@ public final class ChatViewModel {
         stage.set("");
         stageProgress.set(-1);
         persist();
+    }
+
+    /** The answer's maps, on the canvas the model saw (the current preview, when its grid matches the recorded maps). */
+    private void keepAttention(Answer a, GenerationResult r) {
+        PreprocessedImage pre = image.preprocessedProperty().get();
+        if (r.imageAttention().isEmpty() || pre == null) {
+            return;
+        }
+        try {
+            AttentionMaps maps = AttentionMaps.of(pre.geometry(), r.imageAttention(), List.copyOf(a.tokenTexts), r.generatedIds().length,
+                    r.finishReason() == FinishReason.EOS);
+            a.message.setAttention(new HeatmapSource(maps, pre.canvas(), a.question));
+        } catch (IllegalArgumentException e) {
+            LOG.info("no heatmap for this answer: {}", e.getMessage());
+            return;
+        }
+        int kept = 0;
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            ChatMessage m = messages.get(i);
+            if (m.attentionProperty().get() != null && ++kept > KEEP_ATTENTION_ANSWERS) {
+                m.setAttention(null);
+            }
+        }
+        latestAttention.set(a.message);
     }
 
     // ---- persistence ------------------------------------------------------------------------------
@@ -447,6 +492,7 @@ public final class ChatViewModel {
         }
         service.newConversation();
         messages.clear();
+        latestAttention.set(null);
         for (SavedConversation.Message m : c.messages()) {
             String footer = m.stats() != null ? StatsText.of(m.stats(), m.finish()) : StatsText.finishText(m.finish());
             messages.add(ChatMessage.fromSaved(m, footer));
@@ -564,6 +610,11 @@ public final class ChatViewModel {
 
     public ReadOnlyObjectProperty<String> conversationIdProperty() {
         return conversationId.getReadOnlyProperty();
+    }
+
+    /** The last answer that has a heatmap (null after New chat or opening a saved conversation). */
+    public ReadOnlyObjectProperty<ChatMessage> latestAttentionProperty() {
+        return latestAttention.getReadOnlyProperty();
     }
 
     public BooleanBinding canSendProperty() {

@@ -1,6 +1,9 @@
 package ai.convllava.app.gui.image;
 
 import ai.convllava.app.gui.Fxml;
+import ai.convllava.app.gui.heatmap.HeatmapViewModel;
+import ai.convllava.model.heatmap.CellMapping;
+import ai.convllava.model.heatmap.ColorMap;
 import ai.convllava.model.image.CanvasGeometry;
 import ai.convllava.model.image.CanvasMode;
 import ai.convllava.model.image.PreprocessedImage;
@@ -28,7 +31,9 @@ import javafx.scene.shape.Rectangle;
 
 /**
  * The canvas exactly as the model sees it, with the token grid over it and the padding hatched; or the
- * original image. Only binds to {@link ImageViewModel} and draws.
+ * original image; with a {@link HeatmapViewModel} attached, the attention heatmap under the grid (one
+ * pixel per token, scaled without smoothing so it sits exactly on the grid cells) and the cell clicked.
+ * Only binds to the view-models and draws.
  */
 public final class PreviewView {
     private static final double FIT_MARGIN = 16;
@@ -54,7 +59,9 @@ public final class PreviewView {
     private final ImageViewModel vm;
     private final ImageView imageView = new ImageView();
     private final Group overlay = new Group();
-    private final Pane content = new Pane(imageView, overlay);
+    private final Group heatLayer = new Group();
+    private final Pane content = new Pane(imageView, heatLayer, overlay);
+    private HeatmapViewModel heatmap;
     private final StackPane centerer = new StackPane(content);
     private Image canvasImage;
     private Image originalImage;
@@ -79,7 +86,32 @@ public final class PreviewView {
         return overlay;
     }
 
+    /** The heatmap drawn under the grid: one rectangle per visual token, row-major (tests and screenshots). */
+    public Group heatLayer() {
+        return heatLayer;
+    }
+
+    /** Draws this heatmap over the canvas and sends grid-cell clicks to it. */
+    public void attachHeatmap(HeatmapViewModel hm) {
+        heatmap = hm;
+        hm.mapProperty().addListener(o -> redraw());
+        hm.overlayVisibleProperty().addListener(o -> redraw());
+        hm.selectedCellProperty().addListener(o -> redraw());
+        heatLayer.opacityProperty().bind(hm.opacityProperty());
+        content.setOnMouseClicked(e -> {
+            PreprocessedImage pre = vm.preprocessedProperty().get();
+            if (!hm.overlayVisibleProperty().get() || pre == null || !e.isStillSincePress()) {
+                return;
+            }
+            double s = vm.scaleProperty().get();
+            hm.selectCell(new CellMapping(pre.geometry()).tokenAt(e.getX() / s, e.getY() / s));
+        });
+        redraw();
+    }
+
     private void bind() {
+        heatLayer.setManaged(false);
+        heatLayer.setMouseTransparent(true);
         imageView.setPreserveRatio(false);
         overlay.setManaged(false);
         content.getStyleClass().add("preview-content");
@@ -157,6 +189,8 @@ public final class PreviewView {
 
     private void redraw() {
         overlay.getChildren().clear();
+        heatLayer.getChildren().clear();
+        heatLayer.setVisible(false);
         Image img = displayed();
         imageView.setImage(img);
         if (img == null) {
@@ -180,6 +214,7 @@ public final class PreviewView {
         }
         CanvasGeometry g = pre.geometry();
         imageView.setAccessibleText("Model canvas: " + g.describe());
+        drawHeatmap(g, s, w, h);
         double ix = g.imageX() * s;
         double iy = g.imageY() * s;
         double iw = g.imageWidth() * s;
@@ -208,6 +243,31 @@ public final class PreviewView {
             grid.setAccessibleText(g.gridCols() + " x " + g.gridRows() + " token grid");
             overlay.getChildren().add(grid);
         }
+        if (heatLayer.isVisible() && heatmap.selectedCellProperty().get() >= 0) {
+            CellMapping.PixelRect r = new CellMapping(g).cellRect(heatmap.selectedCellProperty().get());
+            Rectangle cell = new Rectangle(r.x() * s + 1.5, r.y() * s + 1.5, r.width() * s - 3, r.height() * s - 3);
+            cell.getStyleClass().add("heatmap-cell");
+            cell.setAccessibleText("Selected cell");
+            overlay.getChildren().add(cell);
+        }
+    }
+
+    /** The map as one rectangle per grid cell, at the cell's canvas pixels times the zoom (exact whatever the pipeline smooths). */
+    private void drawHeatmap(CanvasGeometry g, double s, double w, double h) {
+        float[] map = heatmap == null ? null : heatmap.mapProperty().get();
+        if (map == null || !heatmap.overlayVisibleProperty().get() || map.length != g.tokenCount()) {
+            return;
+        }
+        CellMapping cells = new CellMapping(g);
+        for (int i = 0; i < map.length; i++) {
+            CellMapping.PixelRect r = cells.cellRect(i);
+            Rectangle cell = new Rectangle(r.x() * s, r.y() * s, r.width() * s, r.height() * s);
+            int rgb = ColorMap.rgb(map[i]);
+            cell.setFill(javafx.scene.paint.Color.rgb(rgb >> 16 & 0xff, rgb >> 8 & 0xff, rgb & 0xff));
+            heatLayer.getChildren().add(cell);
+        }
+        heatLayer.setVisible(true);
+        heatLayer.setAccessibleText("Attention heatmap, " + g.gridCols() + " x " + g.gridRows());
     }
 
     /** A padding region: dimmed and hatched, so it reads as "not the image". */

@@ -3,6 +3,7 @@ package ai.convllava.app.gui.main;
 import ai.convllava.app.gui.Fxml;
 import ai.convllava.app.gui.chat.ChatView;
 import ai.convllava.app.gui.chat.ChatViewModel;
+import ai.convllava.app.gui.heatmap.HeatmapView;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.image.PreviewView;
 import ai.convllava.app.gui.image.TransferData;
@@ -70,6 +71,7 @@ public final class MainView {
     @FXML private CheckMenuItem gridItem;
     @FXML private CheckMenuItem nativeItem;
     @FXML private CheckMenuItem originalItem;
+    @FXML private CheckMenuItem heatmapItem;
     @FXML private CheckMenuItem darkItem;
     @FXML private HBox modelBar;
     @FXML private Label modelInfo;
@@ -94,6 +96,7 @@ public final class MainView {
     private final MainViewModel vm;
     private final PreviewView preview;
     private final ChatView chatView;
+    private final HeatmapView heatmapView;
     private Runnable onQuit = Platform::exit;
     private boolean selectingProgrammatically;
 
@@ -102,7 +105,12 @@ public final class MainView {
         Fxml.load("MainView.fxml", this);
         preview = new PreviewView(vm.image());
         chatView = new ChatView(vm.chat());
-        previewHolder.getChildren().add(preview.root());
+        heatmapView = new HeatmapView(vm.heatmap());
+        preview.attachHeatmap(vm.heatmap());
+        chatView.setOnShowHeatmap(m -> vm.heatmap().open(m));
+        VBox previewColumn = new VBox(preview.root(), heatmapView.root());
+        VBox.setVgrow(preview.root(), javafx.scene.layout.Priority.ALWAYS);
+        previewHolder.getChildren().add(previewColumn);
         chatHolder.getChildren().add(chatView.root());
         bind();
     }
@@ -117,6 +125,10 @@ public final class MainView {
 
     public ChatView chatView() {
         return chatView;
+    }
+
+    public HeatmapView heatmapView() {
+        return heatmapView;
     }
 
     public ListView<SavedConversation> conversationList() {
@@ -170,6 +182,7 @@ public final class MainView {
         nativeItem.selectedProperty().addListener((o, a, on) -> settings.canvasModeProperty().set(on ? CanvasMode.NATIVE : CanvasMode.PAD));
         settings.canvasModeProperty().addListener((o, a, m) -> nativeItem.setSelected(m == CanvasMode.NATIVE));
         originalItem.selectedProperty().bindBidirectional(image.showOriginalProperty());
+        heatmapItem.selectedProperty().bindBidirectional(vm.heatmap().shownProperty());
         darkItem.setSelected(settings.themeProperty().get() == Theme.DARK);
         darkItem.selectedProperty().addListener((o, a, on) -> settings.themeProperty().set(on ? Theme.DARK : Theme.LIGHT));
         settings.themeProperty().addListener((o, a, t) -> darkItem.setSelected(t == Theme.DARK));

@@ -2,6 +2,7 @@ package ai.convllava.app.gui.main;
 
 import ai.convllava.app.gui.Errors;
 import ai.convllava.app.gui.chat.ChatViewModel;
+import ai.convllava.app.gui.heatmap.HeatmapViewModel;
 import ai.convllava.app.gui.image.FxImages;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.image.TransferData;
@@ -29,6 +30,7 @@ public final class MainViewModel {
     private final ModelViewModel model;
     private final ImageViewModel image;
     private final ChatViewModel chat;
+    private final HeatmapViewModel heatmap;
 
     public MainViewModel(VisionChatService service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
                          LongSupplier clock) {
@@ -36,6 +38,7 @@ public final class MainViewModel {
         this.model = new ModelViewModel(service, settings, ui);
         this.image = new ImageViewModel(service, settings, io, ui);
         this.chat = new ChatViewModel(service, settings, image, model, store, io, ui, clock);
+        this.heatmap = new HeatmapViewModel(chat, image, io, ui);
         model.setOnLoaded(image::update);
     }
 
@@ -130,5 +133,9 @@ public final class MainViewModel {
 
     public ChatViewModel chat() {
         return chat;
+    }
+
+    public HeatmapViewModel heatmap() {
+        return heatmap;
     }
 }
