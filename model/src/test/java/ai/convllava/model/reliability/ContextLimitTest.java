@@ -19,7 +19,6 @@ import ai.convllava.model.tokenizer.ConversationPrompt;
 import ai.convllava.model.tokenizer.ConversationPrompt.Turn;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -36,8 +35,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Conversations longer than the context window (max_position_embeddings, 4096 on the tiny model as on
- * Vicuna-7B). Today the engine refuses them with a message naming both token counts and stays usable;
- * the wanted behaviour (drop the oldest turns, tell the user) needs an engine hook, see the disabled test.
+ * Vicuna-7B). The engine, which sees ids and not turns, refuses them with a message naming both token
+ * counts and stays usable; the service, which sees turns, drops the oldest ones with a notice
+ * (LocalVisionChatServiceTest.aConversationLongerThanTheContextDropsTheOldestTurnsWithANotice).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ContextLimitTest {
@@ -104,14 +104,11 @@ class ContextLimitTest {
     }
 
     /**
-     * Found here: a conversation that outgrows the cache's initial capacity (1024 in the service) fails with
-     * "Native resource has been released already.": KvCache.reserve grows the buffers inside the step's
-     * NDScope, which closes the new buffers when the step ends; every later request on that conversation
-     * fails the same way. Fix (nn/KvCache.grow): {@code NDScope.unregister(bigger)} after {@code manager.zeros}.
+     * Found here (and fixed in nn/KvCache): a conversation that outgrew the cache's initial capacity failed
+     * with "Native resource has been released already." because the grown buffers belonged to the NDScope
+     * of the step that grew them.
      */
     @Test
-    @Disabled("needs engine fix: nn/KvCache.grow must NDScope.unregister the grown key/value buffers (they are closed"
-            + " with the NDScope of the step that grew them); see docs/reliability.md")
     void aConversationOutgrowingTheInitialCacheKeepsWorkingUpToTheContextEdge() {
         int[] ids = ConversationPrompt.withImage(longConversation(1)).inputIds(m.tokenizer()); // 468 positions
         try (Conversation conv = m.newConversation(1024)) {
@@ -130,21 +127,6 @@ class ContextLimitTest {
                     null, System.nanoTime());
             assertEquals(FinishReason.LENGTH, r.finishReason(), r.error());
             assertEquals(context, longIds.length - 1 + features.tokens() + r.generatedIds().length - 1, "stops at the context edge");
-        }
-    }
-
-    @Test
-    @Disabled("needs engine hook: ConvLlava/LocalVisionChatService must fit the conversation to max_position_embeddings by"
-            + " dropping the oldest whole turns (keeping system prompt, image and the new question) and report how many it"
-            + " dropped, e.g. GenerationResult.droppedTurns(); see docs/reliability.md")
-    void tooLongAConversationDropsItsOldestTurnsWithANotice() {
-        int[] ids = ConversationPrompt.withImage(longConversation(12)).inputIds(m.tokenizer());
-        try (Conversation conv = m.newConversation(1024)) {
-            GenerationResult r = m.generate(conv, ids, features, GenerationConfig.greedy(8), TokenListener.NONE, () -> false, null,
-                    System.nanoTime());
-            assertEquals(FinishReason.LENGTH, r.finishReason(), r.error());
-            assertTrue(r.promptTokens() <= context - 8, "trimmed to leave room for the answer");
-            // and a visible notice: r.droppedTurns() > 0 (the hook's API), shown by the app above the answer
         }
     }
 }
