@@ -40,6 +40,7 @@ command -v objdump >/dev/null || need+=(binutils)
 command -v Xvfb >/dev/null || need+=(xvfb)
 command -v xauth >/dev/null || need+=(xauth)
 command -v import >/dev/null || need+=(imagemagick)
+command -v xdg-desktop-menu >/dev/null || need+=(xdg-utils)   # the deb's postinst uses it
 if (( ${#need[@]} )); then
   echo "installing ${need[*]}"
   timeout 600 apt-get update -q >"$OUT/apt.log" 2>&1 || fail "apt-get update failed"
@@ -58,7 +59,7 @@ DPKG_DEB_COMPRESSOR_TYPE=${DPKG_DEB_COMPRESSOR_TYPE:-gzip} timeout 1800 java ins
 deb=$(ls installer/target/jpackage/packages/*.deb 2>/dev/null | head -1)
 [[ -n $deb ]] || fail "no .deb in installer/target/jpackage/packages"
 deb_mb=$(du -m "$deb" | cut -f1)
-echo "built $(basename "$deb"): ${deb_mb} MB in $(( $(date +%s) - t0 )) s"
+echo "built $(basename "$deb"): ${deb_mb} MiB in $(( $(date +%s) - t0 )) s"
 grep -E '^(runtime|staged) ' "$OUT/build.log" | sed 's:/[^ ]*/::'
 
 step "install with dpkg -i"
@@ -70,12 +71,17 @@ fi
 dpkg -s "$PKG" >/dev/null 2>&1 || fail "package $PKG is not installed after dpkg -i"
 [[ -x $LAUNCHER ]] || fail "$LAUNCHER missing after install"
 installed_mb=$(du -sm /opt/convllava-desktop | cut -f1)
-echo "installed /opt/convllava-desktop: ${installed_mb} MB"
+echo "installed /opt/convllava-desktop: ${installed_mb} MiB"
 desktop=$(dpkg -L "$PKG" | grep '\.desktop$' | head -1)
 [[ -n $desktop ]] || fail "no .desktop entry installed"
 grep -q '^MimeType=.*image/png' "$desktop" || fail "desktop entry $desktop has no image/png MimeType"
 grep -q '^Exec=.*%[fFuU]' "$desktop" || fail "desktop entry $desktop has no %f in Exec (Open with would not pass the file)"
 echo "desktop entry $desktop: $(grep -E '^(Exec|MimeType|Categories)=' "$desktop" | tr '\n' ' ')"
+if [[ -f /usr/share/applications/$(basename "$desktop") ]]; then
+  echo "menu entry registered: /usr/share/applications/$(basename "$desktop")"
+else
+  echo "note: menu entry not registered by xdg-desktop-menu (no desktop menu directory on this machine): $(grep -o 'menu entry.*' "$OUT/dpkg.log" | head -1)"
+fi
 
 # a fresh home: DJL extracts libtorch from the bundled jar into its cache (~/.djl.ai) on the first
 # start, offline; Java takes user.home from the password file, so DJL's cache and the app's XDG
@@ -101,7 +107,7 @@ grep -q '^self-test OK (answer as expected)' "$OUT/selftest2.log" || fail "--sel
 echo "self-test wall time: first start ${first_ms} ms (libtorch extracted), second ${second_ms} ms"
 
 step "installed GUI under Xvfb"
-Xvfb :99 -screen 0 1280x800x24 -nolisten tcp >"$OUT/xvfb.log" 2>&1 &
+Xvfb :99 -screen 0 1920x1080x24 -nolisten tcp >"$OUT/xvfb.log" 2>&1 &
 XVFB_PID=$!
 for _ in $(seq 50); do [[ -e /tmp/.X11-unix/X99 ]] && break; sleep 0.2; done
 [[ -e /tmp/.X11-unix/X99 ]] || fail "Xvfb did not start"
@@ -133,5 +139,5 @@ timeout 300 dpkg -r "$PKG" >>"$OUT/dpkg.log" 2>&1 || fail "dpkg -r failed"
 [[ ! -e $LAUNCHER ]] || fail "$LAUNCHER still there after dpkg -r"
 rm -rf "$APP_HOME"
 
-echo "installer check: deb ${deb_mb} MB, installed ${installed_mb} MB, self-test ${first_ms}/${second_ms} ms (first/second start), GUI window ${gui_ms} ms"
+echo "installer check: deb ${deb_mb} MiB, installed ${installed_mb} MiB, self-test ${first_ms}/${second_ms} ms (first/second start), GUI window ${gui_ms} ms"
 echo "installer check: all steps passed"
