@@ -44,4 +44,12 @@ class SelfTestCommandTest {
         assertEquals(1, code);
         assertTrue(err.toString().startsWith("self-test FAILED: "), err.toString());
     }
+
+    @Test
+    void helpMenuSelfTestFindsTheTinyModelInACheckout() {
+        StringWriter out = new StringWriter();
+        int code = SelfTestCommand.runDefault(new PrintWriter(out, true)); // Help > Self-test: no options
+        assertEquals(0, code, out.toString());
+        assertTrue(out.toString().contains("self-test OK (answer as expected)"), out.toString());
+    }
 }
