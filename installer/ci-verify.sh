@@ -137,6 +137,7 @@ XVFB_PID=
 step "uninstall with dpkg -r"
 timeout 300 dpkg -r "$PKG" >>"$OUT/dpkg.log" 2>&1 || fail "dpkg -r failed"
 [[ ! -e $LAUNCHER ]] || fail "$LAUNCHER still there after dpkg -r"
+timeout 120 dpkg --purge "$PKG" >>"$OUT/dpkg.log" 2>&1 || true   # forget the package's "config-files" state too
 rm -rf "$APP_HOME"
 
 echo "installer check: deb ${deb_mb} MiB, installed ${installed_mb} MiB, self-test ${first_ms}/${second_ms} ms (first/second start), GUI window ${gui_ms} ms"
