@@ -3,6 +3,9 @@ package ai.convllava.app;
 import ai.convllava.app.cli.ConvLlavaCli;
 import ai.convllava.app.gui.DesktopLauncher;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -11,13 +14,23 @@ import java.util.Set;
  */
 public final class Main {
     /** First arguments that mean the command line, not the app. */
-    static final Set<String> CLI_WORDS = Set.of("ask", "bench", "models", "help", "-h", "--help", "-V", "--version");
+    static final Set<String> CLI_WORDS = Set.of("ask", "bench", "models", "self-test", "help", "-h", "--help", "-V", "--version");
+
+    /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
+    static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
+    /** Set in the environment of the re-executed launcher, so that it never re-executes again. */
+    static final String REEXEC_MARKER = "CONVLLAVA_REEXEC";
 
     private Main() {
     }
 
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        args = aliases(args);
+        Integer reexec = reexecWithTunables(args);
+        if (reexec != null) {
+            System.exit(reexec);
+        }
         if (isGui(args)) {
             int code = DesktopLauncher.launch(args);
             if (code != 0) {
@@ -28,8 +41,64 @@ public final class Main {
         System.exit(ConvLlavaCli.run(args));
     }
 
+    /** {@code --self-test} is {@code self-test}. */
+    static String[] aliases(String[] args) {
+        if (args.length > 0 && args[0].equals("--self-test")) {
+            String[] a = args.clone();
+            a[0] = "self-test";
+            return a;
+        }
+        return args;
+    }
+
     /** No arguments, or a first argument that is not a subcommand or an option (an image to open). */
     static boolean isGui(String[] args) {
         return args.length == 0 || !(CLI_WORDS.contains(args[0]) || args[0].startsWith("-"));
+    }
+
+    /**
+     * The installed app's native launcher (jpackage) cannot set environment variables, and glibc reads
+     * GLIBC_TUNABLES only at process start. So on Linux, when started from that launcher without the
+     * variable, run the launcher once more with it set and pass its exit code on. Skipped when the
+     * marker variable is present (no loops), outside a jpackage launcher ({@code java -jar} users set
+     * the variable themselves), or with {@code -Dconvllava.reexec=false}.
+     *
+     * @return the child's exit code, or null to carry on in this process
+     */
+    static Integer reexecWithTunables(String[] args) {
+        String launcher = System.getProperty("jpackage.app-path");
+        if (launcher == null || !System.getProperty("os.name", "").toLowerCase().contains("linux") || System.getenv("GLIBC_TUNABLES") != null
+                || System.getenv(REEXEC_MARKER) != null || "false".equals(System.getProperty("convllava.reexec"))) {
+            return null;
+        }
+        List<String> cmd = new ArrayList<>();
+        cmd.add(launcher);
+        cmd.addAll(Arrays.asList(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+        // the launcher marks its own second stage with _JPACKAGE_LAUNCHER; a child that inherited it would skip the cfg file
+        pb.environment().keySet().removeIf(k -> k.startsWith("_JPACKAGE"));
+        pb.environment().put("GLIBC_TUNABLES", GLIBC_TUNABLES);
+        pb.environment().put(REEXEC_MARKER, "1");
+        try {
+            Process p = pb.start();
+            Thread killer = new Thread(p::destroy, "convllava-reexec-stop");
+            Runtime.getRuntime().addShutdownHook(killer);
+            while (true) {
+                try {
+                    int code = p.waitFor();
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(killer);
+                    } catch (IllegalStateException shuttingDown) {
+                        // exiting anyway
+                    }
+                    return code;
+                } catch (InterruptedException e) {
+                    // keep waiting: the child owns the work; a signal to us reaches it through the shutdown hook
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            System.err.println("note: could not restart with GLIBC_TUNABLES set (" + e.getMessage() + "); carrying on without it");
+            return null;
+        }
     }
 }

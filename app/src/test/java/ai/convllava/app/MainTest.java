@@ -2,6 +2,7 @@ package ai.convllava.app;
 
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,5 +16,12 @@ class MainTest {
         assertFalse(Main.isGui(new String[] {"models"}));
         assertFalse(Main.isGui(new String[] {"--help"}));
         assertFalse(Main.isGui(new String[] {"-V"}));
+    }
+
+    @Test
+    void selfTestOptionIsTheSelfTestSubcommand() {
+        assertArrayEquals(new String[] {"self-test", "--model", "m"}, Main.aliases(new String[] {"--self-test", "--model", "m"}));
+        assertFalse(Main.isGui(Main.aliases(new String[] {"--self-test"})));
+        assertArrayEquals(new String[] {"photo.png"}, Main.aliases(new String[] {"photo.png"}));
     }
 }

@@ -1,5 +1,6 @@
 package ai.convllava.app.gui.main;
 
+import ai.convllava.app.cli.SelfTestCommand;
 import ai.convllava.app.gui.Fxml;
 import ai.convllava.app.gui.chat.ChatView;
 import ai.convllava.app.gui.chat.ChatViewModel;
@@ -21,6 +22,7 @@ import javafx.collections.ListChangeListener;
 import javafx.fxml.FXML;
 import javafx.scene.Parent;
 import javafx.scene.Scene;
+import javafx.scene.control.Alert;
 import javafx.scene.control.Button;
 import javafx.scene.control.CheckMenuItem;
 import javafx.scene.control.ChoiceBox;
@@ -31,6 +33,7 @@ import javafx.scene.control.MenuBar;
 import javafx.scene.control.MenuItem;
 import javafx.scene.control.ProgressBar;
 import javafx.scene.control.SplitPane;
+import javafx.scene.control.TextArea;
 import javafx.scene.input.Clipboard;
 import javafx.scene.input.DragEvent;
 import javafx.scene.input.KeyCode;
@@ -46,6 +49,8 @@ import javafx.stage.FileChooser;
 import javafx.stage.Window;
 
 import java.io.File;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -455,6 +460,31 @@ public final class MainView {
     @FXML
     private void onZoomFit() {
         vm.image().zoomFit();
+    }
+
+    /** Help > Self-test: the command line's self-test on a background thread, its report in a dialog. */
+    @FXML
+    private void onSelfTest() {
+        TextArea report = new TextArea("Running the self-test on the bundled tiny model\u2026");
+        report.setEditable(false);
+        report.setWrapText(true);
+        report.setPrefSize(640, 320);
+        Alert dialog = new Alert(Alert.AlertType.INFORMATION);
+        dialog.initOwner(window());
+        dialog.setTitle("Self-test");
+        dialog.setHeaderText("Self-test running\u2026");
+        dialog.getDialogPane().setContent(report);
+        dialog.show();
+        Thread t = new Thread(() -> {
+            StringWriter text = new StringWriter();
+            int code = SelfTestCommand.runDefault(new PrintWriter(text, true));
+            Platform.runLater(() -> {
+                dialog.setHeaderText(code == 0 ? "Self-test passed" : "Self-test FAILED");
+                report.setText(text.toString());
+            });
+        }, "convllava-self-test");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** A saved conversation in the sidebar: its title and when it was last updated. */

@@ -1,0 +1,55 @@
+package ai.convllava.app.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SelfTestCommandTest {
+    private static final Path TINY = Path.of(System.getProperty("convllava.fixtures", "../tests/fixtures")).resolve("tiny");
+
+    @Test
+    void tinyFixtureGivesTheReferenceAnswerAndVersions() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ConvLlavaCli.run(new String[] {"self-test", "--model", TINY.resolve("tiny-convllava").toString()},
+                new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(0, code, out + "\n" + err);
+        String s = out.toString();
+        assertTrue(s.contains("answer:     " + SelfTestCommand.TINY_ANSWER), s);
+        assertTrue(s.contains("self-test OK (answer as expected)"), s);
+        assertTrue(s.contains("djl:        0.36.0"), s);
+        assertTrue(s.contains("pytorch:    2.7.1"), s);
+    }
+
+    @Test
+    void aWrongExpectationFailsWithExitCodeOne() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ConvLlavaCli.run(new String[] {"self-test", "--model", TINY.resolve("tiny-convllava").toString(), "--expect", "something else"},
+                new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(1, code);
+        assertTrue(err.toString().contains("self-test FAILED: the answer differs"), err.toString());
+    }
+
+    @Test
+    void aMissingModelFailsWithOneLine() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ConvLlavaCli.run(new String[] {"self-test", "--model", "/nonexistent/model"}, new PrintWriter(out, true), new PrintWriter(err, true));
+        assertEquals(1, code);
+        assertTrue(err.toString().startsWith("self-test FAILED: "), err.toString());
+    }
+
+    @Test
+    void helpMenuSelfTestFindsTheTinyModelInACheckout() {
+        StringWriter out = new StringWriter();
+        int code = SelfTestCommand.runDefault(new PrintWriter(out, true)); // Help > Self-test: no options
+        assertEquals(0, code, out.toString());
+        assertTrue(out.toString().contains("self-test OK (answer as expected)"), out.toString());
+    }
+}

@@ -1,0 +1,397 @@
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.spi.ToolProvider;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * Builds the ConvLLaVA Desktop installer for the current OS with the JDK's own tools (jdeps, jlink,
+ * jpackage through {@link ToolProvider}), so the same steps run on Linux, Windows and macOS:
+ *
+ * <ol>
+ *   <li>stage {@code app/target/convllava.jar} and its {@code lib/} (JavaFX platform jars, DJL,
+ *       the pytorch-native jar for this platform), dropping the empty JavaFX stub jars and the
+ *       native libraries of other platforms from the jars that carry several (tokenizers,
+ *       sentencepiece, pytorch-jni, JNA), plus the tiny self-test model under {@code selftest/};</li>
+ *   <li>{@code jdeps --print-module-deps} over the class path, then {@code jlink} a runtime of just
+ *       those modules (plus jdk.unsupported, jdk.localedata for a few locales, jdk.crypto.ec);</li>
+ *   <li>{@code jpackage}: the app image, then the native package(s): deb (and rpm when rpmbuild is
+ *       there) on Linux, msi on Windows (needs WiX 3), dmg on macOS.</li>
+ * </ol>
+ *
+ * Run from the project root after {@code mvn package}: {@code java installer/src/BuildInstaller.java
+ * [--types app-image,deb] [--version 0.1.0]}; {@code mvn -Pinstaller package} and
+ * {@code installer/build.sh} do that. Output: {@code installer/target/jpackage/}.
+ */
+public class BuildInstaller {
+    static final String NAME = "ConvLLaVA";
+    static final String MAIN_JAR = "convllava.jar";
+    static final String MAIN_CLASS = "ai.convllava.app.Main";
+    static final String VENDOR = "ConvLLaVA Desktop";
+    static final String DESCRIPTION = "Ask questions about images with ConvLLaVA, locally";
+    static final String COPYRIGHT = "ConvLLaVA Desktop authors";
+    /** Locales kept from jdk.localedata (English and the ones in java.base need nothing). */
+    static final String LOCALES = "en,de,fr,es,it,pt,nl,sv,pl,ru,uk,tr,ja,ko,zh";
+    /** Fixed so that a newer msi upgrades an older one. */
+    static final String WIN_UPGRADE_UUID = "6b0c6f1e-2f5e-4a53-9a1c-3c1f0e1d7a41";
+
+    final Path root;
+    final Path out;
+    final String os;
+    final String djlPlatform;
+    final String jnaPlatform;
+
+    BuildInstaller(Path root) {
+        this.root = root;
+        this.out = root.resolve("installer/target/jpackage");
+        String n = System.getProperty("os.name").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
+        boolean arm = arch.equals("aarch64") || arch.equals("arm64");
+        if (n.contains("win")) {
+            os = "windows";
+            djlPlatform = "win-x86_64";
+            jnaPlatform = "win32-x86-64";
+        } else if (n.contains("mac")) {
+            os = "mac";
+            djlPlatform = arm ? "osx-aarch64" : "osx-x86_64";
+            jnaPlatform = arm ? "darwin-aarch64" : "darwin-x86-64";
+        } else {
+            os = "linux";
+            djlPlatform = arm ? "linux-aarch64" : "linux-x86_64";
+            jnaPlatform = arm ? "linux-aarch64" : "linux-x86-64";
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path root = Path.of("").toAbsolutePath();
+        String types = null;
+        String version = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--root" -> root = Path.of(args[++i]).toAbsolutePath();
+                case "--types" -> types = args[++i];
+                case "--version" -> version = args[++i];
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (usage: BuildInstaller [--root DIR] [--types app-image,deb,rpm,msi,dmg] [--version X.Y.Z])");
+            }
+        }
+        BuildInstaller b = new BuildInstaller(root);
+        if (version == null || version.isBlank()) {
+            version = "0.1.0";
+        }
+        version = version.replaceAll("[^0-9.].*$", ""); // 0.1.0-SNAPSHOT -> 0.1.0 (jpackage wants numbers)
+        List<String> typeList = types == null || types.isBlank() || types.equals("auto") ? b.defaultTypes() : List.of(types.split(","));
+        long t0 = System.nanoTime();
+        try {
+            b.build(version, typeList);
+        } catch (BuildException e) {
+            System.err.println("installer build FAILED: " + e.getMessage());
+            System.exit(1);
+        }
+        System.out.printf("installer build done in %.0f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+
+    List<String> defaultTypes() {
+        return switch (os) {
+            case "windows" -> List.of("app-image", "msi");
+            case "mac" -> List.of("app-image", "dmg");
+            default -> onPath("rpmbuild") ? List.of("app-image", "deb", "rpm") : List.of("app-image", "deb");
+        };
+    }
+
+    void build(String version, List<String> types) throws IOException {
+        Path appJar = root.resolve("app/target").resolve(MAIN_JAR);
+        Path libDir = root.resolve("app/target/lib");
+        if (!Files.isRegularFile(appJar) || !Files.isDirectory(libDir)) {
+            throw new BuildException(appJar + " or its lib/ is missing: build the app first (mvn -B package -DskipTests)");
+        }
+        deleteTree(out);
+        Path input = out.resolve("input");
+        Files.createDirectories(input.resolve("lib"));
+        Files.copy(appJar, input.resolve(MAIN_JAR));
+        stageLib(libDir, input.resolve("lib"));
+        stageSelfTest(input.resolve("selftest"));
+        System.out.printf("staged %s: %.1f MB%n", input, size(input) / 1e6);
+
+        String modules = jdepsModules(input);
+        Path runtime = out.resolve("runtime");
+        run("jlink", "--add-modules", modules, "--include-locales", LOCALES, "--strip-debug", "--no-header-files", "--no-man-pages",
+                "--compress=2", "--output", runtime.toString());
+        System.out.printf("runtime %s (%s): %.1f MB%n", runtime, modules, size(runtime) / 1e6);
+
+        for (String type : types) {
+            List<String> a = new ArrayList<>(commonOptions(version, input, runtime));
+            a.addAll(List.of("--type", type, "--dest", out.resolve(type.equals("app-image") ? "image" : "packages").toString()));
+            if (!type.equals("app-image")) {
+                a.addAll(packageOptions(type));
+            }
+            long t = System.nanoTime();
+            run("jpackage", a.toArray(String[]::new));
+            System.out.printf("jpackage --type %s done in %.0f s%n", type, (System.nanoTime() - t) / 1e9);
+        }
+        try (Stream<Path> s = Files.list(out.resolve(Files.isDirectory(out.resolve("packages")) ? "packages" : "image"))) {
+            for (Path p : s.collect(Collectors.toList())) {
+                System.out.printf("built %s: %.1f MB%n", p, size(p) / 1e6);
+            }
+        }
+    }
+
+    /** Copies the runtime jars, leaving out the JavaFX stubs and other platforms' natives. */
+    void stageLib(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path jar : s.sorted().collect(Collectors.toList())) {
+                String name = jar.getFileName().toString();
+                if (!name.endsWith(".jar")) {
+                    continue;
+                }
+                if (name.startsWith("javafx-") && Files.size(jar) < 4096) {
+                    continue; // the classifier-less javafx-*.jar are empty stubs; the -linux/-win/-mac ones hold the code
+                }
+                if (name.matches(".*-tests?\\.jar") || name.startsWith("junit-") || name.startsWith("testfx-") || name.contains("monocle")) {
+                    throw new BuildException("test jar in app/target/lib: " + name);
+                }
+                if (name.startsWith("pytorch-native-") && !name.contains(djlPlatform)) {
+                    throw new BuildException(name + " is not for this platform (" + djlPlatform + "): rebuild the app on this OS");
+                }
+                trimNatives(jar, to.resolve(name));
+            }
+        }
+    }
+
+    /**
+     * Copies a jar without the native libraries of other platforms: DJL's {@code native/lib/<os-arch>/}
+     * and {@code jnilib/<os-arch>/<flavor>/} (only the CPU flavor of this platform stays: the bundled
+     * libtorch is the CPU build) and JNA's {@code com/sun/jna/<os-arch>/}. Jars without such folders are
+     * copied as they are.
+     */
+    void trimNatives(Path jar, Path dest) throws IOException {
+        boolean any = false;
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(jar))) {
+            for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                if (dropped(e.getName())) {
+                    any = true;
+                    break;
+                }
+            }
+        }
+        if (!any) {
+            Files.copy(jar, dest, StandardCopyOption.REPLACE_EXISTING);
+            return;
+        }
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(jar));
+             ZipOutputStream zout = new ZipOutputStream(Files.newOutputStream(dest))) {
+            zout.setLevel(9);
+            for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                if (dropped(e.getName())) {
+                    continue;
+                }
+                ZipEntry copy = new ZipEntry(e.getName());
+                copy.setTime(e.getTime());
+                zout.putNextEntry(copy);
+                in.transferTo(zout);
+                zout.closeEntry();
+            }
+        }
+        System.out.printf("  %s: %.1f -> %.1f MB (other platforms' natives left out)%n", jar.getFileName(), Files.size(jar) / 1e6, Files.size(dest) / 1e6);
+    }
+
+    boolean dropped(String entry) {
+        String[] p = entry.split("/");
+        if (p.length >= 3 && ((p[0].equals("native") && p[1].equals("lib")))) {
+            return p.length >= 4 && p[2].contains("-") && !p[2].equals(djlPlatform);
+        }
+        if (p.length >= 3 && p[0].equals("jnilib") && p[1].contains("-")) {
+            return !p[1].equals(djlPlatform) || (p.length >= 4 && !p[2].equals("cpu"));
+        }
+        if (p.length >= 4 && p[0].equals("com") && p[1].equals("sun") && p[2].equals("jna") && p[3].contains("-")) {
+            return !p[3].equals(jnaPlatform);
+        }
+        return false;
+    }
+
+    /**
+     * The tiny ConvLLaVA-shaped fixture (~5 MB: random weights, real layout and tokenizer) and one chart
+     * image, so that {@code --self-test} and Help > Self-test prove the installed app works offline
+     * without the 15 GB model.
+     */
+    void stageSelfTest(Path to) throws IOException {
+        Path tiny = root.resolve("tests/fixtures/tiny");
+        for (String d : List.of("tiny-convllava", "tiny-convllava-convnext")) {
+            copyTree(tiny.resolve(d), to.resolve(d));
+        }
+        Files.createDirectories(to.resolve("images"));
+        Files.copy(tiny.resolve("images/wide.png"), to.resolve("images/wide.png"));
+    }
+
+    String jdepsModules(Path input) throws IOException {
+        String classPath; // explicit: "lib/*" is expanded by the command-line launcher, not by the tool
+        try (Stream<Path> s = Files.list(input.resolve("lib"))) {
+            classPath = s.sorted().map(Path::toString).collect(Collectors.joining(java.io.File.pathSeparator));
+        }
+        List<String> a = new ArrayList<>(List.of("--multi-release", "17", "--ignore-missing-deps", "--print-module-deps", "-q", "--recursive",
+                "--class-path", classPath, input.resolve(MAIN_JAR).toString()));
+        String found = run("jdeps", a.toArray(String[]::new)).strip();
+        Set<String> modules = new LinkedHashSet<>(List.of(found.split(",")));
+        // not seen by jdeps: Unsafe users found reflectively (JavaFX, JNA), locale data (dates in the
+        // conversation list), EC for any TLS, jdk.management for the JVM's own memory/CPU beans
+        modules.addAll(List.of("jdk.unsupported", "jdk.localedata", "jdk.crypto.ec", "jdk.management"));
+        return String.join(",", modules);
+    }
+
+    List<String> commonOptions(String version, Path input, Path runtime) {
+        List<String> a = new ArrayList<>(List.of("--name", NAME, "--app-version", version, "--vendor", VENDOR, "--description", DESCRIPTION,
+                "--copyright", COPYRIGHT, "--input", input.toString(), "--main-jar", MAIN_JAR, "--main-class", MAIN_CLASS,
+                "--runtime-image", runtime.toString(), "--icon", icon().toString()));
+        for (String o : javaOptions()) {
+            a.add("--java-options");
+            a.add(o);
+        }
+        if (os.equals("windows")) {
+            // the GUI launcher has no console on Windows: a second launcher for the command line and --self-test
+            a.addAll(List.of("--add-launcher", NAME + "-cli=" + root.resolve("installer/src/packaging/cli-launcher-windows.properties")));
+        }
+        if (os.equals("mac")) {
+            a.addAll(List.of("--mac-package-identifier", "ai.convllava.desktop", "--mac-package-name", "ConvLLaVA"));
+        }
+        return a;
+    }
+
+    /** The launcher's JVM options (also in the README). */
+    List<String> javaOptions() {
+        List<String> o = new ArrayList<>(List.of(
+                "-Dai.djl.offline=true",           // never download: libtorch comes from the bundled pytorch-native jar
+                "-Dfile.encoding=UTF-8",           // answers are Unicode; also the console output
+                "-Xss4m",                          // as the tests run
+                "-XX:MaxRAMPercentage=60",         // heap sized from the machine; the rest stays for libtorch's tensors
+                "-XX:+UseG1GC",
+                "-Dprism.lcdtext=false"));
+        if (Runtime.version().feature() >= 22) {
+            o.add("--enable-native-access=ALL-UNNAMED"); // JNA/JavaFX natives without warnings (JDK 22+; unknown to 17)
+        }
+        return o;
+    }
+
+    List<String> packageOptions(String type) {
+        List<String> a = new ArrayList<>();
+        Path license = licenseFile();
+        if (license != null) {
+            a.addAll(List.of("--license-file", license.toString()));
+        }
+        for (String assoc : List.of("png", "jpeg")) {
+            a.add("--file-associations");
+            a.add(root.resolve("installer/src/packaging/file-assoc-" + assoc + ".properties").toString());
+        }
+        switch (type) {
+            case "deb", "rpm" -> {
+                a.addAll(List.of("--linux-package-name", "convllava-desktop", "--linux-menu-group", "Graphics;Science;ArtificialIntelligence;",
+                        "--linux-shortcut", "--linux-app-release", "1", "--resource-dir", root.resolve("installer/src/packaging/linux").toString()));
+                if (type.equals("deb")) {
+                    a.addAll(List.of("--linux-app-category", "graphics", "--linux-deb-maintainer", "convllava@localhost"));
+                } else {
+                    a.addAll(List.of("--linux-app-category", "Applications/Multimedia"));
+                }
+            }
+            case "msi", "exe" -> a.addAll(List.of("--win-menu", "--win-menu-group", "ConvLLaVA", "--win-shortcut", "--win-dir-chooser",
+                    "--win-per-user-install", "--win-upgrade-uuid", WIN_UPGRADE_UUID));
+            case "dmg", "pkg" -> {
+            }
+            default -> throw new BuildException("unknown package type " + type);
+        }
+        return a;
+    }
+
+    Path icon() {
+        String ext = switch (os) {
+            case "windows" -> "ico";
+            case "mac" -> "icns";
+            default -> "png";
+        };
+        return root.resolve("installer/src/icons/convllava." + ext);
+    }
+
+    Path licenseFile() {
+        for (String n : List.of("LICENSE", "LICENSE.txt", "LICENSE.md")) {
+            if (Files.isRegularFile(root.resolve(n))) {
+                return root.resolve(n);
+            }
+        }
+        return null;
+    }
+
+    /** Runs a JDK tool in this JVM; its output is returned, and a failure throws with the tool's output. */
+    static String run(String tool, String... args) {
+        ToolProvider t = ToolProvider.findFirst(tool).orElseThrow(() -> new BuildException(
+                tool + " not found in this JDK (" + System.getProperty("java.home") + "): use a full JDK 17+ (jpackage is in the jdk.jpackage module)"));
+        StringWriter o = new StringWriter();
+        StringWriter e = new StringWriter();
+        System.out.println("$ " + tool + " " + String.join(" ", args));
+        int code = t.run(new PrintWriter(o, true), new PrintWriter(e, true), args);
+        if (!o.toString().isBlank() && !tool.equals("jdeps")) {
+            System.out.print(o);
+        }
+        if (code != 0) {
+            throw new BuildException(tool + " exited with " + code + ":\n" + o + e);
+        }
+        if (!e.toString().isBlank()) {
+            System.err.print(e);
+        }
+        return o.toString();
+    }
+
+    static boolean onPath(String exe) {
+        String path = System.getenv("PATH");
+        return path != null && Stream.of(path.split(java.io.File.pathSeparator)).anyMatch(d -> Files.isExecutable(Path.of(d, exe)));
+    }
+
+    static long size(Path p) throws IOException {
+        if (Files.isRegularFile(p)) {
+            return Files.size(p);
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            return s.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+        }
+    }
+
+    static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path f : s.collect(Collectors.toList())) {
+                Path d = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(d);
+                } else {
+                    Files.copy(f, d);
+                }
+            }
+        }
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path f : s.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) {
+                Files.delete(f);
+            }
+        }
+    }
+
+    static final class BuildException extends RuntimeException {
+        BuildException(String m) {
+            super(m);
+        }
+    }
+}
