@@ -21,6 +21,7 @@ import ai.convllava.model.nn.LoadListener;
 import ai.convllava.model.nn.MlpProjector;
 import ai.convllava.model.nn.WeightFormat;
 import ai.convllava.model.nn.Weights;
+import ai.convllava.model.reliability.MemoryEstimate;
 import ai.convllava.model.tokenizer.StreamingDetokenizer;
 import ai.convllava.model.tokenizer.TextTokenizer;
 import ai.djl.engine.Engine;
@@ -48,6 +49,8 @@ import java.util.function.BooleanSupplier;
  */
 public final class ConvLlava implements AutoCloseable {
     public static final int IMAGE_TOKEN_INDEX = -200;
+    /** KV-cache positions a conversation starts with (it grows by doubling up to max_position_embeddings). */
+    public static final int INITIAL_CONTEXT = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(ConvLlava.class);
 
     private final NDManager manager;
@@ -126,6 +129,15 @@ public final class ConvLlava implements AutoCloseable {
                     + (long) cfg.llm().numHiddenLayers() * (4L * cfg.llm().hiddenSize() * cfg.llm().hiddenSize()
                     + 3L * cfg.llm().hiddenSize() * cfg.llm().intermediateSize());
             WeightFormat format = gpu ? WeightFormat.F16 : o.weightFormat() != null ? o.weightFormat() : WeightFormat.auto(llmParams);
+            if (!gpu && o.layerLimit() == 0 && !Boolean.getBoolean("convllava.skipMemoryCheck")) {
+                // predicted from the configs before a byte is allocated: a clear message instead of an OOM kill mid-load
+                MemoryEstimate.Check check = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(),
+                        tower.preprocessor().canvasSide(), format, Math.min(INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings())).check();
+                LOG.info("memory: {}", check.message());
+                if (!check.fits()) {
+                    throw new ConvLlavaException(check.message() + " (to try anyway, start with -Dconvllava.skipMemoryCheck=true)");
+                }
+            }
             manager = NDManager.newBaseManager(device);
 
             List<String> towerKeys = ConvNextEncoder.keys(tower.weightPrefix(), tower.config());

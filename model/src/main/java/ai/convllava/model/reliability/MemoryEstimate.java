@@ -122,8 +122,15 @@ public record MemoryEstimate(WeightFormat format, int contextTokens, long llmWei
                 + gb(available) + " is available; close other programs or use a smaller model" + hint);
     }
 
-    /** MemAvailable from /proc/meminfo in bytes, or -1 where there is no such file (macOS, Windows). */
+    /**
+     * MemAvailable from /proc/meminfo in bytes, or -1 where there is no such file (macOS, Windows);
+     * {@code -Dconvllava.availableMemory=BYTES} overrides it.
+     */
     public static long availableBytes() {
+        Long given = Long.getLong("convllava.availableMemory"); // a machine size to plan for (and tests)
+        if (given != null) {
+            return given;
+        }
         Path meminfo = Path.of("/proc/meminfo");
         if (!Files.isReadable(meminfo)) {
             return -1;

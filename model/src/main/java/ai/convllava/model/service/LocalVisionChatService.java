@@ -78,7 +78,7 @@ public final class LocalVisionChatService implements VisionChatService {
                 model = ConvLlava.load(options, (stage, done, total, bytes, bytesTotal) ->
                         progress.progress("Loading " + stage + " (" + done + " / " + total + " tensors)",
                                 bytesTotal > 0 ? (double) bytes / bytesTotal : -1), h.cancelCheck());
-                conversation = model.newConversation(1024);
+                conversation = model.newConversation(ConvLlava.INITIAL_CONTEXT);
                 ImagePreprocessor pre = model.preprocessor();
                 preprocessor = pre;
                 modelInfo = new ModelInfo(model.folder().dir(), model.folder().dir().getFileName().toString(), pre.canvasSide(),
