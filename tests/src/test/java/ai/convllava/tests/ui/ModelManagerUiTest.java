@@ -1,0 +1,78 @@
+package ai.convllava.tests.ui;
+
+import ai.convllava.app.gui.models.ModelManagerView;
+import ai.convllava.app.gui.models.ModelManagerViewModel;
+import ai.convllava.model.download.HubSettings;
+import ai.convllava.model.download.ModelManager;
+import javafx.application.Platform;
+import javafx.scene.Node;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.stage.Stage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.testfx.api.FxToolkit;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static ai.convllava.tests.ui.UiSupport.await;
+import static ai.convllava.tests.ui.UiSupport.fx;
+import static ai.convllava.tests.ui.UiSupport.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The "Download models" window over a Hugging Face cache holding one installed size. */
+class ModelManagerUiTest {
+    static final Path TINY = Path.of(System.getProperty("convllava.fixtures"), "tiny");
+
+    static void install(Path cache, String repo, Path content) throws IOException {
+        String rev = "0123456789abcdef0123456789abcdef01234567";
+        Path snap = cache.resolve("models--" + repo.replace("/", "--")).resolve("snapshots").resolve(rev);
+        Files.createDirectories(snap);
+        try (Stream<Path> s = Files.list(content)) {
+            for (Path f : (Iterable<Path>) s::iterator) {
+                Files.copy(f, snap.resolve(f.getFileName()));
+            }
+        }
+        Path refs = cache.resolve("models--" + repo.replace("/", "--")).resolve("refs");
+        Files.createDirectories(refs);
+        Files.writeString(refs.resolve("main"), rev);
+    }
+
+    @Test
+    void showsTheSizesAndUsesAnInstalledOne(@TempDir Path cache) throws Exception {
+        install(cache, "ConvLLaVA/ConvLLaVA-sft-1024", TINY.resolve("tiny-convllava"));
+        install(cache, "ConvLLaVA/ConvLLaVA-ConvNeXt-1024", TINY.resolve("tiny-convllava-convnext"));
+        FxToolkit.registerPrimaryStage();
+        ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(HubSettings.of(URI.create("http://127.0.0.1:9"), cache)),
+                Runnable::run, Platform::runLater);
+        List<Path> used = new ArrayList<>();
+        vm.setOnUse((model, tower) -> used.add(model));
+        Stage stage = fx(() -> ModelManagerView.show(null, vm, List.of()));
+        try {
+            Node root = stage.getScene().getRoot();
+            await("the installed size to show", 10, () -> fx(() -> root.lookupAll(".model-status").stream()
+                    .anyMatch(n -> ((Label) n).getText().startsWith("Installed"))));
+            assertEquals(3, fx(() -> root.lookupAll(".model-row").size()));
+            List<Button> use = fx(() -> root.lookupAll(".button").stream().map(n -> (Button) n)
+                    .filter(b -> b.getText().equals("Use")).toList());
+            assertEquals(3, use.size());
+            assertTrue(fx(() -> use.get(0).isDisabled()), "768 is not installed");
+            assertFalse(fx(() -> use.get(1).isDisabled()), "1024 is installed");
+            assertTrue(fx(() -> use.get(2).isDisabled()), "1536 is not installed");
+            run(() -> use.get(1).fire());
+            assertEquals(1, used.size());
+            assertTrue(used.get(0).toString().contains("models--ConvLLaVA--ConvLLaVA-sft-1024"), used.toString());
+            assertTrue(fx(() -> root.lookupAll(".model-title").stream().anyMatch(n -> ((Label) n).getText().contains("576 visual tokens"))));
+        } finally {
+            run(stage::close);
+        }
+    }
+}
