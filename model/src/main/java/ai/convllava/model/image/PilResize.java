@@ -182,9 +182,7 @@ public final class PilResize {
             bgResult = new byte[outRow];
             bgSums = new int[outRow];
             horizontalSums(source.backgroundRow(), 0, c, bgSums, outW);
-            for (int i = 0; i < outRow; i++) {
-                bgResult[i] = (byte) clip8(bgSums[i]);
-            }
+            clipRow(bgSums, bgResult, 0, outRow);
         } else {
             bgResult = null;
             bgSums = null;
@@ -204,13 +202,15 @@ public final class PilResize {
         boolean padded = !source.fullWidth();
         long taps = padded ? 4L * source.src.width() + (xxEnd - xxFirst) : (long) outW * c.ksize;
         forChunks(rows, rows * taps, (from, to) -> {
+            int[] sums = padded ? null : new int[outRow];
             for (int r = from; r < to; r++) {
                 int y = r + yFirst;
                 int iy = y - source.offY;
                 if (iy < 0 || iy >= source.src.height()) {
                     System.arraycopy(bgResult, 0, out, r * outRow, outRow); // a row of pure padding
                 } else if (!padded) {
-                    horizontalRow(source.src.rgb(), iy * source.inW * 3, c, out, r * outRow, outW);
+                    horizontalSums(source.src.rgb(), iy * source.inW * 3, c, sums, outW);
+                    clipRow(sums, out, r * outRow, outRow);
                 } else {
                     paddedRow(source, iy, c, bgSums, bgResult, out, r * outRow, outW, xxFirst, xxEnd);
                 }
@@ -257,7 +257,7 @@ public final class PilResize {
         }
     }
 
-    /** The fixed-point sums of {@link #horizontalRow} before clipping. */
+    /** One row of the horizontal pass: PIL's fixed-point sums, before clipping to uint8. */
     private static void horizontalSums(byte[] in, int inOff, Coeffs c, int[] sums, int outW) {
         int[] bounds = c.bounds;
         int[] kk = c.kk;
@@ -282,28 +282,10 @@ public final class PilResize {
         }
     }
 
-    private static void horizontalRow(byte[] in, int inOff, Coeffs c, byte[] out, int outOff, int outW) {
-        int[] bounds = c.bounds;
-        int[] kk = c.kk;
-        int ksize = c.ksize;
-        for (int xx = 0; xx < outW; xx++) {
-            int xmin = bounds[xx * 2];
-            int xmax = bounds[xx * 2 + 1];
-            int kOff = xx * ksize;
-            int ss0 = HALF;
-            int ss1 = HALF;
-            int ss2 = HALF;
-            int p = inOff + xmin * 3;
-            for (int x = 0; x < xmax; x++, p += 3) {
-                int k = kk[kOff + x];
-                ss0 += (in[p] & 0xff) * k;
-                ss1 += (in[p + 1] & 0xff) * k;
-                ss2 += (in[p + 2] & 0xff) * k;
-            }
-            int o = outOff + xx * 3;
-            out[o] = (byte) clip8(ss0);
-            out[o + 1] = (byte) clip8(ss1);
-            out[o + 2] = (byte) clip8(ss2);
+    /** Clips fixed-point sums to uint8 (PIL rounds to 8 bits between the passes). */
+    private static void clipRow(int[] sums, byte[] out, int outOff, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = (byte) clip8(sums[i]);
         }
     }
 
