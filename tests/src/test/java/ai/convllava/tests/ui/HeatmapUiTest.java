@@ -9,8 +9,6 @@ import ai.convllava.model.image.CanvasGeometry;
 import javafx.geometry.Point2D;
 import javafx.scene.Node;
 import javafx.scene.control.Label;
-import javafx.scene.image.PixelFormat;
-import javafx.scene.image.WritableImage;
 import javafx.scene.input.KeyCode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -136,7 +134,7 @@ class HeatmapUiTest {
             Path out = Path.of(dir);
             Files.createDirectories(out);
             Files.copy(png, out.resolve("heatmap-export.png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            snapshot(out.resolve("heatmap.png"));
+            UiSupport.snapshot(app, out.resolve("heatmap.png"));
         }
 
         // closing the panel hides the overlay
@@ -150,20 +148,5 @@ class HeatmapUiTest {
             m = Math.max(m, x);
         }
         return m;
-    }
-
-    private void snapshot(Path file) throws Exception {
-        WritableImage img = fx(() -> {
-            app.scene().getRoot().applyCss();
-            app.scene().getRoot().layout();
-            return app.scene().snapshot(null);
-        });
-        int w = (int) img.getWidth();
-        int h = (int) img.getHeight();
-        int[] argb = new int[w * h];
-        img.getPixelReader().getPixels(0, 0, w, h, PixelFormat.getIntArgbInstance(), argb, 0, w);
-        BufferedImage bi = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        bi.setRGB(0, 0, w, h, argb, 0, w);
-        ImageIO.write(bi, "png", file.toFile());
     }
 }

@@ -4,16 +4,12 @@ import ai.convllava.app.gui.AppPaths;
 import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.settings.Theme;
-import javafx.scene.image.PixelFormat;
-import javafx.scene.image.WritableImage;
 import javafx.scene.input.KeyCode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.testfx.api.FxRobot;
 
-import javax.imageio.ImageIO;
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -56,23 +52,8 @@ class ScreenshotsTest {
         robot.clickOn(".question").write(UiSupport.QUESTION).type(KeyCode.ENTER);
         await("the answer", 60, () -> app.viewModel().chat().messages().size() == 2 && !app.viewModel().chat().answeringProperty().get());
         robot.clickOn(".question").write("Which colour is the bar on the left?");
-        snapshot(out.resolve("main-light.png"));
+        UiSupport.snapshot(app, out.resolve("main-light.png"));
         run(() -> app.settings().themeProperty().set(Theme.DARK));
-        snapshot(out.resolve("main-dark.png"));
-    }
-
-    private void snapshot(Path file) throws Exception {
-        WritableImage img = fx(() -> {
-            app.scene().getRoot().applyCss();
-            app.scene().getRoot().layout();
-            return app.scene().snapshot(null);
-        });
-        int w = (int) img.getWidth();
-        int h = (int) img.getHeight();
-        int[] argb = new int[w * h];
-        img.getPixelReader().getPixels(0, 0, w, h, PixelFormat.getIntArgbInstance(), argb, 0, w);
-        BufferedImage bi = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        bi.setRGB(0, 0, w, h, argb, 0, w);
-        ImageIO.write(bi, "png", file.toFile());
+        UiSupport.snapshot(app, out.resolve("main-dark.png"));
     }
 }

@@ -61,6 +61,22 @@ final class UiSupport {
     }
 
     /** A value read on the FX thread. */
+    /** Writes what the app's window shows to a PNG (screenshots for the docs; works headless under Monocle). */
+    static void snapshot(DesktopApp app, Path file) throws Exception {
+        javafx.scene.image.WritableImage img = fx(() -> {
+            app.scene().getRoot().applyCss();
+            app.scene().getRoot().layout();
+            return app.scene().snapshot(null);
+        });
+        int w = (int) img.getWidth();
+        int h = (int) img.getHeight();
+        int[] argb = new int[w * h];
+        img.getPixelReader().getPixels(0, 0, w, h, javafx.scene.image.PixelFormat.getIntArgbInstance(), argb, 0, w);
+        java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(w, h, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        bi.setRGB(0, 0, w, h, argb, 0, w);
+        javax.imageio.ImageIO.write(bi, "png", file.toFile());
+    }
+
     static <T> T fx(Callable<T> c) {
         try {
             return WaitForAsyncUtils.asyncFx(c).get(10, TimeUnit.SECONDS);
