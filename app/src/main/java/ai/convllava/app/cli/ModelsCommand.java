@@ -258,10 +258,8 @@ public final class ModelsCommand implements Runnable {
             ModelManager mm = hub.manager(1, -1);
             ModelVariant v = which.variant();
             VerifyReport r = mm.verify(v, online, DownloadListener.NONE);
-            int bad = 0;
             for (VerifyReport.FileCheck c : r.files()) {
-                boolean problem = c.status() == VerifyReport.Status.CORRUPT || c.status() == VerifyReport.Status.MISSING;
-                bad += problem ? 1 : 0;
+                boolean problem = c.problem();
                 out().printf(Locale.ROOT, "%-9s %s %s%s%n", c.status().name().toLowerCase(Locale.ROOT), c.repo(), c.file(),
                         problem || c.status() == VerifyReport.Status.UNCHECKED ? "  (" + c.detail() + ")" : "");
             }
@@ -269,7 +267,7 @@ public final class ModelsCommand implements Runnable {
                 out().println("ok: " + r.files().size() + " files");
                 return 0;
             }
-            err().println("error: " + bad + " file(s) corrupt or missing; run `convllava models download " + v.id() + "` to repair");
+            err().println("error: " + r.problems() + " file(s) corrupt or missing; run `convllava models download " + v.id() + "` to repair");
             return 1;
         }
     }

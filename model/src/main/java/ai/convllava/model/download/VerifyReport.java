@@ -16,6 +16,10 @@ public record VerifyReport(ModelVariant variant, List<FileCheck> files) {
     }
 
     public record FileCheck(String repo, String file, Status status, String detail) {
+        /** Corrupt or missing. */
+        public boolean problem() {
+            return status == Status.CORRUPT || status == Status.MISSING;
+        }
     }
 
     public VerifyReport {
@@ -24,6 +28,11 @@ public record VerifyReport(ModelVariant variant, List<FileCheck> files) {
 
     /** No file is corrupt or missing, and there is something installed. */
     public boolean ok() {
-        return !files.isEmpty() && files.stream().noneMatch(f -> f.status() == Status.CORRUPT || f.status() == Status.MISSING);
+        return !files.isEmpty() && problems() == 0;
+    }
+
+    /** Files that are corrupt or missing (a download fetches them again). */
+    public long problems() {
+        return files.stream().filter(FileCheck::problem).count();
     }
 }

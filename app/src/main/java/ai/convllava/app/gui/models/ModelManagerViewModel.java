@@ -199,10 +199,8 @@ public final class ModelManagerViewModel {
             String message;
             try {
                 VerifyReport report = manager.verify(r.variant, false, DownloadListener.NONE);
-                long bad = report.files().stream().filter(f -> f.status() == VerifyReport.Status.CORRUPT
-                        || f.status() == VerifyReport.Status.MISSING).count();
                 message = report.ok() ? "Verified: all " + report.files().size() + " files match their checksums"
-                        : bad + " of " + report.files().size() + " files are corrupt or missing: Download fetches them again";
+                        : report.problems() + " of " + report.files().size() + " files are corrupt or missing: Download fetches them again";
             } catch (RuntimeException e) {
                 message = Errors.message(e);
             }
