@@ -193,20 +193,28 @@ public final class ChatViewModel {
             error.set("No model is loaded: choose a ConvLLaVA model folder first (Model > Choose model folder\u2026).");
             return;
         }
-        GenerationConfig gen;
-        try {
-            gen = settings.generationConfig();
-        } catch (IllegalArgumentException e) {
-            error.set("Settings: " + e.getMessage());
+        GenerationConfig gen = generationOrShowError();
+        if (gen == null) {
             return;
         }
-        error.set(null);
         input.set("");
         if (conversationId.get() == null) {
             startConversation(q);
         }
         messages.add(new ChatMessage(ChatMessage.Role.USER, q));
         ask(gen);
+    }
+
+    /** The decoding settings, or null after showing what is wrong with them; clears the error when they are valid. */
+    private GenerationConfig generationOrShowError() {
+        try {
+            GenerationConfig gen = settings.generationConfig();
+            error.set(null);
+            return gen;
+        } catch (IllegalArgumentException e) {
+            error.set("Settings: " + e.getMessage());
+            return null;
+        }
     }
 
     /** Stops the answer being written, at once; what was written stays. */
@@ -228,14 +236,10 @@ public final class ChatViewModel {
         if (!canRegenerate.get()) {
             return;
         }
-        GenerationConfig gen;
-        try {
-            gen = settings.generationConfig();
-        } catch (IllegalArgumentException e) {
-            error.set("Settings: " + e.getMessage());
+        GenerationConfig gen = generationOrShowError();
+        if (gen == null) {
             return;
         }
-        error.set(null);
         messages.remove(messages.size() - 1);
         ask(gen);
     }
