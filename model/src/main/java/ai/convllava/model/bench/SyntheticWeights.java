@@ -146,6 +146,37 @@ public final class SyntheticWeights implements WeightSource {
         return out;
     }
 
+    @Override
+    public void readInto(String key, FloatBuffer dst, long... expectedShape) {
+        TensorInfo info = checked(key, expectedShape);
+        WeightSource.checkRange(key, info.numel(), 0, Math.toIntExact(info.numel()), dst);
+        fill(info, dst);
+        used.add(key);
+    }
+
+    /** Generates only the chunks that overlap the range (no tensor-sized buffer), in parallel like {@link #fill}. */
+    @Override
+    public void readRangeInto(String key, long first, int count, FloatBuffer dst, long... expectedShape) {
+        TensorInfo info = checked(key, expectedShape);
+        WeightSource.checkRange(key, info.numel(), first, count, dst);
+        Params p = params(info);
+        long end = first + count;
+        int base = dst.position();
+        int c0 = (int) (first / CHUNK);
+        int c1 = (int) ((end + CHUNK - 1) / CHUNK);
+        IntStream range = IntStream.range(c0, c1);
+        (c1 - c0 > 4 ? range.parallel() : range).forEach(c -> {
+            float[] buf = new float[CHUNK];
+            int n = chunk(p, info.numel(), c, buf);
+            long chunkStart = (long) c * CHUNK;
+            int from = (int) Math.max(0, first - chunkStart);
+            int to = (int) Math.min(n, end - chunkStart);
+            dst.put(base + (int) (chunkStart + from - first), buf, from, to - from);
+        });
+        dst.position(base + count);
+        used.add(key);
+    }
+
     /**
      * The tensor as stored: BF16 bits, little-endian, into {@code dst} at its position (advanced by
      * 2 * numel). Chunk by chunk, so writing a checkpoint needs no tensor-sized Java array.

@@ -198,6 +198,15 @@ public final class SafetensorsFile implements TensorFile {
     }
 
     @Override
+    public void read(TensorInfo info, long byteOffset, ByteBuffer dst) {
+        if (byteOffset < 0 || byteOffset > info.byteLength() || dst.remaining() > info.byteLength() - byteOffset) {
+            throw new IllegalArgumentException("bytes [" + byteOffset + ", +" + dst.remaining() + ") lie outside tensor '" + info.name()
+                    + "' of " + info.byteLength() + " bytes");
+        }
+        file.readFully(info.offset() + byteOffset, dst, "tensor '" + info.name() + "'");
+    }
+
+    @Override
     public void close() {
         file.close();
     }

@@ -35,13 +35,19 @@ import org.slf4j.LoggerFactory;
  * {@code model.safetensors[.index.json]} or {@code pytorch_model.bin[.index.json]} (safetensors is
  * preferred when a folder has both). Every shard is opened and its tensor table validated up front,
  * and the index is checked against the shards, so a broken download fails at open with the name of
- * the file; tensor bytes are mapped and widened to float32 only when read.
+ * the file; tensor bytes are read (positional reads, not mappings) and widened to float32 only when
+ * requested.
  */
 public final class ShardedCheckpoint implements WeightSource {
     private static final Logger LOG = LoggerFactory.getLogger(ShardedCheckpoint.class);
     private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).build();
     /** Elements converted per bulk step: 16 KiB of shorts, fits L1 alongside the floats. */
     private static final int CHUNK = 8192;
+    /** Bytes per positional read when widening a tensor. */
+    static final int READ_BYTES = 1 << 20;
+
+    private final ThreadLocal<ByteBuffer> readBuffer = ThreadLocal.withInitial(
+            () -> ByteBuffer.allocateDirect(READ_BYTES).order(ByteOrder.LITTLE_ENDIAN));
 
     /** Candidate files in a folder, in order of preference. */
     public static final List<String> LAYOUTS = List.of(
@@ -241,7 +247,7 @@ public final class ShardedCheckpoint implements WeightSource {
                     + " is " + outBytes + " bytes as float32, over the 2 GiB a single buffer can hold");
         }
         ByteBuffer out = ByteBuffer.allocateDirect((int) outBytes).order(ByteOrder.LITTLE_ENDIAN);
-        convert(info, map(info), out.asFloatBuffer());
+        read(info, 0, info.numel(), out.asFloatBuffer());
         used.add(key);
         return out;
     }
@@ -254,7 +260,7 @@ public final class ShardedCheckpoint implements WeightSource {
                     + " has too many elements for a Java array; use readFloat32");
         }
         float[] out = new float[(int) info.numel()];
-        convert(info, map(info), FloatBuffer.wrap(out));
+        read(info, 0, info.numel(), FloatBuffer.wrap(out));
         used.add(key);
         return out;
     }
@@ -272,8 +278,39 @@ public final class ShardedCheckpoint implements WeightSource {
             throw new IllegalArgumentException("tensor '" + key + "' " + info.shapeString() + " has " + info.numel()
                     + " elements but the destination has room for " + dst.remaining());
         }
-        convert(info, map(info), dst);
+        read(info, 0, info.numel(), dst);
         used.add(key);
+    }
+
+    @Override
+    public void readRangeInto(String key, long first, int count, FloatBuffer dst, long... expectedShape) {
+        TensorInfo info = checked(key, expectedShape);
+        WeightSource.checkRange(key, info.numel(), first, count, dst);
+        read(info, first, count, dst);
+        used.add(key);
+    }
+
+    /**
+     * Widens elements [first, first + count) into {@code dst}, {@link #READ_BYTES} at a time through
+     * one direct buffer per thread, with positional reads: the file's pages stay in the page cache
+     * instead of the process's resident memory (mapped tensors stayed resident until a GC).
+     */
+    private void read(TensorInfo info, long first, long count, FloatBuffer dst) {
+        if (closed) {
+            throw new IllegalStateException("checkpoint " + description + " is closed");
+        }
+        TensorFile file = owner.get(info.name());
+        int elem = info.dtype().bytes();
+        ByteBuffer buf = readBuffer.get();
+        long done = 0;
+        while (done < count) {
+            int n = (int) Math.min(count - done, READ_BYTES / elem);
+            buf.clear().limit(n * elem);
+            file.read(info, (first + done) * elem, buf);
+            buf.flip();
+            convert(info, buf, dst);
+            done += n;
+        }
     }
 
     /**

@@ -18,6 +18,12 @@ interface TensorFile extends AutoCloseable {
     /** The tensor's stored bytes, memory-mapped read-only, little-endian, position 0. */
     ByteBuffer map(TensorInfo info);
 
+    /**
+     * Reads {@code dst.remaining()} of the tensor's stored bytes, starting {@code byteOffset} bytes
+     * into it, with positional reads (no mapping: the pages stay out of the process's memory).
+     */
+    void read(TensorInfo info, long byteOffset, ByteBuffer dst);
+
     @Override
     void close();
 }

@@ -38,6 +38,32 @@ public interface WeightSource extends AutoCloseable {
         dst.put(readFloat32(key, expectedShape).asFloatBuffer());
     }
 
+    /**
+     * Elements {@code [first, first + count)} of the tensor (row-major), widened to float32 into
+     * {@code dst} at its position: lets a loader copy a big tensor block by block through one small
+     * buffer. Marks the key as used.
+     *
+     * @throws IllegalArgumentException if the range lies outside the tensor or {@code dst} is too small
+     */
+    default void readRangeInto(String key, long first, int count, java.nio.FloatBuffer dst, long... expectedShape) {
+        java.nio.FloatBuffer all = readFloat32(key, expectedShape).asFloatBuffer();
+        checkRange(key, all.limit(), first, count, dst);
+        all.limit((int) (first + count)).position((int) first);
+        dst.put(all);
+    }
+
+    /** The argument checks every {@link #readRangeInto} makes before reading. */
+    static void checkRange(String key, long numel, long first, int count, java.nio.FloatBuffer dst) {
+        if (first < 0 || count < 0 || first > numel || count > numel - first) {
+            throw new IllegalArgumentException("elements [" + first + ", " + first + " + " + count + ") lie outside tensor '" + key
+                    + "' of " + numel + " elements");
+        }
+        if (dst.remaining() < count) {
+            throw new IllegalArgumentException("reading " + count + " elements of '" + key + "' into a buffer with room for "
+                    + dst.remaining());
+        }
+    }
+
     /** Same as {@link #readFloat32} into a Java array (for small tensors and tests). */
     float[] readFloatArray(String key, long... expectedShape);
 

@@ -4,6 +4,7 @@ import ai.convllava.model.checkpoint.TensorInfo;
 import ai.convllava.model.checkpoint.WeightSource;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
@@ -17,8 +18,9 @@ import java.util.function.BooleanSupplier;
  * Turns checkpoint tensors into NDArrays owned by the model's manager, one tensor at a time (never
  * two copies of the weights): the values are widened to float32 in Java (bf16 by {@code bits << 16};
  * DJL's BFLOAT16 aborts the JVM), handed to PyTorch, copied into PyTorch-owned memory in the
- * requested type, and the Java buffer is dropped. Reports progress and honours cancellation between
- * tensors.
+ * requested type, and the Java buffer is dropped. Big tensors go block by block (16 MB of float32 at
+ * a time) into an array already of the final type. Reports progress and honours cancellation between
+ * blocks.
  */
 public final class Weights {
     private final WeightSource source;
@@ -29,12 +31,29 @@ public final class Weights {
     private final String stage;
     private final int tensorsTotal;
     private final long bytesTotal;
+    /** Float32 values per load block: 16 MB of scratch. */
+    static final int BLOCK_FLOATS = 4 << 20;
+
+    private final int blockFloats;
+    /** Owner of the scratch buffer: this, or the Weights this one streams for. */
+    private final Weights root;
     private ByteBuffer scratch;
     private int tensorsDone;
     private long bytesDone;
 
     public Weights(WeightSource source, NDManager manager, WeightFormat linearFormat, String stage, List<String> plannedKeys,
                    LoadListener listener, BooleanSupplier cancelled) {
+        this(source, manager, linearFormat, stage, plannedKeys, listener, cancelled, BLOCK_FLOATS);
+    }
+
+    /** @param blockFloats float32 values per load block (tests use small blocks to split tiny tensors) */
+    Weights(WeightSource source, NDManager manager, WeightFormat linearFormat, String stage, List<String> plannedKeys,
+            LoadListener listener, BooleanSupplier cancelled, int blockFloats) {
+        if (blockFloats < 1) {
+            throw new IllegalArgumentException("blockFloats must be positive, got " + blockFloats);
+        }
+        this.blockFloats = blockFloats;
+        this.root = this;
         this.source = source;
         this.manager = manager;
         this.linearFormat = linearFormat;
@@ -49,6 +68,32 @@ public final class Weights {
             }
         }
         this.bytesTotal = total;
+    }
+
+    private Weights(Weights root, NDManager manager, WeightFormat linearFormat) {
+        this.root = root;
+        this.blockFloats = root.blockFloats;
+        this.source = root.source;
+        this.manager = manager;
+        this.linearFormat = linearFormat;
+        this.listener = LoadListener.NONE;
+        this.cancelled = () -> false;
+        this.stage = root.stage;
+        this.tensorsTotal = 0;
+        this.bytesTotal = 0;
+    }
+
+    /**
+     * The same source read into {@code into} in {@code format}, without progress reports, sharing this
+     * one's scratch buffer: for weights loaded again and again (a streamed vision tower block, freed
+     * with {@code into} after each use).
+     */
+    public Weights streaming(NDManager into, WeightFormat format) {
+        return new Weights(root, into, format);
+    }
+
+    public NDManager manager() {
+        return manager;
     }
 
     public WeightSource source() {
@@ -73,14 +118,21 @@ public final class Weights {
         return load(key, linearFormat == WeightFormat.F16 ? DataType.FLOAT16 : DataType.FLOAT32, out, in);
     }
 
-    /** One direct buffer reused for every tensor (no per-tensor allocation of up to 0.5 GB of direct memory). */
-    private ByteBuffer scratch(int bytes) {
+    /**
+     * One direct buffer reused for every block of every tensor. Its size is bounded by
+     * {@link #BLOCK_FLOATS} (16 MB) rather than by the biggest tensor (lm_head: 524 MB as float32), and
+     * a direct buffer is only freed by a GC: a big one stayed resident for the model's lifetime.
+     */
+    private ByteBuffer scratch(long bytes) {
+        if (root != this) {
+            return root.scratch(bytes);
+        }
         if (scratch == null || scratch.capacity() < bytes) {
             scratch = null;
-            scratch = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+            scratch = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
         }
         ByteBuffer b = scratch.duplicate().order(ByteOrder.nativeOrder());
-        b.limit(bytes);
+        b.limit((int) bytes);
         return b.slice().order(ByteOrder.nativeOrder());
     }
 
@@ -89,23 +141,80 @@ public final class Weights {
             throw new CancellationException("model loading cancelled");
         }
         TensorInfo info = source.info(key);
-        long bytes = info.numel() * 4;
-        if (bytes > Integer.MAX_VALUE) {
-            throw new ai.convllava.model.checkpoint.CheckpointFormatException(info.file().getFileName() + ": tensor '" + key + "' "
-                    + info.shapeString() + " is over 2 GiB as float32");
-        }
-        ByteBuffer values = scratch((int) bytes);
-        source.readInto(key, values.asFloatBuffer(), shape);
+        long numel = info.numel();
+        long rows = shape.length > 1 ? shape[0] : 1;
+        long rowLength = numel / Math.max(1, rows);
         NDArray result;
-        // The view aliases the scratch buffer (DJL wraps direct memory without copying); the copy
-        // made by duplicate / toType is PyTorch's own, so the scratch can be reused for the next tensor.
-        try (NDArray view = manager.create(values, new Shape(shape), DataType.FLOAT32)) {
-            result = type == DataType.FLOAT32 ? view.duplicate() : view.toType(type, true);
+        if (numel <= blockFloats || rowLength > blockFloats || numel != rows * rowLength) {
+            // one block (also a single row too long to split; the shape check in the read reports a mismatch)
+            if (numel * 4 > Integer.MAX_VALUE) {
+                throw new ai.convllava.model.checkpoint.CheckpointFormatException(info.file().getFileName() + ": tensor '" + key + "' "
+                        + info.shapeString() + " is over 2 GiB as float32");
+            }
+            result = convertBlock(key, 0, (int) numel, new Shape(shape), type, null, -1);
+        } else {
+            // block by block into PyTorch memory of the final type: the float32 copy never exists whole
+            result = manager.create(new Shape(shape), type);
+            long rowsPerBlock = blockFloats / rowLength;
+            try {
+                for (long r = 0; r < rows; r += rowsPerBlock) {
+                    if (cancelled.getAsBoolean()) {
+                        throw new CancellationException("model loading cancelled");
+                    }
+                    long n = Math.min(rowsPerBlock, rows - r);
+                    long[] blockShape = shape.clone();
+                    blockShape[0] = n; // (rows, ...) -> (n, ...)
+                    convertBlock(key, r * rowLength, (int) (n * rowLength), new Shape(blockShape), type, result, r);
+                }
+            } catch (RuntimeException e) {
+                result.close();
+                throw e;
+            }
         }
         result.setName(key);
         tensorsDone++;
         bytesDone += info.byteLength();
         listener.progress(stage, tensorsDone, tensorsTotal, bytesDone, bytesTotal);
         return result;
+    }
+
+    /**
+     * Widens elements [first, first + count) into the scratch, hands them to PyTorch and converts to
+     * {@code type}: into rows [row, row + n) of {@code into}, or (when {@code into} is null) as a new array.
+     */
+    private NDArray convertBlock(String key, long first, int count, Shape shape, DataType type, NDArray into, long row) {
+        ByteBuffer values = scratch(4L * count);
+        source.readRangeInto(key, first, count, values.asFloatBuffer(), into == null ? shape.getShape() : into.getShape().getShape());
+        // The view aliases the scratch buffer (DJL wraps direct memory without copying); the copies
+        // made by duplicate / toType / set are PyTorch's own, so the scratch can be reused next.
+        try (NDArray view = manager.create(values, shape, DataType.FLOAT32)) {
+            if (into == null) {
+                NDArray result = type == DataType.FLOAT32 ? view.duplicate() : view.toType(type, true);
+                checkRange(key, result);
+                return result;
+            }
+            if (type == DataType.FLOAT32) {
+                into.set(new NDIndex("{}:{}", row, row + shape.get(0)), view);
+            } else {
+                try (NDArray typed = view.toType(type, true)) {
+                    checkRange(key, typed);
+                    into.set(new NDIndex("{}:{}", row, row + shape.get(0)), typed);
+                }
+            }
+            return into;
+        }
+    }
+
+    /** A value beyond float16's range (65504) would silently become infinity and poison every answer. */
+    private static void checkRange(String key, NDArray converted) {
+        if (converted.getDataType() != DataType.FLOAT16) {
+            return;
+        }
+        try (NDArray inf = converted.isInfinite(); NDArray any = inf.any()) {
+            if (any.getBoolean()) {
+                throw new WeightRangeException("weight '" + key + "' has values beyond float16's range (|v| > 65504): this model "
+                        + "needs float32 weights (convllava ask --weights f32)");
+            }
+        }
     }
 }
