@@ -64,6 +64,8 @@ public final class ConvLlava implements AutoCloseable {
     private final WeightFormat weightFormat;
     private final String deviceName;
     private final Set<String> unusedKeys;
+    /** Weight sources a streamed tower reads from for every image; closed with the model. */
+    private final List<WeightSource> ownedSources = new ArrayList<>();
 
     private ConvLlava(NDManager manager, ModelFolder folder, VisionTower tower, ConvNextEncoder encoder, MlpProjector projector,
                       LlamaForCausalLM llm, TextTokenizer tokenizer, WeightFormat weightFormat, String deviceName, Set<String> unusedKeys) {
@@ -91,22 +93,30 @@ public final class ConvLlava implements AutoCloseable {
         WeightSource main = ShardedCheckpoint.open(folder.dir());
         WeightSource towerWeights = null;
         TextTokenizer tokenizer = null;
+        ConvLlava built = null;
         try {
             VisionTower tower = resolveTower(folder, main, o);
             LOG.info(tower.description());
             towerWeights = tower.source() == VisionTower.Source.SEPARATE_FOLDER ? ShardedCheckpoint.open(tower.folder()) : main;
             tokenizer = TextTokenizer.open(folder.dir());
-            return build(folder, tower, towerWeights, main, tokenizer, o, listener, cancelled);
+            built = build(folder, tower, towerWeights, main, tokenizer, o, listener, cancelled);
+            if (built.encoder.streamed()) {
+                built.ownedSources.add(towerWeights); // read again for every image; closed with the model
+            }
+            return built;
         } catch (RuntimeException | Error e) {
             if (tokenizer != null) {
                 tokenizer.close();
             }
             throw e;
         } finally {
-            if (towerWeights != null && towerWeights != main) {
+            boolean keepTower = built != null && built.encoder.streamed();
+            if (towerWeights != null && towerWeights != main && !keepTower) {
                 towerWeights.close();
             }
-            main.close();
+            if (!(keepTower && towerWeights == main)) {
+                main.close();
+            }
         }
     }
 
@@ -129,20 +139,33 @@ public final class ConvLlava implements AutoCloseable {
                     + (long) cfg.llm().numHiddenLayers() * (4L * cfg.llm().hiddenSize() * cfg.llm().hiddenSize()
                     + 3L * cfg.llm().hiddenSize() * cfg.llm().intermediateSize());
             WeightFormat format = gpu ? WeightFormat.F16 : o.weightFormat() != null ? o.weightFormat() : WeightFormat.auto(llmParams);
+            TowerMemory towerMemory = gpu ? TowerMemory.RESIDENT : o.towerMemory();
             if (!gpu && o.layerLimit() == 0 && !Boolean.getBoolean("convllava.skipMemoryCheck")) {
                 // predicted from the configs before a byte is allocated: a clear message instead of an OOM kill mid-load
-                MemoryEstimate.Check check = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(),
-                        tower.preprocessor().canvasSide(), format, Math.min(INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings())).check();
+                int context = Math.min(INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
+                int canvas = tower.preprocessor().canvasSide();
+                MemoryEstimate.Check check = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), canvas, format, context,
+                        towerMemory == TowerMemory.STREAMED).check();
+                if (!check.fits() && towerMemory == TowerMemory.AUTO) {
+                    MemoryEstimate.Check streamed = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), canvas, format, context,
+                            true).check();
+                    if (streamed.fits()) {
+                        LOG.info("memory: the whole model does not fit ({}); the vision tower will be streamed per image", check.message());
+                        towerMemory = TowerMemory.STREAMED;
+                    }
+                    check = streamed;
+                }
                 LOG.info("memory: {}", check.message());
                 if (!check.fits()) {
                     throw new ConvLlavaException(check.message() + " (to try anyway, start with -Dconvllava.skipMemoryCheck=true)");
                 }
             }
+            boolean streamTower = towerMemory == TowerMemory.STREAMED;
             manager = NDManager.newBaseManager(device);
 
             List<String> towerKeys = ConvNextEncoder.keys(tower.weightPrefix(), tower.config());
-            Weights tw = new Weights(towerWeights, manager, WeightFormat.F32, "vision tower", towerKeys, listener, cancelled);
-            ConvNextEncoder encoder = new ConvNextEncoder(tw, tower.weightPrefix(), tower.config());
+            Weights tw = new Weights(towerWeights, manager, format, "vision tower", towerKeys, listener, cancelled);
+            ConvNextEncoder encoder = new ConvNextEncoder(tw, tower.weightPrefix(), tower.config(), streamTower);
 
             List<String> llmKeys = new ArrayList<>(MlpProjector.keys());
             llmKeys.addAll(LlamaForCausalLM.keys(cfg.llm(), o.layerLimit()));
@@ -492,9 +515,15 @@ public final class ConvLlava implements AutoCloseable {
         return manager.getManagedArrays().size();
     }
 
+    /** Whether the vision tower's block weights stay in memory or are read for each image. */
+    public TowerMemory towerMemory() {
+        return encoder.streamed() ? TowerMemory.STREAMED : TowerMemory.RESIDENT;
+    }
+
     @Override
     public void close() {
         manager.close();
         tokenizer.close();
+        ownedSources.forEach(WeightSource::close);
     }
 }

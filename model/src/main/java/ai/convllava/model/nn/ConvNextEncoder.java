@@ -15,15 +15,27 @@ import java.util.function.BooleanSupplier;
 public final class ConvNextEncoder {
     private final ConvNextConfig config;
     private final ConvNextEmbeddings embeddings;
+    private final boolean streamed;
     private final List<ConvNextStage> stages = new ArrayList<>();
 
     /** @param prefix "" for a ConvLLaVA-ConvNeXt folder, {@code model.vision_tower.vision_tower.} inside the sft shards */
     public ConvNextEncoder(Weights w, String prefix, ConvNextConfig c) {
+        this(w, prefix, c, false);
+    }
+
+    /** @param streamBlocks read each ConvNeXt block's weights when it runs instead of keeping them ({@link ConvNextStage}) */
+    public ConvNextEncoder(Weights w, String prefix, ConvNextConfig c, boolean streamBlocks) {
         this.config = c;
+        this.streamed = streamBlocks;
         this.embeddings = new ConvNextEmbeddings(w, prefix + "embeddings.", c);
         for (int s = 0; s < c.numStages(); s++) {
-            stages.add(new ConvNextStage(w, prefix + "encoder.stages." + s + ".", c, s));
+            stages.add(new ConvNextStage(w, prefix + "encoder.stages." + s + ".", c, s, streamBlocks));
         }
+    }
+
+    /** True when the blocks' weights are read per image (and the weight source must stay open). */
+    public boolean streamed() {
+        return streamed;
     }
 
     /** Every checkpoint key this encoder reads, for load planning and progress. */
@@ -58,7 +70,13 @@ public final class ConvNextEncoder {
     public NDArray forward(NDArray pixelValues, BooleanSupplier cancelled) {
         NDArray h = embeddings.forward(pixelValues);
         for (ConvNextStage stage : stages) {
-            NDArray next = stage.forward(h, cancelled);
+            NDArray next;
+            try {
+                next = stage.forward(h, cancelled);
+            } catch (RuntimeException | Error e) {
+                h.close(); // the stage's input is ours to free, also when the encode is cancelled
+                throw e;
+            }
             if (next != h) {
                 h.close();
             }

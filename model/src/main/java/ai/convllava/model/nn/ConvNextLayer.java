@@ -2,6 +2,8 @@ package ai.convllava.model.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
@@ -15,6 +17,8 @@ import ai.djl.nn.convolutional.Conv2d;
 public final class ConvNextLayer {
     private static final Shape ONE = new Shape(1, 1);
     private static final Shape PAD3 = new Shape(3, 3);
+    /** Hidden (4C-wide) activations per band: 32 MB, where glibc's malloc would start page-faulting. */
+    static final long MAX_HIDDEN_BYTES = 32L << 20;
 
     private final int channels;
     private final NDArray dwWeight;
@@ -29,24 +33,62 @@ public final class ConvNextLayer {
         this.dwWeight = w.f32(prefix + "dwconv.weight", channels, 1, 7, 7);
         this.dwBias = w.f32(prefix + "dwconv.bias", channels);
         this.layernorm = new ChannelsLastLayerNorm(w, prefix + "layernorm", channels);
-        this.pwconv1 = new LinearLayer(w.f32(prefix + "pwconv1.weight", 4L * channels, channels), w.f32(prefix + "pwconv1.bias", 4L * channels));
-        this.pwconv2 = new LinearLayer(w.f32(prefix + "pwconv2.weight", channels, 4L * channels), w.f32(prefix + "pwconv2.bias", channels));
+        // in the load's linear format: float16 halves the tower's 2.7 GB at 1536 and is exact for the
+        // published bf16 weights (same exponent range as used here, fewer mantissa bits than f16)
+        this.pwconv1 = LinearLayer.load(w, prefix + "pwconv1", 4L * channels, channels, true);
+        this.pwconv2 = LinearLayer.load(w, prefix + "pwconv2", channels, 4L * channels, true);
         this.layerScale = layerScale ? w.f32(prefix + "layer_scale_parameter", channels) : null;
     }
 
     /** (1, H, W, C) -> (1, H, W, C). */
     public NDArray forward(NDArray x) {
+        return forward(x, MAX_HIDDEN_BYTES);
+    }
+
+    /**
+     * The pointwise part (LayerNorm, C->4C, GELU, 4C->C, scale, residual) runs over bands of image rows
+     * so that the 4C-wide hidden activations stay under {@code maxHiddenBytes}: at 1536 the first
+     * stage's (147456, 768) float32 hidden is 453 MB, twice (Linear out, GELU out), all held until the
+     * layer ends; in bands the encoder's peak is a few activations of (1, H, W, C).
+     */
+    NDArray forward(NDArray x, long maxHiddenBytes) {
+        long[] s = x.getShape().getShape(); // (1, H, W, C)
+        long height = s[1];
+        long width = s[2];
+        long bandRows = Math.max(1, Math.min(height, maxHiddenBytes / (width * 4L * channels * Float.BYTES)));
         try (NDScope scope = new NDScope()) {
             NDArray nchw = x.transpose(0, 3, 1, 2); // (1, H, W, C) -> (1, C, H, W) view
-            NDArray y = Conv2d.conv2d(nchw, dwWeight, dwBias, ONE, PAD3, ONE, channels).singletonOrThrow();
-            y = layernorm.forward(y.transpose(0, 2, 3, 1)); // (1, C, H, W) -> (1, H, W, C)
-            y = pwconv2.forward(Activation.gelu(pwconv1.forward(y)));
-            if (layerScale != null) {
-                y = y.mul(layerScale);
+            NDArray conv = Conv2d.conv2d(nchw, dwWeight, dwBias, ONE, PAD3, ONE, channels).singletonOrThrow()
+                    .transpose(0, 2, 3, 1); // (1, C, H, W) channels-last storage -> (1, H, W, C)
+            NDArray out;
+            if (bandRows >= height) {
+                out = x.add(pointwise(conv, pwconv1, pwconv2));
+            } else {
+                out = x.getManager().create(x.getShape(), DataType.FLOAT32);
+                LinearLayer p1 = pwconv1.float32(); // upcast once for all bands
+                LinearLayer p2 = pwconv2.float32();
+                try {
+                    for (long h0 = 0; h0 < height; h0 += bandRows) {
+                        long h1 = Math.min(height, h0 + bandRows);
+                        try (NDScope band = new NDScope()) {
+                            NDIndex rows = new NDIndex(":, {}:{}", h0, h1);
+                            out.set(rows, x.get(rows).add(pointwise(conv.get(rows), p1, p2))); // (1, h1-h0, W, C)
+                        }
+                    }
+                } finally {
+                    p1.closeIfCopyOf(pwconv1);
+                    p2.closeIfCopyOf(pwconv2);
+                }
             }
-            NDArray out = x.add(y);
             NDScope.unregister(out);
             return out;
         }
+    }
+
+    /** (1, h, W, C) after the depthwise conv -> the block's residual branch (1, h, W, C). */
+    private NDArray pointwise(NDArray conv, LinearLayer p1, LinearLayer p2) {
+        NDArray y = layernorm.forward(conv);
+        y = p2.forward(Activation.gelu(p1.forward(y, true)), true); // exact: float32 math whatever the storage
+        return layerScale == null ? y : y.mul(layerScale);
     }
 }

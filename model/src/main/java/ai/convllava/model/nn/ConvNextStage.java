@@ -2,6 +2,7 @@ package ai.convllava.model.nn;
 
 import ai.convllava.model.config.ConvNextConfig;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
@@ -23,9 +24,31 @@ public final class ConvNextStage {
     private final NDArray downWeight;
     private final NDArray downBias;
     private final List<ConvNextLayer> layers = new ArrayList<>();
+    /** Set when the blocks are streamed: each block's weights are read just before it runs and freed after. */
+    private final Weights streamed;
+    private final String prefix;
+    private final int width;
+    private final int depth;
+    private final boolean layerScale;
 
+    /** Loads the downsampling layer and every block now. */
     public ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage) {
+        this(w, prefix, c, stage, false);
+    }
+
+    /**
+     * @param streamBlocks keep only the downsampling layer (at most 75 MB); read each block's weights
+     *                     from {@code w}'s source (as float32) when it runs and free them after it. The
+     *                     blocks are loaded once here all the same, one at a time, so that a missing or
+     *                     mis-shaped weight fails the load rather than the first image.
+     */
+    public ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage, boolean streamBlocks) {
         int out = c.hiddenSize(stage);
+        this.prefix = prefix;
+        this.width = out;
+        this.depth = c.depth(stage);
+        this.layerScale = c.layerScale();
+        this.streamed = streamBlocks ? w : null;
         if (stage > 0) {
             int in = c.hiddenSize(stage - 1);
             this.downNorm = new ChannelsLastLayerNorm(w, prefix + "downsampling_layer.0", in);
@@ -36,9 +59,19 @@ public final class ConvNextStage {
             this.downWeight = null;
             this.downBias = null;
         }
-        for (int i = 0; i < c.depth(stage); i++) {
-            layers.add(new ConvNextLayer(w, prefix + "layers." + i + ".", out, c.layerScale()));
+        for (int i = 0; i < depth; i++) {
+            if (streamBlocks) {
+                try (NDManager check = w.manager().newSubManager()) {
+                    block(w.streaming(check, WeightFormat.F32), i);
+                }
+            } else {
+                layers.add(block(w, i));
+            }
         }
+    }
+
+    private ConvNextLayer block(Weights w, int i) {
+        return new ConvNextLayer(w, prefix + "layers." + i + ".", width, layerScale);
     }
 
     /** (1, H, W, Cin) -> (1, H/2, W/2, Cout) (or the same size for the first stage). */
@@ -52,20 +85,35 @@ public final class ConvNextStage {
                 NDScope.unregister(h);
             }
         }
-        for (ConvNextLayer layer : layers) {
-            if (cancelled.getAsBoolean()) {
-                throw new CancellationException("image encoding cancelled");
+        try {
+            for (int i = 0; i < depth; i++) {
+                if (cancelled.getAsBoolean()) {
+                    throw new CancellationException("image encoding cancelled");
+                }
+                NDArray next;
+                if (streamed == null) {
+                    next = layers.get(i).forward(h);
+                } else {
+                    // the block's weights live in their own manager; its output belongs to h's (first operand)
+                    try (NDManager blockWeights = h.getManager().newSubManager()) {
+                        next = block(streamed.streaming(blockWeights, WeightFormat.F32), i).forward(h);
+                    }
+                }
+                if (h != x) {
+                    h.close();
+                }
+                h = next;
             }
-            NDArray next = layer.forward(h);
+        } catch (RuntimeException | Error e) {
             if (h != x) {
-                h.close();
+                h.close(); // outside any scope (layers unregister their output): a cancelled encode must not leak it
             }
-            h = next;
+            throw e;
         }
         return h;
     }
 
     public int depth() {
-        return layers.size();
+        return depth;
     }
 }

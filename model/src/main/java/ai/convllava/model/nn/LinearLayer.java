@@ -91,4 +91,19 @@ public final class LinearLayer {
     NDArray weight() {
         return weight;
     }
+
+    /**
+     * This layer with float32 weights, for many forwards in a row: itself when already float32, else
+     * an upcast copy whose weight the caller closes ({@link #closeIfCopyOf}).
+     */
+    LinearLayer float32() {
+        return weight.getDataType() == DataType.FLOAT32 ? this : new LinearLayer(weight.toType(DataType.FLOAT32, false), bias);
+    }
+
+    /** Frees this layer's weight if it is a {@link #float32()} copy of {@code original}'s. */
+    void closeIfCopyOf(LinearLayer original) {
+        if (this != original) {
+            weight.close();
+        }
+    }
 }

@@ -16,27 +16,33 @@ import java.util.Locale;
  * app can say "this needs 21 GB, you have 8" instead of dying half-way through a 15 GB load.
  *
  * <p>What is counted, matching how the engine holds things on CPU: the LLM's linear weights (embeddings
- * and lm_head included) in the chosen {@link WeightFormat}, its norms in float32; the projector's
- * weights in that format; the vision tower in float32; the KV cache in float32 for
- * {@code contextTokens} positions (layers x 2 x kv_heads x head_dim); working memory (the largest
- * vision stage's activations with the 4x MLP expansion, the prefill's MLP / attention temporaries for
- * the image plus a typical question, one weight matrix widened to float32 for a prefill matmul when
- * the weights are F16, the logits); and a fixed allowance for the JVM and libtorch.
+ * and lm_head included) in the chosen {@link WeightFormat}, its norms in float32; the projector in
+ * float32; the vision tower's pointwise linears in the chosen format, the rest of it in float32; the
+ * KV cache in float32 for {@code contextTokens} positions (layers x 2 x kv_heads x head_dim); working
+ * memory (the largest vision stage's activations, its 4x MLP expansion bounded by the bands of rows
+ * ConvNextLayer works in, the prefill's MLP / attention temporaries for the image plus a typical
+ * question, one block of a weight matrix widened to float32 for a prefill matmul when the weights are
+ * F16, the logits); and a fixed allowance for the JVM and libtorch.
  *
+ * @param towerStreamed     the tower's blocks are read per image instead of kept ({@code TowerMemory.STREAMED})
  * @param llmWeightBytes    LLM weights (linear layers in the weight format, norms float32)
  * @param projectorBytes    the mlp2x_gelu projector
- * @param visionTowerBytes  the ConvNeXt encoder, float32
+ * @param visionTowerBytes  the ConvNeXt encoder (pointwise linears in the format, the rest float32)
  * @param kvCacheBytes      keys and values for {@code contextTokens} positions, float32
  * @param workingBytes      peak temporaries of encoding an image and reading a prompt
  * @param runtimeBytes      JVM heap, class data and libtorch's own allocations (a fixed allowance)
  */
-public record MemoryEstimate(WeightFormat format, int contextTokens, long llmWeightBytes, long projectorBytes,
+public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int contextTokens, long llmWeightBytes, long projectorBytes,
                              long visionTowerBytes, long kvCacheBytes, long workingBytes, long runtimeBytes) {
 
     /** JVM (heap for images and the UI), class data, libtorch and its thread pools: measured ~0.5-0.8 GB. */
     public static final long RUNTIME_ALLOWANCE = 800L << 20;
     /** Text tokens assumed besides the image for the prefill temporaries (system prompt + a question). */
     static final int PROMPT_TEXT_TOKENS = 256;
+    /** ConvNextLayer's bound on a band's hidden activations (its MAX_HIDDEN_BYTES). */
+    static final long MAX_HIDDEN_BAND_BYTES = 32L << 20;
+    /** LinearLayer's upcast block: output rows widened to float32 at a time. */
+    static final long UPCAST_BLOCK_ROWS = 1024;
 
     /** How a check came out; {@code message} is one line for the UI or the CLI. */
     public record Check(boolean fits, long neededBytes, long availableBytes, String message) {
@@ -44,6 +50,15 @@ public record MemoryEstimate(WeightFormat format, int contextTokens, long llmWei
 
     public static MemoryEstimate of(LlamaConfig llm, int mmHiddenSize, ConvNextConfig tower, int canvasSide,
                                     WeightFormat format, int contextTokens) {
+        return of(llm, mmHiddenSize, tower, canvasSide, format, contextTokens, false);
+    }
+
+    /**
+     * @param towerStreamed the tower's blocks are read per image (TowerMemory.STREAMED): only the stem,
+     *                      the downsampling layers and the biggest block (as float32) count
+     */
+    public static MemoryEstimate of(LlamaConfig llm, int mmHiddenSize, ConvNextConfig tower, int canvasSide,
+                                    WeightFormat format, int contextTokens, boolean towerStreamed) {
         if (contextTokens <= 0 || contextTokens > llm.maxPositionEmbeddings()) {
             throw new IllegalArgumentException("contextTokens must be in [1, max_position_embeddings=" + llm.maxPositionEmbeddings()
                     + "] (got " + contextTokens + ")");
@@ -61,37 +76,47 @@ public record MemoryEstimate(WeightFormat format, int contextTokens, long llmWei
                 + layers * (h * h * 2 + h * kvDim * 2 + 3 * h * inter);
         long normParams = layers * 2 * h + h;
         long llmBytes = linearParams * w + normParams * 4;
-        long projectorBytes = (mmHiddenSize * h + h * h) * w + 2 * h * 4;
+        long projectorBytes = (mmHiddenSize * h + h * h + 2 * h) * 4; // MlpProjector keeps float32
 
         int[] c = tower.hiddenSizes();
         int[] d = tower.depths();
-        long towerParams = 3L * c[0] * tower.patchSize() * tower.patchSize() + c[0] + 2L * c[0];
+        long towerBytes = (3L * c[0] * tower.patchSize() * tower.patchSize() + c[0] + 2L * c[0]) * 4;
         long visionPeak = 0;
+        long biggestBlock = 0;
         long side = canvasSide / tower.patchSize();
         for (int s = 0; s < c.length; s++) {
             if (s > 0) {
-                towerParams += 2L * c[s - 1] + 4L * c[s - 1] * c[s] + c[s];
+                towerBytes += (2L * c[s - 1] + 4L * c[s - 1] * c[s] + c[s]) * 4;
                 side /= 2;
             }
-            long block = 49L * c[s] + c[s] + 2L * c[s] + 4L * c[s] * c[s] + 4L * c[s] + 4L * c[s] * c[s] + c[s] + c[s];
-            towerParams += d[s] * block;
-            // input, depthwise conv, norm, 4x pointwise-1, 4x GELU, pointwise-2, residual: 12 maps of (side, side, C)
-            visionPeak = Math.max(visionPeak, side * side * c[s] * 12 * 4);
+            long pointwise = 8L * c[s] * c[s]; // pwconv1 + pwconv2, in the weight format
+            long rest = 49L * c[s] + c[s] + 2L * c[s] + 4L * c[s] + c[s] + c[s];
+            if (towerStreamed) {
+                biggestBlock = Math.max(biggestBlock, (pointwise + rest) * 4);
+            } else {
+                towerBytes += d[s] * (pointwise * w + rest * 4);
+            }
+            long map = side * side * c[s] * 4; // one (side, side, C) float32 activation
+            long hiddenBand = Math.min(4 * map, MAX_HIDDEN_BAND_BYTES);
+            // input, depthwise conv and output, plus a band: 2 hidden (pointwise-1, GELU) and ~3 narrow
+            // temporaries (norm, pointwise-2, residual), plus the pointwise weights widened to float32
+            long widenedTower = format == WeightFormat.F16 && !towerStreamed ? pointwise * 4 : 0;
+            visionPeak = Math.max(visionPeak, 3 * map + 2 * hiddenBand + 3 * hiddenBand / 4 + widenedTower);
         }
-        long towerBytes = towerParams * 4;
 
+        towerBytes += biggestBlock;
         long kvBytes = layers * 2 * kvDim * (long) contextTokens * 4;
 
         long imageTokens = (long) (canvasSide / tower.stride()) * (canvasSide / tower.stride());
         long t = imageTokens + PROMPT_TEXT_TOKENS;
         long mlp = t * inter * 4 * 3 + t * h * 4 * 6; // gate, up, act; hidden states and residuals
         long attention = heads * t * t * 4 * 2; // scores and probabilities
-        long widened = format == WeightFormat.F16 ? Math.max(vocab * h, h * inter) * 4 : 0; // one weight upcast for a prefill matmul
+        long widened = format == WeightFormat.F16 ? UPCAST_BLOCK_ROWS * Math.max(h, inter) * 4 : 0; // a weight block upcast for a prefill matmul
         long logits = vocab * 4 * 2;
         long llmPeak = mlp + attention + widened + logits;
         long working = Math.max(visionPeak, llmPeak) + (long) canvasSide * canvasSide * 3 * 4 * 2; // + pixel tensor and canvas
 
-        return new MemoryEstimate(format, contextTokens, llmBytes, projectorBytes, towerBytes, kvBytes, working, RUNTIME_ALLOWANCE);
+        return new MemoryEstimate(format, towerStreamed, contextTokens, llmBytes, projectorBytes, towerBytes, kvBytes, working, RUNTIME_ALLOWANCE);
     }
 
     public long totalBytes() {
@@ -106,6 +131,7 @@ public record MemoryEstimate(WeightFormat format, int contextTokens, long llmWei
     public Check check(long available) {
         long need = totalBytes();
         String parts = "LLM weights " + gb(llmWeightBytes) + " as " + format + ", vision tower " + gb(visionTowerBytes)
+                + (towerStreamed ? " (streamed per image)" : "")
                 + ", projector " + gb(projectorBytes) + ", KV cache for " + contextTokens + " tokens " + gb(kvCacheBytes)
                 + ", working memory " + gb(workingBytes) + ", runtime " + gb(runtimeBytes);
         if (available < 0) {
@@ -117,7 +143,7 @@ public record MemoryEstimate(WeightFormat format, int contextTokens, long llmWei
                     + gb(available) + " is available");
         }
         String hint = format == WeightFormat.F32 ? "; F16 weights would need about "
-                + gb(need - llmWeightBytes / 2 - projectorBytes / 2) : "";
+                + gb(need - llmWeightBytes / 2 - visionTowerBytes / 2) : "";
         return new Check(false, need, available, "this model needs about " + gb(need) + " of RAM (" + parts + ") but only "
                 + gb(available) + " is available; close other programs or use a smaller model" + hint);
     }

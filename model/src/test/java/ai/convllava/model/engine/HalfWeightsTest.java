@@ -15,9 +15,10 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The float16-weight path. bf16 checkpoint values are exact in float16 (same mantissa bits, and
- * the tiny weights lie in float16's normal range), so prefill (weights upcast to float32 for many
- * rows) must meet the float32 goldens; decode runs one row in float16 and is compared on tokens.
+ * The float16-weight path (LLM and vision tower). bf16 checkpoint values are exact in float16
+ * (fewer mantissa bits, and the tiny weights lie in float16's normal range), so the vision features
+ * and prefill (weights upcast to float32 for many rows) must meet the float32 goldens; decode runs one
+ * row in float16 and is compared on tokens.
  */
 class HalfWeightsTest {
     @Test
@@ -28,6 +29,14 @@ class HalfWeightsTest {
             PreprocessedImage ours = m.preprocessor().preprocess(ImageDecoder.decode(Goldens.TINY.resolve("images/wide.png")), CanvasMode.PAD);
             PreprocessedImage px = new PreprocessedImage(ours.canvas(), Goldens.floats("wide.pad.pixel_values"), ours.geometry());
             int[] ids = ConversationPrompt.imageQuestion("What is the tallest bar in this chart?").inputIds(m.tokenizer());
+            // the tower's linears are float16 too: the bf16 weights are exact in it, so the features meet the golden
+            float[] wantFeatures = Goldens.floats("wide.pad.vision_features");
+            float[] gotFeatures = m.visionFeatures(px);
+            double worstFeature = 0;
+            for (int i = 0; i < wantFeatures.length; i++) {
+                worstFeature = Math.max(worstFeature, Math.abs(wantFeatures[i] - gotFeatures[i]) / Math.max(1, Math.abs(wantFeatures[i])));
+            }
+            assertEquals(0, worstFeature, 1e-4, "vision features with f16-stored tower weights");
             try (ImageFeatures f = m.encodeImage(px, null, () -> false)) {
                 float[] want = Goldens.floats("wide.pad.prefill_last_logits");
                 float[] got;
