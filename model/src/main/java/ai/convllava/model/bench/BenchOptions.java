@@ -1,5 +1,6 @@
 package ai.convllava.model.bench;
 
+import ai.convllava.model.engine.TowerMemory;
 import ai.convllava.model.nn.WeightFormat;
 
 import java.nio.file.Path;
@@ -18,8 +19,16 @@ import java.nio.file.Path;
  * @param gemmSize       n of the n x n float32 GEMM probe
  */
 public record BenchOptions(int modelSize, SyntheticModel custom, int layers, long seed, WeightFormat weightFormat, Path fromDisk,
-                           int decodeTokens, long machineBytes, int gemmSize) {
+                           int decodeTokens, long machineBytes, int gemmSize, TowerMemory towerMemory) {
+    public BenchOptions(int modelSize, SyntheticModel custom, int layers, long seed, WeightFormat weightFormat, Path fromDisk,
+                        int decodeTokens, long machineBytes, int gemmSize) {
+        this(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, TowerMemory.AUTO);
+    }
+
     public BenchOptions {
+        if (towerMemory == null) {
+            towerMemory = TowerMemory.AUTO;
+        }
         if (custom == null && modelSize != 768 && modelSize != 1024 && modelSize != 1536) {
             throw new IllegalArgumentException("--model-size must be 768, 1024 or 1536 (got " + modelSize + ")");
         }
@@ -43,27 +52,31 @@ public record BenchOptions(int modelSize, SyntheticModel custom, int layers, lon
     }
 
     public BenchOptions withLayers(int n) {
-        return new BenchOptions(modelSize, custom, n, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize);
+        return new BenchOptions(modelSize, custom, n, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory);
     }
 
     public BenchOptions withFromDisk(Path dir) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, dir, decodeTokens, machineBytes, gemmSize);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, dir, decodeTokens, machineBytes, gemmSize, towerMemory);
     }
 
     public BenchOptions withWeightFormat(WeightFormat f) {
-        return new BenchOptions(modelSize, custom, layers, seed, f, fromDisk, decodeTokens, machineBytes, gemmSize);
+        return new BenchOptions(modelSize, custom, layers, seed, f, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory);
     }
 
     public BenchOptions withSeed(long s) {
-        return new BenchOptions(modelSize, custom, layers, s, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize);
+        return new BenchOptions(modelSize, custom, layers, s, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory);
     }
 
     public BenchOptions withDecodeTokens(int n) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, n, machineBytes, gemmSize);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, n, machineBytes, gemmSize, towerMemory);
     }
 
     public BenchOptions withMachineProbe(long bytes, int gemm) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, bytes, gemm);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, bytes, gemm, towerMemory);
+    }
+
+    public BenchOptions withTowerMemory(TowerMemory t) {
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, t);
     }
 
     public static BenchOptions custom(SyntheticModel m) {

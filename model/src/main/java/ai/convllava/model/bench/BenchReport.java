@@ -62,6 +62,7 @@ public final class BenchReport {
         o.put("model", m.model().name());
         o.put("model_size", m.model().canvas());
         o.put("weight_format", format.name().toLowerCase(Locale.ROOT));
+        o.put("tower_memory", m.towerMemory().toLowerCase(Locale.ROOT));
         o.put("threads", MachineProbe.intraOpThreads());
         o.put("cores", Runtime.getRuntime().availableProcessors());
         o.put("layers", full);
@@ -107,7 +108,12 @@ public final class BenchReport {
         long wbpt = m.model().decodeWeightBytesPerToken(bytesPerWeight);
         o.put("weight_bytes_per_token", wbpt);
         o.put("decode_effective_gbs", tps * wbpt / 1e9);
-        long layerBytes = m.model().llmLayerParams() * bytesPerWeight;
+        // a missing layer would hold its weights and its share of the conversation's float32 KV cache
+        // (capacity as BenchRunner.scenario sizes it: the prompt + 2 x decode tokens + 64)
+        var llmConfig = m.model().config().llm();
+        long kvPerLayer = 2L * llmConfig.numKeyValueHeads() * (llmConfig.hiddenSize() / llmConfig.numAttentionHeads())
+                * (r.prefillTokens() + 1 + 2L * m.options().decodeTokens() + 64) * Float.BYTES;
+        long layerBytes = m.model().llmLayerParams() * bytesPerWeight + kvPerLayer;
         o.put("peak_rss_bytes", extrapolated() ? Scaling.extrapolateBytes(m.peakRssBytes(), layerBytes, r.layers(), full) : m.peakRssBytes());
         o.put("peak_rss_bytes_measured", m.peakRssBytes());
 
@@ -135,7 +141,7 @@ public final class BenchReport {
             o.set("calibration_1_layer", runJson(m.oneLayer()));
             o.put("extrapolation", "q(" + full + ") = q(" + r.layers() + ") + " + (full - r.layers()) + " * (q(" + r.layers()
                     + ") - q(1)) / " + (r.layers() - 1) + " for prefill, TTFTs and time per decoded token; q(1) from the same"
-                    + " conversation on a one-layer model with a tiny tower of the same canvas; peak RSS adds the missing layers' weights");
+                    + " conversation on a one-layer model with a tiny tower of the same canvas; peak RSS adds the missing layers' weights and KV cache");
         }
         return o;
     }
@@ -199,7 +205,8 @@ public final class BenchReport {
         row("  weight bytes per token", String.format("%.2f GB", o.path("weight_bytes_per_token").asLong() / 1e9),
                 String.format("%.1f GB/s effective", o.path("decode_effective_gbs").asDouble()));
         row("peak RSS", String.format("%.2f GB", o.path("peak_rss_bytes").asLong() / 1e9), extrapolated()
-                ? String.format("%.2f GB measured + missing layers' weights", o.path("peak_rss_bytes_measured").asLong() / 1e9) : "VmHWM");
+                ? String.format("%.2f GB measured + missing layers' weights and KV cache; tower %s", o.path("peak_rss_bytes_measured").asLong() / 1e9,
+                o.path("tower_memory").asText()) : "VmHWM; tower " + o.path("tower_memory").asText());
         if (o.has("machine")) {
             JsonNode mc = o.path("machine");
             row("memory bandwidth", String.format("%.1f GB/s", mc.path("memory_bandwidth_gbs").asDouble()), "in-place add, 2 x 1 GiB");

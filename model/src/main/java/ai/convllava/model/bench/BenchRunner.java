@@ -54,7 +54,7 @@ public final class BenchRunner {
     public record Measurements(BenchOptions options, SyntheticModel model, Run main, Run oneLayer, double projectorMs,
                                long peakRssBytes, double syntheticGenerationMs, long syntheticValues, double checkpointWriteMs,
                                boolean checkpointReused, long checkpointBytes, MachineProbe.Machine machine,
-                               String loadAverageStart, String loadAverageEnd) {
+                               String loadAverageStart, String loadAverageEnd, String towerMemory) {
     }
 
     public static BenchReport run(BenchOptions o, Consumer<String> log) {
@@ -83,6 +83,7 @@ public final class BenchRunner {
         long genBefore = synthetic.generationNanos();
         long valuesBefore = synthetic.valuesGenerated();
         Run main;
+        String towerMemory;
         long loadStart = System.nanoTime();
         if (o.fromDisk() != null) {
             source = ShardedCheckpoint.open(o.fromDisk());
@@ -90,6 +91,7 @@ public final class BenchRunner {
         log.accept("loading " + full.name() + " with " + layers + " of " + fullLayers + " decoder layers from " + source.describe());
         try (ConvLlava m = build(full, source, layers, o)) {
             double loadMs = ms(loadStart);
+            towerMemory = m.towerMemory().name();
             log.accept(String.format("loaded in %.1f s (%s LLM weights); running the conversation", loadMs / 1000, m.weightFormat()));
             main = scenario(m, o, loadMs, log);
         } finally {
@@ -119,12 +121,13 @@ public final class BenchRunner {
         }
         long checkpointBytes = synthetic.totalBytes();
         return new BenchReport(new Measurements(o, full, main, one, projectorMs, peak, genMs, values, writeMs, reused,
-                checkpointBytes, machine, loadStartAvg, MachineProbe.loadAverage()));
+                checkpointBytes, machine, loadStartAvg, MachineProbe.loadAverage(), towerMemory));
     }
 
     private static ConvLlava build(SyntheticModel model, WeightSource w, int layers, BenchOptions o) {
         int full = model.config().llm().numHiddenLayers();
-        LoadOptions lo = new LoadOptions(Path.of(model.name()), null, Device.CPU, o.weightFormat(), 0, layers < full ? layers : 0);
+        LoadOptions lo = new LoadOptions(Path.of(model.name()), null, Device.CPU, o.weightFormat(), 0, layers < full ? layers : 0,
+                o.towerMemory());
         return ConvLlava.build(model.folder(), model.visionTower(), w, w, new SyntheticTokenizer(model.config().llm().vocabSize()),
                 lo, LoadListener.NONE, () -> false);
     }

@@ -185,7 +185,11 @@ public final class ConvLlava implements AutoCloseable {
             String deviceName = gpu ? "GPU " + device : "CPU (" + Runtime.getRuntime().availableProcessors() + " cores, PyTorch "
                     + Engine.getInstance().getVersion() + ")";
             LOG.info("loaded {} on {}: LLM weights {}, {} layers", folder.dir(), deviceName, format, llm.model().numLayers());
-            return new ConvLlava(manager, folder, tower, encoder, projector, llm, tokenizer, format, deviceName, unused);
+            ConvLlava model = new ConvLlava(manager, folder, tower, encoder, projector, llm, tokenizer, format, deviceName, unused);
+            // loading went through GBs of short-lived Java buffers (widening chunks, headers): one collection
+            // now lets G1 give the heap back (measured at 1536: 488 -> 80 MB committed) instead of keeping it
+            System.gc();
+            return model;
         } catch (RuntimeException | Error e) {
             if (manager != null) {
                 manager.close();

@@ -24,6 +24,10 @@ public final class ConvNextEmbeddings {
     /** pixel_values (1, 3, H, W) -> (1, H/4, W/4, C0), NHWC contiguous. */
     public NDArray forward(NDArray pixelValues) {
         NDArray x = Conv2d.conv2d(pixelValues, patchWeight, patchBias, stride).singletonOrThrow(); // (1, C0, H/4, W/4)
-        return layernorm.forward(x.transpose(0, 2, 3, 1)); // (1, C0, h, w) -> (1, h, w, C0)
+        NDArray nhwc = x.transpose(0, 2, 3, 1); // (1, C0, h, w) -> (1, h, w, C0) view
+        NDArray out = layernorm.forward(nhwc);
+        nhwc.close(); // both handles, so the storage (113 MB at 1536) goes now, not when the encode ends
+        x.close();
+        return out;
     }
 }

@@ -70,17 +70,7 @@ public final class ConvNextEncoder {
     public NDArray forward(NDArray pixelValues, BooleanSupplier cancelled) {
         NDArray h = embeddings.forward(pixelValues);
         for (ConvNextStage stage : stages) {
-            NDArray next;
-            try {
-                next = stage.forward(h, cancelled);
-            } catch (RuntimeException | Error e) {
-                h.close(); // the stage's input is ours to free, also when the encode is cancelled
-                throw e;
-            }
-            if (next != h) {
-                h.close();
-            }
-            h = next;
+            h = stage.forward(h, cancelled); // the stage closes its input
         }
         long[] s = h.getShape().getShape();
         NDArray flat = h.reshape(1, s[1] * s[2], s[3]); // (1, h, w, C) -> (1, h*w, C)

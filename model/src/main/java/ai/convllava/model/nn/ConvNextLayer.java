@@ -64,7 +64,8 @@ public final class ConvNextLayer {
             if (bandRows >= height) {
                 out = x.add(pointwise(conv, pwconv1, pwconv2));
             } else {
-                out = x.getManager().create(x.getShape(), DataType.FLOAT32);
+                // each band's result goes back into the conv output's own rows (read before written), so
+                // the block needs no third full-size map
                 LinearLayer p1 = pwconv1.float32(); // upcast once for all bands
                 LinearLayer p2 = pwconv2.float32();
                 try {
@@ -72,13 +73,14 @@ public final class ConvNextLayer {
                         long h1 = Math.min(height, h0 + bandRows);
                         try (NDScope band = new NDScope()) {
                             NDIndex rows = new NDIndex(":, {}:{}", h0, h1);
-                            out.set(rows, x.get(rows).add(pointwise(conv.get(rows), p1, p2))); // (1, h1-h0, W, C)
+                            conv.set(rows, x.get(rows).add(pointwise(conv.get(rows), p1, p2))); // (1, h1-h0, W, C)
                         }
                     }
                 } finally {
                     p1.closeIfCopyOf(pwconv1);
                     p2.closeIfCopyOf(pwconv2);
                 }
+                out = conv; // a view: keeps the storage alive after the scope closes the NCHW handle
             }
             NDScope.unregister(out);
             return out;

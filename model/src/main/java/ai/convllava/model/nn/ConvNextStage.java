@@ -74,18 +74,23 @@ public final class ConvNextStage {
         return new ConvNextLayer(w, prefix + "layers." + i + ".", width, layerScale);
     }
 
-    /** (1, H, W, Cin) -> (1, H/2, W/2, Cout) (or the same size for the first stage). */
+    /**
+     * (1, H, W, Cin) -> (1, H/2, W/2, Cout) (or the same size for the first stage). Takes {@code x}:
+     * closes it as soon as it is no longer needed (after the downsampling or the first block), and on
+     * failure or cancellation, so a full-size map never outlives its use.
+     */
     public NDArray forward(NDArray x, BooleanSupplier cancelled) {
         NDArray h = x;
-        if (downNorm != null) {
-            try (NDScope scope = new NDScope()) {
-                NDArray n = downNorm.forward(x).transpose(0, 3, 1, 2); // (1, H, W, C) -> (1, C, H, W) view
-                NDArray d = Conv2d.conv2d(n, downWeight, downBias, TWO).singletonOrThrow();
-                h = d.transpose(0, 2, 3, 1); // (1, C, H/2, W/2) -> (1, H/2, W/2, C): channels-last storage, so contiguous
-                NDScope.unregister(h);
-            }
-        }
         try {
+            if (downNorm != null) {
+                try (NDScope scope = new NDScope()) {
+                    NDArray n = downNorm.forward(x).transpose(0, 3, 1, 2); // (1, H, W, C) -> (1, C, H, W) view
+                    NDArray d = Conv2d.conv2d(n, downWeight, downBias, TWO).singletonOrThrow();
+                    h = d.transpose(0, 2, 3, 1); // (1, C, H/2, W/2) -> (1, H/2, W/2, C): channels-last storage, so contiguous
+                    NDScope.unregister(h);
+                }
+                x.close();
+            }
             for (int i = 0; i < depth; i++) {
                 if (cancelled.getAsBoolean()) {
                     throw new CancellationException("image encoding cancelled");
@@ -99,18 +104,15 @@ public final class ConvNextStage {
                         next = block(streamed.streaming(blockWeights, WeightFormat.F32), i).forward(h);
                     }
                 }
-                if (h != x) {
-                    h.close();
-                }
+                h.close();
                 h = next;
             }
+            return h;
         } catch (RuntimeException | Error e) {
-            if (h != x) {
-                h.close(); // outside any scope (layers unregister their output): a cancelled encode must not leak it
-            }
+            h.close(); // outside any scope (layers unregister their output): a cancelled encode must not leak it
+            x.close(); // closing twice is a no-op
             throw e;
         }
-        return h;
     }
 
     public int depth() {

@@ -5,6 +5,7 @@ import ai.convllava.model.engine.ConvLlava;
 import ai.convllava.model.engine.Conversation;
 import ai.convllava.model.engine.ImageFeatures;
 import ai.convllava.model.engine.LoadOptions;
+import ai.convllava.model.engine.TowerMemory;
 import ai.convllava.model.generate.FinishReason;
 import ai.convllava.model.generate.GenerationResult;
 import ai.convllava.model.generate.Timings;
@@ -82,7 +83,8 @@ public final class LocalVisionChatService implements VisionChatService {
                 ImagePreprocessor pre = model.preprocessor();
                 preprocessor = pre;
                 modelInfo = new ModelInfo(model.folder().dir(), model.folder().dir().getFileName().toString(), pre.canvasSide(),
-                        pre.stride(), model.visionTower().description(), model.deviceName(), model.weightFormat(), model.numLayers(),
+                        pre.stride(), model.visionTower().description() + (model.towerMemory() == TowerMemory.STREAMED
+                        ? "; its block weights are read for each new image, to save memory" : ""), model.deviceName(), model.weightFormat(), model.numLayers(),
                         model.config().llm().maxPositionEmbeddings(), (System.nanoTime() - t0) / 1e9);
                 setState(ServiceState.READY);
                 h.future().complete(modelInfo);

@@ -75,6 +75,7 @@ public final class ModelViewModel {
         }
         String tower = settings.visionTowerDirProperty().get();
         LoadOptions options = LoadOptions.of(Path.of(dir)).withDevice(settings.deviceProperty().get())
+                .withTowerMemory(settings.towerMemoryProperty().get())
                 .withVisionTower(tower.isBlank() ? null : Path.of(tower));
         if (current != null) {
             current.cancel();

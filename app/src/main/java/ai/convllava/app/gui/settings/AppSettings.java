@@ -1,6 +1,7 @@
 package ai.convllava.app.gui.settings;
 
 import ai.convllava.model.engine.Device;
+import ai.convllava.model.engine.TowerMemory;
 import ai.convllava.model.generate.GenerationConfig;
 import ai.convllava.model.image.CanvasMode;
 import ai.convllava.model.tokenizer.ConversationPrompt;
@@ -35,6 +36,7 @@ public final class AppSettings {
     private final StringProperty systemPrompt = new SimpleStringProperty(this, "systemPrompt", ConversationPrompt.VICUNA_V1_SYSTEM);
     private final ObjectProperty<CanvasMode> canvasMode = new SimpleObjectProperty<>(this, "canvasMode", CanvasMode.PAD);
     private final ObjectProperty<Device> device = new SimpleObjectProperty<>(this, "device", Device.AUTO);
+    private final ObjectProperty<TowerMemory> towerMemory = new SimpleObjectProperty<>(this, "towerMemory", TowerMemory.AUTO);
     private final StringProperty modelDir = new SimpleStringProperty(this, "modelDir", "");
     private final StringProperty visionTowerDir = new SimpleStringProperty(this, "visionTowerDir", "");
     private final ObjectProperty<Theme> theme = new SimpleObjectProperty<>(this, "theme", Theme.LIGHT);
@@ -50,7 +52,7 @@ public final class AppSettings {
     /** Every persisted property, for change tracking. */
     public List<Observable> all() {
         return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, canvasMode, device, modelDir,
-                visionTowerDir, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized, sidebarDivider,
+                visionTowerDir, towerMemory, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized, sidebarDivider,
                 previewDivider);
     }
 
@@ -100,6 +102,10 @@ public final class AppSettings {
 
     public ObjectProperty<Device> deviceProperty() {
         return device;
+    }
+
+    public ObjectProperty<TowerMemory> towerMemoryProperty() {
+        return towerMemory;
     }
 
     public StringProperty modelDirProperty() {

@@ -1,6 +1,7 @@
 package ai.convllava.app.gui.settings;
 
 import ai.convllava.model.engine.Device;
+import ai.convllava.model.engine.TowerMemory;
 import ai.convllava.model.image.CanvasMode;
 import ai.convllava.model.service.ModelInfo;
 import javafx.beans.property.Property;
@@ -36,6 +37,9 @@ public final class SettingsView {
                 new Item<>("Image", "Canvas mode", "PAD: square canvas as trained; NATIVE: keep the aspect ratio (documents)",
                         CanvasMode.class, s.canvasModeProperty()),
                 new Item<>("Model", "Device", "AUTO uses a CUDA GPU when present", Device.class, s.deviceProperty()),
+                new Item<>("Model", "Vision tower memory", "RESIDENT keeps the image encoder in memory; STREAMED reads it for each new"
+                        + " image (~1.3 GB less at 1536, about a second more per image); AUTO streams only when the model would not fit"
+                        + " (applies at the next model load)", TowerMemory.class, s.towerMemoryProperty()),
                 new Item<>("Model", "Threads", "Compute threads (read-only)", String.class, new ReadOnlyStringWrapper(threads), false),
                 new Item<>("Appearance", "Theme", "Light or dark", Theme.class, s.themeProperty()));
         sheet = new PropertySheet(javafx.collections.FXCollections.observableArrayList(items));
