@@ -77,7 +77,7 @@ public final class FakeVisionChatService implements VisionChatService {
     private volatile ModelInfo info;
 
     public static GenerationResult result(String text, FinishReason reason) {
-        return new GenerationResult(text, new int[] {1, 2, 3}, reason, 66, 16, new Timings(5, 10, 20, 1500, 200, 2), 0, List.of(), null);
+        return new GenerationResult(text, new int[] {1, 2, 3}, reason, 66, 50, 16, new Timings(5, 10, 20, 1500, 200, 2), 0, List.of(), null);
     }
 
     public static ModelInfo modelInfo() {

@@ -290,7 +290,7 @@ public final class LocalVisionChatService implements VisionChatService {
     }
 
     private static GenerationResult cancelledBeforeStart() {
-        return new GenerationResult("", new int[0], FinishReason.CANCELLED, 0, 0, new Timings(0, 0, 0, 0, 0, 0), 0, List.of(), null);
+        return new GenerationResult("", new int[0], FinishReason.CANCELLED, 0, 0, 0, new Timings(0, 0, 0, 0, 0, 0), 0, List.of(), null);
     }
 
     @Override
