@@ -167,6 +167,22 @@ class GenerationBehaviourTest {
     }
 
     @Test
+    void aDraftCancelledAfterItsFirstLayerLeavesTheCacheAsBeforeIt() {
+        try (ImageFeatures f = m.encodeImage(wide, "wide", () -> false); Conversation conv = m.newConversation(256)) {
+            m.prefill(conv, ConversationPrompt.imageQuestion("x").imagePrefixIds(m.tokenizer()), f, () -> false);
+            int prefix = conv.cachedTokens();
+            AtomicInteger polls = new AtomicInteger();
+            int[] draft = ConversationPrompt.imageQuestion("What is the tallest bar").draftIds(m.tokenizer());
+            org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CancellationException.class,
+                    () -> m.prefill(conv, draft, f, () -> polls.incrementAndGet() > 1)); // after the first of two layers
+            assertEquals(prefix, conv.cachedTokens(), "the half-read draft is dropped, the image prefix kept");
+            GenerationResult r = run(conv, ids, f, GenerationConfig.greedy(16), TokenListener.NONE, () -> false);
+            assertArrayEquals(toInt(golden()), r.generatedIds());
+            assertEquals(prefix, r.reusedPromptTokens());
+        }
+    }
+
+    @Test
     void cancellingAPreEncodeMidwayLeavesTheEngineUsable() {
         try (ImageFeatures f = m.encodeImage(wide, "wide", () -> false); Conversation conv = m.newConversation(256)) {
             AtomicInteger polls = new AtomicInteger();
