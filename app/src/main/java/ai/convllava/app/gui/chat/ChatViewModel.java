@@ -369,7 +369,7 @@ public final class ChatViewModel {
             }
             Timings t = r.timings();
             SavedConversation.Stats stats = new SavedConversation.Stats(t.timeToFirstTokenMs(), t.decodeTokensPerSecond(), r.promptTokens(),
-                    r.imageTokens(), r.generatedIds().length);
+                    r.imageTokens(), r.generatedIds().length, r.reusedPromptTokens());
             if (r.finishReason() == FinishReason.ERROR) {
                 m.setError(r.error());
             }
