@@ -48,7 +48,8 @@ public final class DesktopApp {
             return t;
         });
         ConversationStore store = new ConversationStore(paths.conversationsDir(), paths.imagesDir());
-        this.viewModel = new MainViewModel(service, settings, store, io, Platform::runLater, System::currentTimeMillis);
+        this.viewModel = new MainViewModel(service, settings, store, io, Platform::runLater, System::currentTimeMillis,
+                Debouncer.Timer.fx());
         this.view = new MainView(viewModel);
         this.scene = new Scene(view.root(), settings.windowWidthProperty().get(), settings.windowHeightProperty().get());
         MainView.applyTheme(scene, settings.themeProperty().get());

@@ -66,6 +66,8 @@ class ChatViewModelTest {
         assertTrue(answer.footerProperty().get().contains("first token 1.50 s"), answer.footerProperty().get());
         assertTrue(answer.footerProperty().get().contains("10.0 tokens/s"), answer.footerProperty().get());
         assertTrue(answer.footerProperty().get().contains("66 prompt tokens (16 visual)"), answer.footerProperty().get());
+        assertTrue(answer.footerProperty().get().contains("50 of 66 prompt tokens were ready"), answer.footerProperty().get());
+        assertEquals(50, chat.current().orElseThrow().messages().get(1).stats().readyPromptTokens(), "saved with the answer");
         assertEquals(ServiceState.READY, chat.stateProperty().get());
         assertFalse(chat.answeringProperty().get());
         assertTrue(chat.canRegenerateProperty().get());

@@ -11,6 +11,7 @@ import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.nn.WeightFormat;
 import ai.convllava.model.service.AnswerListener;
 import ai.convllava.model.service.ChatRequest;
+import ai.convllava.model.service.DraftResult;
 import ai.convllava.model.service.ModelInfo;
 import ai.convllava.model.service.ProgressListener;
 import ai.convllava.model.service.ServiceState;
@@ -66,7 +67,15 @@ public final class FakeVisionChatService implements VisionChatService {
         }
     }
 
+    /** One draft read: what was sent, the handle the test completes. */
+    public record Draft(ChatRequest request, Handle<DraftResult> handle) {
+        public String question() {
+            return request.turns().get(request.turns().size() - 1).user();
+        }
+    }
+
     public final List<Ask> asks = new CopyOnWriteArrayList<>();
+    public final List<Draft> drafts = new CopyOnWriteArrayList<>();
     public final List<LoadOptions> loads = new CopyOnWriteArrayList<>();
     public final List<Handle<ModelInfo>> loadHandles = new CopyOnWriteArrayList<>();
     public final List<RgbImage> images = new CopyOnWriteArrayList<>();
@@ -77,7 +86,7 @@ public final class FakeVisionChatService implements VisionChatService {
     private volatile ModelInfo info;
 
     public static GenerationResult result(String text, FinishReason reason) {
-        return new GenerationResult(text, new int[] {1, 2, 3}, reason, 66, 16, new Timings(5, 10, 20, 1500, 200, 2), 0, List.of(), null);
+        return new GenerationResult(text, new int[] {1, 2, 3}, reason, 66, 50, 16, new Timings(5, 10, 20, 1500, 200, 2), 0, List.of(), null);
     }
 
     public static ModelInfo modelInfo() {
@@ -159,6 +168,13 @@ public final class FakeVisionChatService implements VisionChatService {
     public TaskHandle<GenerationResult> ask(ChatRequest request, AnswerListener listener) {
         Handle<GenerationResult> h = new Handle<>();
         asks.add(new Ask(request, listener, h));
+        return h;
+    }
+
+    @Override
+    public TaskHandle<DraftResult> readDraft(ChatRequest draft) {
+        Handle<DraftResult> h = new Handle<>();
+        drafts.add(new Draft(draft, h));
         return h;
     }
 

@@ -7,11 +7,12 @@ import ai.convllava.app.gui.store.ConversationStore;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** A main view-model on a fake service, a manual UI executor, a direct I/O executor and a settable clock. */
+/** A main view-model on a fake service, a manual UI executor and timer, a direct I/O executor and a settable clock. */
 final class Harness {
     final FakeVisionChatService service = new FakeVisionChatService();
     final AppSettings settings = new AppSettings();
     final ManualExecutor ui = new ManualExecutor();
+    final ManualTimer timer = new ManualTimer();
     final AtomicLong clock = new AtomicLong(1_000_000);
     final AppPaths paths;
     final ConversationStore store;
@@ -20,7 +21,7 @@ final class Harness {
     Harness(Path root) {
         paths = AppPaths.under(root);
         store = new ConversationStore(paths.conversationsDir(), paths.imagesDir());
-        vm = new MainViewModel(service, settings, store, Runnable::run, ui, clock::get);
+        vm = new MainViewModel(service, settings, store, Runnable::run, ui, clock::get, timer);
     }
 
     /** Loads the fake model to READY. */

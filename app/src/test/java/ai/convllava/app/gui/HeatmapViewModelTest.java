@@ -56,7 +56,7 @@ class HeatmapViewModelTest {
         for (int k = 0; k < 5; k++) {
             steps.add(step(k));
         }
-        ask.handle().result().complete(new GenerationResult("Red bars\u00e9", new int[] {1, 2, 3, 4}, FinishReason.EOS, 40, 16,
+        ask.handle().result().complete(new GenerationResult("Red bars\u00e9", new int[] {1, 2, 3, 4}, FinishReason.EOS, 40, 0, 16,
                 new Timings(1, 1, 1, 1, 1, 3), 0, steps, null));
         h.ui.runAll();
         return h;

@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SettingsStoreTest {
     @TempDir
@@ -24,6 +26,7 @@ class SettingsStoreTest {
         SettingsStore store = new SettingsStore(tmp.resolve("config/settings.json"));
         AppSettings s = store.load();
         assertEquals(0, s.temperatureProperty().get());
+        assertTrue(s.readWhileTypingProperty().get(), "reading the question while it is typed is on by default");
         s.temperatureProperty().set(0.7);
         s.topKProperty().set(40);
         s.seedProperty().set(42);
@@ -33,6 +36,7 @@ class SettingsStoreTest {
         s.themeProperty().set(Theme.DARK);
         s.modelDirProperty().set("/models/ConvLLaVA-sft-1536");
         s.windowWidthProperty().set(1111);
+        s.readWhileTypingProperty().set(false);
         store.save(s);
 
         AppSettings r = store.load();
@@ -44,6 +48,7 @@ class SettingsStoreTest {
         assertEquals(Theme.DARK, r.themeProperty().get());
         assertEquals("/models/ConvLLaVA-sft-1536", r.modelDirProperty().get());
         assertEquals(1111, r.windowWidthProperty().get());
+        assertFalse(r.readWhileTypingProperty().get());
         GenerationConfig g = r.generationConfig();
         assertEquals(42L, g.seed());
         assertEquals(0.7, g.temperature());

@@ -97,6 +97,8 @@ public final class BenchReport {
         o.put("preencode_prefill_ms", full(r.preencodePrefillMs(), one.preencodePrefillMs()));
         o.put("preencoded_ttft_ms", full(r.preencodedTtftMs(), one.preencodedTtftMs()));
         o.put("preencoded_new_tokens", r.preencodedNewTokens());
+        o.put("typed_ttft_ms", full(r.typedTtftMs(), one.typedTtftMs()));
+        o.put("typed_new_tokens", r.typedNewTokens());
         o.put("followup_ttft_ms", full(r.followupTtftMs(), one.followupTtftMs()));
         o.put("followup_new_tokens", r.followupNewTokens());
         o.put("decode_tokens", m.options().decodeTokens());
@@ -196,6 +198,8 @@ public final class BenchReport {
         row("prefill", ms(o.path("prefill_ms").asDouble()), o.path("prefill_tokens").asInt() + " tokens" + x);
         row("time to first token", ms(o.path("ttft_ms").asDouble()), "cold: preprocess + encode + prefill" + x);
         row("  after pre-encoding", ms(o.path("preencoded_ttft_ms").asDouble()), o.path("preencoded_new_tokens").asInt()
+                + " new tokens" + x);
+        row("  question read while typed", ms(o.path("typed_ttft_ms").asDouble()), o.path("typed_new_tokens").asInt()
                 + " new tokens" + x);
         row("  follow-up question", ms(o.path("followup_ttft_ms").asDouble()), o.path("followup_new_tokens").asInt()
                 + " new tokens" + x);

@@ -43,11 +43,16 @@ public final class BenchRunner {
     private BenchRunner() {
     }
 
-    /** One pass of the scripted conversation on one model; times in ms. */
+    /**
+     * One pass of the scripted conversation on one model; times in ms.
+     *
+     * @param typedTtftMs    time to first token of the question after it was read as a draft while typed (after pre-encoding)
+     * @param typedNewTokens prompt tokens left to compute then (" ASSISTANT:")
+     */
     public record Run(int layers, String weightFormat, double loadMs, double preprocessMs, double visionEncodeMs, int imageTokens,
                       double prefillMs, int prefillTokens, double ttftMs, double preencodePrefillMs, double preencodedTtftMs,
-                      int preencodedNewTokens, double followupTtftMs, int followupNewTokens, int decodeTokensGenerated,
-                      double decodeTokensPerS, double decodeTokensPerSAttention, String finishReason) {
+                      int preencodedNewTokens, double typedTtftMs, int typedNewTokens, double followupTtftMs, int followupNewTokens,
+                      int decodeTokensGenerated, double decodeTokensPerS, double decodeTokensPerSAttention, String finishReason) {
     }
 
     /** Everything measured, before extrapolation. */
@@ -132,7 +137,11 @@ public final class BenchRunner {
                 lo, LoadListener.NONE, () -> false);
     }
 
-    /** The scripted conversation: cold question, follow-up, pre-encoded question, decode with attention recorded. */
+    /**
+     * The scripted conversation: cold question, follow-up, pre-encoded question, the question read while
+     * typed (pre-encode, then the draft without " ASSISTANT:", then the question), decode with attention
+     * recorded.
+     */
     static Run scenario(ConvLlava m, BenchOptions o, double loadMs, Consumer<String> log) {
         RgbImage image = syntheticImage(IMAGE_WIDTH, IMAGE_HEIGHT, o.seed());
         int n = o.decodeTokens();
@@ -181,10 +190,22 @@ public final class BenchRunner {
                         TokenListener.NONE, () -> false, null, System.nanoTime()));
                 log.accept(String.format("  decode with attention recorded: %.2f tokens/s", attention.timings().decodeTokensPerSecond()));
             }
+            GenerationResult typed;
+            try (Conversation conv = m.newConversation(capacity)) {
+                m.prefill(conv, p1.imagePrefixIds(m.tokenizer()), features, () -> false);
+                long t = System.nanoTime();
+                int draftTokens = m.prefill(conv, p1.draftIds(m.tokenizer()), features, () -> false);
+                double draftMs = ms(t);
+                typed = checked(m.generate(conv, ids1, features, GenerationConfig.greedy(1), TokenListener.NONE, () -> false,
+                        null, System.nanoTime()));
+                log.accept(String.format("  read while typed (%d tokens, %.0f ms ahead): %d new tokens, first token at %.0f ms", draftTokens,
+                        draftMs, typed.computedPromptTokens(), typed.timings().timeToFirstTokenMs()));
+            }
             return new Run(m.numLayers(), m.weightFormat().name(), loadMs, preMs, visMs, features.tokens(), first.timings().prefillMs(),
                     first.promptTokens(), first.timings().timeToFirstTokenMs(), preencodeMs, preencoded.timings().timeToFirstTokenMs(),
-                    preencodedNew, followTtft, followNew, first.generatedIds().length, first.timings().decodeTokensPerSecond(),
-                    attention.timings().decodeTokensPerSecond(), first.finishReason().name());
+                    preencodedNew, typed.timings().timeToFirstTokenMs(), typed.computedPromptTokens(), followTtft, followNew,
+                    first.generatedIds().length, first.timings().decodeTokensPerSecond(), attention.timings().decodeTokensPerSecond(),
+                    first.finishReason().name());
         }
     }
 

@@ -350,45 +350,72 @@ public final class ConvLlava implements AutoCloseable {
 
     /**
      * Feeds a prompt into the conversation's cache without generating: used to pre-encode the part
-     * that does not depend on the question ("system USER: &lt;image&gt;") while the user types.
+     * that does not depend on the question ("system USER: &lt;image&gt;") and to read a question while
+     * it is typed. Whatever the cache already holds of it is kept (a cache that holds the whole prompt,
+     * and more, is left as it is); no logits are computed. Cancellation is polled between layers and
+     * leaves the cache at the reused prefix.
+     *
+     * @return the positions computed (the rest of the prompt was already in the cache)
      */
-    public void prefill(Conversation conv, int[] inputIds, ImageFeatures image, BooleanSupplier cancelled) {
+    public int prefill(Conversation conv, int[] inputIds, ImageFeatures image, BooleanSupplier cancelled) {
         List<Conversation.Slot> want = slotsOf(inputIds, image);
+        checkFits(conv, want);
+        int common = commonPrefix(conv, want);
+        if (common == want.size()) {
+            return 0;
+        }
         try (NDScope scope = new NDScope()) {
-            feed(conv, want, image, null, cancelled);
+            conv.truncate(common);
+            llm.model().forward(embed(want, common, image), conv.cache, null, cancelled);
+            conv.slots.addAll(want.subList(common, want.size()));
+            return want.size() - common;
         }
     }
 
     /** Prefills the prompt (reusing the cache) and returns the next-token logits after it. */
     public float[] prefillLogits(Conversation conv, int[] inputIds, ImageFeatures image) {
         try (NDScope scope = new NDScope()) {
-            return feed(conv, slotsOf(inputIds, image), image, null, () -> false);
+            return feed(conv, slotsOf(inputIds, image), image, null, () -> false).logits();
         }
     }
 
+    /** Next-token logits after a prompt, and how many of its positions came from the cache. */
+    private record Fed(float[] logits, int reused) {
+    }
+
     /** Reuses the longest cached prefix, prefills the rest (at least the last position); returns its logits. */
-    private float[] feed(Conversation conv, List<Conversation.Slot> want, ImageFeatures image, ImageAttentionProbe probe,
-                         BooleanSupplier cancelled) {
-        if (want.isEmpty()) {
-            throw new ConvLlavaException("the prompt is empty");
-        }
-        int common = 0;
-        int max = Math.min(conv.slots.size(), want.size());
-        while (common < max && conv.slots.get(common).equals(want.get(common))) {
-            common++;
-        }
+    private Fed feed(Conversation conv, List<Conversation.Slot> want, ImageFeatures image, ImageAttentionProbe probe,
+                     BooleanSupplier cancelled) {
+        checkFits(conv, want);
+        int common = commonPrefix(conv, want);
         if (common == want.size()) {
             common--; // at least the last position is recomputed: we need its logits
-        }
-        if (want.size() > conv.maxTokens()) {
-            throw new ConvLlavaException("the conversation needs " + want.size() + " tokens but the model's context is "
-                    + conv.maxTokens() + " (max_position_embeddings)");
         }
         conv.truncate(common);
         NDArray embeds = embed(want, common, image);
         float[] logits = llm.forward(embeds, conv.cache, probe, cancelled);
         conv.slots.addAll(want.subList(common, want.size()));
-        return logits;
+        return new Fed(logits, common);
+    }
+
+    private static void checkFits(Conversation conv, List<Conversation.Slot> want) {
+        if (want.isEmpty()) {
+            throw new ConvLlavaException("the prompt is empty");
+        }
+        if (want.size() > conv.maxTokens()) {
+            throw new ConvLlavaException("the conversation needs " + want.size() + " tokens but the model's context is "
+                    + conv.maxTokens() + " (max_position_embeddings)");
+        }
+    }
+
+    /** How many leading positions of {@code want} the cache already holds. */
+    private static int commonPrefix(Conversation conv, List<Conversation.Slot> want) {
+        int common = 0;
+        int max = Math.min(conv.slots.size(), want.size());
+        while (common < max && conv.slots.get(common).equals(want.get(common))) {
+            common++;
+        }
+        return common;
     }
 
     /**
@@ -420,6 +447,7 @@ public final class ConvLlava implements AutoCloseable {
         boolean record = cfg.recordAttention() && imageStart >= 0;
         int imageTokens = image == null || imageStart < 0 ? 0 : image.tokens();
         double prefillMs = 0;
+        int reused = 0;
         double ttft = 0;
         long decodeStart = 0;
         FinishReason reason;
@@ -440,7 +468,9 @@ public final class ConvLlava implements AutoCloseable {
             float[] logits;
             ImageAttentionProbe prefillProbe = record ? new ImageAttentionProbe(imageStart, imageTokens, numLayers()) : null;
             try (NDScope scope = new NDScope()) {
-                logits = feed(conv, want, image, prefillProbe, cancelled);
+                Fed fed = feed(conv, want, image, prefillProbe, cancelled);
+                logits = fed.logits();
+                reused = fed.reused();
                 if (prefillProbe != null) {
                     attention.add(prefillProbe.values());
                 }
@@ -511,7 +541,7 @@ public final class ConvLlava implements AutoCloseable {
         int decoded = Math.max(0, generated.size() - 1);
         Timings t = new Timings(before.preprocessMs(), before.visionEncodeMs(), prefillMs, ttft, decodeMs, decoded);
         int[] ids = generated.stream().mapToInt(Integer::intValue).toArray();
-        return new GenerationResult(text.toString(), ids, reason, want.size(), imageTokens, t, seed, attention, error);
+        return new GenerationResult(text.toString(), ids, reason, want.size(), reused, imageTokens, t, seed, attention, error);
     }
 
     /** NDArrays alive under this model's manager (weights, caches, features, leaks): for leak tests. */

@@ -27,6 +27,14 @@ public record ChatRequest(List<ConversationPrompt.Turn> turns, String systemProm
         return new ChatRequest(List.of(ConversationPrompt.Turn.pending(question)), null, generation);
     }
 
+    /**
+     * A question still being typed, for {@link VisionChatService#readDraft}: the turns so far and the draft
+     * as the pending last one. Nothing is generated, so the generation settings are a placeholder.
+     */
+    public static ChatRequest draft(List<ConversationPrompt.Turn> turns, String systemPrompt) {
+        return new ChatRequest(turns, systemPrompt, GenerationConfig.greedy(1));
+    }
+
     ConversationPrompt prompt(boolean withImage) {
         ConversationPrompt p = withImage ? ConversationPrompt.withImage(turns) : ConversationPrompt.textOnly(turns);
         return systemPrompt == null ? p : p.withSystem(systemPrompt);

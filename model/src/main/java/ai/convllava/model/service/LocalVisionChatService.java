@@ -30,6 +30,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -39,6 +40,11 @@ import java.util.function.Consumer;
  * features (a small LRU keyed by canvas content, mode and model) and the conversation's KV cache.
  * A second, pure-Java thread preprocesses images for the preview so that a big photo shows at once
  * even while an answer is being written.
+ *
+ * <p>Drafts (questions read while typed) are the lowest priority work on the inference thread: each
+ * request bumps a counter that the draft being read polls between layers, and a draft waits behind
+ * whatever was queued before it (an answer, a load, a pre-encode) and then runs only if it is still
+ * the latest one and no request came since.
  */
 public final class LocalVisionChatService implements VisionChatService {
     private static final Logger LOG = LoggerFactory.getLogger(LocalVisionChatService.class);
@@ -50,6 +56,10 @@ public final class LocalVisionChatService implements VisionChatService {
     private final ExecutorService preview = Executors.newSingleThreadExecutor(r -> daemon(r, "convllava-preview"));
     private final List<Consumer<ServiceState>> stateListeners = new CopyOnWriteArrayList<>();
     private final AtomicLong imageEpoch = new AtomicLong();
+    /** Bumped by every request (ask, image, new conversation, load, close): a draft being read stops. */
+    private final AtomicLong requests = new AtomicLong();
+    /** Number of the latest draft: an older one still queued is dropped. */
+    private final AtomicLong drafts = new AtomicLong();
     private volatile ServiceState state = ServiceState.NO_MODEL;
     private volatile ModelInfo modelInfo;
     private volatile ImagePreprocessor preprocessor = ImagePreprocessor.clip(DEFAULT_CANVAS);
@@ -60,6 +70,7 @@ public final class LocalVisionChatService implements VisionChatService {
     private final Map<String, ImageFeatures> features = new LinkedHashMap<>(8, 0.75f, true);
     // the current image, written by the preview thread, read by the inference thread
     private volatile PreprocessedImage currentImage;
+    private volatile long currentImageEpoch;
     private volatile double currentPreprocessMs;
 
     private static Thread daemon(Runnable r, String name) {
@@ -71,6 +82,7 @@ public final class LocalVisionChatService implements VisionChatService {
     @Override
     public TaskHandle<ModelInfo> loadModel(LoadOptions options, ProgressListener progress) {
         SimpleTaskHandle<ModelInfo> h = new SimpleTaskHandle<>();
+        requests.incrementAndGet();
         inference.execute(() -> {
             setState(ServiceState.LOADING);
             releaseModel();
@@ -147,6 +159,7 @@ public final class LocalVisionChatService implements VisionChatService {
     @Override
     public TaskHandle<PreprocessedImage> setImage(RgbImage image, CanvasMode mode) {
         long epoch = imageEpoch.incrementAndGet();
+        requests.incrementAndGet();
         SimpleTaskHandle<PreprocessedImage> h = new SimpleTaskHandle<>(() -> imageEpoch.get() != epoch);
         preview.execute(() -> {
             if (h.isCancelled()) {
@@ -158,9 +171,11 @@ public final class LocalVisionChatService implements VisionChatService {
                 PreprocessedImage pre = preprocessor.preprocess(image, mode);
                 currentPreprocessMs = (System.nanoTime() - t0) / 1e6;
                 currentImage = pre;
+                currentImageEpoch = epoch;
                 inference.execute(() -> preEncode(pre, h)); // queued before the preview completes: a question asked after it finds the image encoded
                 h.future().complete(pre);
             } catch (RuntimeException e) {
+                currentImageEpoch = epoch; // the previous image stays the one questions are about
                 h.future().completeExceptionally(e);
             }
         });
@@ -217,6 +232,7 @@ public final class LocalVisionChatService implements VisionChatService {
     public TaskHandle<GenerationResult> ask(ChatRequest request, AnswerListener listener) {
         SimpleTaskHandle<GenerationResult> h = new SimpleTaskHandle<>();
         long start = System.nanoTime();
+        requests.incrementAndGet();
         inference.execute(() -> {
             if (h.isCancelled()) {
                 h.future().complete(cancelledBeforeStart());
@@ -238,7 +254,11 @@ public final class LocalVisionChatService implements VisionChatService {
                     f = featuresFor(pre, h);
                     visionMs = cached ? 0 : (System.nanoTime() - v0) / 1e6;
                 }
-                int[] ids = fitToContext(request, f, listener);
+                Fitted fit = fitToContext(request, f);
+                if (fit.dropped() > 0) {
+                    listener.onNotice("The conversation is longer than the model's context of " + fit.context() + " tokens: the oldest "
+                            + (fit.dropped() == 1 ? "exchange was" : fit.dropped() + " exchanges were") + " left out of this answer.");
+                }
                 TokenListener tl = new TokenListener() {
                     @Override
                     public void onToken(int id, String textDelta) {
@@ -250,7 +270,7 @@ public final class LocalVisionChatService implements VisionChatService {
                         listener.onStage(stage, progress);
                     }
                 };
-                GenerationResult r = model.generate(conversation, ids, f, request.generation(), tl, h.cancelCheck(),
+                GenerationResult r = model.generate(conversation, fit.ids(), f, request.generation(), tl, h.cancelCheck(),
                         new Timings(pre != null ? currentPreprocessMs : 0, visionMs, 0, 0, 0, 0), start);
                 h.future().complete(r);
             } catch (CancellationException e) {
@@ -264,26 +284,26 @@ public final class LocalVisionChatService implements VisionChatService {
         return h;
     }
 
+    /** The prompt of the turns kept, its ids, how many of the oldest turns were left out, and the context. */
+    private record Fitted(ConversationPrompt prompt, int[] ids, int dropped, int context) {
+    }
+
     /**
-     * The prompt ids, dropping the oldest turns when the conversation plus the answer would not
-     * fit the model's context (max_position_embeddings); the image stays with the first turn kept,
-     * and the listener is told how many turns were left out. A single question too long for the
-     * context is an error that says so.
+     * The prompt, dropping the oldest turns when the conversation plus the answer would not fit the
+     * model's context (max_position_embeddings); the image stays with the first turn kept. A single
+     * question too long for the context is an error that says so.
      */
-    private int[] fitToContext(ChatRequest request, ImageFeatures f, AnswerListener listener) {
+    private Fitted fitToContext(ChatRequest request, ImageFeatures f) {
         int context = model.config().llm().maxPositionEmbeddings();
         int imageTokens = f == null ? 0 : f.tokens() - 1;
         List<ConversationPrompt.Turn> turns = request.turns();
         for (int drop = 0; drop < turns.size(); drop++) {
             ChatRequest kept = new ChatRequest(turns.subList(drop, turns.size()), request.systemPrompt(), request.generation());
-            int[] ids = kept.prompt(f != null).inputIds(model.tokenizer());
+            ConversationPrompt prompt = kept.prompt(f != null);
+            int[] ids = prompt.inputIds(model.tokenizer());
             int needed = ids.length + imageTokens + 1;
             if (needed <= context) {
-                if (drop > 0) {
-                    listener.onNotice("The conversation is longer than the model's context of " + context + " tokens: the oldest "
-                            + (drop == 1 ? "exchange was" : drop + " exchanges were") + " left out of this answer.");
-                }
-                return ids;
+                return new Fitted(prompt, ids, drop, context);
             }
         }
         int[] last = request.prompt(f != null).inputIds(model.tokenizer());
@@ -292,11 +312,76 @@ public final class LocalVisionChatService implements VisionChatService {
     }
 
     private static GenerationResult cancelledBeforeStart() {
-        return new GenerationResult("", new int[0], FinishReason.CANCELLED, 0, 0, new Timings(0, 0, 0, 0, 0, 0), 0, List.of(), null);
+        return new GenerationResult("", new int[0], FinishReason.CANCELLED, 0, 0, 0, new Timings(0, 0, 0, 0, 0, 0), 0, List.of(), null);
+    }
+
+    @Override
+    public TaskHandle<DraftResult> readDraft(ChatRequest draft) {
+        long number = drafts.incrementAndGet();
+        long requestsBefore = requests.get();
+        SimpleTaskHandle<DraftResult> h = new SimpleTaskHandle<>(() -> requests.get() != requestsBefore);
+        try {
+            inference.execute(() -> readDraftNow(draft, number, h)); // behind whatever is queued: an answer, a load, a pre-encode
+        } catch (RejectedExecutionException e) {
+            h.future().complete(DraftResult.skipped("the service is closed"));
+        }
+        return h;
+    }
+
+    /**
+     * Prefills the draft if it is still the latest, nothing came since, the image is encoded and the
+     * conversation fits; the turns left out are the ones an answer to it would leave out.
+     */
+    private void readDraftNow(ChatRequest draft, long number, SimpleTaskHandle<DraftResult> h) {
+        if (drafts.get() != number) {
+            h.future().complete(DraftResult.superseded("a newer draft came"));
+            return;
+        }
+        if (h.isCancelled()) {
+            h.future().complete(DraftResult.superseded("a request came first"));
+            return;
+        }
+        if (model == null) {
+            h.future().complete(DraftResult.skipped("no model is loaded"));
+            return;
+        }
+        PreprocessedImage pre = currentImage;
+        if (currentImageEpoch != imageEpoch.get()) {
+            h.future().complete(DraftResult.skipped("the image is still being prepared"));
+            return;
+        }
+        ImageFeatures f = pre == null ? null : features.get(featureKey(pre));
+        if (pre != null && (f == null || f.isClosed())) {
+            h.future().complete(DraftResult.skipped("the image is not encoded yet"));
+            return;
+        }
+        int[] ids;
+        try {
+            ids = fitToContext(draft, f).prompt().draftIds(model.tokenizer());
+        } catch (ConvLlavaException e) {
+            h.future().complete(DraftResult.skipped("the conversation does not fit the context"));
+            return;
+        }
+        DraftResult result;
+        setState(ServiceState.READING_DRAFT);
+        try {
+            int computed = model.prefill(conversation, ids, f, h.cancelCheck());
+            result = DraftResult.read(ids.length + (f == null ? 0 : f.tokens() - 1), computed);
+        } catch (CancellationException e) {
+            result = DraftResult.superseded("a request came first");
+        } catch (RuntimeException e) {
+            LOG.warn("reading the draft failed: {}", e.getMessage());
+            conversation.reset(); // the next answer prefills from scratch rather than trust a half-written cache
+            result = DraftResult.skipped("reading failed: " + e.getMessage());
+        } finally {
+            setState(ServiceState.READY);
+        }
+        h.future().complete(result); // after READY: whoever waits on the draft finds the service idle
     }
 
     @Override
     public void newConversation() {
+        requests.incrementAndGet();
         inference.execute(() -> {
             if (conversation != null) {
                 conversation.reset();
@@ -307,6 +392,7 @@ public final class LocalVisionChatService implements VisionChatService {
     @Override
     public void close() {
         imageEpoch.incrementAndGet();
+        requests.incrementAndGet();
         preview.shutdownNow();
         inference.execute(this::releaseModel);
         inference.shutdown();

@@ -8,6 +8,8 @@ public enum ServiceState {
     READY,
     /** Encoding the current image and reading the image part of the prompt (pre-encode). */
     ENCODING,
+    /** Reading the question being typed into the KV cache (a draft); any request stops it at the next layer. */
+    READING_DRAFT,
     GENERATING,
     /** The last load failed; the message says why and what to do. */
     ERROR

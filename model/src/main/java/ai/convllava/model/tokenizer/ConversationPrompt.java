@@ -160,10 +160,34 @@ public final class ConversationPrompt {
         return ids(tokenizer, true);
     }
 
+    /**
+     * The ids of a question still being typed: {@link #inputIds} without the {@code " ASSISTANT:"} that
+     * closes the pending last turn, so everything up to the end of the typed text can be read into the
+     * KV cache before the question is sent.
+     *
+     * <p>The last text segment is encoded on its own, so its final tokens need not be a prefix of
+     * {@link #inputIds}: a draft ending in a space ends with {@code ▁} where the sent prompt has
+     * {@code ▁▁} (that space and the one before "ASSISTANT:" merged), and a word still being typed may
+     * be cut differently once it is finished. Reuse goes by the longest common prefix of ids, so such a
+     * boundary only costs the tokens after it.
+     *
+     * @throws IllegalStateException if the last turn already has its answer
+     */
+    public int[] draftIds(TextTokenizer tokenizer) {
+        if (turns.get(turns.size() - 1).assistant() != null) {
+            throw new IllegalStateException("the last turn already has an answer: there is no question being typed");
+        }
+        return ids(tokenizer, parts(true), false);
+    }
+
     private int[] ids(TextTokenizer tokenizer, boolean stopAtImage) {
+        return ids(tokenizer, parts(false), stopAtImage);
+    }
+
+    private int[] ids(TextTokenizer tokenizer, List<Object> parts, boolean stopAtImage) {
         List<Integer> ids = new ArrayList<>();
         ids.add(tokenizer.bosId());
-        for (Object part : parts()) {
+        for (Object part : parts) {
             if (part instanceof String s) {
                 for (int id : tokenizer.encode(s)) {
                     ids.add(id);
@@ -182,8 +206,12 @@ public final class ConversationPrompt {
 
     private enum Marker { IMAGE, EOS }
 
-    /** Text segments (non-empty Strings) and markers, in order. */
     private List<Object> parts() {
+        return parts(false);
+    }
+
+    /** Text segments (non-empty Strings) and markers, in order; a draft stops at the end of the pending question's text. */
+    private List<Object> parts(boolean draft) {
         List<Object> parts = new ArrayList<>();
         StringBuilder sb = new StringBuilder(system).append(SEP);
         for (int i = 0; i < turns.size(); i++) {
@@ -199,6 +227,8 @@ public final class ConversationPrompt {
                 sb.append(ASSISTANT).append(": ").append(t.assistant());
                 flush(sb, parts);
                 parts.add(Marker.EOS);
+            } else if (draft) {
+                sb.setLength(sb.length() - SEP.length());
             } else {
                 sb.append(ASSISTANT).append(':');
             }

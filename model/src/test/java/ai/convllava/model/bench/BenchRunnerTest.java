@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The bench code path on a tiny synthetic model: the record's fields and the extrapolation, no speeds asserted. */
 class BenchRunnerTest {
     static final List<String> REQUIRED = List.of("model_size", "weight_format", "threads", "vision_encode_ms", "prefill_ms",
-            "prefill_tokens", "ttft_ms", "preencoded_ttft_ms", "followup_ttft_ms", "decode_tokens_per_s", "decode_tokens_per_s_attention",
+            "prefill_tokens", "ttft_ms", "preencoded_ttft_ms", "typed_ttft_ms", "typed_new_tokens", "followup_ttft_ms", "decode_tokens_per_s", "decode_tokens_per_s_attention",
             "weight_bytes_per_token", "peak_rss_bytes", "image_preprocess_ms", "projector_ms");
 
     static BenchOptions tiny(int modelLayers) {
@@ -50,6 +50,11 @@ class BenchRunnerTest {
                 .inputIds(new SyntheticTokenizer(32000)).length - 1, j.path("prefill_tokens").asInt());
         assertTrue(j.path("followup_new_tokens").asInt() < 30, "the follow-up reuses the cached conversation");
         assertTrue(j.path("preencoded_new_tokens").asInt() < 30, "the pre-encoded prefix is reused");
+        assertEquals(3, j.path("typed_new_tokens").asInt(), "the question was read while typed: only \" ASSISTANT:\" is new");
+        assertEquals(3, measured.path("typed_new_tokens").asInt());
+        assertEquals(Scaling.extrapolate(measured.path("typed_ttft_ms").asDouble(), one.path("typed_ttft_ms").asDouble(), 3, 6),
+                j.path("typed_ttft_ms").asDouble(), 1e-9);
+        assertTrue(r.table().contains("read while typed"), r.table());
         assertTrue(r.table().contains("extrapolated from 3 layers"));
         assertFalse(log.isEmpty());
     }

@@ -138,6 +138,51 @@ class GenerationBehaviourTest {
     }
 
     @Test
+    void aQuestionPrefilledWhileTypedIsReusedAndGivesTheColdRunsTokens() {
+        String q = "What is the tallest bar in this chart?";
+        try (ImageFeatures f = m.encodeImage(wide, "wide", () -> false); Conversation conv = m.newConversation(256)) {
+            GenerationResult cold = run(conv, ids, f, GenerationConfig.greedy(16), TokenListener.NONE, () -> false);
+            assertEquals(0, cold.reusedPromptTokens());
+            assertEquals(cold.promptTokens(), cold.computedPromptTokens());
+            conv.reset();
+            m.prefill(conv, ConversationPrompt.imageQuestion("x").imagePrefixIds(m.tokenizer()), f, () -> false);
+            int prefix = conv.cachedTokens();
+            // typed, edited, then finished: each draft only computes what changed
+            int[] typing = ConversationPrompt.imageQuestion("What is the smallest").draftIds(m.tokenizer());
+            assertEquals(typing.length - 1 + 16 - prefix, m.prefill(conv, typing, f, () -> false));
+            int[] draft = ConversationPrompt.imageQuestion(q).draftIds(m.tokenizer());
+            int computed = m.prefill(conv, draft, f, () -> false);
+            assertTrue(computed < draft.length - 1 + 16 - prefix, "the common start of the two drafts was kept: " + computed);
+            int held = conv.cachedTokens();
+            assertEquals(draft.length - 1 + 16, held);
+            assertEquals(0, m.prefill(conv, ConversationPrompt.imageQuestion("What is the").draftIds(m.tokenizer()), f, () -> false));
+            assertEquals(held, conv.cachedTokens(), "a prompt the cache already holds leaves it as it is");
+
+            GenerationResult r = run(conv, ids, f, GenerationConfig.greedy(16), TokenListener.NONE, () -> false);
+            assertArrayEquals(toInt(golden()), r.generatedIds());
+            assertArrayEquals(cold.generatedIds(), r.generatedIds());
+            assertEquals(held, r.reusedPromptTokens(), "the whole draft was reused");
+            assertEquals(ids.length - draft.length, r.computedPromptTokens(), "only \" ASSISTANT:\" was computed");
+        }
+    }
+
+    @Test
+    void aDraftCancelledAfterItsFirstLayerLeavesTheCacheAsBeforeIt() {
+        try (ImageFeatures f = m.encodeImage(wide, "wide", () -> false); Conversation conv = m.newConversation(256)) {
+            m.prefill(conv, ConversationPrompt.imageQuestion("x").imagePrefixIds(m.tokenizer()), f, () -> false);
+            int prefix = conv.cachedTokens();
+            AtomicInteger polls = new AtomicInteger();
+            int[] draft = ConversationPrompt.imageQuestion("What is the tallest bar").draftIds(m.tokenizer());
+            org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CancellationException.class,
+                    () -> m.prefill(conv, draft, f, () -> polls.incrementAndGet() > 1)); // after the first of two layers
+            assertEquals(prefix, conv.cachedTokens(), "the half-read draft is dropped, the image prefix kept");
+            GenerationResult r = run(conv, ids, f, GenerationConfig.greedy(16), TokenListener.NONE, () -> false);
+            assertArrayEquals(toInt(golden()), r.generatedIds());
+            assertEquals(prefix, r.reusedPromptTokens());
+        }
+    }
+
+    @Test
     void cancellingAPreEncodeMidwayLeavesTheEngineUsable() {
         try (ImageFeatures f = m.encodeImage(wide, "wide", () -> false); Conversation conv = m.newConversation(256)) {
             AtomicInteger polls = new AtomicInteger();

@@ -94,6 +94,35 @@ class ConversationPromptTest {
     }
 
     @Test
+    void aDraftIsThePromptWithoutTheClosingAssistant() {
+        for (TextTokenizer t : List.of(llama, tinySp, tinyJson)) {
+            for (ConversationPrompt p : List.of(oneTurn(), twoTurns(), ConversationPrompt.textOnly(List.of(Turn.pending("Hello"))),
+                    ConversationPrompt.imageQuestion(""))) {
+                int[] draft = p.draftIds(t);
+                int[] full = p.inputIds(t);
+                assertTrue(draft.length < full.length, p.text());
+                assertArrayEquals(draft, Arrays.copyOf(full, draft.length), "a finished question's draft is a prefix: " + p.text());
+                assertTrue(full.length - draft.length <= 6, "only \" ASSISTANT:\" is left: " + p.text());
+            }
+            // the follow-up's draft keeps every earlier turn as it will be sent, up to "USER: And the shortest?"
+            int firstEos = indexOf(twoTurns().inputIds(t), t.eosId());
+            assertArrayEquals(Arrays.copyOf(twoTurns().inputIds(t), firstEos + 1), Arrays.copyOf(twoTurns().draftIds(t), firstEos + 1));
+        }
+        assertThrows(IllegalStateException.class, () -> ConversationPrompt.withImage(List.of(new Turn(QUESTION, ANSWER))).draftIds(llama));
+    }
+
+    @Test
+    void aDraftsLastTokensMayDifferFromTheSentPrompts() {
+        // with the tiny model's tokenizer.model (SentencePiece), "hello " encoded on its own ends in "▁", where in the sent
+        // prompt that space and the one before ASSISTANT: merge into "▁▁"
+        ConversationPrompt p = ConversationPrompt.imageQuestion("hello ");
+        int[] draft = p.draftIds(tinySp);
+        int[] full = p.inputIds(tinySp);
+        assertArrayEquals(Arrays.copyOf(draft, draft.length - 1), Arrays.copyOf(full, draft.length - 1));
+        assertTrue(draft[draft.length - 1] != full[draft.length - 1], "the boundary token differs");
+    }
+
+    @Test
     void bosOnlyAtTheStartAndEosBetweenTurns() {
         int[] ids = twoTurns().inputIds(llama);
         assertEquals(1, Arrays.stream(ids).filter(id -> id == llama.bosId()).count());

@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The desktop app, headless (Monocle), on the tiny fixture model with the real LocalVisionChatService:
  * drop, paste, the canvas and grid readout, pad/native, a streamed answer equal to the CLI's, Stop,
- * and a restart that finds the conversation again.
+ * a restart that finds the conversation again, and a question read while it was typed.
  */
 class DesktopAppUiTest {
     @TempDir
@@ -141,6 +141,35 @@ class DesktopAppUiTest {
                 && app.viewModel().image().originalProperty().get() != null);
         assertEquals(saved.id(), fx(() -> list.getSelectionModel().getSelectedItem().id()));
         assertEquals(300, fx(() -> app.viewModel().image().originalProperty().get().width()));
+    }
+
+    @Test
+    void aQuestionTypedThenPausedOnIsReadAheadAndAnsweredTheSame() throws Exception {
+        AppPaths paths = AppPaths.under(tmp);
+        UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
+        app = UiSupport.open(paths);
+        await("the tiny model to load", 60, () -> app.viewModel().model().infoProperty().get() != null);
+        assertTrue(fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile()))));
+        await("the canvas preview", 20, () -> app.viewModel().image().preprocessedProperty().get() != null
+                && !app.viewModel().image().busyProperty().get());
+        List<String> status = new CopyOnWriteArrayList<>();
+        run(() -> {
+            Label state = (Label) app.scene().lookup(".status-bar .label");
+            state.textProperty().addListener((o, a, t) -> status.add(t));
+        });
+
+        robot.clickOn(".question").write(UiSupport.QUESTION);
+        await("the question to be read while typing paused", 30, () -> status.contains("Reading your question\u2026")
+                && app.viewModel().chat().stateProperty().get() == ServiceState.READY);
+        robot.type(KeyCode.ENTER);
+        await("the answer", 60, () -> app.viewModel().chat().messages().size() == 2
+                && !app.viewModel().chat().answeringProperty().get());
+        ChatMessage answer = lastMessage();
+        assertEquals(UiSupport.CLI_ANSWER, fx(answer::text), "the same answer as without reading ahead");
+        SavedConversation.Stats stats = answer.stats();
+        assertTrue(stats.promptTokens() - stats.readyPromptTokens() <= 6, "only \" ASSISTANT:\" was left to read: " + stats);
+        String footer = fx(() -> answer.footerProperty().get());
+        assertTrue(footer.contains(stats.readyPromptTokens() + " of " + stats.promptTokens() + " prompt tokens were ready"), footer);
     }
 
     @Test

@@ -30,7 +30,7 @@ class SettingsSheetUiTest {
         });
         try {
             PropertySheet sheet = view.sheet();
-            assertEquals(11, fx(() -> sheet.getItems().size()));
+            assertEquals(12, fx(() -> sheet.getItems().size()));
             assertTrue(fx(() -> sheet.lookupAll(".text-field").size()) >= 6, "editors were created");
             PropertySheet.Item temperature = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Temperature")).findFirst().orElseThrow());
             run(() -> temperature.setValue(0.8));
@@ -38,6 +38,11 @@ class SettingsSheetUiTest {
             PropertySheet.Item mode = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Canvas mode")).findFirst().orElseThrow());
             run(() -> mode.setValue(CanvasMode.NATIVE));
             assertEquals(CanvasMode.NATIVE, settings.canvasModeProperty().get());
+            PropertySheet.Item typing = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Read the question while I type"))
+                    .findFirst().orElseThrow());
+            assertEquals(true, typing.getValue(), "on by default");
+            run(() -> typing.setValue(false));
+            assertFalse(settings.readWhileTypingProperty().get());
             PropertySheet.Item threads = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Threads")).findFirst().orElseThrow());
             assertFalse(threads.isEditable());
         } finally {

@@ -1,6 +1,7 @@
 package ai.convllava.app.gui.chat;
 
 import ai.convllava.app.gui.Coalescer;
+import ai.convllava.app.gui.Debouncer;
 import ai.convllava.app.gui.Errors;
 import ai.convllava.app.gui.heatmap.HeatmapSource;
 import ai.convllava.app.gui.image.ImageViewModel;
@@ -20,6 +21,7 @@ import ai.convllava.model.image.PreprocessedImage;
 import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.service.AnswerListener;
 import ai.convllava.model.service.ChatRequest;
+import ai.convllava.model.service.DraftResult;
 import ai.convllava.model.service.ServiceState;
 import ai.convllava.model.service.TaskHandle;
 import ai.convllava.model.service.VisionChatService;
@@ -60,6 +62,11 @@ import java.util.function.LongSupplier;
  * thread, are queued, and reach the messages once per UI pulse (one coalesced runLater per burst).
  * The conversation is saved when an answer ends and at most every {@link #SAVE_INTERVAL_MS} while it
  * streams, so a crash loses nothing already shown for long.
+ *
+ * <p>While the user types, the question is read into the model ahead of time
+ * ({@link VisionChatService#readDraft}): {@link #DRAFT_DELAY_MS} after the last keystroke, when no answer is
+ * being written, a model is loaded and the image is ready, unless the setting is off. Sending then only has
+ * what changed since to compute; the service drops a draft as soon as anything else is asked of it.
  */
 public final class ChatViewModel {
     private static final Logger LOG = LoggerFactory.getLogger(ChatViewModel.class);
@@ -73,6 +80,8 @@ public final class ChatViewModel {
      */
     public static final boolean RECORD_ATTENTION = true;
     public static final int KEEP_ATTENTION_ANSWERS = 8;
+    /** Pause after the last keystroke before the question being typed is read into the model. */
+    public static final long DRAFT_DELAY_MS = 400;
 
     private final VisionChatService service;
     private final AppSettings settings;
@@ -82,6 +91,7 @@ public final class ChatViewModel {
     private final Executor io;
     private final Executor ui;
     private final LongSupplier clock;
+    private final Debouncer draftDelay;
 
     private final ObservableList<ChatMessage> messages = FXCollections.observableArrayList();
     private final ObservableList<SavedConversation> conversations = FXCollections.observableArrayList();
@@ -109,6 +119,10 @@ public final class ChatViewModel {
     private CanvasMode conversationMode;
     private Answer current;
     private long lastSave;
+    /** The draft sent last, until the service is done with it. */
+    private TaskHandle<DraftResult> draft;
+    /** The draft the service's cache holds (read, and nothing asked since): not sent again. */
+    private ChatRequest draftRead;
 
     /** One answer being written: its message, its queue of deltas, its handle. */
     private final class Answer implements AnswerListener {
@@ -148,8 +162,11 @@ public final class ChatViewModel {
         }
     }
 
+    /**
+     * @param timer the pause before a question being typed is read ({@link Debouncer.Timer#fx()} in the app)
+     */
     public ChatViewModel(VisionChatService service, AppSettings settings, ImageViewModel image, ModelViewModel model,
-                         ConversationStore store, Executor io, Executor ui, LongSupplier clock) {
+                         ConversationStore store, Executor io, Executor ui, LongSupplier clock, Debouncer.Timer timer) {
         this.service = service;
         this.settings = settings;
         this.image = image;
@@ -158,6 +175,7 @@ public final class ChatViewModel {
         this.io = io;
         this.ui = ui;
         this.clock = clock;
+        this.draftDelay = new Debouncer(timer, DRAFT_DELAY_MS, this::readDraft);
         model.stateProperty().addListener((o, a, b) -> recomputeState());
         model.infoProperty().addListener((o, a, b) -> recomputeState());
         answering.addListener((o, a, b) -> recomputeState());
@@ -170,10 +188,27 @@ public final class ChatViewModel {
                 model.stateProperty());
         canClear = Bindings.createBooleanBinding(() -> !answering.get() && (!messages.isEmpty() || conversationId.get() != null),
                 answering, messages, conversationId);
+
+        input.addListener((o, a, b) -> draftEdited());
+        settings.readWhileTypingProperty().addListener((o, a, on) -> {
+            if (on) {
+                draftEdited();
+            } else {
+                stopDraft();
+            }
+        });
+        // what the service holds changed: the question typed so far is read again for it
+        image.preprocessedProperty().addListener((o, a, b) -> forgetDraft());
+        model.infoProperty().addListener((o, a, b) -> forgetDraft());
+        answering.addListener((o, a, on) -> {
+            if (!on) {
+                forgetDraft(); // a follow-up typed while the answer was written
+            }
+        });
     }
 
     private static boolean isServiceUsable(ServiceState s) {
-        return s == ServiceState.READY || s == ServiceState.ENCODING || s == ServiceState.GENERATING;
+        return s == ServiceState.READY || s == ServiceState.ENCODING || s == ServiceState.READING_DRAFT || s == ServiceState.GENERATING;
     }
 
     private void recomputeState() {
@@ -258,6 +293,7 @@ public final class ChatViewModel {
         pastedImage = null;
         error.set(null);
         service.newConversation();
+        forgetDraft();
     }
 
     /** The last answer's text, for the clipboard; empty when there is none. */
@@ -286,7 +322,8 @@ public final class ChatViewModel {
         imageCopy = null;
     }
 
-    private void ask(GenerationConfig gen) {
+    /** Every exchange shown, the last one pending when its answer is not there yet. */
+    private List<ConversationPrompt.Turn> turns() {
         List<ConversationPrompt.Turn> turns = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) {
             ChatMessage m = messages.get(i);
@@ -296,6 +333,13 @@ public final class ChatViewModel {
             boolean answered = i + 1 < messages.size() && messages.get(i + 1).role() == ChatMessage.Role.ASSISTANT;
             turns.add(new ConversationPrompt.Turn(m.text(), answered ? messages.get(i + 1).text() : null));
         }
+        return turns;
+    }
+
+    private void ask(GenerationConfig gen) {
+        stopDraft();
+        draftRead = null;
+        List<ConversationPrompt.Turn> turns = turns();
         ChatRequest request = new ChatRequest(turns, settings.systemPromptForRequest(), gen.withRecordAttention(RECORD_ATTENTION));
         ChatMessage answer = new ChatMessage(ChatMessage.Role.ASSISTANT, "");
         answer.setStreaming(true);
@@ -369,7 +413,7 @@ public final class ChatViewModel {
             }
             Timings t = r.timings();
             SavedConversation.Stats stats = new SavedConversation.Stats(t.timeToFirstTokenMs(), t.decodeTokensPerSecond(), r.promptTokens(),
-                    r.imageTokens(), r.generatedIds().length);
+                    r.imageTokens(), r.generatedIds().length, r.reusedPromptTokens());
             if (r.finishReason() == FinishReason.ERROR) {
                 m.setError(r.error());
             }
@@ -410,6 +454,59 @@ public final class ChatViewModel {
             }
         }
         latestAttention.set(a.message);
+    }
+
+    // ---- reading the question while it is typed ---------------------------------------------------
+
+    /** The question was edited: it is read {@link #DRAFT_DELAY_MS} after the last edit. */
+    private void draftEdited() {
+        if (!settings.readWhileTypingProperty().get() || input.get() == null || input.get().isBlank()) {
+            draftDelay.cancel();
+            return;
+        }
+        draftDelay.restart();
+    }
+
+    /** The cache no longer holds the last draft read (new image, model, conversation or answer): read it again. */
+    private void forgetDraft() {
+        draftRead = null;
+        draftEdited();
+    }
+
+    /** Stops the pause and the draft being read (the setting was turned off, or the question is sent). */
+    private void stopDraft() {
+        draftDelay.cancel();
+        if (draft != null) {
+            draft.cancel();
+            draft = null;
+        }
+    }
+
+    /** Sends the question typed so far to be read into the model, when the model is free to take it. */
+    private void readDraft() {
+        String q = input.get() == null ? "" : input.get().strip();
+        if (q.isEmpty() || !settings.readWhileTypingProperty().get() || answering.get() || model.infoProperty().get() == null
+                || !isServiceUsable(model.stateProperty().get()) || image.busyProperty().get()) {
+            return; // read again when what stops it changes (answer finished, image ready, model loaded)
+        }
+        List<ConversationPrompt.Turn> turns = turns();
+        if (!turns.isEmpty() && turns.get(turns.size() - 1).assistant() == null) {
+            return;
+        }
+        turns.add(ConversationPrompt.Turn.pending(q)); // as send() will ask it
+        ChatRequest request = ChatRequest.draft(turns, settings.systemPromptForRequest());
+        if (request.equals(draftRead)) {
+            return;
+        }
+        TaskHandle<DraftResult> h = service.readDraft(request);
+        draft = h;
+        h.result().whenComplete((r, e) -> ui.execute(() -> {
+            if (draft != h) {
+                return; // sent, stopped or superseded meanwhile
+            }
+            draft = null;
+            draftRead = r != null && r.outcome() == DraftResult.Outcome.READ ? request : null;
+        }));
     }
 
     // ---- persistence ------------------------------------------------------------------------------
@@ -495,6 +592,7 @@ public final class ChatViewModel {
             return;
         }
         service.newConversation();
+        draftRead = null;
         messages.clear();
         latestAttention.set(null);
         for (SavedConversation.Message m : c.messages()) {

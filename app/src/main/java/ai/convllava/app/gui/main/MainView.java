@@ -235,7 +235,8 @@ public final class MainView {
         }
     }
 
-    static String stateText(ServiceState s) {
+    /** The status bar's words for what the model is doing. */
+    public static String stateText(ServiceState s) {
         switch (s) {
             case NO_MODEL:
                 return "No model \u00b7 image preview only";
@@ -245,6 +246,8 @@ public final class MainView {
                 return "Ready";
             case ENCODING:
                 return "Encoding image\u2026";
+            case READING_DRAFT:
+                return "Reading your question\u2026";
             case GENERATING:
                 return "Answering\u2026";
             default:

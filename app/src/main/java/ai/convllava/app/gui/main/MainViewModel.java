@@ -1,5 +1,6 @@
 package ai.convllava.app.gui.main;
 
+import ai.convllava.app.gui.Debouncer;
 import ai.convllava.app.gui.Errors;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;
@@ -32,12 +33,16 @@ public final class MainViewModel {
     private final ChatViewModel chat;
     private final HeatmapViewModel heatmap;
 
+    /**
+     * @param ui    runs on the UI thread
+     * @param timer pauses on the UI thread (debouncing what is typed); {@link Debouncer.Timer#fx()} in the app
+     */
     public MainViewModel(VisionChatService service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
-                         LongSupplier clock) {
+                         LongSupplier clock, Debouncer.Timer timer) {
         this.settings = settings;
         this.model = new ModelViewModel(service, settings, ui);
         this.image = new ImageViewModel(service, settings, io, ui);
-        this.chat = new ChatViewModel(service, settings, image, model, store, io, ui, clock);
+        this.chat = new ChatViewModel(service, settings, image, model, store, io, ui, clock, timer);
         this.heatmap = new HeatmapViewModel(chat, image, io, ui);
         model.setOnLoaded(image::update);
     }

@@ -156,7 +156,8 @@ public final class ModelViewModel {
 
     public boolean isReady() {
         ServiceState s = state.get();
-        return info.get() != null && (s == ServiceState.READY || s == ServiceState.ENCODING || s == ServiceState.GENERATING);
+        return info.get() != null && (s == ServiceState.READY || s == ServiceState.ENCODING || s == ServiceState.READING_DRAFT
+                || s == ServiceState.GENERATING);
     }
 
     public ReadOnlyObjectProperty<ServiceState> stateProperty() {

@@ -34,6 +34,7 @@ public final class AppSettings {
     private final IntegerProperty maxNewTokens = new SimpleIntegerProperty(this, "maxNewTokens", 512);
     private final IntegerProperty seed = new SimpleIntegerProperty(this, "seed", RANDOM_SEED);
     private final StringProperty systemPrompt = new SimpleStringProperty(this, "systemPrompt", ConversationPrompt.VICUNA_V1_SYSTEM);
+    private final BooleanProperty readWhileTyping = new SimpleBooleanProperty(this, "readWhileTyping", true);
     private final ObjectProperty<CanvasMode> canvasMode = new SimpleObjectProperty<>(this, "canvasMode", CanvasMode.PAD);
     private final ObjectProperty<Device> device = new SimpleObjectProperty<>(this, "device", Device.AUTO);
     private final ObjectProperty<TowerMemory> towerMemory = new SimpleObjectProperty<>(this, "towerMemory", TowerMemory.AUTO);
@@ -51,8 +52,9 @@ public final class AppSettings {
 
     /** Every persisted property, for change tracking. */
     public List<Observable> all() {
-        return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, canvasMode, device, modelDir,
-                visionTowerDir, towerMemory, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized, sidebarDivider,
+        return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, readWhileTyping, canvasMode, device,
+                modelDir, visionTowerDir, towerMemory, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
+                sidebarDivider,
                 previewDivider);
     }
 
@@ -94,6 +96,11 @@ public final class AppSettings {
 
     public StringProperty systemPromptProperty() {
         return systemPrompt;
+    }
+
+    /** Read the question into the model while it is typed (the answer starts sooner); on by default. */
+    public BooleanProperty readWhileTypingProperty() {
+        return readWhileTyping;
     }
 
     public ObjectProperty<CanvasMode> canvasModeProperty() {

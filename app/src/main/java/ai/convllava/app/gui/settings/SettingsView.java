@@ -34,6 +34,9 @@ public final class SettingsView {
                 new Item<>("Answer", "Seed", "Random seed for sampling; -1 draws a new one each time", Integer.class, s.seedProperty()),
                 new Item<>("Answer", "System prompt", "Sent before the conversation (default: ConvLLaVA's own)", String.class,
                         s.systemPromptProperty()),
+                new Item<>("Answer", "Read the question while I type", "While you type and the model is idle, your question is read"
+                        + " into the model, so the answer starts sooner; turn off to leave the processor alone", Boolean.class,
+                        s.readWhileTypingProperty()),
                 new Item<>("Image", "Canvas mode", "PAD: square canvas as trained; NATIVE: keep the aspect ratio (documents)",
                         CanvasMode.class, s.canvasModeProperty()),
                 new Item<>("Model", "Device", "AUTO uses a CUDA GPU when present", Device.class, s.deviceProperty()),

@@ -32,8 +32,14 @@ public record SavedConversation(String id, String title, long createdAt, long up
     public record Message(String role, String text, String finish, Stats stats) {
     }
 
-    /** Numbers shown under an answer. */
+    /**
+     * Numbers shown under an answer.
+     *
+     * @param readyPromptTokens prompt tokens already in the model's cache when the question was sent (pre-encoded
+     *                          image, earlier turns, the question read while typed); 0 in files saved before it
+     */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Stats(double ttftMs, double tokensPerSecond, int promptTokens, int imageTokens, int generatedTokens) {
+    public record Stats(double ttftMs, double tokensPerSecond, int promptTokens, int imageTokens, int generatedTokens,
+                        int readyPromptTokens) {
     }
 }

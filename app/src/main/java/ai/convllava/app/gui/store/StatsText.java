@@ -17,6 +17,9 @@ public final class StatsText {
         }
         if (s.promptTokens() > 0) {
             sep(b).append(s.promptTokens()).append(" prompt tokens (").append(s.imageTokens()).append(" visual)");
+            if (s.readyPromptTokens() > 0) {
+                sep(b).append(s.readyPromptTokens()).append(" of ").append(s.promptTokens()).append(" prompt tokens were ready");
+            }
         }
         sep(b).append(s.generatedTokens()).append(" generated");
         String f = finishText(finish);
