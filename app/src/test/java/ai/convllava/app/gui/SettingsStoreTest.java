@@ -4,6 +4,7 @@ import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsStore;
 import ai.convllava.app.gui.settings.Theme;
 import ai.convllava.model.engine.Device;
+import ai.convllava.model.engine.TowerMemory;
 import ai.convllava.model.generate.GenerationConfig;
 import ai.convllava.model.image.CanvasMode;
 import org.junit.jupiter.api.Test;
@@ -33,6 +34,7 @@ class SettingsStoreTest {
         s.systemPromptProperty().set("Be brief.");
         s.canvasModeProperty().set(CanvasMode.NATIVE);
         s.deviceProperty().set(Device.CPU);
+        s.towerMemoryProperty().set(TowerMemory.STREAMED);
         s.themeProperty().set(Theme.DARK);
         s.modelDirProperty().set("/models/ConvLLaVA-sft-1536");
         s.windowWidthProperty().set(1111);
@@ -45,6 +47,7 @@ class SettingsStoreTest {
         assertEquals("Be brief.", r.systemPromptForRequest());
         assertEquals(CanvasMode.NATIVE, r.canvasModeProperty().get());
         assertEquals(Device.CPU, r.deviceProperty().get());
+        assertEquals(TowerMemory.STREAMED, r.towerMemoryProperty().get());
         assertEquals(Theme.DARK, r.themeProperty().get());
         assertEquals("/models/ConvLLaVA-sft-1536", r.modelDirProperty().get());
         assertEquals(1111, r.windowWidthProperty().get());

@@ -54,11 +54,16 @@ public final class LlamaAttention {
         NDArray keys = cache.keys(layer, s).toType(DataType.FLOAT32, false); // (KV, S, D); a no-op unless the cache is f16 (GPU)
         NDArray values = cache.values(layer, s).toType(DataType.FLOAT32, false);
         NDArray qg = q.reshape(kvHeads, rep * t, headDim); // (1, H, T, D) -> (KV, rep*T, D): heads of a group stacked on rows
-        NDArray scores = qg.matMul(keys.transpose(0, 2, 1)).mul(scale).reshape(heads, t, s); // (KV, rep*T, S) -> (H, T, S)
+        // scale and mask in place, and the scores freed once softmaxed: at T = 638 each (H, T, S) map is
+        // 52 MB, and four of them lived until the layer's scope closed
+        NDArray raw = qg.matMul(keys.transpose(0, 2, 1)); // (KV, rep*T, S)
+        NDArray scores = raw.reshape(heads, t, s).muli(scale); // (KV, rep*T, S) -> (H, T, S)
         if (mask != null) {
-            scores = scores.add(mask);
+            scores.addi(mask);
         }
         NDArray probs = scores.softmax(-1); // float32 softmax, as transformers' eager attention
+        scores.close();
+        raw.close();
         if (probe != null) {
             NDArray last = probs.get(new NDIndex(":, {}, {}:{}", t - 1, probe.imageStart(), probe.imageStart() + probe.imageTokens())); // (H, N)
             probe.put(layer, last.mean(new int[] {0})); // (N), mean over heads

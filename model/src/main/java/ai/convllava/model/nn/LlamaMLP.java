@@ -17,8 +17,16 @@ public final class LlamaMLP {
     }
 
     public NDArray forward(NDArray x) {
+        // in place where the math allows, and each (T, 11008) map freed when used (28 MB each at T = 638)
         NDArray g = gateProj.forward(x);
-        NDArray silu = g.mul(Activation.sigmoid(g));
-        return downProj.forward(silu.mul(upProj.forward(x)));
+        NDArray sig = Activation.sigmoid(g);
+        NDArray silu = g.muli(sig); // silu(g) = g * sigmoid(g)
+        sig.close();
+        NDArray up = upProj.forward(x);
+        silu.muli(up);
+        up.close();
+        NDArray y = downProj.forward(silu);
+        silu.close();
+        return y;
     }
 }

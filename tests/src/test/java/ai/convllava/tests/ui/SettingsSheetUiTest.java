@@ -2,6 +2,7 @@ package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsView;
+import ai.convllava.model.engine.TowerMemory;
 import ai.convllava.model.image.CanvasMode;
 import javafx.scene.Scene;
 import javafx.stage.Stage;
@@ -30,7 +31,7 @@ class SettingsSheetUiTest {
         });
         try {
             PropertySheet sheet = view.sheet();
-            assertEquals(12, fx(() -> sheet.getItems().size()));
+            assertEquals(13, fx(() -> sheet.getItems().size()));
             assertTrue(fx(() -> sheet.lookupAll(".text-field").size()) >= 6, "editors were created");
             PropertySheet.Item temperature = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Temperature")).findFirst().orElseThrow());
             run(() -> temperature.setValue(0.8));
@@ -43,6 +44,11 @@ class SettingsSheetUiTest {
             assertEquals(true, typing.getValue(), "on by default");
             run(() -> typing.setValue(false));
             assertFalse(settings.readWhileTypingProperty().get());
+            PropertySheet.Item tower = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Vision tower memory"))
+                    .findFirst().orElseThrow());
+            assertEquals(TowerMemory.AUTO, tower.getValue(), "AUTO by default");
+            run(() -> tower.setValue(TowerMemory.STREAMED));
+            assertEquals(TowerMemory.STREAMED, settings.towerMemoryProperty().get());
             PropertySheet.Item threads = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Threads")).findFirst().orElseThrow());
             assertFalse(threads.isEditable());
         } finally {
