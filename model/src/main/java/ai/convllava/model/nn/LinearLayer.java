@@ -6,7 +6,10 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
+
+import java.nio.ByteBuffer;
 
 /**
  * {@code nn.Linear}: y = x W^T + b with W stored {@code [out, in]} (the layout DJL's
@@ -23,12 +26,48 @@ public final class LinearLayer {
     /** Output rows per upcast block: 1024 x 4096 x 4 bytes = 16 MB. */
     static final int BLOCK_ROWS = 1024;
 
+    /** From 2 up to this many rows use {@link HalfMatmul} when it is available and W is float16 on the CPU. */
+    static final long HALF_KERNEL_ROWS = 128;
+    /** Whether one non-exact row (decode) also uses {@link HalfMatmul}; else libtorch's float16 mat-vec. */
+    static final boolean HALF_KERNEL_ONE_ROW = false;
+    private static volatile boolean halfKernelEnabled = true;
+
     private final NDArray weight;
     private final NDArray bias;
+    /** W's float16 bytes in place (libtorch's memory, no copy), or null when the Java kernel is not used. */
+    private final ByteBuffer halves;
 
     public LinearLayer(NDArray weight, NDArray bias) {
         this.weight = weight;
         this.bias = bias;
+        this.halves = halfView(weight);
+    }
+
+    /**
+     * A direct view of a contiguous CPU float16 {@code [out, in]} weight ({@code toByteBuffer(true)}
+     * wraps the tensor's own storage: checked to have exactly out x in halves), or null.
+     */
+    private static ByteBuffer halfView(NDArray weight) {
+        if (weight.getDataType() != DataType.FLOAT16 || weight.getDevice().isGpu() || weight.getShape().dimension() != 2
+                || !HalfKernelSupport.available()) {
+            return null;
+        }
+        long bytes = weight.getShape().size() * 2;
+        if (bytes > Integer.MAX_VALUE) {
+            return null; // a ByteBuffer cannot address it; libtorch's paths handle it
+        }
+        ByteBuffer view = weight.toByteBuffer(true);
+        return view.isDirect() && view.capacity() == bytes ? view : null;
+    }
+
+    /** Turns the Java float16 kernel on or off for every layer (A/B comparisons in one JVM); on by default. */
+    public static void setHalfKernelEnabled(boolean enabled) {
+        halfKernelEnabled = enabled;
+    }
+
+    /** True when float16 layers with few rows run on {@link HalfMatmul} (available here and enabled). */
+    public static boolean halfKernelActive() {
+        return halfKernelEnabled && HalfKernelSupport.available();
     }
 
     /** Loads {@code prefix.weight} ([out, in]) and, when {@code withBias}, {@code prefix.bias}. */
@@ -51,6 +90,10 @@ public final class LinearLayer {
             return Linear.linear(x, weight, bias).singletonOrThrow();
         }
         long rows = x.getShape().size() / x.getShape().getShape()[x.getShape().dimension() - 1];
+        if (halves != null && halfKernelEnabled && x.getDataType() == DataType.FLOAT32
+                && (rows > 1 ? rows <= HALF_KERNEL_ROWS : exact || HALF_KERNEL_ONE_ROW)) {
+            return halfKernel(x, (int) rows);
+        }
         if (rows <= F16_ROWS && !exact && !weight.getDevice().isGpu()) {
             NDArray y = Linear.linear(x.toType(weight.getDataType(), false), weight).singletonOrThrow().toType(DataType.FLOAT32, false);
             return bias == null ? y : y.add(bias);
@@ -78,6 +121,24 @@ public final class LinearLayer {
             NDScope.unregister(y);
             return y;
         }
+    }
+
+    /** x (..., in) -> (..., out) through {@link HalfMatmul}: float32 sums of the exact float16 values (so also for {@code exact}). */
+    private NDArray halfKernel(NDArray x, int rows) {
+        int out = (int) outFeatures();
+        int in = (int) inFeatures();
+        Shape xs = x.getShape();
+        if (xs.get(xs.dimension() - 1) != in) {
+            throw new IllegalArgumentException("linear layer " + weight.getName() + " takes " + in + " inputs, got shape " + xs);
+        }
+        if (weight.isReleased()) {
+            throw new IllegalStateException("linear layer " + weight.getName() + " used after its model was closed");
+        }
+        float[] y = HalfMatmul.multiply(halves, out, in, x.toFloatArray(), rows);
+        long[] dims = xs.getShape().clone();
+        dims[dims.length - 1] = out;
+        NDArray result = x.getManager().create(y, new Shape(dims)); // (..., in) -> (..., out)
+        return bias == null ? result : result.add(bias);
     }
 
     public long outFeatures() {
