@@ -7,10 +7,12 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -46,8 +48,11 @@ final class HalfMatmul {
     static final int BLOCK = 2 * LANES;
     private static final int MASK = 0x8fffe000;
     private static final float TWO_POW_112 = 0x1p112f;
-    /** Inputs per weight panel block: 3 x 2048 floats = 24 KB, within the 32 KB L1. */
-    static final int KC = 2048;
+    /**
+     * Inputs per weight panel block: 3 x 4096 floats = 48 KB. Fewer blocks mean fewer reductions; thread
+     * CPU time for 4096x4096 / 11008x4096 at 17 rows: KC 4096 20 / 52 ms, 2048 22 / 58, 1024 24 / 63, 512 26 / 68.
+     */
+    static final int KC = 4096;
     /** Output rows per unit of work handed to a thread (a multiple of 3 and of 4). */
     static final int CHUNK = 48;
 
@@ -58,6 +63,7 @@ final class HalfMatmul {
         return t;
     }) : null;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    private static final AtomicBoolean WARMING = new AtomicBoolean();
 
     private HalfMatmul() {
     }
@@ -79,6 +85,43 @@ final class HalfMatmul {
                 panel = new float[floats];
             }
             return panel;
+        }
+    }
+
+    /**
+     * Compiles the kernel before the first question, once per JVM, on a background daemon thread.
+     * Until C2 has compiled them, Vector API calls run as boxed Java objects: measured in the
+     * benchmark, the first 21-token prefill after start-up took 1.2 s on 2 layers instead of 0.3 s.
+     * About 2 s of one core on small random weights, all loops (1 row, 3x3/3x2/3x1 tiles, tails).
+     */
+    static void warmUpInBackground() {
+        if (!WARMING.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(HalfMatmul::warmUp, "convllava-matmul-warmup");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
+    }
+
+    private static void warmUp() {
+        int in = KC + BLOCK + 5; // two panel blocks and a tail
+        // out = 97 and 98: the last 3-row panel holds 1 and then 2 weight rows, as for 4096 and 11008 outputs
+        for (int out : new int[] {2 * CHUNK + 1, 2 * CHUNK + 2}) {
+            ByteBuffer w = ByteBuffer.allocateDirect(out * in * 2).order(ByteOrder.LITTLE_ENDIAN);
+            SplittableRandom r = new SplittableRandom(out);
+            for (int i = 0; i < out * in; i++) {
+                w.putShort(i * 2, (short) (0x2000 + r.nextInt(0x1800) | (r.nextBoolean() ? 0x8000 : 0))); // |values| ~ 2^-7 .. 2^-1
+            }
+            for (int round = 0; round < 100; round++) {
+                for (int rows : new int[] {1, 2, 3, 4, 17}) {
+                    float[] x = new float[rows * in];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) r.nextDouble(-1, 1);
+                    }
+                    multiply(w, out, in, x, rows);
+                }
+            }
         }
     }
 
