@@ -160,6 +160,7 @@ public final class SelfTestCommand implements Callable<Integer> {
         out.println("djl:        " + djlVersion() + " (offline=" + System.getProperty("ai.djl.offline") + ", cache " + djlCacheDir() + ")");
         String tunables = System.getenv("GLIBC_TUNABLES");
         out.println("malloc:     GLIBC_TUNABLES=" + (tunables == null ? "(not set)" : tunables));
+        out.println("f16 matmul: " + ai.convllava.model.nn.LinearLayer.halfKernelStatus());
         out.flush();
     }
 

@@ -57,12 +57,23 @@ public final class LinearLayer {
             return null; // a ByteBuffer cannot address it; libtorch's paths handle it
         }
         ByteBuffer view = weight.toByteBuffer(true);
-        return view.isDirect() && view.capacity() == bytes ? view : null;
+        if (!view.isDirect() || view.capacity() != bytes) {
+            return null;
+        }
+        HalfMatmul.warmUpInBackground(); // compiled while the rest of the model loads
+        return view;
     }
 
     /** Turns the Java float16 kernel on or off for every layer (A/B comparisons in one JVM); on by default. */
     public static void setHalfKernelEnabled(boolean enabled) {
         halfKernelEnabled = enabled;
+    }
+
+    /** Which code multiplies float16 weights with few rows, for diagnostics ({@code self-test}). */
+    public static String halfKernelStatus() {
+        String reason = HalfKernelSupport.reasonUnavailable();
+        return reason == null ? (halfKernelEnabled ? "Java Vector API kernel (AVX2 + FMA), 2.." + HALF_KERNEL_ROWS + " rows" : "libtorch (Java kernel turned off)")
+                : "libtorch (" + reason + ")";
     }
 
     /** True when float16 layers with few rows run on {@link HalfMatmul} (available here and enabled). */

@@ -75,6 +75,11 @@ public final class LinearKernelBench {
                     vs.put("b:x16 bmm W16^T", () -> x.toType(DataType.FLOAT16, false).batchMatMul(w16.transpose().expandDims(0))
                             .toType(DataType.FLOAT32, false));
                     vs.put("c:HalfMatmul (LinearLayer)", () -> withKernel(true, () -> layer.forward(x)));
+                    if (m == 1) {
+                        // one row goes to the Java kernel only when exact (the prefill's lm_head); this times its mat-vec
+                        vs.put("c:HalfMatmul one row, exact", () -> withKernel(true, () -> layer.forward(x, true)));
+                        vs.put("a:LinearLayer one row, exact", () -> withKernel(false, () -> layer.forward(x, true)));
+                    }
                     vs.keySet().removeIf(name -> !only.isEmpty() && !name.matches(only));
                     run(vs, x, w16, n, k, m, reps);
                     x.close();
