@@ -246,8 +246,10 @@ public class BuildInstaller {
         String found = run("jdeps", a.toArray(String[]::new)).strip();
         Set<String> modules = new LinkedHashSet<>(List.of(found.split(",")));
         // not seen by jdeps: Unsafe users found reflectively (JavaFX, JNA), locale data (dates in the
-        // conversation list), EC for any TLS, jdk.management for the JVM's own memory/CPU beans
-        modules.addAll(List.of("jdk.unsupported", "jdk.localedata", "jdk.crypto.ec", "jdk.management"));
+        // conversation list), EC for any TLS, jdk.management for the JVM's own memory/CPU beans (and the
+        // HotSpot options the float16 kernel checks), jdk.incubator.vector for that kernel (jdeps may skip
+        // incubator modules; the launcher resolves it with --add-modules, see javaOptions)
+        modules.addAll(List.of("jdk.unsupported", "jdk.localedata", "jdk.crypto.ec", "jdk.management", "jdk.incubator.vector"));
         return String.join(",", modules);
     }
 
@@ -277,7 +279,8 @@ public class BuildInstaller {
                 "-Xss4m",                          // as the tests run
                 "-XX:MaxRAMPercentage=60",         // heap sized from the machine; the rest stays for libtorch's tensors
                 "-XX:+UseG1GC",
-                "-Dprism.lcdtext=false"));
+                "-Dprism.lcdtext=false",
+                "--add-modules=jdk.incubator.vector")); // the Java float16 matmul kernel (model/.../nn/HalfMatmul); libtorch's paths without it
         if (Runtime.version().feature() >= 22) {
             o.add("--enable-native-access=ALL-UNNAMED"); // JNA/JavaFX natives without warnings (JDK 22+; unknown to 17)
         }

@@ -25,4 +25,5 @@ done
 # >32 MB temporary is page-faulted in again and large ops run ~6x slower
 export GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184
 
-exec java -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" bench --python "$PYTHON" "$@"
+# jdk.incubator.vector: the Java float16 kernel for prefills of up to 128 new tokens (model/.../nn/HalfMatmul)
+exec java --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" bench --python "$PYTHON" "$@"
