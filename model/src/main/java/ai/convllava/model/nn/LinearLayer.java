@@ -14,11 +14,31 @@ import java.nio.ByteBuffer;
 /**
  * {@code nn.Linear}: y = x W^T + b with W stored {@code [out, in]} (the layout DJL's
  * {@code Linear.linear} maps onto torch's addmm without a transpose; {@code [in, out]} measured 37x
- * slower). x and y are float32. With float16 weights (measured on this 2-core machine, W 11008x4096):
- * up to {@link #F16_ROWS} rows run in float16 (decode: half the bytes read; 1 row 11 ms vs 98 ms
- * upcasting); more rows upcast W to float32 in blocks of {@link #BLOCK_ROWS} output rows and
- * multiply block by block (640 rows: 566 ms vs 649 ms for one whole upcast, and each temporary
- * stays under the 32 MB where glibc's malloc starts page-faulting: 2198 vs 3067 ms without tunables).
+ * slower). x and y are float32. With float16 weights on the CPU:
+ * <ul>
+ *   <li>{@link #HALF_KERNEL_MIN_ROWS} to {@link #HALF_KERNEL_ROWS} rows (a question after the
+ *       pre-encoded image, a follow-up, a draft) and the prefill's exact lm_head row run on
+ *       {@link HalfMatmul}, which reads W in place once and sums in float32 (when the JVM has
+ *       {@code jdk.incubator.vector} and AVX2 + FMA);</li>
+ *   <li>otherwise up to {@link #F16_ROWS} rows run in float16 (decode: half the bytes read; 1 row
+ *       11 ms vs 98 ms upcasting); more rows upcast W to float32 in blocks of {@link #BLOCK_ROWS}
+ *       output rows and multiply block by block (640 rows: 566 ms vs 649 ms for one whole upcast, and
+ *       each temporary stays under the 32 MB where glibc's malloc starts page-faulting: 2198 vs 3067
+ *       ms without tunables).</li>
+ * </ul>
+ * Measured with LinearKernelBench (variants interleaved in one JVM, medians of 5-9, ms, kernel /
+ * libtorch's path; load average 1.5-2 from other jobs on the 2 cores, so +-20%):
+ * <pre>
+ *   rows                   1 (exact)   2          3          4          5          17         32          48         64         128
+ *   W 4096 x 4096          8.0 / 45    9.6 / 4.3  7.9 / 5.6  12 / 7.3   16 / 20    22 / 50    26 / 27     34 / 30    44 / 37    75 / 49
+ *   W 11008 x 4096          12 / 52     15 / 10    33 / 41    21 / 40    18 / 21    32 / 62    54 / 108    81 / 91    94 / 90    189 / 128
+ *   W 4096 x 11008         9.6 / 27     15 / 8.9                         18 / 19    33 / 61
+ * </pre>
+ * So the kernel takes {@link #HALF_KERNEL_MIN_ROWS} to {@link #HALF_KERNEL_ROWS} rows (per layer,
+ * 4 x 4096^2 + 3 x 11008-wide: 2 rows lose, 3 win slightly, 48 about even, 64 lose). One decode
+ * row stays on libtorch's float16 mat-vec: the kernel's was no faster (8.0 / 12 / 9.6 ms against
+ * 8.8 / 13 / 6.0; 7-9 GB/s where copy bandwidth is 25.5). libtorch's float16 matmul also rounds x to
+ * half: a pre-encoded question's logits on the tiny model were 2e-3 from float32, the kernel's 2.5e-6.
  */
 public final class LinearLayer {
     /** Up to this many rows use the float16 path when W is float16 (17 rows: f16 78 ms, blocked upcast 83 ms; 64: 232 vs 122). */
@@ -26,8 +46,9 @@ public final class LinearLayer {
     /** Output rows per upcast block: 1024 x 4096 x 4 bytes = 16 MB. */
     static final int BLOCK_ROWS = 1024;
 
-    /** From 2 up to this many rows use {@link HalfMatmul} when it is available and W is float16 on the CPU. */
-    static final long HALF_KERNEL_ROWS = 128;
+    /** From {@link #HALF_KERNEL_MIN_ROWS} up to this many rows use {@link HalfMatmul} when it is available and W is float16 on the CPU. */
+    static final long HALF_KERNEL_ROWS = 48;
+    static final long HALF_KERNEL_MIN_ROWS = 3;
     /** Whether one non-exact row (decode) also uses {@link HalfMatmul}; else libtorch's float16 mat-vec. */
     static final boolean HALF_KERNEL_ONE_ROW = false;
     private static volatile boolean halfKernelEnabled = true;
@@ -72,7 +93,7 @@ public final class LinearLayer {
     /** Which code multiplies float16 weights with few rows, for diagnostics ({@code self-test}). */
     public static String halfKernelStatus() {
         String reason = HalfKernelSupport.reasonUnavailable();
-        return reason == null ? (halfKernelEnabled ? "Java Vector API kernel (AVX2 + FMA), 2.." + HALF_KERNEL_ROWS + " rows" : "libtorch (Java kernel turned off)")
+        return reason == null ? (halfKernelEnabled ? "Java Vector API kernel (AVX2 + FMA), " + HALF_KERNEL_MIN_ROWS + ".." + HALF_KERNEL_ROWS + " rows" : "libtorch (Java kernel turned off)")
                 : "libtorch (" + reason + ")";
     }
 
@@ -102,7 +123,7 @@ public final class LinearLayer {
         }
         long rows = x.getShape().size() / x.getShape().getShape()[x.getShape().dimension() - 1];
         if (halves != null && halfKernelEnabled && x.getDataType() == DataType.FLOAT32
-                && (rows > 1 ? rows <= HALF_KERNEL_ROWS : exact || HALF_KERNEL_ONE_ROW)) {
+                && (rows > 1 ? rows >= HALF_KERNEL_MIN_ROWS && rows <= HALF_KERNEL_ROWS : exact || HALF_KERNEL_ONE_ROW)) {
             return halfKernel(x, (int) rows);
         }
         if (rows <= F16_ROWS && !exact && !weight.getDevice().isGpu()) {
