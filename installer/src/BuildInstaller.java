@@ -247,8 +247,8 @@ public class BuildInstaller {
         Set<String> modules = new LinkedHashSet<>(List.of(found.split(",")));
         // not seen by jdeps: Unsafe users found reflectively (JavaFX, JNA), locale data (dates in the
         // conversation list), EC for any TLS, jdk.management for the JVM's own memory/CPU beans (and the
-        // HotSpot options the float16 kernel checks), jdk.incubator.vector for that kernel (jdeps may skip
-        // incubator modules; the launcher resolves it with --add-modules, see javaOptions)
+        // HotSpot options the float16 kernel checks); jdk.incubator.vector (the kernel) jdeps lists today,
+        // kept here as the launcher's --add-modules (javaOptions) fails to start without it
         modules.addAll(List.of("jdk.unsupported", "jdk.localedata", "jdk.crypto.ec", "jdk.management", "jdk.incubator.vector"));
         return String.join(",", modules);
     }
