@@ -57,27 +57,49 @@ public final class Main {
     }
 
     /**
-     * The installed app's native launcher (jpackage) cannot set environment variables, and glibc reads
-     * GLIBC_TUNABLES only at process start. So on Linux, when started from that launcher without the
-     * variable, run the launcher once more with it set and pass its exit code on. Skipped when the
-     * marker variable is present (no loops), outside a jpackage launcher ({@code java -jar} users set
-     * the variable themselves), or with {@code -Dconvllava.reexec=false}.
+     * Two things must be in place when the JVM starts: GLIBC_TUNABLES (glibc reads it only at process
+     * start; the installed app's jpackage launcher cannot set environment variables) and the
+     * {@code jdk.incubator.vector} module (the float16 kernel for short prefills; without it they run
+     * ~1.7x slower on libtorch). When either is missing, start once more with both and pass the exit
+     * code on: the jpackage launcher again, or for {@code java -jar} the same java with the same
+     * arguments plus {@code --add-modules}. Skipped when the marker variable is present (no loops),
+     * when the original command line is not known, or with {@code -Dconvllava.reexec=false}.
      *
      * @return the child's exit code, or null to carry on in this process
      */
     static Integer reexecWithTunables(String[] args) {
-        String launcher = System.getProperty("jpackage.app-path");
-        if (launcher == null || !System.getProperty("os.name", "").toLowerCase().contains("linux") || System.getenv("GLIBC_TUNABLES") != null
-                || System.getenv(REEXEC_MARKER) != null || "false".equals(System.getProperty("convllava.reexec"))) {
+        boolean linux = System.getProperty("os.name", "").toLowerCase().contains("linux");
+        boolean needTunables = linux && System.getenv("GLIBC_TUNABLES") == null;
+        boolean needVector = ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty();
+        if (!(needTunables || needVector) || System.getenv(REEXEC_MARKER) != null || "false".equals(System.getProperty("convllava.reexec"))) {
             return null;
         }
         List<String> cmd = new ArrayList<>();
-        cmd.add(launcher);
-        cmd.addAll(Arrays.asList(args));
+        String launcher = System.getProperty("jpackage.app-path");
+        if (launcher != null) {
+            if (!needTunables) {
+                return null; // the launcher's own options hold the module; only the tunables need a restart
+            }
+            cmd.add(launcher);
+            cmd.addAll(Arrays.asList(args));
+        } else {
+            ProcessHandle.Info info = ProcessHandle.current().info();
+            String[] original = info.arguments().orElse(null);
+            if (info.command().isEmpty() || original == null || !Arrays.asList(original).contains("-jar")) {
+                return null; // started some other way (an IDE, a test): leave it alone
+            }
+            cmd.add(info.command().get());
+            if (needVector) {
+                cmd.add("--add-modules=jdk.incubator.vector");
+            }
+            cmd.addAll(Arrays.asList(original));
+        }
         ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
         // the launcher marks its own second stage with _JPACKAGE_LAUNCHER; a child that inherited it would skip the cfg file
         pb.environment().keySet().removeIf(k -> k.startsWith("_JPACKAGE"));
-        pb.environment().put("GLIBC_TUNABLES", GLIBC_TUNABLES);
+        if (linux) {
+            pb.environment().put("GLIBC_TUNABLES", GLIBC_TUNABLES);
+        }
         pb.environment().put(REEXEC_MARKER, "1");
         try {
             Process p = pb.start();
@@ -97,7 +119,8 @@ public final class Main {
                 }
             }
         } catch (java.io.IOException | RuntimeException e) {
-            System.err.println("note: could not restart with GLIBC_TUNABLES set (" + e.getMessage() + "); carrying on without it");
+            System.err.println("note: could not restart with GLIBC_TUNABLES and the vector module (" + e.getMessage()
+                    + "); carrying on without them");
             return null;
         }
     }
