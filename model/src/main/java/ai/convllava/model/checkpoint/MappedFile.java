@@ -102,6 +102,15 @@ final class MappedFile implements AutoCloseable {
         }
     }
 
+    /** {@link #readFully} of the part of a tensor's stored bytes starting {@code byteOffset} bytes into it. */
+    void readTensor(TensorInfo info, long byteOffset, ByteBuffer dst) {
+        if (byteOffset < 0 || byteOffset > info.byteLength() || dst.remaining() > info.byteLength() - byteOffset) {
+            throw new IllegalArgumentException("bytes [" + byteOffset + ", +" + dst.remaining() + ") lie outside tensor '" + info.name()
+                    + "' of " + info.byteLength() + " bytes");
+        }
+        readFully(info.offset() + byteOffset, dst, "tensor '" + info.name() + "'");
+    }
+
     /** Maps {@code length} bytes at {@code offset} read-only, little-endian. */
     ByteBuffer map(long offset, long length, String what) {
         if (length > Integer.MAX_VALUE) {

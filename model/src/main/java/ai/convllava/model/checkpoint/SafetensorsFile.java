@@ -199,11 +199,7 @@ public final class SafetensorsFile implements TensorFile {
 
     @Override
     public void read(TensorInfo info, long byteOffset, ByteBuffer dst) {
-        if (byteOffset < 0 || byteOffset > info.byteLength() || dst.remaining() > info.byteLength() - byteOffset) {
-            throw new IllegalArgumentException("bytes [" + byteOffset + ", +" + dst.remaining() + ") lie outside tensor '" + info.name()
-                    + "' of " + info.byteLength() + " bytes");
-        }
-        file.readFully(info.offset() + byteOffset, dst, "tensor '" + info.name() + "'");
+        file.readTensor(info, byteOffset, dst);
     }
 
     @Override
