@@ -141,6 +141,7 @@ public final class LinearLayer {
             }
         }
         NDList parts = new NDList();
+        NDArray y;
         try (NDScope scope = new NDScope()) {
             for (long r = 0; r < out; r += BLOCK_ROWS) {
                 long end = Math.min(out, r + BLOCK_ROWS);
@@ -149,10 +150,11 @@ public final class LinearLayer {
                 parts.add(Linear.linear(x, w32, b).singletonOrThrow()); // (..., blk)
                 w32.close();
             }
-            NDArray y = NDArrays.concat(parts, -1); // (..., out)
-            NDScope.unregister(y);
-            return y;
+            y = NDArrays.concat(parts, -1); // (..., out)
+            NDScope.unregister(y); // created in (so registered only with) the inner scope...
         }
+        NDScope.register(y); // ...so the caller's scope must get it back, or nobody frees it (3.4 GB per 7B prefill)
+        return y;
     }
 
     /** x (..., in) -> (..., out) through {@link HalfMatmul}: float32 sums of the exact float16 values (so also for {@code exact}). */
