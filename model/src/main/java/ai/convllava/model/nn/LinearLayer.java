@@ -140,9 +140,8 @@ public final class LinearLayer {
                 return Linear.linear(x, w32, bias).singletonOrThrow();
             }
         }
-        NDList parts = new NDList();
-        NDArray y;
-        try (NDScope scope = new NDScope()) {
+        return InnerScope.compute(() -> { // the blocks and their parts go at once; the result to the caller's scope
+            NDList parts = new NDList();
             for (long r = 0; r < out; r += BLOCK_ROWS) {
                 long end = Math.min(out, r + BLOCK_ROWS);
                 NDArray w32 = weight.get(new NDIndex("{}:{}", r, end)).toType(DataType.FLOAT32, false); // (blk, in)
@@ -150,11 +149,8 @@ public final class LinearLayer {
                 parts.add(Linear.linear(x, w32, b).singletonOrThrow()); // (..., blk)
                 w32.close();
             }
-            y = NDArrays.concat(parts, -1); // (..., out)
-            NDScope.unregister(y); // created in (so registered only with) the inner scope...
-        }
-        NDScope.register(y); // ...so the caller's scope must get it back, or nobody frees it (3.4 GB per 7B prefill)
-        return y;
+            return NDArrays.concat(parts, -1); // (..., out)
+        });
     }
 
     /** x (..., in) -> (..., out) through {@link HalfMatmul}: float32 sums of the exact float16 values (so also for {@code exact}). */

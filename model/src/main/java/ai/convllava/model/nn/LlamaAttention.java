@@ -2,7 +2,6 @@ package ai.convllava.model.nn;
 
 import ai.convllava.model.config.LlamaConfig;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 
@@ -45,40 +44,38 @@ public final class LlamaAttention {
     public NDArray forward(NDArray x, int start, LlamaRotaryEmbedding rope, KvCache cache, NDArray mask, ImageAttentionProbe probe) {
         // its own scope: q, k, v, the RoPE temporaries, scores and context (~250 MB at T = 638) go when
         // the attention is done, not when the decoder layer is
-        NDArray out;
-        try (NDScope scope = new NDScope()) {
-            long t = x.getShape().get(1);
-            int rep = heads / kvHeads;
-            NDArray q = qProj.forward(x).reshape(1, t, heads, headDim).transpose(0, 2, 1, 3); // (1, T, H*D) -> (1, H, T, D)
-            NDArray k = kProj.forward(x).reshape(1, t, kvHeads, headDim).transpose(0, 2, 1, 3); // (1, T, KV*D) -> (1, KV, T, D)
-            NDArray v = vProj.forward(x).reshape(1, t, kvHeads, headDim).transpose(0, 2, 1, 3);
-            q = rope.apply(q, start);
-            k = rope.apply(k, start);
-            cache.write(layer, k.get(0), v.get(0), start);
-            int s = start + (int) t;
-            NDArray keys = cache.keys(layer, s).toType(DataType.FLOAT32, false); // (KV, S, D); a no-op unless the cache is f16 (GPU)
-            NDArray values = cache.values(layer, s).toType(DataType.FLOAT32, false);
-            NDArray qg = q.reshape(kvHeads, rep * t, headDim); // (1, H, T, D) -> (KV, rep*T, D): heads of a group stacked on rows
-            // scale and mask in place, and the scores freed once softmaxed: at T = 638 each (H, T, S) map is
-            // 52 MB, and four of them lived until the layer's scope closed
-            NDArray raw = qg.matMul(keys.transpose(0, 2, 1)); // (KV, rep*T, S)
-            NDArray scores = raw.reshape(heads, t, s).muli(scale); // (KV, rep*T, S) -> (H, T, S)
-            if (mask != null) {
-                scores.addi(mask);
-            }
-            NDArray probs = scores.softmax(-1); // float32 softmax, as transformers' eager attention
-            scores.close();
-            raw.close();
-            if (probe != null) {
-                NDArray last = probs.get(new NDIndex(":, {}, {}:{}", t - 1, probe.imageStart(), probe.imageStart() + probe.imageTokens())); // (H, N)
-                probe.put(layer, last.mean(new int[] {0})); // (N), mean over heads
-            }
-            NDArray ctx = probs.reshape(kvHeads, rep * t, s).matMul(values); // (KV, rep*T, D)
-            ctx = ctx.reshape(heads, t, headDim).transpose(1, 0, 2).reshape(1, t, (long) heads * headDim); // (H, T, D) -> (T, H, D) -> (1, T, H*D)
-            out = oProj.forward(ctx);
-            NDScope.unregister(out); // created in (so registered only with) the inner scope...
+        return InnerScope.compute(() -> attend(x, start, rope, cache, mask, probe));
+    }
+
+    private NDArray attend(NDArray x, int start, LlamaRotaryEmbedding rope, KvCache cache, NDArray mask, ImageAttentionProbe probe) {
+        long t = x.getShape().get(1);
+        int rep = heads / kvHeads;
+        NDArray q = qProj.forward(x).reshape(1, t, heads, headDim).transpose(0, 2, 1, 3); // (1, T, H*D) -> (1, H, T, D)
+        NDArray k = kProj.forward(x).reshape(1, t, kvHeads, headDim).transpose(0, 2, 1, 3); // (1, T, KV*D) -> (1, KV, T, D)
+        NDArray v = vProj.forward(x).reshape(1, t, kvHeads, headDim).transpose(0, 2, 1, 3);
+        q = rope.apply(q, start);
+        k = rope.apply(k, start);
+        cache.write(layer, k.get(0), v.get(0), start);
+        int s = start + (int) t;
+        NDArray keys = cache.keys(layer, s).toType(DataType.FLOAT32, false); // (KV, S, D); a no-op unless the cache is f16 (GPU)
+        NDArray values = cache.values(layer, s).toType(DataType.FLOAT32, false);
+        NDArray qg = q.reshape(kvHeads, rep * t, headDim); // (1, H, T, D) -> (KV, rep*T, D): heads of a group stacked on rows
+        // scale and mask in place, and the scores freed once softmaxed: at T = 638 each (H, T, S) map is
+        // 52 MB, and four of them lived until the layer's scope closed
+        NDArray raw = qg.matMul(keys.transpose(0, 2, 1)); // (KV, rep*T, S)
+        NDArray scores = raw.reshape(heads, t, s).muli(scale); // (KV, rep*T, S) -> (H, T, S)
+        if (mask != null) {
+            scores.addi(mask);
         }
-        NDScope.register(out); // ...so hand it to the caller's scope
-        return out;
+        NDArray probs = scores.softmax(-1); // float32 softmax, as transformers' eager attention
+        scores.close();
+        raw.close();
+        if (probe != null) {
+            NDArray last = probs.get(new NDIndex(":, {}, {}:{}", t - 1, probe.imageStart(), probe.imageStart() + probe.imageTokens())); // (H, N)
+            probe.put(layer, last.mean(new int[] {0})); // (N), mean over heads
+        }
+        NDArray ctx = probs.reshape(kvHeads, rep * t, s).matMul(values); // (KV, rep*T, D)
+        ctx = ctx.reshape(heads, t, headDim).transpose(1, 0, 2).reshape(1, t, (long) heads * headDim); // (H, T, D) -> (T, H, D) -> (1, T, H*D)
+        return oProj.forward(ctx);
     }
 }
