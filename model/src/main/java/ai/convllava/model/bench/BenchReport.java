@@ -111,10 +111,9 @@ public final class BenchReport {
         o.put("weight_bytes_per_token", wbpt);
         o.put("decode_effective_gbs", tps * wbpt / 1e9);
         // a missing layer would hold its weights and its share of the conversation's float32 KV cache
-        // (capacity as BenchRunner.scenario sizes it: the prompt + 2 x decode tokens + 64)
         var llmConfig = m.model().config().llm();
         long kvPerLayer = 2L * llmConfig.numKeyValueHeads() * (llmConfig.hiddenSize() / llmConfig.numAttentionHeads())
-                * (r.prefillTokens() + 1 + 2L * m.options().decodeTokens() + 64) * Float.BYTES;
+                * BenchRunner.conversationCapacity(r.prefillTokens(), m.options().decodeTokens()) * Float.BYTES;
         long layerBytes = m.model().llmLayerParams() * bytesPerWeight + kvPerLayer;
         o.put("peak_rss_bytes", extrapolated() ? Scaling.extrapolateBytes(m.peakRssBytes(), layerBytes, r.layers(), full) : m.peakRssBytes());
         o.put("peak_rss_bytes_measured", m.peakRssBytes());

@@ -154,7 +154,7 @@ public final class BenchRunner {
             log.accept(String.format("  vision encode %.0f ms (%d visual tokens)", visMs, features.tokens()));
             ConversationPrompt p1 = ConversationPrompt.imageQuestion(QUESTION);
             int[] ids1 = p1.inputIds(m.tokenizer());
-            int capacity = ids1.length + features.tokens() + 2 * n + 64;
+            int capacity = conversationCapacity(ids1.length - 1 + features.tokens(), n); // the placeholder id becomes the image tokens
             GenerationResult first;
             double followTtft;
             int followNew;
@@ -207,6 +207,14 @@ public final class BenchRunner {
                     first.generatedIds().length, first.timings().decodeTokensPerSecond(), attention.timings().decodeTokensPerSecond(),
                     first.finishReason().name());
         }
+    }
+
+    /**
+     * KV-cache positions each scripted conversation allocates: the first prompt, its answer and a
+     * follow-up of about the answer's length, plus slack (BenchReport extrapolates memory from it).
+     */
+    static int conversationCapacity(int promptTokens, int decodeTokens) {
+        return promptTokens + 1 + 2 * decodeTokens + 64;
     }
 
     private static GenerationResult checked(GenerationResult r) {

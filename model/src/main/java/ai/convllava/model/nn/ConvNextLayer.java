@@ -18,7 +18,7 @@ public final class ConvNextLayer {
     private static final Shape ONE = new Shape(1, 1);
     private static final Shape PAD3 = new Shape(3, 3);
     /** Hidden (4C-wide) activations per band: 32 MB, where glibc's malloc would start page-faulting. */
-    static final long MAX_HIDDEN_BYTES = 32L << 20;
+    public static final long MAX_HIDDEN_BYTES = 32L << 20;
 
     private final int channels;
     private final NDArray dwWeight;

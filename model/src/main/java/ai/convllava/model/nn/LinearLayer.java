@@ -44,7 +44,7 @@ public final class LinearLayer {
     /** Up to this many rows use the float16 path when W is float16 (17 rows: f16 78 ms, blocked upcast 83 ms; 64: 232 vs 122). */
     static final long F16_ROWS = 24;
     /** Output rows per upcast block: 1024 x 4096 x 4 bytes = 16 MB. */
-    static final int BLOCK_ROWS = 1024;
+    public static final int BLOCK_ROWS = 1024;
 
     /** From {@link #HALF_KERNEL_MIN_ROWS} up to this many rows use {@link HalfMatmul} when it is available and W is float16 on the CPU. */
     static final long HALF_KERNEL_ROWS = 48;

@@ -2,6 +2,8 @@ package ai.convllava.model.reliability;
 
 import ai.convllava.model.config.ConvNextConfig;
 import ai.convllava.model.config.LlamaConfig;
+import ai.convllava.model.nn.ConvNextLayer;
+import ai.convllava.model.nn.LinearLayer;
 import ai.convllava.model.nn.WeightFormat;
 
 import java.io.IOException;
@@ -39,10 +41,6 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
     public static final long RUNTIME_ALLOWANCE = 800L << 20;
     /** Text tokens assumed besides the image for the prefill temporaries (system prompt + a question). */
     static final int PROMPT_TEXT_TOKENS = 256;
-    /** ConvNextLayer's bound on a band's hidden activations (its MAX_HIDDEN_BYTES). */
-    static final long MAX_HIDDEN_BAND_BYTES = 32L << 20;
-    /** LinearLayer's upcast block: output rows widened to float32 at a time. */
-    static final long UPCAST_BLOCK_ROWS = 1024;
 
     /** How a check came out; {@code message} is one line for the UI or the CLI. */
     public record Check(boolean fits, long neededBytes, long availableBytes, String message) {
@@ -97,7 +95,7 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
                 towerBytes += d[s] * (pointwise * w + rest * 4);
             }
             long map = side * side * c[s] * 4; // one (side, side, C) float32 activation
-            long hiddenBand = Math.min(4 * map, MAX_HIDDEN_BAND_BYTES);
+            long hiddenBand = Math.min(4 * map, ConvNextLayer.MAX_HIDDEN_BYTES);
             // input, depthwise conv and output, plus a band: 2 hidden (pointwise-1, GELU) and ~3 narrow
             // temporaries (norm, pointwise-2, residual), plus the pointwise weights widened to float32
             long widenedTower = format == WeightFormat.F16 && !towerStreamed ? pointwise * 4 : 0;
@@ -111,7 +109,7 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         long t = imageTokens + PROMPT_TEXT_TOKENS;
         long mlp = t * inter * 4 * 3 + t * h * 4 * 6; // gate, up, act; hidden states and residuals
         long attention = heads * t * t * 4 * 2; // scores and probabilities
-        long widened = format == WeightFormat.F16 ? UPCAST_BLOCK_ROWS * Math.max(h, inter) * 4 : 0; // a weight block upcast for a prefill matmul
+        long widened = format == WeightFormat.F16 ? (long) LinearLayer.BLOCK_ROWS * Math.max(h, inter) * 4 : 0; // a weight block upcast for a prefill matmul
         long logits = vocab * 4 * 2;
         long llmPeak = mlp + attention + widened + logits;
         long working = Math.max(visionPeak, llmPeak) + (long) canvasSide * canvasSide * 3 * 4 * 2; // + pixel tensor and canvas
