@@ -4,7 +4,6 @@ import ai.convllava.model.ConvLlavaException;
 import ai.convllava.model.engine.ConvLlava;
 import ai.convllava.model.engine.Conversation;
 import ai.convllava.model.engine.Device;
-import ai.convllava.model.engine.TowerMemory;
 import ai.convllava.model.engine.ImageFeatures;
 import ai.convllava.model.engine.LoadOptions;
 import ai.convllava.model.generate.GenerationConfig;
@@ -15,12 +14,12 @@ import ai.convllava.model.image.ImageDecoder;
 import ai.convllava.model.image.PreprocessedImage;
 import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.nn.LoadListener;
-import ai.convllava.model.nn.WeightFormat;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -72,12 +71,8 @@ public final class AskCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu")
     String device;
 
-    @Option(names = "--weights", paramLabel = "auto|f32|f16", defaultValue = "auto", description = "LLM weights in memory (auto: f16 for 7B)")
-    String weights;
-
-    @Option(names = "--tower", defaultValue = "auto", paramLabel = "auto|resident|streamed",
-            description = "vision tower weights: kept in memory, or read per image to save ~1.3 GB at 1536 (auto: resident when everything fits)")
-    String tower;
+    @Mixin
+    WeightOptions memory;
 
     @Option(names = "--canvas", paramLabel = "SIDE", defaultValue = "0",
             description = "canvas side for a model whose encoder sits inside its shards and whose size the names do not tell")
@@ -103,7 +98,7 @@ public final class AskCommand implements Callable<Integer> {
             CanvasMode canvasMode = parseMode(mode);
             GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, json && attention);
             LoadOptions options = LoadOptions.of(model).withVisionTower(visionTower).withDevice(parseDevice(device))
-                    .withWeightFormat(parseWeights(weights)).withCanvasOverride(canvas).withTowerMemory(parseTower(tower));
+                    .withWeightFormat(memory.weightFormat()).withCanvasOverride(canvas).withTowerMemory(memory.towerMemory());
             RgbImage rgb = ImageDecoder.decode(image); // fail on a bad image before the (slow) model load
             try (ConvLlava m = ConvLlava.load(options, LoadListener.NONE, () -> false)) {
                 long start = System.nanoTime();
@@ -166,25 +161,6 @@ public final class AskCommand implements Callable<Integer> {
             return Device.valueOf(s.toUpperCase());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--device must be auto, cpu or gpu (got " + s + ")");
-        }
-    }
-
-    static TowerMemory parseTower(String s) {
-        try {
-            return TowerMemory.valueOf(s.toUpperCase(java.util.Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--tower must be auto, resident or streamed (got " + s + ")");
-        }
-    }
-
-    static WeightFormat parseWeights(String s) {
-        if (s.equalsIgnoreCase("auto")) {
-            return null;
-        }
-        try {
-            return WeightFormat.valueOf(s.toUpperCase());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--weights must be auto, f32 or f16 (got " + s + ")");
         }
     }
 

@@ -7,6 +7,7 @@ import ai.convllava.model.bench.BenchRunner;
 import ai.convllava.model.bench.PytorchReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -38,17 +39,14 @@ public final class BenchCommand implements Callable<Integer> {
             description = "run only N (>= 2) of the 32 decoder layers and extrapolate; default all")
     int layers;
 
-    @Option(names = "--weights", defaultValue = "auto", paramLabel = "auto|f32|f16", description = "LLM weights in memory (auto: f16 for 7B)")
-    String weights;
+    @Mixin
+    WeightOptions memory;
 
     @Option(names = "--from-disk", arity = "0..1", fallbackValue = TEMP_DIR, paramLabel = "DIR",
             description = "write a synthetic BF16 safetensors checkpoint (once; reused if it matches) and load it, timing the load;"
                     + " default folder: a temporary one, deleted afterwards")
     String fromDisk;
 
-    @Option(names = "--tower", defaultValue = "auto", paramLabel = "auto|resident|streamed",
-            description = "vision tower weights: kept in memory, or read per image to save ~1.3 GB (auto: resident when everything fits)")
-    String tower;
 
     @Option(names = "--decode-tokens", defaultValue = "64", paramLabel = "N", description = "tokens generated for the decode rate")
     int decodeTokens;
@@ -84,7 +82,7 @@ public final class BenchCommand implements Callable<Integer> {
         Path temp = null;
         try {
             BenchOptions o = BenchOptions.of(modelSize).withLayers(layers).withSeed(seed).withDecodeTokens(decodeTokens)
-                    .withWeightFormat(AskCommand.parseWeights(weights)).withTowerMemory(AskCommand.parseTower(tower));
+                    .withWeightFormat(memory.weightFormat()).withTowerMemory(memory.towerMemory());
             if (layers < 0 || layers == 1) {
                 throw new IllegalArgumentException("--layers must be at least 2 (got " + layers + "); 0 runs all layers");
             }

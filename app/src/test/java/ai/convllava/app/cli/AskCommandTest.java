@@ -79,8 +79,11 @@ class AskCommandTest {
             {"ask", "--model", model, "--image", tmp.resolve("missing.png").toString(), "--question", "q"},
             {"ask", "--model", model, "--image", image, "--question", "q", "--mode", "stretch"},
             {"ask", "--model", model, "--image", image, "--question", "q", "--temperature", "-1"},
+            {"ask", "--model", model, "--image", image, "--question", "q", "--weights", "int4"},
+            {"ask", "--model", model, "--image", image, "--question", "q", "--tower", "swapped"},
         };
-        String[] mustMention = {"nope", "config.json", "empty.png", "truncated.png", "missing.png", "--mode", "temperature"};
+        String[] mustMention = {"nope", "config.json", "empty.png", "truncated.png", "missing.png", "--mode", "temperature", "--weights",
+            "--tower"};
         for (int i = 0; i < cases.length; i++) {
             Run r = run(cases[i]);
             assertEquals(1, r.code(), String.join(" ", cases[i]) + "\n" + r.err());
