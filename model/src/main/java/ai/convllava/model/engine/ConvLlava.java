@@ -143,12 +143,11 @@ public final class ConvLlava implements AutoCloseable {
             if (!gpu && o.layerLimit() == 0 && !Boolean.getBoolean("convllava.skipMemoryCheck")) {
                 // predicted from the configs before a byte is allocated: a clear message instead of an OOM kill mid-load
                 int context = Math.min(INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
-                int canvas = tower.preprocessor().canvasSide();
-                MemoryEstimate.Check check = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), canvas, format, context,
-                        towerMemory == TowerMemory.STREAMED).check();
+                java.util.function.Function<Boolean, MemoryEstimate.Check> estimate = streamTower -> MemoryEstimate.of(cfg.llm(),
+                        cfg.mmHiddenSize(), tower.config(), tower.preprocessor().canvasSide(), format, context, streamTower).check();
+                MemoryEstimate.Check check = estimate.apply(towerMemory == TowerMemory.STREAMED);
                 if (!check.fits() && towerMemory == TowerMemory.AUTO) {
-                    MemoryEstimate.Check streamed = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), canvas, format, context,
-                            true).check();
+                    MemoryEstimate.Check streamed = estimate.apply(true);
                     if (streamed.fits()) {
                         LOG.info("memory: the whole model does not fit ({}); the vision tower will be streamed per image", check.message());
                         towerMemory = TowerMemory.STREAMED;

@@ -95,8 +95,7 @@ public final class LocalVisionChatService implements VisionChatService {
                 ImagePreprocessor pre = model.preprocessor();
                 preprocessor = pre;
                 modelInfo = new ModelInfo(model.folder().dir(), model.folder().dir().getFileName().toString(), pre.canvasSide(),
-                        pre.stride(), model.visionTower().description() + (model.towerMemory() == TowerMemory.STREAMED
-                        ? "; its block weights are read for each new image, to save memory" : ""), model.deviceName(), model.weightFormat(), model.numLayers(),
+                        pre.stride(), towerDescription(model), model.deviceName(), model.weightFormat(), model.numLayers(),
                         model.config().llm().maxPositionEmbeddings(), (System.nanoTime() - t0) / 1e9);
                 setState(ServiceState.READY);
                 h.future().complete(modelInfo);
@@ -112,6 +111,11 @@ public final class LocalVisionChatService implements VisionChatService {
             }
         });
         return h;
+    }
+
+    private static String towerDescription(ConvLlava m) {
+        return m.visionTower().description()
+                + (m.towerMemory() == TowerMemory.STREAMED ? "; its block weights are read for each new image, to save memory" : "");
     }
 
     private void releaseModel() {
