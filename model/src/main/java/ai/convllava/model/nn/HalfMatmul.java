@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>JDK 17 details that decided the shape (measured on the 2-core EPYC): vectors loaded straight from
  * a direct ByteBuffer were boxed (an allocation per load, 4x slower), so weight bytes are first copied
- * into a per-thread heap array; a 4x3 tile spilled accumulators to the stack (35 GFLOP/s per core),
+ * into a heap array per worker; a 4x3 tile spilled accumulators to the stack (35 GFLOP/s per core),
  * the 3x3 tile does not (41 GFLOP/s; register-only FMA peak 90). The whole kernel at 17 rows: 26-28
  * GFLOP/s of one core's CPU time, 47 GFLOP/s on both cores (11008 x 4096 in 32 ms; libtorch 62 ms).
  * In the engine (HalfKernelEngineBench, synthetic ConvLLaVA-1536 on 2 and 1 layers, interleaved,
@@ -69,29 +69,26 @@ final class HalfMatmul {
         t.setDaemon(true);
         return t;
     }) : null;
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
     private static final AtomicBoolean WARMING = new AtomicBoolean();
 
     private HalfMatmul() {
     }
 
-    /** Per-thread buffers: raw weight bytes and the float32 panel, grown on demand. */
+    /**
+     * One thread's buffers for one call: raw weight bytes and the float32 panel (72 KB for gemm, 8 x in
+     * bytes for gemv), made by each worker when it starts. Not a ThreadLocal: a thread's first
+     * {@code ThreadLocal.get()} takes a branch the warm-up never saw, and C2, which had inlined it into
+     * the compiled loop, threw the whole kernel back to the interpreter (an uncommon trap; measured:
+     * the first question after start-up, run on the engine's thread, took 740 ms on 2 layers instead of
+     * 380 until C2 had compiled the kernel again).
+     */
     private static final class Scratch {
-        byte[] raw = new byte[0];
-        float[] panel = new float[0];
+        final byte[] raw;
+        final float[] panel;
 
-        byte[] raw(int bytes) {
-            if (raw.length < bytes) {
-                raw = new byte[bytes];
-            }
-            return raw;
-        }
-
-        float[] panel(int floats) {
-            if (panel.length < floats) {
-                panel = new float[floats];
-            }
-            return panel;
+        Scratch(int rows, int in) {
+            raw = new byte[rows == 1 ? 4 * padded(in) * 2 : 3 * KC * 2];
+            panel = rows == 1 ? new float[0] : new float[3 * KC];
         }
     }
 
@@ -126,7 +123,11 @@ final class HalfMatmul {
                     for (int i = 0; i < x.length; i++) {
                         x[i] = (float) r.nextDouble(-1, 1);
                     }
-                    multiply(w, out, in, x, rows);
+                    // gemv's loop runs 12 times per call: with one call per round C2 never compiled it and
+                    // the first question's lm_head row ran in C1 code (PrintCompilation); one row is cheap
+                    for (int again = rows == 1 ? 10 : 1; again > 0; again--) {
+                        multiply(w, out, in, x, rows);
+                    }
                 }
             }
         }
@@ -174,30 +175,31 @@ final class HalfMatmul {
         float[] xp = permute(x, rows, in);
         float[] y = new float[rows * out];
         RowRange work = rows == 1
-                ? (n0, n1) -> gemv(view, in, xp, y, n0, n1)
-                : (n0, n1) -> gemm(view, out, in, xp, rows, y, n0, n1);
-        parallel(out, work);
+                ? (n0, n1, s) -> gemv(view, in, xp, y, n0, n1, s)
+                : (n0, n1, s) -> gemm(view, out, in, xp, rows, y, n0, n1, s);
+        parallel(out, work, () -> new Scratch(rows, in));
         return y;
     }
 
     /** Output rows [n0, n1) of the work. */
     @FunctionalInterface
     private interface RowRange {
-        void run(int n0, int n1);
+        void run(int n0, int n1, Scratch scratch);
     }
 
     /** Chunks of output rows taken in turn by the calling thread and the helpers, until none is left. */
-    private static void parallel(int out, RowRange work) {
+    private static void parallel(int out, RowRange work, java.util.function.Supplier<Scratch> scratch) {
         int chunks = (out + CHUNK - 1) / CHUNK;
         if (HELPERS == null || chunks == 1) {
-            work.run(0, out);
+            work.run(0, out, scratch.get());
             return;
         }
         AtomicInteger next = new AtomicInteger();
         Runnable worker = () -> {
+            Scratch own = scratch.get();
             int c;
             while ((c = next.getAndIncrement()) < chunks) {
-                work.run(c * CHUNK, Math.min(out, (c + 1) * CHUNK));
+                work.run(c * CHUNK, Math.min(out, (c + 1) * CHUNK), own);
             }
         };
         int helpers = Math.min(THREADS - 1, chunks - 1);
@@ -263,9 +265,9 @@ final class HalfMatmul {
     // ------------------------------------------------------------------------------------ one row
 
     /** y[n] for n in [n0, n1), one row of x: weight rows 4 at a time, whole rows copied then reduced. */
-    private static void gemv(ByteBuffer w, int in, float[] xp, float[] y, int n0, int n1) {
+    private static void gemv(ByteBuffer w, int in, float[] xp, float[] y, int n0, int n1, Scratch s) {
         int kp = padded(in);
-        byte[] raw = SCRATCH.get().raw(4 * kp * 2);
+        byte[] raw = s.raw;
         for (int r = n0; r < n1; r += 4) {
             int rows = Math.min(4, n1 - r);
             for (int j = 0; j < 4; j++) {
@@ -322,11 +324,10 @@ final class HalfMatmul {
      * y[m][n] for n in [n0, n1) and every row m of x: per block of KC inputs, per 3 weight rows, widen
      * into the panel and add panel x x over all rows into y (zeroed by the caller).
      */
-    private static void gemm(ByteBuffer w, int out, int in, float[] xp, int rows, float[] y, int n0, int n1) {
+    private static void gemm(ByteBuffer w, int out, int in, float[] xp, int rows, float[] y, int n0, int n1, Scratch s) {
         int kp = padded(in);
-        Scratch s = SCRATCH.get();
-        byte[] raw = s.raw(3 * KC * 2);
-        float[] panel = s.panel(3 * KC);
+        byte[] raw = s.raw;
+        float[] panel = s.panel;
         for (int k0 = 0; k0 < in; k0 += KC) {
             int len = Math.min(KC, in - k0);
             int lp = padded(len);

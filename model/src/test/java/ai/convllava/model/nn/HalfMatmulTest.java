@@ -87,6 +87,49 @@ class HalfMatmulTest {
         }
     }
 
+    /** Callers on several threads at once (the service's engine thread, a draft, a test) each get their own buffers. */
+    @Test
+    void concurrentCallersOnFreshThreadsGetTheirOwnResults() throws Exception {
+        Random r = new Random(11);
+        int out = 2 * HalfMatmul.CHUNK + 5;
+        int in = 600;
+        short[] w = randomHalves(r, out * in);
+        ByteBuffer wb = halves(w);
+        int[] rowCounts = {1, 3, 17, 1, 5, 21};
+        float[][] xs = new float[rowCounts.length][];
+        float[][] want = new float[rowCounts.length][];
+        for (int i = 0; i < rowCounts.length; i++) {
+            xs[i] = new float[rowCounts[i] * in];
+            for (int j = 0; j < xs[i].length; j++) {
+                xs[i][j] = (float) r.nextGaussian();
+            }
+            want[i] = HalfMatmul.multiply(wb, out, in, xs[i], rowCounts[i]);
+            assertMatches(w, out, in, xs[i], rowCounts[i], want[i], rowCounts[i] + " rows");
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(rowCounts.length);
+        try {
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            java.util.List<java.util.concurrent.Future<float[]>> got = new java.util.ArrayList<>();
+            for (int i = 0; i < rowCounts.length; i++) {
+                int k = i;
+                got.add(pool.submit(() -> {
+                    go.await();
+                    float[] y = null;
+                    for (int rep = 0; rep < 20; rep++) {
+                        y = HalfMatmul.multiply(wb, out, in, xs[k], rowCounts[k]);
+                    }
+                    return y;
+                }));
+            }
+            go.countDown();
+            for (int i = 0; i < rowCounts.length; i++) {
+                assertArrayEquals(want[i], got.get(i).get(60, java.util.concurrent.TimeUnit.SECONDS), "caller " + i + ", " + rowCounts[i] + " rows");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void widensSpecialHalvesExactly() {
         short[] special = {0x0000, (short) 0x8000, 0x0001, (short) 0x8001, 0x03ff, (short) 0x83ff, 0x0400, (short) 0x8400, 0x3c00,
