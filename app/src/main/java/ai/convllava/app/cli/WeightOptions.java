@@ -12,7 +12,8 @@ public final class WeightOptions {
     String weights;
 
     @Option(names = "--tower", defaultValue = "auto", paramLabel = "auto|resident|streamed",
-            description = "vision tower weights: kept in memory, or read per image to save ~1.3 GB at 1536 (auto: resident when everything fits)")
+            description = "vision tower and token embedding weights: kept in memory, or read when used (the tower per image, embeddings per"
+                    + " token) to save ~1.6 GB at 1536 (auto: resident when everything fits)")
     String tower;
 
     /** The {@code --weights} choice; null for auto (the engine picks by model size). */

@@ -43,6 +43,12 @@ public final class SyntheticWeights implements WeightSource {
     /** Special token rows of lm_head set to zero (unk, BOS, EOS). */
     public static final int ZERO_LM_HEAD_ROWS = 3;
     private static final int CHUNK = 1 << 16;
+    /**
+     * One chunk buffer per thread, reused: a new 256 KB array per chunk made ~7 GB of garbage while a
+     * ConvLLaVA-1536 loaded, and G1 grew the heap to ~600 MB for it, which the bench then counted in the
+     * peak RSS. The checkpoint reader (ShardedCheckpoint) reuses one buffer per thread as well.
+     */
+    private static final ThreadLocal<float[]> CHUNK_BUFFER = ThreadLocal.withInitial(() -> new float[CHUNK]);
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
     private static final float SQRT3 = (float) Math.sqrt(3);
 
@@ -166,7 +172,7 @@ public final class SyntheticWeights implements WeightSource {
         int c1 = (int) ((end + CHUNK - 1) / CHUNK);
         IntStream range = IntStream.range(c0, c1);
         (c1 - c0 > 4 ? range.parallel() : range).forEach(c -> {
-            float[] buf = new float[CHUNK];
+            float[] buf = CHUNK_BUFFER.get();
             int n = chunk(p, info.numel(), c, buf);
             long chunkStart = (long) c * CHUNK;
             int from = (int) Math.max(0, first - chunkStart);
@@ -184,7 +190,7 @@ public final class SyntheticWeights implements WeightSource {
     public void readBf16(String key, ByteBuffer dst) {
         TensorInfo info = info(key);
         ShortBuffer shorts = dst.order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
-        float[] buf = new float[CHUNK];
+        float[] buf = CHUNK_BUFFER.get();
         long numel = info.numel();
         Params p = params(info);
         for (int c = 0; c < chunks(numel); c++) {
@@ -293,7 +299,7 @@ public final class SyntheticWeights implements WeightSource {
         int chunks = chunks(numel);
         IntStream range = IntStream.range(0, chunks);
         (chunks > 4 ? range.parallel() : range).forEach(c -> {
-            float[] buf = new float[CHUNK];
+            float[] buf = CHUNK_BUFFER.get();
             int n = chunk(p, numel, c, buf);
             dst.put(base + c * CHUNK, buf, 0, n);
         });

@@ -64,7 +64,12 @@ public final class ConvLlava implements AutoCloseable {
     private final WeightFormat weightFormat;
     private final String deviceName;
     private final Set<String> unusedKeys;
-    /** Weight sources a streamed tower reads from for every image; closed with the model. */
+    /** Whether the token embeddings are read from the checkpoint per token (a streamed model). */
+    boolean embeddingsStreamed() {
+        return llm.model().embedTokens().streamed();
+    }
+
+    /** Weight sources a streamed model reads from (tower blocks per image, embedding rows per token); closed with the model. */
     private final List<WeightSource> ownedSources = new ArrayList<>();
 
     private ConvLlava(NDManager manager, ModelFolder folder, VisionTower tower, ConvNextEncoder encoder, MlpProjector projector,
@@ -102,6 +107,9 @@ public final class ConvLlava implements AutoCloseable {
             built = build(folder, tower, towerWeights, main, tokenizer, o, listener, cancelled);
             if (built.encoder.streamed()) {
                 built.ownedSources.add(towerWeights); // read again for every image; closed with the model
+                if (towerWeights != main) {
+                    built.ownedSources.add(main); // the token embeddings' rows are read when used
+                }
             }
             return built;
         } catch (RuntimeException | Error e) {
@@ -110,11 +118,11 @@ public final class ConvLlava implements AutoCloseable {
             }
             throw e;
         } finally {
-            boolean keepTower = built != null && built.encoder.streamed();
-            if (towerWeights != null && towerWeights != main && !keepTower) {
+            boolean streamed = built != null && built.encoder.streamed(); // both sources stay open, owned by the model
+            if (towerWeights != null && towerWeights != main && !streamed) {
                 towerWeights.close();
             }
-            if (!(keepTower && towerWeights == main)) {
+            if (!streamed) {
                 main.close();
             }
         }
@@ -170,7 +178,9 @@ public final class ConvLlava implements AutoCloseable {
             llmKeys.addAll(LlamaForCausalLM.keys(cfg.llm(), o.layerLimit()));
             Weights lw = new Weights(main, manager, format, "language model", llmKeys, listener, cancelled);
             MlpProjector projector = new MlpProjector(lw, tower.config().outputSize(), cfg.llm().hiddenSize());
-            LlamaForCausalLM llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), gpu ? DataType.FLOAT16 : DataType.FLOAT32);
+            // a streamed model also leaves the token embeddings in the checkpoint (262 MB at 7B, f16)
+            LlamaForCausalLM llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), gpu ? DataType.FLOAT16 : DataType.FLOAT32,
+                    streamTower);
 
             Set<String> unused = new TreeSet<>(main.unusedKeys());
             if (towerWeights != main) {

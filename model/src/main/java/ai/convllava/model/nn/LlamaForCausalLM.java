@@ -18,11 +18,12 @@ public final class LlamaForCausalLM {
     private final NDManager manager;
     private final DataType cacheType;
 
-    public LlamaForCausalLM(Weights w, LlamaConfig c, NDManager manager, int layerLimit, DataType cacheType) {
+    /** @param streamEmbeddings read embedding rows from the checkpoint when used ({@link TokenEmbedding}) */
+    public LlamaForCausalLM(Weights w, LlamaConfig c, NDManager manager, int layerLimit, DataType cacheType, boolean streamEmbeddings) {
         this.config = c;
         this.manager = manager;
         this.cacheType = cacheType;
-        this.model = new LlamaModel(w, c, manager, layerLimit);
+        this.model = new LlamaModel(w, c, manager, layerLimit, streamEmbeddings);
         String head = c.tieWordEmbeddings() && !w.contains("lm_head.weight") ? LlamaModel.PREFIX + "embed_tokens.weight" : "lm_head.weight";
         this.lmHead = new LinearLayer(w.linear(head, c.vocabSize(), c.hiddenSize()), null);
     }

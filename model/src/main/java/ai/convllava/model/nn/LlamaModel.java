@@ -15,14 +15,17 @@ import java.util.function.BooleanSupplier;
 public final class LlamaModel {
     public static final String PREFIX = "model.";
     private final LlamaConfig config;
-    private final NDArray embedTokens;
+    private final TokenEmbedding embedTokens;
     private final List<LlamaDecoderLayer> layers = new ArrayList<>();
     private final LlamaRMSNorm norm;
     private final LlamaRotaryEmbedding rope;
 
-    public LlamaModel(Weights w, LlamaConfig c, NDManager manager, int layerLimit) {
+    /** @param streamEmbeddings read embedding rows from the checkpoint when used instead of keeping the table ({@link TokenEmbedding}) */
+    public LlamaModel(Weights w, LlamaConfig c, NDManager manager, int layerLimit, boolean streamEmbeddings) {
         this.config = c;
-        this.embedTokens = w.linear(PREFIX + "embed_tokens.weight", c.vocabSize(), c.hiddenSize());
+        String key = PREFIX + "embed_tokens.weight";
+        this.embedTokens = streamEmbeddings ? TokenEmbedding.streamed(w, key, c.vocabSize(), c.hiddenSize())
+                : TokenEmbedding.resident(w, key, c.vocabSize(), c.hiddenSize());
         int n = layerLimit > 0 ? Math.min(layerLimit, c.numHiddenLayers()) : c.numHiddenLayers();
         for (int i = 0; i < n; i++) {
             layers.add(new LlamaDecoderLayer(w, PREFIX + "layers." + i + ".", c, i));
@@ -48,15 +51,11 @@ public final class LlamaModel {
 
     /** Token embeddings (1, T, hidden) in float32; ids must be within the vocabulary. */
     public NDArray embed(NDManager m, int[] ids) {
-        long[] idx = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
-                throw new IllegalArgumentException("token id " + ids[i] + " outside the vocabulary of " + config.vocabSize());
-            }
-            idx[i] = ids[i];
-        }
-        NDArray rows = embedTokens.get(m.create(idx)); // (T, hidden)
-        return rows.toType(DataType.FLOAT32, false).reshape(1, ids.length, config.hiddenSize()); // (T, hidden) -> (1, T, hidden)
+        return embedTokens.embed(m, ids);
+    }
+
+    public TokenEmbedding embedTokens() {
+        return embedTokens;
     }
 
     /**

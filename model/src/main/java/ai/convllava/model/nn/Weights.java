@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
 import java.util.concurrent.CancellationException;
@@ -134,6 +135,25 @@ public final class Weights {
         ByteBuffer b = scratch.duplicate().order(ByteOrder.nativeOrder());
         b.limit((int) bytes);
         return b.slice().order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * A tensor the model reads later, part by part, straight from the source ({@link TokenEmbedding}):
+     * its shape is checked and its first and last elements read now, so a wrong or truncated
+     * checkpoint fails the load as it would for a loaded tensor; it counts as loaded for progress.
+     */
+    public void verifyLater(String key, long... shape) {
+        if (cancelled.getAsBoolean()) {
+            throw new CancellationException("model loading cancelled");
+        }
+        TensorInfo info = source.info(key);
+        FloatBuffer probe = FloatBuffer.allocate(1);
+        source.readRangeInto(key, 0, 1, probe, shape);
+        probe.clear();
+        source.readRangeInto(key, info.numel() - 1, 1, probe, shape);
+        tensorsDone++;
+        bytesDone += info.byteLength();
+        listener.progress(stage, tensorsDone, tensorsTotal, bytesDone, bytesTotal);
     }
 
     private NDArray load(String key, DataType type, long... shape) {

@@ -26,7 +26,8 @@ import java.util.Locale;
  * question, one block of a weight matrix widened to float32 for a prefill matmul when the weights are
  * F16, the logits); and a fixed allowance for the JVM and libtorch.
  *
- * @param towerStreamed     the tower's blocks are read per image instead of kept ({@code TowerMemory.STREAMED})
+ * @param towerStreamed     the tower's blocks are read per image and the token embeddings per token instead of kept
+ *                          ({@code TowerMemory.STREAMED})
  * @param llmWeightBytes    LLM weights (linear layers in the weight format, norms float32)
  * @param projectorBytes    the mlp2x_gelu projector
  * @param visionTowerBytes  the ConvNeXt encoder (pointwise linears in the format, the rest float32)
@@ -53,7 +54,8 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
 
     /**
      * @param towerStreamed the tower's blocks are read per image (TowerMemory.STREAMED): only the stem,
-     *                      the downsampling layers and the biggest block (as float32) count
+     *                      the downsampling layers and the biggest block (as float32) count; the token
+     *                      embeddings are read per token and not counted
      */
     public static MemoryEstimate of(LlamaConfig llm, int mmHiddenSize, ConvNextConfig tower, int canvasSide,
                                     WeightFormat format, int contextTokens, boolean towerStreamed) {
@@ -70,7 +72,8 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         long vocab = llm.vocabSize();
         long layers = llm.numHiddenLayers();
 
-        long linearParams = vocab * h * (llm.tieWordEmbeddings() ? 1 : 2)
+        // lm_head and the embedding table (a copy of its own even when tied); streamed, the table stays on disk (TokenEmbedding)
+        long linearParams = vocab * h * (towerStreamed ? 1 : 2)
                 + layers * (h * h * 2 + h * kvDim * 2 + 3 * h * inter);
         long normParams = layers * 2 * h + h;
         long llmBytes = linearParams * w + normParams * 4;

@@ -46,6 +46,7 @@ class TowerStreamingTest {
         for (WeightFormat f : WeightFormat.values()) {
             try (ConvLlava m = ConvLlava.load(tiny(f, TowerMemory.STREAMED), LoadListener.NONE, () -> false)) {
                 assertEquals(TowerMemory.STREAMED, m.towerMemory());
+                assertTrue(m.embeddingsStreamed(), "a streamed model reads its token embeddings per token");
                 assertTrue(m.unusedKeys().isEmpty(), "streamed blocks were read (validated) at load: " + m.unusedKeys());
                 PreprocessedImage px = goldenPixels(m);
                 long live = m.liveArrayCount();
@@ -105,6 +106,7 @@ class TowerStreamingTest {
         System.setProperty("convllava.availableMemory", String.valueOf(resident.totalBytes()));
         try (ConvLlava m = ConvLlava.load(tiny(WeightFormat.F32, TowerMemory.AUTO), LoadListener.NONE, () -> false)) {
             assertEquals(TowerMemory.RESIDENT, m.towerMemory(), "everything fits: resident");
+            assertTrue(!m.embeddingsStreamed(), "a resident model keeps its token embeddings");
         }
         System.setProperty("convllava.availableMemory", String.valueOf(streamed.totalBytes()));
         try (ConvLlava m = ConvLlava.load(tiny(WeightFormat.F32, TowerMemory.AUTO), LoadListener.NONE, () -> false)) {

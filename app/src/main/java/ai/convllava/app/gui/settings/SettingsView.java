@@ -41,7 +41,8 @@ public final class SettingsView {
                         CanvasMode.class, s.canvasModeProperty()),
                 new Item<>("Model", "Device", "AUTO uses a CUDA GPU when present", Device.class, s.deviceProperty()),
                 new Item<>("Model", "Vision tower memory", "RESIDENT keeps the image encoder in memory; STREAMED reads it for each new"
-                        + " image (~1.3 GB less at 1536, about a second more per image); AUTO streams only when the model would not fit"
+                        + " image and the word embeddings for each word (~1.6 GB less at 1536, about a second more per image);"
+                        + " AUTO streams only when the model would not fit"
                         + " (applies at the next model load)", TowerMemory.class, s.towerMemoryProperty()),
                 new Item<>("Model", "Threads", "Compute threads (read-only)", String.class, new ReadOnlyStringWrapper(threads), false),
                 new Item<>("Appearance", "Theme", "Light or dark", Theme.class, s.themeProperty()));
