@@ -124,6 +124,8 @@ public final class BenchReport {
             mn.put("memory_bandwidth_gbs", mc.memoryBandwidthGbs());
             mn.put("memory_bandwidth_method", "PyTorch in-place add of two " + mc.copyBytes() / (1 << 20)
                     + " MiB float32 arrays, (2 reads + 1 write) / time, best of 3");
+            mn.put("memory_read_bandwidth_gbs", mc.memoryReadBandwidthGbs());
+            mn.put("memory_read_bandwidth_method", "PyTorch sum of one " + mc.copyBytes() / (1 << 20) + " MiB float32 array, bytes / time, best of 3");
             mn.put("gemm_gflops", mc.gemmGflops());
             mn.put("gemm_method", "DJL matMul " + mc.gemmSize() + "x" + mc.gemmSize() + " float32, 2n^3 / time, best of 3");
             mn.put("cores", mc.cores());
@@ -136,6 +138,7 @@ public final class BenchReport {
             mn.put("load_average_before", m.loadAverageStart());
             mn.put("load_average_after", m.loadAverageEnd());
             o.put("decode_bandwidth_fraction", tps * wbpt / 1e9 / mc.memoryBandwidthGbs());
+            o.put("decode_read_bandwidth_fraction", tps * wbpt / 1e9 / mc.memoryReadBandwidthGbs());
         }
         o.set("measured", runJson(r));
         if (m.oneLayer() != null) {
@@ -212,7 +215,10 @@ public final class BenchReport {
                 o.path("tower_memory").asText()) : "VmHWM; tower " + o.path("tower_memory").asText());
         if (o.has("machine")) {
             JsonNode mc = o.path("machine");
-            row("memory bandwidth", String.format("%.1f GB/s", mc.path("memory_bandwidth_gbs").asDouble()), "in-place add, 2 x 1 GiB");
+            row("memory bandwidth", String.format("%.1f GB/s", mc.path("memory_bandwidth_gbs").asDouble()), String.format(
+                    "in-place add, 2 x 1 GiB; decode at %.0f%%", 100 * o.path("decode_bandwidth_fraction").asDouble()));
+            row("  reads only", String.format("%.1f GB/s", mc.path("memory_read_bandwidth_gbs").asDouble()), String.format(
+                    "sum of 1 GiB; decode at %.0f%%", 100 * o.path("decode_read_bandwidth_fraction").asDouble()));
             row("float32 GEMM", String.format("%.1f GFLOP/s", mc.path("gemm_gflops").asDouble()), mc.path("gemm_method").asText());
             row("load average", mc.path("load_average_before").asText() + " -> " + mc.path("load_average_after").asText(),
                     "1/5/15 min, before -> after; other work on the machine skews the numbers");

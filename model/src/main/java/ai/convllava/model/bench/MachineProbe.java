@@ -14,20 +14,26 @@ import java.util.List;
 /**
  * What the machine can do, measured the way the engine uses it: memory bandwidth from an in-place
  * add of two large preallocated PyTorch tensors ({@code dst += src}, STREAM's "add" counting: two
- * arrays read plus one written per second, PyTorch's own threads), float32 GEMM throughput from DJL {@code matMul}, and the process's peak
+ * arrays read plus one written per second, PyTorch's own threads) and, for reads alone (a decode
+ * step only reads its weights), from a sum over one of them, float32 GEMM throughput from DJL {@code matMul}, and the process's peak
  * resident set from {@code /proc/self/status}.
  */
 public final class MachineProbe {
     private MachineProbe() {
     }
 
-    public record Machine(double memoryBandwidthGbs, long copyBytes, double gemmGflops, int gemmSize, int cores, int threads,
+    /**
+     * @param memoryBandwidthGbs     in-place add: (2 reads + 1 write) / time
+     * @param memoryReadBandwidthGbs a sum over one array: reads only, what a decode step does with its weights
+     */
+    public record Machine(double memoryBandwidthGbs, double memoryReadBandwidthGbs, long copyBytes, double gemmGflops, int gemmSize, int cores, int threads,
                           int interopThreads, String cpuModel, long memTotalBytes, String javaVersion, String pytorchVersion) {
     }
 
     /** Streams two arrays of {@code bytes} each (see the class comment) and a {@code n x n} float32 GEMM, best of {@code runs}. */
     public static Machine measure(long bytes, int n, int runs) {
         double bw;
+        double readBw;
         double gflops;
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             long elems = bytes / 4;
@@ -41,6 +47,15 @@ public final class MachineProbe {
                 best = Math.min(best, (System.nanoTime() - t0) / 1e9);
             }
             bw = 3.0 * elems * 4 / best / 1e9;
+            best = Double.MAX_VALUE;
+            for (int i = 0; i < runs; i++) {
+                long t0 = System.nanoTime();
+                try (NDArray sum = src.sum()) { // reads the array once, PyTorch's vectorised reduction on its threads
+                    sum.getFloat();
+                }
+                best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+            }
+            readBw = elems * 4.0 / best / 1e9;
             src.close();
             dst.close();
 
@@ -57,7 +72,7 @@ public final class MachineProbe {
             }
             gflops = 2.0 * n * n * (double) n / best / 1e9;
         }
-        return new Machine(bw, bytes, gflops, n, Runtime.getRuntime().availableProcessors(), intraOpThreads(), interopThreads(),
+        return new Machine(bw, readBw, bytes, gflops, n, Runtime.getRuntime().availableProcessors(), intraOpThreads(), interopThreads(),
                 cpuModel(), memTotalBytes(), System.getProperty("java.vm.name") + " " + Runtime.version(),
                 Engine.getInstance().getVersion());
     }

@@ -31,6 +31,8 @@ class BenchRunnerTest {
             assertTrue(j.has(f), "missing " + f + " in " + j);
         }
         assertTrue(j.path("machine").has("memory_bandwidth_gbs"));
+        assertTrue(j.path("machine").path("memory_read_bandwidth_gbs").asDouble() > 0);
+        assertTrue(j.path("decode_read_bandwidth_fraction").asDouble() > 0);
         assertTrue(j.path("machine").has("gemm_gflops"));
         assertTrue(j.path("extrapolated").asBoolean());
         assertEquals(3, j.path("layers_run").asInt());
