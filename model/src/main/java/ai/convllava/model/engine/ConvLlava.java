@@ -64,11 +64,6 @@ public final class ConvLlava implements AutoCloseable {
     private final WeightFormat weightFormat;
     private final String deviceName;
     private final Set<String> unusedKeys;
-    /** Whether the token embeddings are read from the checkpoint per token (a streamed model). */
-    boolean embeddingsStreamed() {
-        return llm.model().embedTokens().streamed();
-    }
-
     /** Weight sources a streamed model reads from (tower blocks per image, embedding rows per token); closed with the model. */
     private final List<WeightSource> ownedSources = new ArrayList<>();
 
@@ -561,6 +556,11 @@ public final class ConvLlava implements AutoCloseable {
     /** Whether the vision tower's block weights stay in memory or are read for each image. */
     public TowerMemory towerMemory() {
         return encoder.streamed() ? TowerMemory.STREAMED : TowerMemory.RESIDENT;
+    }
+
+    /** Whether the token embeddings are read from the checkpoint per token (a streamed model). */
+    boolean embeddingsStreamed() {
+        return llm.model().embedTokens().streamed();
     }
 
     @Override

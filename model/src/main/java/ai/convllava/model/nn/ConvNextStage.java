@@ -62,7 +62,7 @@ public final class ConvNextStage {
         for (int i = 0; i < depth; i++) {
             if (streamBlocks) {
                 try (NDManager check = w.manager().newSubManager()) {
-                    block(w.streaming(check, WeightFormat.F32), i);
+                    block(w.checking(check, WeightFormat.F32), i); // read once now, so a bad checkpoint fails the load
                 }
             } else {
                 layers.add(block(w, i));

@@ -38,6 +38,8 @@ public final class Weights {
     private final int blockFloats;
     /** Owner of the scratch buffer: this, or the Weights this one streams for. */
     private final Weights root;
+    /** A {@link #checking} view: its tensors count in the root's progress. */
+    private final boolean partOfLoad;
     private ByteBuffer scratch;
     private int tensorsDone;
     private long bytesDone;
@@ -55,6 +57,7 @@ public final class Weights {
         }
         this.blockFloats = blockFloats;
         this.root = this;
+        this.partOfLoad = false;
         this.source = source;
         this.manager = manager;
         this.linearFormat = linearFormat;
@@ -71,14 +74,15 @@ public final class Weights {
         this.bytesTotal = total;
     }
 
-    private Weights(Weights root, NDManager manager, WeightFormat linearFormat) {
+    private Weights(Weights root, NDManager manager, WeightFormat linearFormat, boolean partOfLoad) {
         this.root = root;
         this.blockFloats = root.blockFloats;
         this.source = root.source;
         this.manager = manager;
         this.linearFormat = linearFormat;
+        this.partOfLoad = partOfLoad;
         this.listener = LoadListener.NONE;
-        this.cancelled = () -> false;
+        this.cancelled = partOfLoad ? root.cancelled : () -> false;
         this.stage = root.stage;
         this.tensorsTotal = 0;
         this.bytesTotal = 0;
@@ -90,7 +94,15 @@ public final class Weights {
      * with {@code into} after each use).
      */
     public Weights streaming(NDManager into, WeightFormat format) {
-        return new Weights(root, into, format);
+        return new Weights(root, into, format, false);
+    }
+
+    /**
+     * Like {@link #streaming}, for weights read once during the load only to be checked (a streamed
+     * tower's blocks): the reads count in this load's progress and honour its cancellation.
+     */
+    public Weights checking(NDManager into, WeightFormat format) {
+        return new Weights(root, into, format, true);
     }
 
     public NDManager manager() {
@@ -151,6 +163,15 @@ public final class Weights {
         source.readRangeInto(key, 0, 1, probe, shape);
         probe.clear();
         source.readRangeInto(key, info.numel() - 1, 1, probe, shape);
+        counted(info);
+    }
+
+    /** One more planned tensor done, for the progress report. */
+    private void counted(TensorInfo info) {
+        if (partOfLoad) {
+            root.counted(info);
+            return;
+        }
         tensorsDone++;
         bytesDone += info.byteLength();
         listener.progress(stage, tensorsDone, tensorsTotal, bytesDone, bytesTotal);
@@ -192,9 +213,7 @@ public final class Weights {
             }
         }
         result.setName(key);
-        tensorsDone++;
-        bytesDone += info.byteLength();
-        listener.progress(stage, tensorsDone, tensorsTotal, bytesDone, bytesTotal);
+        counted(info);
         return result;
     }
 

@@ -44,7 +44,14 @@ class TowerStreamingTest {
     @Test
     void streamedTowerGivesTheGoldenFeaturesAndTokensAndFreesEachBlock() {
         for (WeightFormat f : WeightFormat.values()) {
-            try (ConvLlava m = ConvLlava.load(tiny(f, TowerMemory.STREAMED), LoadListener.NONE, () -> false)) {
+            java.util.Map<String, long[]> last = new java.util.HashMap<>(); // stage -> done, total, bytes done, bytes total
+            LoadListener progress = (stage, done, total, bytes, bytesTotal) -> last.put(stage, new long[] {done, total, bytes, bytesTotal});
+            try (ConvLlava m = ConvLlava.load(tiny(f, TowerMemory.STREAMED), progress, () -> false)) {
+                for (var e : last.entrySet()) {
+                    long[] p = e.getValue();
+                    assertEquals(p[1], p[0], e.getKey() + ": every planned tensor is counted, the streamed embeddings too");
+                    assertEquals(p[3], p[2], e.getKey() + ": bytes");
+                }
                 assertEquals(TowerMemory.STREAMED, m.towerMemory());
                 assertTrue(m.embeddingsStreamed(), "a streamed model reads its token embeddings per token");
                 assertTrue(m.unusedKeys().isEmpty(), "streamed blocks were read (validated) at load: " + m.unusedKeys());
