@@ -37,44 +37,41 @@ public final class MachineProbe {
         double gflops;
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             long elems = bytes / 4;
-            NDArray src = m.ones(new Shape(elems), DataType.FLOAT32);
-            NDArray dst = m.zeros(new Shape(elems), DataType.FLOAT32);
-            double best = Double.MAX_VALUE;
-            for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                dst.addi(src); // in place: reads both, writes one, nothing allocated
-                dst.getFloat(0); // synchronise
-                best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+            try (NDArray src = m.ones(new Shape(elems), DataType.FLOAT32); NDArray dst = m.zeros(new Shape(elems), DataType.FLOAT32)) {
+                bw = 3.0 * elems * 4 / bestSeconds(runs, () -> {
+                    dst.addi(src); // in place: reads both, writes one, nothing allocated
+                    dst.getFloat(0); // synchronise
+                }) / 1e9;
+                readBw = elems * 4.0 / bestSeconds(runs, () -> {
+                    try (NDArray sum = src.sum()) { // reads the array once, PyTorch's vectorised reduction on its threads
+                        sum.getFloat();
+                    }
+                }) / 1e9;
             }
-            bw = 3.0 * elems * 4 / best / 1e9;
-            best = Double.MAX_VALUE;
-            for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                try (NDArray sum = src.sum()) { // reads the array once, PyTorch's vectorised reduction on its threads
-                    sum.getFloat();
-                }
-                best = Math.min(best, (System.nanoTime() - t0) / 1e9);
-            }
-            readBw = elems * 4.0 / best / 1e9;
-            src.close();
-            dst.close();
 
             NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
             NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
             a.matMul(b).close(); // warm-up: allocate, pick kernels
-            best = Double.MAX_VALUE;
-            for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                NDArray c = a.matMul(b);
-                c.getFloat(0, 0); // synchronise
-                best = Math.min(best, (System.nanoTime() - t0) / 1e9);
-                c.close();
-            }
-            gflops = 2.0 * n * n * (double) n / best / 1e9;
+            gflops = 2.0 * n * n * (double) n / bestSeconds(runs, () -> {
+                try (NDArray c = a.matMul(b)) {
+                    c.getFloat(0, 0); // synchronise
+                }
+            }) / 1e9;
         }
         return new Machine(bw, readBw, bytes, gflops, n, Runtime.getRuntime().availableProcessors(), intraOpThreads(), interopThreads(),
                 cpuModel(), memTotalBytes(), System.getProperty("java.vm.name") + " " + Runtime.version(),
                 Engine.getInstance().getVersion());
+    }
+
+    /** The shortest of {@code runs} timings of {@code work}, in seconds. */
+    private static double bestSeconds(int runs, Runnable work) {
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            work.run();
+            best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+        }
+        return best;
     }
 
     /** PyTorch's intra-op thread count (torch.get_num_threads()), or the core count if unknown. */

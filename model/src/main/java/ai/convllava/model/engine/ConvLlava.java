@@ -152,7 +152,8 @@ public final class ConvLlava implements AutoCloseable {
                 if (!check.fits() && towerMemory == TowerMemory.AUTO) {
                     MemoryEstimate.Check streamed = estimate.apply(true);
                     if (streamed.fits()) {
-                        LOG.info("memory: the whole model does not fit ({}); the vision tower will be streamed per image", check.message());
+                        LOG.info("memory: the whole model does not fit ({}); the vision tower and the token embeddings will be streamed",
+                                check.message());
                         towerMemory = TowerMemory.STREAMED;
                     }
                     check = streamed;

@@ -126,11 +126,7 @@ public final class LinearLayer {
                 && (rows > 1 ? rows >= HALF_KERNEL_MIN_ROWS && rows <= HALF_KERNEL_ROWS : exact || HALF_KERNEL_ONE_ROW)) {
             return halfKernel(x, (int) rows);
         }
-        if (rows <= F16_ROWS && !exact && !weight.getDevice().isGpu()) {
-            NDArray y = Linear.linear(x.toType(weight.getDataType(), false), weight).singletonOrThrow().toType(DataType.FLOAT32, false);
-            return bias == null ? y : y.add(bias);
-        }
-        if (weight.getDevice().isGpu()) {
+        if (weight.getDevice().isGpu() || rows <= F16_ROWS && !exact) { // in float16 (on the GPU always)
             NDArray y = Linear.linear(x.toType(weight.getDataType(), false), weight).singletonOrThrow().toType(DataType.FLOAT32, false);
             return bias == null ? y : y.add(bias);
         }

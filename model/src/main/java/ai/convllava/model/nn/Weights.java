@@ -155,15 +155,19 @@ public final class Weights {
      * checkpoint fails the load as it would for a loaded tensor; it counts as loaded for progress.
      */
     public void verifyLater(String key, long... shape) {
-        if (cancelled.getAsBoolean()) {
-            throw new CancellationException("model loading cancelled");
-        }
+        checkCancelled();
         TensorInfo info = source.info(key);
         FloatBuffer probe = FloatBuffer.allocate(1);
         source.readRangeInto(key, 0, 1, probe, shape);
         probe.clear();
         source.readRangeInto(key, info.numel() - 1, 1, probe, shape);
         counted(info);
+    }
+
+    private void checkCancelled() {
+        if (cancelled.getAsBoolean()) {
+            throw new CancellationException("model loading cancelled");
+        }
     }
 
     /** One more planned tensor done, for the progress report. */
@@ -178,9 +182,7 @@ public final class Weights {
     }
 
     private NDArray load(String key, DataType type, long... shape) {
-        if (cancelled.getAsBoolean()) {
-            throw new CancellationException("model loading cancelled");
-        }
+        checkCancelled();
         TensorInfo info = source.info(key);
         long numel = info.numel();
         long rows = shape.length > 1 ? shape[0] : 1;
@@ -199,9 +201,7 @@ public final class Weights {
             long rowsPerBlock = blockFloats / rowLength;
             try {
                 for (long r = 0; r < rows; r += rowsPerBlock) {
-                    if (cancelled.getAsBoolean()) {
-                        throw new CancellationException("model loading cancelled");
-                    }
+                    checkCancelled();
                     long n = Math.min(rowsPerBlock, rows - r);
                     long[] blockShape = shape.clone();
                     blockShape[0] = n; // (rows, ...) -> (n, ...)
