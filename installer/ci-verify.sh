@@ -75,6 +75,7 @@ echo "installed /opt/convllava-desktop: ${installed_mb} MiB"
 desktop=$(dpkg -L "$PKG" | grep '\.desktop$' | head -1)
 [[ -n $desktop ]] || fail "no .desktop entry installed"
 grep -q '^MimeType=.*image/png' "$desktop" || fail "desktop entry $desktop has no image/png MimeType"
+grep -q '^MimeType=.*image/webp' "$desktop" || fail "desktop entry $desktop has no image/webp MimeType"
 grep -q '^Exec=.*%[fFuU]' "$desktop" || fail "desktop entry $desktop has no %f in Exec (Open with would not pass the file)"
 echo "desktop entry $desktop: $(grep -E '^(Exec|MimeType|Categories)=' "$desktop" | tr '\n' ' ')"
 if [[ -f /usr/share/applications/$(basename "$desktop") ]]; then

@@ -293,7 +293,7 @@ public class BuildInstaller {
         if (license != null) {
             a.addAll(List.of("--license-file", license.toString()));
         }
-        for (String assoc : List.of("png", "jpeg")) {
+        for (String assoc : List.of("png", "jpeg", "webp")) {
             a.add("--file-associations");
             a.add(root.resolve("installer/src/packaging/file-assoc-" + assoc + ".properties").toString());
         }

@@ -40,7 +40,7 @@ public final class AskCommand implements Callable<Integer> {
     @Option(names = "--vision-tower", paramLabel = "DIR", description = "ConvLLaVA-ConvNeXt folder (default: found from mm_vision_tower)")
     Path visionTower;
 
-    @Option(names = "--image", required = true, paramLabel = "FILE", description = "PNG, JPEG, GIF or BMP")
+    @Option(names = "--image", required = true, paramLabel = "FILE", description = "PNG, JPEG, GIF, BMP or WebP")
     Path image;
 
     @Option(names = "--question", required = true, paramLabel = "TEXT")

@@ -28,19 +28,22 @@ import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
- * Decodes PNG, JPEG, GIF (first frame) and BMP into 8-bit RGB with ImageIO, the way a photo viewer
- * shows them: JPEG EXIF orientation applied, grayscale / palette / 16-bit converted, alpha composited
- * on white. The pixel count is checked from the header before any pixel is allocated. Every failure is
+ * Decodes PNG, JPEG, GIF (first frame), BMP and WebP (lossy, lossless, with alpha; the first frame
+ * of an animation; TwelveMonkeys' reader) into 8-bit RGB with ImageIO, the way a photo viewer shows
+ * them: JPEG EXIF orientation applied, grayscale / palette / 16-bit converted, alpha composited on
+ * white. The pixel count is checked from the header before any pixel is allocated. Every failure is
  * an {@link ImageDecodeException} whose one-line message names the file.
  */
 public final class ImageDecoder {
     /** 2^28 pixels (268 megapixels, e.g. 16384 x 16384): 805 MB as RGB, more than any camera makes. */
     public static final long DEFAULT_MAX_PIXELS = 1L << 28;
+    /** The formats read, for messages. */
+    public static final String SUPPORTED = "PNG, JPEG, GIF, BMP or WebP";
     /** Bytes read from the start of a file to recognise the format and find the EXIF segment. */
     private static final int HEAD_BYTES = 256 * 1024;
 
     private enum Format {
-        PNG("png", "PNG"), JPEG("jpeg", "JPEG"), GIF("gif", "GIF"), BMP("bmp", "BMP");
+        PNG("png", "PNG"), JPEG("jpeg", "JPEG"), GIF("gif", "GIF"), BMP("bmp", "BMP"), WEBP("webp", "WebP");
 
         final String imageIoName;
         final String label;
@@ -109,7 +112,7 @@ public final class ImageDecoder {
 
     private static RgbImage decode(ImageInputStream iis, byte[] head, int headLen, String name, long maxPixels) {
         Format format = sniff(head, headLen, name);
-        ImageReader reader = readerFor(format, name);
+        ImageReader reader = format == Format.WEBP ? webpReader(head, headLen, name) : readerFor(format, name);
         List<String> warnings = new ArrayList<>();
         try {
             reader.setInput(iis, true, true);
@@ -171,7 +174,7 @@ public final class ImageDecoder {
     private static ImageDecodeException corrupt(String name, Format format, Throwable e) {
         boolean eof = false;
         for (Throwable t = e; t != null; t = t.getCause()) {
-            eof |= t instanceof EOFException;
+            eof |= t instanceof EOFException || t.getMessage() != null && t.getMessage().contains("NotEnoughData"); // libwebp's VP8_STATUS_NOT_ENOUGH_DATA
         }
         String what = eof ? " is truncated" : " is not a readable " + format.label + " image";
         return new ImageDecodeException(name + what + " (" + oneLine(e) + ")", e);
@@ -211,10 +214,11 @@ public final class ImageDecoder {
         if (startsWith(b, len, 0, 'B', 'M')) {
             return Format.BMP;
         }
-        String known = null;
         if (startsWith(b, len, 0, 'R', 'I', 'F', 'F') && startsWith(b, len, 8, 'W', 'E', 'B', 'P')) {
-            known = "WebP";
-        } else if (startsWith(b, len, 4, 'f', 't', 'y', 'p')) {
+            return Format.WEBP;
+        }
+        String known = null;
+        if (startsWith(b, len, 4, 'f', 't', 'y', 'p')) {
             known = "HEIC/AVIF";
         } else if (startsWith(b, len, 0, 'I', 'I', 42, 0) || startsWith(b, len, 0, 'M', 'M', 0, 42)) {
             known = "TIFF";
@@ -225,7 +229,7 @@ public final class ImageDecoder {
             throw new ImageDecodeException(name + " is a " + known
                     + " file, which is not supported; convert it to PNG or JPEG");
         }
-        throw new ImageDecodeException(name + " is not a PNG, JPEG, GIF or BMP image (unrecognised content)");
+        throw new ImageDecodeException(name + " is not a " + SUPPORTED + " image (unrecognised content)");
     }
 
     private static boolean startsWith(byte[] b, int len, int at, int... magic) {
@@ -246,6 +250,39 @@ public final class ImageDecoder {
             throw new ImageDecodeException(name + ": no " + format.label + " decoder is available in this Java runtime");
         }
         return it.next();
+    }
+
+    /**
+     * libwebp's reader (webp-imageio, native: decodes exactly as PIL does) for a still WebP; for an
+     * animation, which libwebp's simple decoder refuses, TwelveMonkeys' pure-Java reader (first frame).
+     * Either falls back to whichever WebP reader is present.
+     */
+    private static ImageReader webpReader(byte[] b, int len, String name) {
+        String preferred = animatedWebp(b, len) ? "com.twelvemonkeys." : "com.luciad.imageio.webp.";
+        ImageReader fallback = null;
+        for (Iterator<ImageReader> it = ImageIO.getImageReadersByFormatName(Format.WEBP.imageIoName); it.hasNext(); ) {
+            ImageReader r = it.next();
+            if (r.getClass().getName().startsWith(preferred)) {
+                if (fallback != null) {
+                    fallback.dispose();
+                }
+                return r;
+            }
+            if (fallback == null) {
+                fallback = r;
+            } else {
+                r.dispose();
+            }
+        }
+        if (fallback == null) {
+            throw new ImageDecodeException(name + ": no WebP decoder is available in this Java runtime");
+        }
+        return fallback;
+    }
+
+    /** An extended WebP ({@code VP8X} first) with the animation flag set. */
+    static boolean animatedWebp(byte[] b, int len) {
+        return startsWith(b, len, 12, 'V', 'P', '8', 'X') && len > 20 && (b[20] & 0x02) != 0;
     }
 
     /** 8-bit RGB of any ImageIO result; alpha composited on white. */

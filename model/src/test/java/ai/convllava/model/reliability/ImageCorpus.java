@@ -28,7 +28,7 @@ import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
 import javax.imageio.stream.ImageOutputStream;
 
-/** Small valid images of every layout the decoder handles, made with ImageIO (plus the fixture PNGs). */
+/** Small valid images of every layout the decoder handles, made with ImageIO (plus the fixture PNGs and WebPs). */
 final class ImageCorpus {
     private ImageCorpus() {
     }
@@ -39,6 +39,11 @@ final class ImageCorpus {
         try {
             s.put("fixture-wide.png", Files.readAllBytes(Goldens.TINY.resolve("images/wide.png")));
             s.put("fixture-tall.png", Files.readAllBytes(Goldens.TINY.resolve("images/tall.png")));
+            // WebP made by libwebp (tests/fixtures/webp): lossy (VP8), lossless (VP8L), extended with alpha
+            // (VP8X + ALPH + VP8) and animated (VP8X + ANIM + ANMF, TwelveMonkeys' reader)
+            for (String webp : new String[] {"wide-lossy.webp", "wide-lossless.webp", "alpha-lossy.webp", "animated.webp"}) {
+                s.put(webp, Files.readAllBytes(Goldens.FIXTURES.resolve("webp").resolve(webp)));
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Seeded fuzzing of decode + preprocess: valid PNG, JPEG, GIF and BMP files are truncated, bit-flipped,
+ * Seeded fuzzing of decode + preprocess: valid PNG, JPEG, GIF, BMP and WebP files are truncated, bit-flipped,
  * overwritten, spliced and made to lie about their dimensions and lengths. Every case must end in an
  * image that preprocesses to finite pixel values, or an {@link ImageDecodeException} with a one-line
  * message naming the file: never another exception, an Error, a hang (each case has a deadline) or
@@ -216,7 +216,38 @@ class ImageFuzzTest {
                 report.put(b.getKey(), Map.of("fileBytes", b.getValue().length, "allocatedBytes", o.allocatedBytes(), "message", msg));
             }
         }
+        // WebP cannot claim more than 16384 x 16384 (the 14-bit fields), which is the limit itself, so
+        // like a PNG lying within the limit it is read: webp-imageio allocates its ARGB result (1 GB)
+        // before libwebp finds the data missing. Measured, not hidden: one such buffer and a clean
+        // refusal, no second copy, no crash
+        try (BoundedRunner runner = new BoundedRunner("bomb")) {
+            byte[] webp = webpLyingHeader(16384, 16384);
+            Outcome<RgbImage> o = runner.run(() -> ImageDecoder.decode(webp, "bomb.webp"), CASE_TIMEOUT_MS, ImageDecodeException.class);
+            assertEquals(Kind.CLEAN_ERROR, o.kind(), "bomb.webp: " + o.error());
+            assertTrue(o.error().getMessage().startsWith("bomb.webp "), o.error().getMessage());
+            assertTrue(o.allocatedBytes() < 4L * 16384 * 16384 + (4L << 20), "bomb.webp allocated " + o.allocatedBytes() + " bytes");
+            report.put("bomb.webp", Map.of("fileBytes", webp.length, "allocatedBytes", o.allocatedBytes(), "message", o.error().getMessage()));
+        }
         new ReliabilityReport("image-bombs").put("defaultMaxPixels", ImageDecoder.DEFAULT_MAX_PIXELS).put("bombs", report).write();
+    }
+
+    /**
+     * The fixture's 300 x 200 lossless WebP with its VP8L header claiming width x height (at most
+     * 16384: the format's 14-bit fields), the pixel data left as it is.
+     */
+    static byte[] webpLyingHeader(int width, int height) {
+        byte[] b;
+        try {
+            b = java.nio.file.Files.readAllBytes(ai.convllava.model.Goldens.FIXTURES.resolve("webp/wide-lossless.webp"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        if (b[12] != 'V' || b[15] != 'L' || b[20] != 0x2f) {
+            throw new IllegalStateException("wide-lossless.webp is not a simple VP8L file");
+        }
+        long bits = ImageMutator.le32(b, 21) & ~0xFFFFFFFL | (width - 1) | (long) (height - 1) << 14;
+        ImageMutator.putLe32(b, 21, bits);
+        return b;
     }
 
     /** PNG signature, IHDR declaring width x height RGB 8-bit, IEND: no pixel data. */

@@ -8,8 +8,8 @@ import java.util.zip.CRC32;
 
 /**
  * Seeded mutations of an image file: generic byte damage (truncation, bit flips, overwrites, splices)
- * and format-aware lies (dimensions in the PNG IHDR, JPEG SOF, GIF screen / image descriptor and BMP
- * header; chunk and segment lengths), with the PNG CRC fixed up half the time so the lie reaches
+ * and format-aware lies (dimensions in the PNG IHDR, JPEG SOF, GIF screen / image descriptor, BMP
+ * header and WebP VP8X / VP8 / VP8L headers; chunk and segment lengths), with the PNG CRC fixed up half the time so the lie reaches
  * the decoder instead of stopping at the checksum.
  */
 final class ImageMutator {
@@ -131,6 +131,40 @@ final class ImageMutator {
                     putLe16(b, field, (int) lie(rnd, le16(b, field)));
                 }
             }
+            case "webp" -> {
+                // the first picture chunk's own fields: VP8X canvas (24-bit minus one), VP8 frame header
+                // (14 bits + scale), VP8L header (14-bit fields minus one, bit-packed)
+                int[] c = firstWebpPicture(b);
+                if (c != null) {
+                    int d = c[1] + 8; // payload
+                    boolean h = rnd.nextBoolean();
+                    switch (c[0]) {
+                        case 'X' -> {
+                            int f = d + 4 + (h ? 3 : 0);
+                            if (f + 2 < b.length) {
+                                long v = lie(rnd, le24(b, f) + 1) - 1;
+                                b[f] = (byte) v;
+                                b[f + 1] = (byte) (v >> 8);
+                                b[f + 2] = (byte) (v >> 16);
+                            }
+                        }
+                        case ' ' -> {
+                            int f = d + 6 + (h ? 2 : 0);
+                            if (f + 1 < b.length) {
+                                putLe16(b, f, (int) lie(rnd, le16(b, f) & 0x3FFF) & 0x3FFF | le16(b, f) & 0xC000);
+                            }
+                        }
+                        default -> { // 'L'
+                            if (d + 4 < b.length) {
+                                long bits = le32(b, d + 1);
+                                int shift = h ? 14 : 0;
+                                long v = (lie(rnd, ((bits >> shift) & 0x3FFF) + 1) - 1) & 0x3FFF;
+                                putLe32(b, d + 1, bits & ~(0x3FFFL << shift) | v << shift);
+                            }
+                        }
+                    }
+                }
+            }
             case "bmp" -> {
                 if (b.length >= 26) {
                     int field = 18 + 4 * rnd.nextInt(2);
@@ -181,6 +215,22 @@ final class ImageMutator {
                     }
                 }
             }
+            case "webp" -> {
+                // the RIFF size, or one chunk's size
+                List<Integer> sizes = new ArrayList<>(List.of(4));
+                for (int p = 12; p + 8 <= b.length; ) {
+                    sizes.add(p + 4);
+                    long len = le32(b, p + 4);
+                    if (len > b.length) {
+                        break;
+                    }
+                    p += 8 + (int) (len + (len & 1));
+                }
+                int f = sizes.get(rnd.nextInt(sizes.size()));
+                if (f + 3 < b.length) {
+                    putLe32(b, f, lie(rnd, le32(b, f)));
+                }
+            }
             case "bmp" -> {
                 if (b.length >= 54) {
                     int field = pick(rnd, 2, 10, 14, 28, 30, 34, 46); // file size, data offset, header size, bpp, compression, image size, colours used
@@ -193,6 +243,25 @@ final class ImageMutator {
             }
             default -> throw new IllegalArgumentException(ext);
         }
+    }
+
+    /** [last letter of the fourcc ('X', ' ' for VP8, 'L'), offset] of the first VP8X/VP8/VP8L chunk, or null. */
+    static int[] firstWebpPicture(byte[] b) {
+        for (int p = 12; p + 8 <= b.length; ) {
+            if (b[p] == 'V' && b[p + 1] == 'P' && b[p + 2] == '8' && (b[p + 3] == 'X' || b[p + 3] == ' ' || b[p + 3] == 'L')) {
+                return new int[] {b[p + 3], p};
+            }
+            long len = le32(b, p + 4);
+            if (len > b.length) {
+                return null;
+            }
+            p += 8 + (int) (len + (len & 1));
+        }
+        return null;
+    }
+
+    static int le24(byte[] b, int p) {
+        return (b[p] & 0xff) | (b[p + 1] & 0xff) << 8 | (b[p + 2] & 0xff) << 16;
     }
 
     /** [marker, offset of the 0xFF] of each length-carrying JPEG segment before the scan data. */

@@ -307,8 +307,8 @@ public final class MainView {
     private void onOpenImage() {
         FileChooser fc = new FileChooser();
         fc.setTitle("Open image");
-        fc.getExtensionFilters().addAll(new FileChooser.ExtensionFilter("Images", "*.png", "*.jpg", "*.jpeg", "*.gif", "*.bmp",
-                "*.PNG", "*.JPG", "*.JPEG", "*.GIF", "*.BMP"), new FileChooser.ExtensionFilter("All files", "*"));
+        fc.getExtensionFilters().addAll(new FileChooser.ExtensionFilter("Images", "*.png", "*.jpg", "*.jpeg", "*.gif", "*.bmp", "*.webp",
+                "*.PNG", "*.JPG", "*.JPEG", "*.GIF", "*.BMP", "*.WEBP"), new FileChooser.ExtensionFilter("All files", "*"));
         Path current = vm.image().sourcePathProperty().get();
         if (current != null && current.getParent() != null) {
             fc.setInitialDirectory(current.getParent().toFile());

@@ -10,6 +10,7 @@ import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.store.ConversationStore;
+import ai.convllava.model.image.ImageDecoder;
 import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.service.VisionChatService;
 
@@ -115,11 +116,11 @@ public final class MainViewModel {
             }
         }
         if (!data.files().isEmpty()) {
-            image.reject(data.files().get(0) + " is not a file that can be opened (a folder?). Drop an image file: PNG, JPEG, GIF or BMP.");
+            image.reject(data.files().get(0) + " is not a file that can be opened (a folder?). Drop an image file: " + ImageDecoder.SUPPORTED + ".");
         } else if (data.url() != null) {
             image.reject("Web images are not downloaded (the app works offline): save the image, then drop the file, or copy the image itself.");
         } else {
-            image.reject("Nothing to use here: drop or paste an image (PNG, JPEG, GIF or BMP) or an image file.");
+            image.reject("Nothing to use here: drop or paste an image (" + ImageDecoder.SUPPORTED + ") or an image file.");
         }
         return false;
     }
