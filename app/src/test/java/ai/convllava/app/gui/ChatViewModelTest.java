@@ -6,6 +6,7 @@ import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.model.generate.FinishReason;
 import ai.convllava.model.generate.TokenListener;
 import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.service.ChatRequest;
 import ai.convllava.model.service.ServiceState;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import org.junit.jupiter.api.Test;
@@ -182,6 +183,61 @@ class ChatViewModelTest {
         again.vm.chat().send();
         assertEquals(List.of(new ConversationPrompt.Turn("what colour?", "red"), ConversationPrompt.Turn.pending("sure?")),
                 again.service.lastAsk().request().turns());
+    }
+
+    @Test
+    void reopeningAConversationRestoresTheSettingsItWasWrittenWith() {
+        Harness h = new Harness(tmp).withModel();
+        h.settings.temperatureProperty().set(0.7);
+        h.settings.topPProperty().set(0.9);
+        h.settings.topKProperty().set(40);
+        h.settings.repetitionPenaltyProperty().set(1.1);
+        h.settings.maxNewTokensProperty().set(300);
+        h.settings.seedProperty().set(7);
+        h.settings.systemPromptProperty().set("Answer in one word.");
+        h.vm.setImage(RgbImage.filled(30, 20, 200, 10, 10), "pasted image");
+        h.ui.runAll();
+        send(h, "what colour?");
+        h.service.lastAsk().finish("red", FinishReason.EOS);
+        h.ui.runAll();
+
+        Harness again = new Harness(tmp).withModel(); // default settings: greedy, 512 tokens, ConvLLaVA's system prompt
+        again.vm.chat().reloadConversations();
+        again.ui.runAll();
+        again.vm.chat().open(again.vm.chat().conversations().get(0));
+        again.ui.runAll();
+        assertEquals(0.7, again.settings.temperatureProperty().get());
+        assertEquals(0.9, again.settings.topPProperty().get());
+        assertEquals(40, again.settings.topKProperty().get());
+        assertEquals(1.1, again.settings.repetitionPenaltyProperty().get());
+        assertEquals(300, again.settings.maxNewTokensProperty().get());
+        assertEquals(7, again.settings.seedProperty().get());
+        again.vm.chat().inputProperty().set("sure?");
+        again.vm.chat().send();
+        ChatRequest r = again.service.lastAsk().request();
+        assertEquals("Answer in one word.", r.systemPrompt(), "the follow-up continues with the conversation's system prompt");
+        assertEquals(0.7, r.generation().temperature());
+        assertEquals(300, r.generation().maxNewTokens());
+        assertEquals(7L, r.generation().seed());
+    }
+
+    @Test
+    void savedSettingsOutOfRangeAreNotRestored() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        send(h, "q");
+        h.service.lastAsk().finish("a", FinishReason.EOS);
+        h.ui.runAll();
+        SavedConversation c = h.store.list().get(0);
+        SavedConversation.Generation bad = new SavedConversation.Generation(-3, 0.5, 5, 1.0, 100, 1, "x"); // temperature edited to -3
+        SavedConversation edited = new SavedConversation(c.id(), c.title(), c.createdAt(), c.updatedAt(), c.imagePath(), c.imageCopy(),
+                c.canvasMode(), bad, c.messages());
+        Harness again = new Harness(tmp).withModel();
+        again.vm.chat().open(edited);
+        again.ui.runAll();
+        assertEquals(2, again.vm.chat().messages().size(), "the conversation still opens");
+        assertEquals(0.0, again.settings.temperatureProperty().get());
+        assertEquals(1.0, again.settings.topPProperty().get(), "nothing of the bad set is taken");
+        assertEquals(512, again.settings.maxNewTokensProperty().get());
     }
 
     @Test

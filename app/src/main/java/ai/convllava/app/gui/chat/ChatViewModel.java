@@ -586,7 +586,7 @@ public final class ChatViewModel {
         return done;
     }
 
-    /** Shows a saved conversation and its image; follow-up questions continue it. */
+    /** Shows a saved conversation, its image and its settings; follow-up questions continue it. */
     public void open(SavedConversation c) {
         if (answering.get() || c.id().equals(conversationId.get())) {
             return;
@@ -612,6 +612,7 @@ public final class ChatViewModel {
         } catch (IllegalArgumentException | NullPointerException e) {
             conversationMode = settings.canvasModeProperty().get();
         }
+        restoreSettings(c); // before the image: its pre-encode reads the conversation's system prompt
         Optional<Path> img = store.imageOf(c);
         if (img.isPresent()) {
             image.openFile(img.get());
@@ -621,6 +622,35 @@ public final class ChatViewModel {
                 image.reject("The image of this conversation is gone (" + (c.imagePath() != null ? c.imagePath() : c.imageCopy())
                         + "); open it again to ask more.");
             }
+        }
+    }
+
+    /**
+     * The decoding settings and system prompt the conversation was written with become the current
+     * ones (as its canvas mode does), so a follow-up or Regenerate continues it as it was written. A
+     * file from before these were saved, or with values out of range (edited by hand), leaves the
+     * current settings as they are.
+     */
+    private void restoreSettings(SavedConversation c) {
+        SavedConversation.Generation g = c.settings();
+        if (g == null) {
+            return;
+        }
+        try {
+            new GenerationConfig(g.maxNewTokens(), g.temperature(), g.topP(), g.topK(), g.repetitionPenalty(),
+                    g.seed() == AppSettings.RANDOM_SEED ? null : (long) g.seed(), false); // validates the ranges
+        } catch (IllegalArgumentException e) {
+            LOG.warn("conversation {}: its saved decoding settings are not used ({})", c.id(), e.getMessage());
+            return;
+        }
+        settings.temperatureProperty().set(g.temperature());
+        settings.topPProperty().set(g.topP());
+        settings.topKProperty().set(g.topK());
+        settings.repetitionPenaltyProperty().set(g.repetitionPenalty());
+        settings.maxNewTokensProperty().set(g.maxNewTokens());
+        settings.seedProperty().set(g.seed());
+        if (g.systemPrompt() != null) {
+            settings.systemPromptProperty().set(g.systemPrompt());
         }
     }
 
