@@ -14,7 +14,8 @@ import java.util.List;
  * @param ramBytesCpu     memory needed to run on CPU (float16 LLM weights, float32 tower, activations)
  * @param visualTokens    image tokens per picture (canvas / 64)^2
  * @param canvas          the image side the tower was trained on
- * @param speedNote       expected decode speed on CPU, until the bench provides a measured value
+ * @param speedNote       speed measured with {@code convllava bench} on the project's 2-core test machine
+ *                        (docs/bench): decode grows with memory bandwidth, the first answer with cores
  */
 public record ModelVariant(String id, String modelRepo, String towerRepo, String revision, long downloadBytes, long ramBytesCpu,
                            int visualTokens, int canvas, String speedNote) {
@@ -34,11 +35,11 @@ public record ModelVariant(String id, String modelRepo, String towerRepo, String
     /** The published sizes. */
     public static final List<ModelVariant> STANDARD = List.of(
             new ModelVariant("768", "ConvLLaVA/ConvLLaVA-sft-768", "ConvLLaVA/ConvLLaVA-ConvNeXt-768", "main",
-                    15 * GB + 13 * GB / 10, 17 * GB, 144, 768, "about 3-6 tokens/s on an 8-core CPU (estimate)"),
+                    15 * GB + 13 * GB / 10, 17 * GB, 144, 768, "2-core test machine, f16: first answer ~50 s, then 0.7-0.9 tokens/s"),
             new ModelVariant("1024", "ConvLLaVA/ConvLLaVA-sft-1024", "ConvLLaVA/ConvLLaVA-ConvNeXt-1024", "main",
-                    15 * GB + 13 * GB / 10, 17 * GB, 256, 1024, "about 3-6 tokens/s on an 8-core CPU (estimate)"),
+                    15 * GB + 13 * GB / 10, 17 * GB, 256, 1024, "2-core test machine, f16: first answer ~75 s (estimated between 768 and 1536), then 0.7-0.9 tokens/s"),
             new ModelVariant("1536", "ConvLLaVA/ConvLLaVA-sft-1536", "ConvLLaVA/ConvLLaVA-ConvNeXt-1536", "main",
-                    15 * GB + 13 * GB / 10, 18 * GB, 576, 1536, "about 3-5 tokens/s on an 8-core CPU (estimate); longest first answer"));
+                    15 * GB + 13 * GB / 10, 18 * GB, 576, 1536, "2-core test machine, f16: first answer 107-137 s, then 0.7-0.9 tokens/s; the most detail"));
 
     /** The standard variant with this id ("768", "1024", "1536", or the repo name). */
     public static ModelVariant standard(String id) {
