@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import ai.convllava.model.bench.MachineSpeed;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -144,10 +145,14 @@ public final class ModelsCommand implements Runnable {
         @Option(names = "--json", description = "one JSON array")
         boolean json;
 
+        @Option(names = "--measure", description = "measure this computer (a few seconds) and estimate each size's first answer and tokens/s on it")
+        boolean measure;
+
         @Override
         int execute() {
             ModelManager mm = hub.manager(1, -1);
             List<ModelStatus> all = mm.list();
+            MachineSpeed machine = measure ? MachineSpeed.measure() : null;
             if (json) {
                 ObjectMapper om = new ObjectMapper();
                 ArrayNode arr = om.createArrayNode();
@@ -161,6 +166,14 @@ public final class ModelsCommand implements Runnable {
                     o.put("ram_bytes_cpu", v.ramBytesCpu());
                     o.put("visual_tokens", v.visualTokens());
                     o.put("expected_speed", v.speedNote());
+                    if (machine != null) {
+                        MachineSpeed.Estimate e = machine.estimate(v.canvas(), v.visualTokens());
+                        ObjectNode here = o.putObject("this_machine");
+                        here.put("read_bandwidth_gbs", machine.readBandwidthGbs());
+                        here.put("gemm_gflops", machine.gemmGflops());
+                        here.put("first_answer_s_estimate", e.firstAnswerSeconds());
+                        here.put("decode_tokens_per_s_estimate", e.decodeTokensPerSecond());
+                    }
                     o.put("state", s.state().name().toLowerCase(Locale.ROOT));
                     o.put("bytes_on_disk", s.bytesOnDisk());
                     o.put("partial_bytes", s.partialBytes());
@@ -181,6 +194,13 @@ public final class ModelsCommand implements Runnable {
                 };
                 out().printf(Locale.ROOT, "%-5s %-7d %-9s %-9s %-15s %s%n", v.id(), v.visualTokens(), gb(v.downloadBytes()), gb(v.ramBytesCpu()),
                         state, s.installed() ? s.modelSnapshot() : v.speedNote());
+            }
+            if (machine != null) {
+                out().println("this computer: " + machine.describe() + " (measured now); estimates in float16 on the CPU:");
+                for (ModelStatus s : all) {
+                    ModelVariant v = s.variant();
+                    out().printf(Locale.ROOT, "%-5s %s%n", v.id(), machine.estimate(v.canvas(), v.visualTokens()).describe());
+                }
             }
             return 0;
         }

@@ -129,6 +129,22 @@ class ModelsCommandTest {
         assertEquals("ConvLLaVA/ConvLLaVA-ConvNeXt-1536", arr.get(2).get("tower_repo").asText());
         assertEquals("not_installed", arr.get(0).get("state").asText());
         assertTrue(arr.get(0).get("download_bytes").asLong() > 10_000_000_000L);
+        assertTrue(arr.get(0).path("this_machine").isMissingNode(), "measured only when asked");
+    }
+
+    @Test
+    void listMeasureEstimatesEachSizeOnThisComputer() throws IOException {
+        Path cache = tmp.resolve("hub");
+        Run r = run("models", "list", "--cache", cache.toString(), "--measure");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("this computer: ") && r.out().contains("GFLOP/s (measured now)"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("1536  first answer ~") && l.endsWith("tokens/s")), r.out());
+        Run j = run("models", "list", "--cache", cache.toString(), "--json", "--measure");
+        JsonNode here = new ObjectMapper().readTree(j.out()).get(2).get("this_machine");
+        assertTrue(here.get("read_bandwidth_gbs").asDouble() > 0 && here.get("gemm_gflops").asDouble() > 0, here.toString());
+        double first768 = new ObjectMapper().readTree(j.out()).get(0).get("this_machine").get("first_answer_s_estimate").asDouble();
+        assertTrue(here.get("first_answer_s_estimate").asDouble() > first768, "1536 takes longer than 768: " + here);
+        assertTrue(here.get("decode_tokens_per_s_estimate").asDouble() > 0, here.toString());
     }
 
     @Test

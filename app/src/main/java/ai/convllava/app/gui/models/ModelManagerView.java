@@ -42,7 +42,9 @@ public final class ModelManagerView {
     private static Node row(ModelManagerViewModel vm, ModelManagerViewModel.Row r) {
         Label title = new Label(r.title());
         title.getStyleClass().add("model-title");
-        Label speed = new Label(r.speed());
+        Label speed = new Label();
+        speed.textProperty().bind(r.speedProperty());
+        speed.setWrapText(true);
         speed.getStyleClass().add("model-speed");
         Label status = new Label();
         status.textProperty().bind(r.statusProperty());

@@ -10,6 +10,7 @@ import ai.convllava.model.download.ModelStatus;
 import ai.convllava.model.download.ModelVariant;
 import ai.convllava.model.download.RemoveReport;
 import ai.convllava.model.download.VerifyReport;
+import ai.convllava.model.bench.MachineSpeed;
 import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyDoubleProperty;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Executor;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 /**
  * The model manager: the three published ConvLLaVA sizes with what each costs and whether it is
@@ -43,11 +45,13 @@ public final class ModelManagerViewModel {
         private final ReadOnlyDoubleWrapper progress = new ReadOnlyDoubleWrapper(0);
         private final ReadOnlyBooleanWrapper busy = new ReadOnlyBooleanWrapper(false);
         private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper();
+        private final ReadOnlyStringWrapper speed;
         private volatile DownloadHandle download;
         private volatile ModelStatus last;
 
         Row(ModelVariant variant) {
             this.variant = variant;
+            this.speed = new ReadOnlyStringWrapper(variant.speedNote());
         }
 
         public ModelVariant variant() {
@@ -60,8 +64,12 @@ public final class ModelManagerViewModel {
                     variant.id(), variant.visualTokens(), variant.canvas(), gb(variant.downloadBytes()), gb(variant.ramBytesCpu()));
         }
 
-        public String speed() {
-            return variant.speedNote();
+        /**
+         * The measured figures of the test machine, then (once this computer was measured) the estimate
+         * for this computer followed by them.
+         */
+        public ReadOnlyStringProperty speedProperty() {
+            return speed.getReadOnlyProperty();
         }
 
         public ReadOnlyObjectProperty<ModelStatus.State> stateProperty() {
@@ -93,12 +101,24 @@ public final class ModelManagerViewModel {
     private final Executor background;
     private final Executor ui;
     private final List<Row> rows = new ArrayList<>();
+    private final Supplier<MachineSpeed> machine;
+    private boolean measuring;
     private BiConsumer<Path, Path> onUse = (model, tower) -> { };
 
+    /** Without a measurement of this computer: the rows show the test machine's figures. */
     public ModelManagerViewModel(ModelManager manager, Executor background, Executor ui) {
+        this(manager, background, ui, null);
+    }
+
+    /**
+     * @param machine measures this computer (a few seconds, on {@code background}, once, at the first
+     *                {@link #refresh}); null to leave it out
+     */
+    public ModelManagerViewModel(ModelManager manager, Executor background, Executor ui, Supplier<MachineSpeed> machine) {
         this.manager = manager;
         this.background = background;
         this.ui = ui;
+        this.machine = machine;
         for (ModelVariant v : manager.variants()) {
             rows.add(new Row(v));
         }
@@ -117,13 +137,37 @@ public final class ModelManagerViewModel {
         this.onUse = onUse;
     }
 
-    /** Re-reads what is installed. */
+    /** Re-reads what is installed (and, the first time, measures this computer for the speed estimates). */
     public void refresh() {
+        if (machine != null && !measuring) {
+            measuring = true;
+            for (Row r : rows) {
+                r.speed.set("Measuring this computer\u2026 (" + r.variant.speedNote() + ")");
+            }
+            background.execute(() -> {
+                MachineSpeed m;
+                try {
+                    m = machine.get();
+                } catch (RuntimeException | LinkageError e) { // no engine here: the test machine's figures stay
+                    ui.execute(() -> rows.forEach(r -> r.speed.set(r.variant.speedNote())));
+                    return;
+                }
+                ui.execute(() -> showSpeed(m));
+            });
+        }
         for (Row r : rows) {
             background.execute(() -> {
                 ModelStatus s = manager.status(r.variant);
                 ui.execute(() -> show(r, s));
             });
+        }
+    }
+
+    private void showSpeed(MachineSpeed m) {
+        for (Row r : rows) {
+            MachineSpeed.Estimate e = m.estimate(r.variant.canvas(), r.variant.visualTokens());
+            r.speed.set("This computer (" + m.describe() + ", measured now), float16 on the CPU: " + e.describe()
+                    + " (estimate). " + r.variant.speedNote() + ".");
         }
     }
 

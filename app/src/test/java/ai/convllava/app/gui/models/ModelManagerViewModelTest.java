@@ -1,5 +1,6 @@
 package ai.convllava.app.gui.models;
 
+import ai.convllava.model.bench.MachineSpeed;
 import ai.convllava.model.download.HubSettings;
 import ai.convllava.model.download.ModelManager;
 import ai.convllava.model.download.ModelStatus;
@@ -96,5 +97,40 @@ class ModelManagerViewModelTest {
         var p = new ai.convllava.model.download.DownloadProgress(ai.convllava.model.download.DownloadProgress.Phase.DOWNLOADING,
                 2_500_000_000L, 16_300_000_000L, 25e6, Duration.ofSeconds(632), 3, 9, List.of());
         assertEquals("Downloading \u00b7 2.5 GB of 16.3 GB \u00b7 25.0 MB/s \u00b7 10 min 32 s left", ModelManagerViewModel.describe(p));
+    }
+
+    @Test
+    void thisComputerIsMeasuredOnceAndEachSizeGetsItsEstimate(@TempDir Path cache) {
+        HubSettings hs = HubSettings.of(URI.create("http://127.0.0.1:9"), cache);
+        List<Runnable> background = new ArrayList<>();
+        int[] measured = {0};
+        ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(hs), background::add, NOW, () -> {
+            measured[0]++;
+            return new MachineSpeed(17.7, 107);
+        });
+        ModelManagerViewModel.Row big = vm.rows().get(2);
+        assertTrue(big.speedProperty().get().startsWith("2-core test machine"), "before anything: " + big.speedProperty().get());
+        vm.refresh();
+        assertTrue(big.speedProperty().get().startsWith("Measuring this computer"), big.speedProperty().get());
+        vm.refresh(); // opened again while measuring: not measured twice
+        new ArrayList<>(background).forEach(Runnable::run);
+        assertEquals(1, measured[0]);
+        assertEquals("This computer (18 GB/s memory reads, 107 GFLOP/s, measured now), float16 on the CPU: first answer ~2.2 min, "
+                + "then ~0.8 tokens/s (estimate). " + big.variant().speedNote() + ".", big.speedProperty().get());
+        String small = vm.rows().get(0).speedProperty().get();
+        assertTrue(small.contains("first answer ~") && small.contains("then ~0.8 tokens/s"), small);
+        assertFalse(small.equals(big.speedProperty().get()), "the first answer depends on the size");
+    }
+
+    @Test
+    void whenTheMeasurementFailsTheTestMachinesFiguresStay(@TempDir Path cache) {
+        HubSettings hs = HubSettings.of(URI.create("http://127.0.0.1:9"), cache);
+        ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(hs), NOW, NOW, () -> {
+            throw new IllegalStateException("no engine");
+        });
+        vm.refresh();
+        for (ModelManagerViewModel.Row r : vm.rows()) {
+            assertEquals(r.variant().speedNote(), r.speedProperty().get());
+        }
     }
 }
