@@ -280,7 +280,8 @@ public class BuildInstaller {
                 "-XX:MaxRAMPercentage=60",         // heap sized from the machine; the rest stays for libtorch's tensors
                 "-XX:+UseG1GC",
                 "-Dprism.lcdtext=false",
-                "--add-modules=jdk.incubator.vector")); // the Java float16 matmul kernel (model/.../nn/HalfMatmul); libtorch's paths without it
+                "--add-modules=jdk.incubator.vector", // the Java float16 matmul kernel (model/.../nn/HalfMatmul); libtorch's paths without it
+                "-XX:LoopUnrollLimit=40")); // that kernel 25-35% faster: C2's default unrolling (60) spills its 9 accumulators
         if (Runtime.version().feature() >= 22) {
             o.add("--enable-native-access=ALL-UNNAMED"); // JNA/JavaFX natives without warnings (JDK 22+; unknown to 17)
         }

@@ -3,6 +3,7 @@ package ai.convllava.app;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,5 +24,11 @@ class MainTest {
         assertArrayEquals(new String[] {"self-test", "--model", "m"}, Main.aliases(new String[] {"--self-test", "--model", "m"}));
         assertFalse(Main.isGui(Main.aliases(new String[] {"--self-test"})));
         assertArrayEquals(new String[] {"photo.png"}, Main.aliases(new String[] {"photo.png"}));
+    }
+
+    @Test
+    void theJvmRunsWithTheFloat16KernelsUnrollingLimit() {
+        // surefire's argLine carries -XX:LoopUnrollLimit=40 as the launchers do; Main re-executes a java -jar without it
+        assertEquals(Main.LOOP_UNROLL_LIMIT, Main.loopUnrollLimit());
     }
 }

@@ -33,6 +33,21 @@ final class HalfKernelSupport {
         return REASON == null;
     }
 
+    /**
+     * HotSpot's {@code LoopUnrollLimit}, or -1 where it does not exist. Above 50 C2 unrolls
+     * {@link HalfMatmul}'s tile loop so far that its nine accumulators spill to the stack: a layer's
+     * products with 21 rows took 174-190 ms at the default 60 and 125-147 ms at 10-50 (medians of 10,
+     * same JVM build, 2-core EPYC); the launchers start the JVM with {@code -XX:LoopUnrollLimit=40}.
+     */
+    static int loopUnrollLimit() {
+        try {
+            HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+            return Integer.parseInt(vm.getVMOption("LoopUnrollLimit").getValue());
+        } catch (IllegalArgumentException | NullPointerException e) {
+            return -1;
+        }
+    }
+
     /** Why the kernel is off, or null when it is available. */
     static String reasonUnavailable() {
         if ("false".equalsIgnoreCase(System.getProperty(PROPERTY))) {

@@ -93,8 +93,10 @@ public final class LinearLayer {
     /** Which code multiplies float16 weights with few rows, for diagnostics ({@code self-test}). */
     public static String halfKernelStatus() {
         String reason = HalfKernelSupport.reasonUnavailable();
-        return reason == null ? (halfKernelEnabled ? "Java Vector API kernel (AVX2 + FMA), " + HALF_KERNEL_MIN_ROWS + ".." + HALF_KERNEL_ROWS + " rows" : "libtorch (Java kernel turned off)")
-                : "libtorch (" + reason + ")";
+        int unroll = HalfKernelSupport.loopUnrollLimit();
+        String jit = unroll > 50 ? " (LoopUnrollLimit=" + unroll + ": about 30% slower; start the JVM with -XX:LoopUnrollLimit=40)" : "";
+        return reason == null ? (halfKernelEnabled ? "Java Vector API kernel (AVX2 + FMA), " + HALF_KERNEL_MIN_ROWS + ".." + HALF_KERNEL_ROWS + " rows" + jit
+                : "libtorch (Java kernel turned off)") : "libtorch (" + reason + ")";
     }
 
     /** True when float16 layers with few rows run on {@link HalfMatmul} (available here and enabled). */

@@ -259,4 +259,12 @@ class HalfMatmulTest {
             assertArrayEquals(java, layer.forward(x, true).toFloatArray(), "the same path twice gives the same bits");
         }
     }
+
+    @Test
+    void statusNamesTheKernelAndWarnsOnlyWhenTheJitUnrollsTooFar() {
+        String status = LinearLayer.halfKernelStatus();
+        assertTrue(status.startsWith("Java Vector API kernel"), status);
+        assertEquals(HalfKernelSupport.loopUnrollLimit() > 50, status.contains("LoopUnrollLimit="), status);
+        assertEquals(40, HalfKernelSupport.loopUnrollLimit(), "the tests run as the launchers start the app");
+    }
 }
