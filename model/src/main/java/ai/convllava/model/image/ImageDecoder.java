@@ -28,8 +28,8 @@ import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
- * Decodes PNG, JPEG, GIF (first frame), BMP and WebP (lossy, lossless, with alpha; the first frame
- * of an animation; TwelveMonkeys' reader) into 8-bit RGB with ImageIO, the way a photo viewer shows
+ * Decodes PNG, JPEG, GIF (first frame), BMP and WebP (lossy, lossless, with alpha, through libwebp;
+ * the first frame of an animation, through TwelveMonkeys) into 8-bit RGB with ImageIO, the way a photo viewer shows
  * them: JPEG EXIF orientation applied, grayscale / palette / 16-bit converted, alpha composited on
  * white. The pixel count is checked from the header before any pixel is allocated. Every failure is
  * an {@link ImageDecodeException} whose one-line message names the file.
@@ -112,7 +112,10 @@ public final class ImageDecoder {
 
     private static RgbImage decode(ImageInputStream iis, byte[] head, int headLen, String name, long maxPixels) {
         Format format = sniff(head, headLen, name);
-        ImageReader reader = format == Format.WEBP ? webpReader(head, headLen, name) : readerFor(format, name);
+        // WebP: libwebp's reader (webp-imageio, native: decodes exactly as PIL does) for a still image;
+        // for an animation, which libwebp's simple decoder refuses, TwelveMonkeys' pure-Java one (first frame)
+        String preferred = format != Format.WEBP ? null : animatedWebp(head, headLen) ? "com.twelvemonkeys." : "com.luciad.imageio.webp.";
+        ImageReader reader = readerFor(format, preferred, name);
         List<String> warnings = new ArrayList<>();
         try {
             reader.setInput(iis, true, true);
@@ -244,25 +247,15 @@ public final class ImageDecoder {
         return true;
     }
 
-    private static ImageReader readerFor(Format format, String name) {
-        Iterator<ImageReader> it = ImageIO.getImageReadersByFormatName(format.imageIoName);
-        if (!it.hasNext()) {
-            throw new ImageDecodeException(name + ": no " + format.label + " decoder is available in this Java runtime");
-        }
-        return it.next();
-    }
-
     /**
-     * libwebp's reader (webp-imageio, native: decodes exactly as PIL does) for a still WebP; for an
-     * animation, which libwebp's simple decoder refuses, TwelveMonkeys' pure-Java reader (first frame).
-     * Either falls back to whichever WebP reader is present.
+     * The ImageIO reader for the format: the first registered one, or with {@code preferred} the first
+     * whose class name starts with it (the first registered when none does); readers passed over are disposed.
      */
-    private static ImageReader webpReader(byte[] b, int len, String name) {
-        String preferred = animatedWebp(b, len) ? "com.twelvemonkeys." : "com.luciad.imageio.webp.";
+    private static ImageReader readerFor(Format format, String preferred, String name) {
         ImageReader fallback = null;
-        for (Iterator<ImageReader> it = ImageIO.getImageReadersByFormatName(Format.WEBP.imageIoName); it.hasNext(); ) {
+        for (Iterator<ImageReader> it = ImageIO.getImageReadersByFormatName(format.imageIoName); it.hasNext(); ) {
             ImageReader r = it.next();
-            if (r.getClass().getName().startsWith(preferred)) {
+            if (preferred == null || r.getClass().getName().startsWith(preferred)) {
                 if (fallback != null) {
                     fallback.dispose();
                 }
@@ -275,7 +268,7 @@ public final class ImageDecoder {
             }
         }
         if (fallback == null) {
-            throw new ImageDecodeException(name + ": no WebP decoder is available in this Java runtime");
+            throw new ImageDecodeException(name + ": no " + format.label + " decoder is available in this Java runtime");
         }
         return fallback;
     }
