@@ -40,11 +40,16 @@ final class HalfKernelSupport {
      * same JVM build, 2-core EPYC); the launchers start the JVM with {@code -XX:LoopUnrollLimit=40}.
      */
     static int loopUnrollLimit() {
+        String v = vmOption("LoopUnrollLimit");
+        return v == null ? -1 : Integer.parseInt(v);
+    }
+
+    /** A HotSpot option's value, or null where the JVM has no such option (not HotSpot, or not this platform's). */
+    private static String vmOption(String name) {
         try {
-            HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-            return Integer.parseInt(vm.getVMOption("LoopUnrollLimit").getValue());
+            return ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).getVMOption(name).getValue();
         } catch (IllegalArgumentException | NullPointerException e) {
-            return -1;
+            return null;
         }
     }
 
@@ -56,17 +61,17 @@ final class HalfKernelSupport {
         if (ModuleLayer.boot().findModule(MODULE).isEmpty()) {
             return "the JVM was started without --add-modules " + MODULE;
         }
-        try {
-            HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-            int avx = Integer.parseInt(vm.getVMOption("UseAVX").getValue());
-            boolean fma = Boolean.parseBoolean(vm.getVMOption("UseFMA").getValue());
-            if (avx < 2 || !fma) {
-                return "this CPU/JVM has no AVX2 with FMA (UseAVX=" + avx + ", UseFMA=" + fma + ")";
-            }
-            return null;
-        } catch (IllegalArgumentException | NullPointerException e) {
+        String useAvx = vmOption("UseAVX");
+        String useFma = vmOption("UseFMA");
+        if (useAvx == null || useFma == null) {
             // not HotSpot on x86 (the options do not exist, e.g. on ARM)
             return "no x86 AVX2/FMA vector support reported by the JVM (" + System.getProperty("os.arch") + ")";
         }
+        int avx = Integer.parseInt(useAvx);
+        boolean fma = Boolean.parseBoolean(useFma);
+        if (avx < 2 || !fma) {
+            return "this CPU/JVM has no AVX2 with FMA (UseAVX=" + avx + ", UseFMA=" + fma + ")";
+        }
+        return null;
     }
 }
