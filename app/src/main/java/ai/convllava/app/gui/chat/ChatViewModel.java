@@ -637,8 +637,7 @@ public final class ChatViewModel {
             return;
         }
         try {
-            new GenerationConfig(g.maxNewTokens(), g.temperature(), g.topP(), g.topK(), g.repetitionPenalty(),
-                    g.seed() == AppSettings.RANDOM_SEED ? null : (long) g.seed(), false); // validates the ranges
+            AppSettings.generationConfig(g.maxNewTokens(), g.temperature(), g.topP(), g.topK(), g.repetitionPenalty(), g.seed()); // validates the ranges
         } catch (IllegalArgumentException e) {
             LOG.warn("conversation {}: its saved decoding settings are not used ({})", c.id(), e.getMessage());
             return;

@@ -60,8 +60,13 @@ public final class AppSettings {
 
     /** The decoding settings; throws IllegalArgumentException with a user-facing message when one is out of range. */
     public GenerationConfig generationConfig() {
-        Long s = seed.get() == RANDOM_SEED ? null : (long) seed.get();
-        return new GenerationConfig(maxNewTokens.get(), temperature.get(), topP.get(), topK.get(), repetitionPenalty.get(), s, false);
+        return generationConfig(maxNewTokens.get(), temperature.get(), topP.get(), topK.get(), repetitionPenalty.get(), seed.get());
+    }
+
+    /** The same from numbers as these settings hold them ({@link #RANDOM_SEED} for a random seed), e.g. a saved conversation's. */
+    public static GenerationConfig generationConfig(int maxNewTokens, double temperature, double topP, int topK, double repetitionPenalty, int seed) {
+        Long s = seed == RANDOM_SEED ? null : (long) seed;
+        return new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, s, false);
     }
 
     /** The system prompt for a request: null when it is ConvLLaVA's own (or blank), so requests match the CLI's. */
