@@ -42,25 +42,51 @@ public final class MachineProbe {
                     dst.addi(src); // in place: reads both, writes one, nothing allocated
                     dst.getFloat(0); // synchronise
                 }) / 1e9;
-                readBw = elems * 4.0 / bestSeconds(runs, () -> {
-                    try (NDArray sum = src.sum()) { // reads the array once, PyTorch's vectorised reduction on its threads
-                        sum.getFloat();
-                    }
-                }) / 1e9;
+                readBw = readBandwidthGbs(src, runs);
             }
+            gflops = gemmGflops(m, n, runs);
+        }
+        return new Machine(bw, readBw, bytes, gflops, n, Runtime.getRuntime().availableProcessors(), intraOpThreads(), interopThreads(),
+                cpuModel(), memTotalBytes(), System.getProperty("java.vm.name") + " " + Runtime.version(),
+                Engine.getInstance().getVersion());
+    }
 
-            NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
-            NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
-            a.matMul(b).close(); // warm-up: allocate, pick kernels
-            gflops = 2.0 * n * n * (double) n / bestSeconds(runs, () -> {
+    /**
+     * Only what {@link MachineSpeed} uses: read bandwidth over one array of {@code bytes} and the
+     * {@code n x n} GEMM rate, best of {@code runs} (no second array, no in-place add).
+     */
+    static MachineSpeed speed(long bytes, int n, int runs) {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            double readBw;
+            try (NDArray src = m.ones(new Shape(bytes / 4), DataType.FLOAT32)) {
+                // untimed passes first: in measure() the in-place adds warm the pages and PyTorch's threads
+                // (without them, 256 MB best of 6 read 12-16 GB/s where it reads 16-19 after them)
+                readBandwidthGbs(src, 2);
+                readBw = readBandwidthGbs(src, runs);
+            }
+            return new MachineSpeed(readBw, gemmGflops(m, n, runs));
+        }
+    }
+
+    /** GB/s of a sum over {@code src}: reads the array once, PyTorch's vectorised reduction on its threads. */
+    private static double readBandwidthGbs(NDArray src, int runs) {
+        return src.getShape().size() * 4.0 / bestSeconds(runs, () -> {
+            try (NDArray sum = src.sum()) {
+                sum.getFloat();
+            }
+        }) / 1e9;
+    }
+
+    /** GFLOP/s of an {@code n x n} float32 matmul, after one warm-up (allocation, kernel choice). */
+    private static double gemmGflops(NDManager m, int n, int runs) {
+        try (NDArray a = m.randomUniform(-1, 1, new Shape(n, n)); NDArray b = m.randomUniform(-1, 1, new Shape(n, n))) {
+            a.matMul(b).close();
+            return 2.0 * n * n * (double) n / bestSeconds(runs, () -> {
                 try (NDArray c = a.matMul(b)) {
                     c.getFloat(0, 0); // synchronise
                 }
             }) / 1e9;
         }
-        return new Machine(bw, readBw, bytes, gflops, n, Runtime.getRuntime().availableProcessors(), intraOpThreads(), interopThreads(),
-                cpuModel(), memTotalBytes(), System.getProperty("java.vm.name") + " " + Runtime.version(),
-                Engine.getInstance().getVersion());
     }
 
     /** The shortest of {@code runs} timings of {@code work}, in seconds. */

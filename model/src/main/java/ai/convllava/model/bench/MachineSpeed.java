@@ -41,14 +41,13 @@ public record MachineSpeed(double readBandwidthGbs, double gemmGflops) {
     }
 
     /**
-     * Measures this computer now (about 2 s on 2 cores; two 256 MB arrays and three 16 MB matrices,
+     * Measures this computer now (about 2 s on 2 cores; one 256 MB array and three 16 MB matrices,
      * freed at once). Other work on the machine lowers the figures.
      */
     public static MachineSpeed measure() {
         // best of 6: in a fresh JVM the first passes read 10-20% slower (256 MB x 3: 14-16 GB/s, x 6:
         // 17.7-18.9, the bench's 1 GiB x 3: 17.6-17.9 on the test machine)
-        MachineProbe.Machine m = MachineProbe.measure(PROBE_BYTES, PROBE_GEMM, 6);
-        return new MachineSpeed(m.memoryReadBandwidthGbs(), m.gemmGflops());
+        return MachineProbe.speed(PROBE_BYTES, PROBE_GEMM, 6);
     }
 
     /** What a size should take here. */
