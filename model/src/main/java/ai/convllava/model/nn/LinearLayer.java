@@ -27,15 +27,25 @@ import java.nio.ByteBuffer;
  *       ms without tunables).</li>
  * </ul>
  * Measured with LinearKernelBench (variants interleaved in one JVM, medians of 5-9, ms, kernel /
- * libtorch's path; load average 1.5-2 from other jobs on the 2 cores, so +-20%):
+ * libtorch's path; load average 1.5-2 from other jobs on the 2 cores, so +-20%), before the JIT option
+ * of {@link HalfMatmul}:
  * <pre>
  *   rows                   1 (exact)   2          3          4          5          17         32          48         64         128
  *   W 4096 x 4096          8.0 / 45    9.6 / 4.3  7.9 / 5.6  12 / 7.3   16 / 20    22 / 50    26 / 27     34 / 30    44 / 37    75 / 49
  *   W 11008 x 4096          12 / 52     15 / 10    33 / 41    21 / 40    18 / 21    32 / 62    54 / 108    81 / 91    94 / 90    189 / 128
  *   W 4096 x 11008         9.6 / 27     15 / 8.9                         18 / 19    33 / 61
  * </pre>
+ * With {@code -XX:LoopUnrollLimit=40} (the kernel 25-35% faster), the kernel at any row count ("c:HalfMatmul
+ * any rows") against this class's libtorch path, two runs minutes apart (a-b: run 1 - run 2):
+ * <pre>
+ *   rows                   48          64                  80                  96                  128
+ *   W 4096 x 4096          32 / 104    51-46 / 58-121      63-37 / 80-42       44-46 / 35-52       60 / 57
+ *   W 11008 x 4096         60 / 75     72-81 / 88-112      77-95 / 88-127      90-110 / 96-141     126 / 124
+ *   W 4096 x 11008         55 / 71     66-80 / 77-94       79-94 / 80-100      101-108 / 98-108    137 / 121
+ * </pre>
  * So the kernel takes {@link #HALF_KERNEL_MIN_ROWS} to {@link #HALF_KERNEL_ROWS} rows (per layer,
- * 4 x 4096^2 + 3 x 11008-wide: 2 rows lose, 3 win slightly, 48 about even, 64 lose). One decode
+ * 4 x 4096^2 + 3 x 11008-wide: 2 rows lose, 3 win slightly, 64 win by 25%, 80 by 10-25%, 96 about
+ * even, 128 lose; the limit was 48 before the JIT option). One decode
  * row stays on libtorch's float16 mat-vec: the kernel's was no faster (8.0 / 12 / 9.6 ms against
  * 8.8 / 13 / 6.0; 7-9 GB/s where copy bandwidth is 25.5). libtorch's float16 matmul also rounds x to
  * half: a pre-encoded question's logits on the tiny model were 2e-3 from float32, the kernel's 2.5e-6.
@@ -47,7 +57,7 @@ public final class LinearLayer {
     public static final int BLOCK_ROWS = 1024;
 
     /** From {@link #HALF_KERNEL_MIN_ROWS} up to this many rows use {@link HalfMatmul} when it is available and W is float16 on the CPU. */
-    static final long HALF_KERNEL_ROWS = 48;
+    static final long HALF_KERNEL_ROWS = 80;
     static final long HALF_KERNEL_MIN_ROWS = 3;
     /** Whether one non-exact row (decode) also uses {@link HalfMatmul}; else libtorch's float16 mat-vec. */
     static final boolean HALF_KERNEL_ONE_ROW = false;

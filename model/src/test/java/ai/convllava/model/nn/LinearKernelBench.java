@@ -10,6 +10,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -75,6 +77,10 @@ public final class LinearKernelBench {
                     vs.put("b:x16 bmm W16^T", () -> x.toType(DataType.FLOAT16, false).batchMatMul(w16.transpose().expandDims(0))
                             .toType(DataType.FLOAT32, false));
                     vs.put("c:HalfMatmul (LinearLayer)", () -> withKernel(true, () -> layer.forward(x)));
+                    if (m > 1) { // the kernel at any row count, past LinearLayer's HALF_KERNEL_ROWS: where it stops winning
+                        ByteBuffer halves = w16.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+                        vs.put("c:HalfMatmul any rows", () -> mgr.create(HalfMatmul.multiply(halves, n, k, x.toFloatArray(), m), new Shape(1, m, n)));
+                    }
                     if (m == 1) {
                         // one row goes to the Java kernel only when exact (the prefill's lm_head); this times its mat-vec
                         vs.put("c:HalfMatmul one row, exact", () -> withKernel(true, () -> layer.forward(x, true)));
