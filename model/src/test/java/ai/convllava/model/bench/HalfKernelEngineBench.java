@@ -16,6 +16,7 @@ import ai.convllava.model.tokenizer.ConversationPrompt;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -95,8 +96,12 @@ public final class HalfKernelEngineBench {
 
     /** {pre-encoded TTFT ms, decode tokens/s, follow-up TTFT ms, new tokens, follow-up new tokens}. */
     private static double[] round(ConvLlava m, Conversation conv, ImageFeatures f, ConversationPrompt p, int[] prefix, int[] ids, int decode) {
-        m.prefill(conv, prefix, f, () -> false); // back to the image prefix (recomputes its last position)
-        int cached = conv.cachedTokens();
+        // back to the image prefix: a prompt that leaves it after one token of its own makes the cache keep
+        // exactly the prefix (a prefill of the prefix alone would keep the whole earlier round as well)
+        int[] rewind = Arrays.copyOf(prefix, prefix.length + 1);
+        rewind[prefix.length] = ids[prefix.length] + 1;
+        m.prefill(conv, rewind, f, () -> false);
+        int cached = conv.cachedTokens() - 1;
         GenerationResult q = m.generate(conv, ids, f, GenerationConfig.greedy(1), TokenListener.NONE, () -> false, null, System.nanoTime());
         int fresh = q.promptTokens() - cached;
         GenerationResult d = m.generate(conv, ids, f, GenerationConfig.greedy(decode), TokenListener.NONE, () -> false, null, System.nanoTime());
