@@ -91,4 +91,17 @@ class ModelViewModelTest {
         h.withModel();
         assertEquals(2, h.service.images.size());
     }
+
+    @Test
+    void theEngineIsBusyWhileItLoadsEncodesReadsOrAnswers() {
+        Harness h = new Harness(tmp);
+        ModelViewModel m = h.vm.model();
+        for (ServiceState s : ServiceState.values()) {
+            h.service.setState(s);
+            h.ui.runAll();
+            boolean busy = s == ServiceState.LOADING || s == ServiceState.ENCODING || s == ServiceState.READING_DRAFT
+                    || s == ServiceState.GENERATING;
+            assertEquals(busy, m.engineBusyProperty().get(), s.name());
+        }
+    }
 }

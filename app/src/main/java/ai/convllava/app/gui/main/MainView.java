@@ -384,10 +384,13 @@ public final class MainView {
         });
         ai.convllava.app.gui.models.ModelManagerViewModel mm = new ai.convllava.app.gui.models.ModelManagerViewModel(
                 ai.convllava.model.download.ModelManager.fromEnvironment(), io, javafx.application.Platform::runLater,
-                ai.convllava.model.bench.MachineSpeed::measure);
+                ai.convllava.model.bench.MachineSpeed::measure, vm.model().engineBusyProperty());
         mm.setOnUse((model, tower) -> vm.model().useDownloaded(model, tower));
         modelManager = ai.convllava.app.gui.models.ModelManagerView.show(window(), mm, root.getScene().getStylesheets());
-        modelManager.setOnHidden(e -> io.shutdown());
+        modelManager.setOnHidden(e -> {
+            mm.dispose();
+            io.shutdown();
+        });
     }
 
     private javafx.stage.Stage modelManager;

@@ -8,6 +8,8 @@ import ai.convllava.model.service.ModelInfo;
 import ai.convllava.model.service.ServiceState;
 import ai.convllava.model.service.TaskHandle;
 import ai.convllava.model.service.VisionChatService;
+import javafx.beans.binding.Bindings;
+import javafx.beans.binding.BooleanBinding;
 import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyDoubleProperty;
@@ -32,6 +34,10 @@ public final class ModelViewModel {
     private final Executor ui;
 
     private final ReadOnlyObjectWrapper<ServiceState> state = new ReadOnlyObjectWrapper<>(this, "state", ServiceState.NO_MODEL);
+    private final BooleanBinding engineBusy = Bindings.createBooleanBinding(() -> switch (state.get()) {
+        case LOADING, ENCODING, READING_DRAFT, GENERATING -> true;
+        case NO_MODEL, READY, ERROR -> false;
+    }, state);
     private final ReadOnlyDoubleWrapper progress = new ReadOnlyDoubleWrapper(this, "progress", -1);
     private final ReadOnlyStringWrapper progressText = new ReadOnlyStringWrapper(this, "progressText", "");
     private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
@@ -162,6 +168,11 @@ public final class ModelViewModel {
 
     public ReadOnlyObjectProperty<ServiceState> stateProperty() {
         return state.getReadOnlyProperty();
+    }
+
+    /** True while the engine loads, encodes, reads a draft or answers: its cores are taken. */
+    public BooleanBinding engineBusyProperty() {
+        return engineBusy;
     }
 
     public ReadOnlyDoubleProperty progressProperty() {

@@ -12,6 +12,9 @@ import ai.convllava.model.download.RemoveReport;
 import ai.convllava.model.download.VerifyReport;
 import ai.convllava.model.bench.MachineSpeed;
 import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.value.ChangeListener;
+import javafx.beans.value.ObservableBooleanValue;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyDoubleProperty;
 import javafx.beans.property.ReadOnlyDoubleWrapper;
@@ -102,7 +105,12 @@ public final class ModelManagerViewModel {
     private final Executor ui;
     private final List<Row> rows = new ArrayList<>();
     private final Supplier<MachineSpeed> machine;
-    private boolean measuring;
+    /** Whether the engine is working (loading, encoding, answering): the probe would measure a shared machine. */
+    private final ObservableBooleanValue engineBusy;
+    private final ChangeListener<Boolean> onEngineBusy = (o, was, busy) -> engineBusyChanged(busy);
+    private Measurement measurement = Measurement.NOT_YET;
+    /** The engine started working while the probe ran: its figures are too low and are measured again. */
+    private boolean disturbed;
     private BiConsumer<Path, Path> onUse = (model, tower) -> { };
 
     /** Without a measurement of this computer: the rows show the test machine's figures. */
@@ -110,19 +118,38 @@ public final class ModelManagerViewModel {
         this(manager, background, ui, null);
     }
 
-    /**
-     * @param machine measures this computer (a few seconds, on {@code background}, once, at the first
-     *                {@link #refresh}); null to leave it out
-     */
+    /** Measures this computer whatever the engine is doing (no engine alongside: the CLI, tests). */
     public ModelManagerViewModel(ModelManager manager, Executor background, Executor ui, Supplier<MachineSpeed> machine) {
+        this(manager, background, ui, machine, new SimpleBooleanProperty(false));
+    }
+
+    /**
+     * @param machine    measures this computer (about 2 s of both cores, on {@code background}, once, at
+     *                   the first {@link #refresh}); null to leave it out
+     * @param engineBusy true while the engine loads, encodes or answers (read and observed on the UI
+     *                   thread): the measurement waits until it is false, and one that the engine's work
+     *                   overlapped is thrown away and taken again, since it would both slow the answer
+     *                   down and underestimate this computer
+     */
+    public ModelManagerViewModel(ModelManager manager, Executor background, Executor ui, Supplier<MachineSpeed> machine,
+                                 ObservableBooleanValue engineBusy) {
         this.manager = manager;
         this.background = background;
         this.ui = ui;
         this.machine = machine;
+        this.engineBusy = engineBusy;
         for (ModelVariant v : manager.variants()) {
             rows.add(new Row(v));
         }
+        engineBusy.addListener(onEngineBusy);
     }
+
+    /** Stops following the engine (the window closed). */
+    public void dispose() {
+        engineBusy.removeListener(onEngineBusy);
+    }
+
+    private enum Measurement { NOT_YET, WAITING_FOR_IDLE, RUNNING, DONE }
 
     public List<Row> rows() {
         return List.copyOf(rows);
@@ -139,27 +166,59 @@ public final class ModelManagerViewModel {
 
     /** Re-reads what is installed (and, the first time, measures this computer for the speed estimates). */
     public void refresh() {
-        if (machine != null && !measuring) {
-            measuring = true;
-            for (Row r : rows) {
-                r.speed.set("Measuring this computer\u2026 (" + r.variant.speedNote() + ")");
-            }
-            background.execute(() -> {
-                MachineSpeed m;
-                try {
-                    m = machine.get();
-                } catch (RuntimeException | LinkageError e) { // no engine here: the test machine's figures stay
-                    ui.execute(() -> rows.forEach(r -> r.speed.set(r.variant.speedNote())));
-                    return;
-                }
-                ui.execute(() -> showSpeed(m));
-            });
+        if (machine != null && measurement == Measurement.NOT_YET) {
+            measureWhenIdle();
         }
         for (Row r : rows) {
             background.execute(() -> {
                 ModelStatus s = manager.status(r.variant);
                 ui.execute(() -> show(r, s));
             });
+        }
+    }
+
+    private void measureWhenIdle() {
+        if (engineBusy.get()) {
+            measurement = Measurement.WAITING_FOR_IDLE;
+            for (Row r : rows) {
+                r.speed.set("This computer is measured once the model is idle (" + r.variant.speedNote() + ")");
+            }
+            return;
+        }
+        measurement = Measurement.RUNNING;
+        disturbed = false;
+        for (Row r : rows) {
+            r.speed.set("Measuring this computer\u2026 (" + r.variant.speedNote() + ")");
+        }
+        background.execute(() -> {
+            MachineSpeed m;
+            try {
+                m = machine.get();
+            } catch (RuntimeException | LinkageError e) { // no engine here: the test machine's figures stay
+                ui.execute(() -> {
+                    measurement = Measurement.DONE;
+                    rows.forEach(r -> r.speed.set(r.variant.speedNote()));
+                });
+                return;
+            }
+            ui.execute(() -> measured(m));
+        });
+    }
+
+    private void measured(MachineSpeed m) {
+        if (disturbed) {
+            measureWhenIdle();
+            return;
+        }
+        measurement = Measurement.DONE;
+        showSpeed(m);
+    }
+
+    private void engineBusyChanged(boolean busy) {
+        if (busy && measurement == Measurement.RUNNING) {
+            disturbed = true;
+        } else if (!busy && measurement == Measurement.WAITING_FOR_IDLE) {
+            measureWhenIdle();
         }
     }
 

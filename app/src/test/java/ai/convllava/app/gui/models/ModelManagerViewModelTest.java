@@ -4,6 +4,7 @@ import ai.convllava.model.bench.MachineSpeed;
 import ai.convllava.model.download.HubSettings;
 import ai.convllava.model.download.ModelManager;
 import ai.convllava.model.download.ModelStatus;
+import javafx.beans.property.SimpleBooleanProperty;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -132,5 +133,62 @@ class ModelManagerViewModelTest {
         for (ModelManagerViewModel.Row r : vm.rows()) {
             assertEquals(r.variant().speedNote(), r.speedProperty().get());
         }
+    }
+
+    @Test
+    void thisComputerIsMeasuredOnlyWhileTheEngineIsIdle(@TempDir Path cache) {
+        HubSettings hs = HubSettings.of(URI.create("http://127.0.0.1:9"), cache);
+        List<Runnable> background = new ArrayList<>();
+        int[] measured = {0};
+        SimpleBooleanProperty busy = new SimpleBooleanProperty(true);
+        ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(hs), background::add, NOW, () -> {
+            measured[0]++;
+            return new MachineSpeed(17.7, 107);
+        }, busy);
+        ModelManagerViewModel.Row big = vm.rows().get(2);
+        vm.refresh(); // opened while an answer is written: nothing runs beside it
+        assertTrue(big.speedProperty().get().startsWith("This computer is measured once the model is idle"), big.speedProperty().get());
+        background.forEach(Runnable::run); // the installed-state reads only
+        assertEquals(0, measured[0]);
+        background.clear();
+
+        busy.set(false); // the answer is done
+        assertTrue(big.speedProperty().get().startsWith("Measuring this computer"), big.speedProperty().get());
+        busy.set(true); // a new question while the probe runs: its figures would be too low
+        new ArrayList<>(background).forEach(Runnable::run);
+        background.clear();
+        assertEquals(1, measured[0]);
+        assertTrue(big.speedProperty().get().startsWith("This computer is measured once the model is idle"),
+                "a disturbed measurement is not shown: " + big.speedProperty().get());
+
+        busy.set(false);
+        new ArrayList<>(background).forEach(Runnable::run);
+        background.clear();
+        assertEquals(2, measured[0]);
+        assertTrue(big.speedProperty().get().startsWith("This computer (18 GB/s memory reads, 107 GFLOP/s, measured now)"),
+                big.speedProperty().get());
+
+        busy.set(true); // measured once: later answers change nothing
+        busy.set(false);
+        vm.refresh();
+        new ArrayList<>(background).forEach(Runnable::run);
+        assertEquals(2, measured[0]);
+    }
+
+    @Test
+    void aClosedManagerNoLongerFollowsTheEngine(@TempDir Path cache) {
+        HubSettings hs = HubSettings.of(URI.create("http://127.0.0.1:9"), cache);
+        List<Runnable> background = new ArrayList<>();
+        int[] measured = {0};
+        SimpleBooleanProperty busy = new SimpleBooleanProperty(true);
+        ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(hs), background::add, NOW, () -> {
+            measured[0]++;
+            return new MachineSpeed(17.7, 107);
+        }, busy);
+        vm.refresh();
+        vm.dispose();
+        busy.set(false);
+        new ArrayList<>(background).forEach(Runnable::run);
+        assertEquals(0, measured[0]);
     }
 }
