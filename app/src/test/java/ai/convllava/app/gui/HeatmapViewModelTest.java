@@ -63,6 +63,21 @@ class HeatmapViewModelTest {
     }
 
     @Test
+    void aWordOfAnOlderAnswerOpensThePanelOnItsOwnMap() {
+        Harness h = answered();
+        HeatmapViewModel hm = h.vm.heatmap();
+        ChatMessage answer = h.vm.chat().messages().get(1);
+        hm.select(2);
+        hm.open(answer, 1); // " bars", clicked in the answer's bubble
+        assertTrue(hm.shownProperty().get());
+        assertEquals(answer, hm.messageProperty().get());
+        assertEquals(1, hm.selectedProperty().get());
+        assertTrue(hm.captionProperty().get().startsWith("\u201cbars\u201d (2 of 4)"), hm.captionProperty().get());
+        hm.open(answer); // the Heatmap link: the whole answer
+        assertEquals(-1, hm.selectedProperty().get());
+    }
+
+    @Test
     void theLatestAnswerIsShownTokenByToken() {
         Harness h = answered();
         HeatmapViewModel hm = h.vm.heatmap();

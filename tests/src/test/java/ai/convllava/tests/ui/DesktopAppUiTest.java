@@ -99,7 +99,7 @@ class DesktopAppUiTest {
         assertEquals(UiSupport.CLI_ANSWER, fx(answer::text));
         assertEquals(2, fx(() -> app.view().chatView().messagesBox().getChildren().size()), "both messages are on screen");
         assertTrue(fx(() -> app.view().chatView().messagesBox().lookupAll(".message-text").stream()
-                .anyMatch(n -> UiSupport.CLI_ANSWER.equals(((Label) n).getText()))), "the answer is on screen");
+                .anyMatch(n -> UiSupport.CLI_ANSWER.equals(UiSupport.shownText(n)))), "the answer is on screen");
         assertTrue(seen.size() >= 2, "the answer appeared in steps, not at once: " + seen);
         assertTrue(seen.get(0).length() < UiSupport.CLI_ANSWER.length(), "first update already shorter than the answer: " + seen);
         String footer = fx(() -> answer.footerProperty().get());

@@ -10,6 +10,7 @@ import javafx.geometry.Point2D;
 import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.input.KeyCode;
+import javafx.scene.text.Text;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import static ai.convllava.tests.ui.UiSupport.await;
 import static ai.convllava.tests.ui.UiSupport.fx;
@@ -69,7 +71,17 @@ class HeatmapUiTest {
 
         // the answer's Heatmap link opens the panel on it
         await("the Heatmap link", 10, () -> robot.lookup(".heatmap-link").queryAll().stream().anyMatch(Node::isVisible));
-        robot.clickOn(".heatmap-link");
+
+        // the answer's own words in its bubble: they spell the answer, and a click opens the panel on that word
+        List<Text> words = fx(() -> List.copyOf(robot.lookup(".answer-word").queryAllAs(Text.class)));
+        assertTrue(words.size() >= 3, "the answer's words: " + words.size());
+        assertEquals(UiSupport.CLI_ANSWER.strip(), fx(() -> words.stream().map(Text::getText).collect(Collectors.joining()).strip()));
+        robot.clickOn(words.get(2));
+        await("the panel on the clicked word", 10, () -> app.view().heatmapView().root().isVisible() && hm.selectedProperty().get() >= 0);
+        assertEquals(words.get(2).getText(), fx(() -> hm.sourceProperty().get().maps().pieces().get(hm.selectedProperty().get()).text()));
+
+        robot.clickOn(".heatmap-link"); // the whole answer
+        assertEquals(-1, (int) fx(() -> hm.selectedProperty().get()));
         await("the panel", 10, () -> app.view().heatmapView().root().isVisible() && hm.overlayVisibleProperty().get());
         List<Label> chips = fx(() -> app.view().heatmapView().chips());
         int pieces = fx(() -> hm.sourceProperty().get().maps().pieces().size());

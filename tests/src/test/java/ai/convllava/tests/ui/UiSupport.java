@@ -105,4 +105,19 @@ final class UiSupport {
     static boolean onFxThread() {
         return Platform.isFxApplicationThread();
     }
+
+    /** A message's text as shown: a label's, or an answer's clickable words (a TextFlow of Texts) joined. */
+    static String shownText(javafx.scene.Node n) {
+        if (n instanceof javafx.scene.control.Labeled l) {
+            return l.getText();
+        }
+        if (n instanceof javafx.scene.text.TextFlow f) {
+            StringBuilder b = new StringBuilder();
+            for (javafx.scene.Node c : f.getChildren()) {
+                b.append(((javafx.scene.text.Text) c).getText());
+            }
+            return b.toString();
+        }
+        throw new AssertionError("not a message text: " + n);
+    }
 }

@@ -1,9 +1,14 @@
 package ai.convllava.app.gui.chat;
 
 import ai.convllava.app.gui.Fxml;
+import ai.convllava.app.gui.heatmap.HeatmapSource;
+import ai.convllava.model.heatmap.TokenPiece;
 import javafx.beans.binding.Bindings;
+import javafx.beans.value.ChangeListener;
+import javafx.beans.value.WeakChangeListener;
 import javafx.collections.ListChangeListener;
 import javafx.fxml.FXML;
+import javafx.scene.Cursor;
 import javafx.scene.Node;
 import javafx.scene.Parent;
 import javafx.scene.control.Button;
@@ -14,12 +19,19 @@ import javafx.scene.control.MenuItem;
 import javafx.scene.control.ProgressBar;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.control.TextArea;
+import javafx.scene.control.Tooltip;
 import javafx.scene.input.Clipboard;
 import javafx.scene.input.ClipboardContent;
 import javafx.scene.input.KeyCode;
 import javafx.scene.input.KeyEvent;
+import javafx.scene.input.MouseButton;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
+import javafx.scene.text.Text;
+import javafx.scene.text.TextFlow;
+
+import java.util.List;
+import java.util.function.BiConsumer;
 
 /** The conversation pane: messages (answers grow as they stream), stage indicator, question box, commands. */
 public final class ChatView {
@@ -45,7 +57,7 @@ public final class ChatView {
     private final Label empty = new Label("Ask about the image: \u201cWhat is the tallest bar in this chart?\u201d, "
             + "\u201cWhat is the total on this invoice?\u201d, \u201cSummarise this page.\u201d");
     private boolean stickToBottom = true;
-    private java.util.function.Consumer<ChatMessage> onShowHeatmap = m -> { };
+    private BiConsumer<ChatMessage, Integer> onShowHeatmap = (m, piece) -> { };
 
     public ChatView(ChatViewModel vm) {
         this.vm = vm;
@@ -57,8 +69,12 @@ public final class ChatView {
         return root;
     }
 
-    /** What the "Heatmap" link under an answer does (the main view opens the heatmap panel on it). */
-    public void setOnShowHeatmap(java.util.function.Consumer<ChatMessage> action) {
+    /**
+     * What the "Heatmap" link under an answer (piece -1: the whole answer) and a click on one of its
+     * words (that word's piece of {@code AttentionMaps.pieces()}) do: the main view opens the heatmap
+     * panel on it.
+     */
+    public void setOnShowHeatmap(BiConsumer<ChatMessage, Integer> action) {
         onShowHeatmap = action;
     }
 
@@ -150,13 +166,63 @@ public final class ChatView {
         heatmap.setAccessibleText("Show where the model looked while writing this answer");
         heatmap.visibleProperty().bind(m.attentionProperty().isNotNull());
         heatmap.managedProperty().bind(heatmap.visibleProperty());
-        heatmap.setOnAction(e -> onShowHeatmap.accept(m));
+        heatmap.setOnAction(e -> onShowHeatmap.accept(m, -1));
         VBox box = new VBox(role, text, error, footer, heatmap);
         box.getStyleClass().addAll("message", user ? "user" : "assistant");
+        if (!user) {
+            // once the answer's maps are in, its words can be clicked; held by the bubble and observed
+            // weakly, so the bubbles a rebuild drops do not stay attached to the message
+            ChangeListener<HeatmapSource> words = (o, was, now) -> box.getChildren().set(1, answerText(m, now, text));
+            box.getProperties().put(ChangeListener.class, words);
+            m.attentionProperty().addListener(new WeakChangeListener<>(words));
+            box.getChildren().set(1, answerText(m, m.attentionProperty().get(), text));
+        }
         MenuItem copy = new MenuItem("Copy");
         copy.setOnAction(e -> copy(m.text()));
         box.setOnContextMenuRequested(e -> new ContextMenu(copy).show(box, e.getScreenX(), e.getScreenY()));
         return box;
+    }
+
+    /**
+     * The answer as the words of its heatmap, each opening the map of itself, when the answer has maps
+     * and its text is exactly their pieces' (else, or while streaming, the plain label).
+     */
+    private Node answerText(ChatMessage m, HeatmapSource source, Label plain) {
+        if (source == null) {
+            return plain;
+        }
+        List<TokenPiece> pieces = source.maps().pieces();
+        StringBuilder all = new StringBuilder();
+        for (TokenPiece p : pieces) {
+            all.append(p.end() ? "" : p.text());
+        }
+        if (!all.toString().strip().equals(m.text().strip())) {
+            return plain; // an edited or re-decoded text: the pieces no longer say where each word is
+        }
+        TextFlow flow = new TextFlow();
+        flow.getStyleClass().addAll("message-text", "answer-words");
+        boolean leading = true;
+        for (int i = 0; i < pieces.size(); i++) {
+            TokenPiece p = pieces.get(i);
+            String t = p.end() ? "" : leading ? p.text().stripLeading() : p.text();
+            if (t.isEmpty()) {
+                continue;
+            }
+            leading = false;
+            Text word = new Text(t);
+            word.getStyleClass().add("answer-word");
+            word.setCursor(Cursor.HAND);
+            int piece = i;
+            word.setOnMouseClicked(e -> {
+                if (e.getButton() == MouseButton.PRIMARY) {
+                    onShowHeatmap.accept(m, piece);
+                }
+            });
+            flow.getChildren().add(word);
+        }
+        flow.setAccessibleText("Answer: " + m.text());
+        Tooltip.install(flow, new Tooltip("Click a word to see where the model looked while it wrote it"));
+        return flow;
     }
 
     /** Puts the last answer on the clipboard. */

@@ -96,7 +96,13 @@ public final class HeatmapViewModel {
 
     /** Shows this answer's heatmap and opens the panel. */
     public void open(ChatMessage m) {
+        open(m, -1);
+    }
+
+    /** Shows the map of one piece of this answer ({@code -1}: the whole answer) and opens the panel. */
+    public void open(ChatMessage m, int piece) {
         follow(m);
+        select(piece);
         shown.set(true);
     }
 

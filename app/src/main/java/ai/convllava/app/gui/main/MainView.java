@@ -112,7 +112,7 @@ public final class MainView {
         chatView = new ChatView(vm.chat());
         heatmapView = new HeatmapView(vm.heatmap());
         preview.attachHeatmap(vm.heatmap());
-        chatView.setOnShowHeatmap(m -> vm.heatmap().open(m));
+        chatView.setOnShowHeatmap((m, piece) -> vm.heatmap().open(m, piece));
         VBox previewColumn = new VBox(preview.root(), heatmapView.root());
         VBox.setVgrow(preview.root(), javafx.scene.layout.Priority.ALWAYS);
         previewHolder.getChildren().add(previewColumn);
