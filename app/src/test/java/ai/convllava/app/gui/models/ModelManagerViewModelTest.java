@@ -100,27 +100,53 @@ class ModelManagerViewModelTest {
         assertEquals("Downloading \u00b7 2.5 GB of 16.3 GB \u00b7 25.0 MB/s \u00b7 10 min 32 s left", ModelManagerViewModel.describe(p));
     }
 
+    /**
+     * A manager over an empty cache whose probe counts its calls and reports 17.7 GB/s and 107 GFLOP/s;
+     * its background work waits in a queue until the test runs it.
+     */
+    static final class Probed {
+        final List<Runnable> background = new ArrayList<>();
+        final SimpleBooleanProperty engineBusy;
+        final ModelManagerViewModel vm;
+        int measured;
+
+        Probed(Path cache, boolean busy) {
+            engineBusy = new SimpleBooleanProperty(busy);
+            vm = new ModelManagerViewModel(new ModelManager(HubSettings.of(URI.create("http://127.0.0.1:9"), cache)), background::add, NOW,
+                    () -> {
+                        measured++;
+                        return new MachineSpeed(17.7, 107);
+                    }, engineBusy);
+        }
+
+        /** Runs what is queued now (what that queues waits for the next call). */
+        void runBackground() {
+            List<Runnable> now = new ArrayList<>(background);
+            background.clear();
+            now.forEach(Runnable::run);
+        }
+
+        String bigRow() {
+            return vm.rows().get(2).speedProperty().get();
+        }
+    }
+
     @Test
     void thisComputerIsMeasuredOnceAndEachSizeGetsItsEstimate(@TempDir Path cache) {
-        HubSettings hs = HubSettings.of(URI.create("http://127.0.0.1:9"), cache);
-        List<Runnable> background = new ArrayList<>();
-        int[] measured = {0};
-        ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(hs), background::add, NOW, () -> {
-            measured[0]++;
-            return new MachineSpeed(17.7, 107);
-        });
+        Probed p = new Probed(cache, false);
+        ModelManagerViewModel vm = p.vm;
         ModelManagerViewModel.Row big = vm.rows().get(2);
-        assertTrue(big.speedProperty().get().startsWith("2-core test machine"), "before anything: " + big.speedProperty().get());
+        assertTrue(p.bigRow().startsWith("2-core test machine"), "before anything: " + p.bigRow());
         vm.refresh();
-        assertTrue(big.speedProperty().get().startsWith("Measuring this computer"), big.speedProperty().get());
+        assertTrue(p.bigRow().startsWith("Measuring this computer"), p.bigRow());
         vm.refresh(); // opened again while measuring: not measured twice
-        new ArrayList<>(background).forEach(Runnable::run);
-        assertEquals(1, measured[0]);
+        p.runBackground();
+        assertEquals(1, p.measured);
         assertEquals("This computer (18 GB/s memory reads, 107 GFLOP/s, measured now), float16 on the CPU: first answer ~2.2 min, "
-                + "then ~0.8 tokens/s (estimate). " + big.variant().speedNote() + ".", big.speedProperty().get());
+                + "then ~0.8 tokens/s (estimate). " + big.variant().speedNote() + ".", p.bigRow());
         String small = vm.rows().get(0).speedProperty().get();
         assertTrue(small.contains("first answer ~") && small.contains("then ~0.8 tokens/s"), small);
-        assertFalse(small.equals(big.speedProperty().get()), "the first answer depends on the size");
+        assertFalse(small.equals(p.bigRow()), "the first answer depends on the size");
     }
 
     @Test
@@ -137,58 +163,38 @@ class ModelManagerViewModelTest {
 
     @Test
     void thisComputerIsMeasuredOnlyWhileTheEngineIsIdle(@TempDir Path cache) {
-        HubSettings hs = HubSettings.of(URI.create("http://127.0.0.1:9"), cache);
-        List<Runnable> background = new ArrayList<>();
-        int[] measured = {0};
-        SimpleBooleanProperty busy = new SimpleBooleanProperty(true);
-        ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(hs), background::add, NOW, () -> {
-            measured[0]++;
-            return new MachineSpeed(17.7, 107);
-        }, busy);
-        ModelManagerViewModel.Row big = vm.rows().get(2);
-        vm.refresh(); // opened while an answer is written: nothing runs beside it
-        assertTrue(big.speedProperty().get().startsWith("This computer is measured once the model is idle"), big.speedProperty().get());
-        background.forEach(Runnable::run); // the installed-state reads only
-        assertEquals(0, measured[0]);
-        background.clear();
+        Probed p = new Probed(cache, true);
+        p.vm.refresh(); // opened while an answer is written: nothing runs beside it
+        assertTrue(p.bigRow().startsWith("This computer is measured once the model is idle"), p.bigRow());
+        p.runBackground(); // the installed-state reads only
+        assertEquals(0, p.measured);
 
-        busy.set(false); // the answer is done
-        assertTrue(big.speedProperty().get().startsWith("Measuring this computer"), big.speedProperty().get());
-        busy.set(true); // a new question while the probe runs: its figures would be too low
-        new ArrayList<>(background).forEach(Runnable::run);
-        background.clear();
-        assertEquals(1, measured[0]);
-        assertTrue(big.speedProperty().get().startsWith("This computer is measured once the model is idle"),
-                "a disturbed measurement is not shown: " + big.speedProperty().get());
+        p.engineBusy.set(false); // the answer is done
+        assertTrue(p.bigRow().startsWith("Measuring this computer"), p.bigRow());
+        p.engineBusy.set(true); // a new question while the probe runs: its figures would be too low
+        p.runBackground();
+        assertEquals(1, p.measured);
+        assertTrue(p.bigRow().startsWith("This computer is measured once the model is idle"), "a disturbed measurement is not shown: " + p.bigRow());
 
-        busy.set(false);
-        new ArrayList<>(background).forEach(Runnable::run);
-        background.clear();
-        assertEquals(2, measured[0]);
-        assertTrue(big.speedProperty().get().startsWith("This computer (18 GB/s memory reads, 107 GFLOP/s, measured now)"),
-                big.speedProperty().get());
+        p.engineBusy.set(false);
+        p.runBackground();
+        assertEquals(2, p.measured);
+        assertTrue(p.bigRow().startsWith("This computer (18 GB/s memory reads, 107 GFLOP/s, measured now)"), p.bigRow());
 
-        busy.set(true); // measured once: later answers change nothing
-        busy.set(false);
-        vm.refresh();
-        new ArrayList<>(background).forEach(Runnable::run);
-        assertEquals(2, measured[0]);
+        p.engineBusy.set(true); // measured once: later answers change nothing
+        p.engineBusy.set(false);
+        p.vm.refresh();
+        p.runBackground();
+        assertEquals(2, p.measured);
     }
 
     @Test
     void aClosedManagerNoLongerFollowsTheEngine(@TempDir Path cache) {
-        HubSettings hs = HubSettings.of(URI.create("http://127.0.0.1:9"), cache);
-        List<Runnable> background = new ArrayList<>();
-        int[] measured = {0};
-        SimpleBooleanProperty busy = new SimpleBooleanProperty(true);
-        ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(hs), background::add, NOW, () -> {
-            measured[0]++;
-            return new MachineSpeed(17.7, 107);
-        }, busy);
-        vm.refresh();
-        vm.dispose();
-        busy.set(false);
-        new ArrayList<>(background).forEach(Runnable::run);
-        assertEquals(0, measured[0]);
+        Probed p = new Probed(cache, true);
+        p.vm.refresh();
+        p.vm.dispose();
+        p.engineBusy.set(false);
+        p.runBackground();
+        assertEquals(0, p.measured);
     }
 }
