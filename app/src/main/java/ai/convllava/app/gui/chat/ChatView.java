@@ -200,7 +200,7 @@ public final class ChatView {
             return plain; // an edited or re-decoded text: the pieces no longer say where each word is
         }
         TextFlow flow = new TextFlow();
-        flow.getStyleClass().addAll("message-text", "answer-words");
+        flow.getStyleClass().add("message-text");
         boolean leading = true;
         for (int i = 0; i < pieces.size(); i++) {
             TokenPiece p = pieces.get(i);
