@@ -29,8 +29,8 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * Decodes PNG, JPEG, GIF (first frame), BMP and WebP (lossy, lossless, with alpha, through libwebp;
- * the first frame of an animation, through TwelveMonkeys) into 8-bit RGB with ImageIO, the way a photo viewer shows
- * them: JPEG EXIF orientation applied, grayscale / palette / 16-bit converted, alpha composited on
+ * the first frame of an animation, through TwelveMonkeys) into 8-bit RGB with ImageIO, and the first
+ * page of a PDF through {@link PdfPages}, the way a photo viewer shows them: JPEG EXIF orientation applied, grayscale / palette / 16-bit converted, alpha composited on
  * white. The pixel count is checked from the header before any pixel is allocated. Every failure is
  * an {@link ImageDecodeException} whose one-line message names the file.
  */
@@ -38,7 +38,7 @@ public final class ImageDecoder {
     /** 2^28 pixels (268 megapixels, e.g. 16384 x 16384): 805 MB as RGB, more than any camera makes. */
     public static final long DEFAULT_MAX_PIXELS = 1L << 28;
     /** The formats read, for messages. */
-    public static final String SUPPORTED = "PNG, JPEG, GIF, BMP or WebP";
+    public static final String SUPPORTED = "PNG, JPEG, GIF, BMP, WebP or PDF";
     /** Bytes read from the start of a file to recognise the format and find the EXIF segment. */
     private static final int HEAD_BYTES = 256 * 1024;
 
@@ -78,6 +78,9 @@ public final class ImageDecoder {
                 head = in.readNBytes(HEAD_BYTES);
                 headLen = head.length;
             }
+            if (PdfPages.isPdf(head, headLen)) {
+                return PdfPages.render(path, 1, maxPixels); // a document: its first page (PdfPages for the others)
+            }
             try (RandomAccessFile raf = new RandomAccessFile(path.toFile(), "r");
                  ImageInputStream iis = new FileImageInputStream(raf)) {
                 return decode(iis, head, headLen, name, maxPixels);
@@ -102,6 +105,9 @@ public final class ImageDecoder {
         String name = nameForMessages == null || nameForMessages.isBlank() ? "the image" : nameForMessages;
         if (bytes == null || bytes.length == 0) {
             throw new ImageDecodeException(name + " is empty (0 bytes)");
+        }
+        if (PdfPages.isPdf(bytes, bytes.length)) {
+            return PdfPages.render(bytes, name, 1, maxPixels);
         }
         try (ImageInputStream iis = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             return decode(iis, bytes, bytes.length, name, maxPixels);
@@ -225,14 +231,12 @@ public final class ImageDecoder {
             known = "HEIC/AVIF";
         } else if (startsWith(b, len, 0, 'I', 'I', 42, 0) || startsWith(b, len, 0, 'M', 'M', 0, 42)) {
             known = "TIFF";
-        } else if (startsWith(b, len, 0, '%', 'P', 'D', 'F')) {
-            known = "PDF";
         }
         if (known != null) {
             throw new ImageDecodeException(name + " is a " + known
                     + " file, which is not supported; convert it to PNG or JPEG");
         }
-        throw new ImageDecodeException(name + " is not a " + SUPPORTED + " image (unrecognised content)");
+        throw new ImageDecodeException(name + " is not a " + SUPPORTED + " file (unrecognised content)");
     }
 
     private static boolean startsWith(byte[] b, int len, int at, int... magic) {

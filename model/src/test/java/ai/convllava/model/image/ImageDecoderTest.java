@@ -101,7 +101,7 @@ class ImageDecoderTest {
     void unknownAndUnsupportedFormats(@TempDir Path dir) throws IOException {
         ImageDecodeException e = assertThrows(ImageDecodeException.class,
                 () -> ImageDecoder.decode("hello, world".getBytes(StandardCharsets.US_ASCII), "notes.png"));
-        assertEquals("notes.png is not a PNG, JPEG, GIF, BMP or WebP image (unrecognised content)", e.getMessage());
+        assertEquals("notes.png is not a PNG, JPEG, GIF, BMP, WebP or PDF file (unrecognised content)", e.getMessage());
         // a PNG signature followed by garbage: the PNG reader fails, still our exception
         byte[] junk = new byte[200];
         System.arraycopy(new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10}, 0, junk, 0, 8);

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Seeded fuzzing of decode + preprocess: valid PNG, JPEG, GIF, BMP and WebP files are truncated, bit-flipped,
+ * Seeded fuzzing of decode + preprocess: valid PNG, JPEG, GIF, BMP, WebP and PDF files are truncated, bit-flipped,
  * overwritten, spliced and made to lie about their dimensions and lengths. Every case must end in an
  * image that preprocesses to finite pixel values, or an {@link ImageDecodeException} with a one-line
  * message naming the file: never another exception, an Error, a hang (each case has a deadline) or

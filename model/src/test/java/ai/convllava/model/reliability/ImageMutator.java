@@ -172,6 +172,7 @@ final class ImageMutator {
                     putLe32(b, field, rnd.nextInt(4) == 0 ? -v : v); // negative height: top-down
                 }
             }
+            case "pdf" -> lieAfter(b, "/MediaBox", rnd); // a page's size in points
             default -> throw new IllegalArgumentException(ext);
         }
     }
@@ -241,7 +242,33 @@ final class ImageMutator {
                     }
                 }
             }
+            case "pdf" -> lieAfter(b, rnd.nextBoolean() ? "/Length" : "startxref", rnd); // a stream's length, or where the xref is
             default -> throw new IllegalArgumentException(ext);
+        }
+    }
+
+    /**
+     * PDF (text): the digits of the first number after one occurrence of {@code token} rewritten in
+     * place, all 9s, all 0s or random (the file keeps its length, so offsets elsewhere stay true).
+     */
+    private static void lieAfter(byte[] b, String token, Random rnd) {
+        byte[] t = token.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        List<Integer> at = new ArrayList<>();
+        for (int i = 0; i + t.length <= b.length; i++) {
+            if (Arrays.equals(b, i, i + t.length, t, 0, t.length)) {
+                at.add(i + t.length);
+            }
+        }
+        if (at.isEmpty()) {
+            return;
+        }
+        int p = at.get(rnd.nextInt(at.size()));
+        while (p < b.length && (b[p] < '0' || b[p] > '9')) {
+            p++;
+        }
+        int style = rnd.nextInt(3);
+        for (; p < b.length && b[p] >= '0' && b[p] <= '9'; p++) {
+            b[p] = (byte) (style == 0 ? '9' : style == 1 ? '0' : '0' + rnd.nextInt(10));
         }
     }
 
