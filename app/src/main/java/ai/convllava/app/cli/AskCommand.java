@@ -11,6 +11,7 @@ import ai.convllava.model.generate.GenerationResult;
 import ai.convllava.model.generate.Timings;
 import ai.convllava.model.image.CanvasMode;
 import ai.convllava.model.image.ImageDecoder;
+import ai.convllava.model.image.PdfPages;
 import ai.convllava.model.image.PreprocessedImage;
 import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.nn.LoadListener;
@@ -40,8 +41,11 @@ public final class AskCommand implements Callable<Integer> {
     @Option(names = "--vision-tower", paramLabel = "DIR", description = "ConvLLaVA-ConvNeXt folder (default: found from mm_vision_tower)")
     Path visionTower;
 
-    @Option(names = "--image", required = true, paramLabel = "FILE", description = "PNG, JPEG, GIF, BMP or WebP")
+    @Option(names = "--image", required = true, paramLabel = "FILE", description = "PNG, JPEG, GIF, BMP, WebP, or a PDF (see --page)")
     Path image;
+
+    @Option(names = "--page", defaultValue = "1", paramLabel = "N", description = "the page of a PDF to ask about (default 1)")
+    int page;
 
     @Option(names = "--question", required = true, paramLabel = "TEXT")
     String question;
@@ -99,7 +103,8 @@ public final class AskCommand implements Callable<Integer> {
             GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, json && attention);
             LoadOptions options = LoadOptions.of(model).withVisionTower(visionTower).withDevice(parseDevice(device))
                     .withWeightFormat(memory.weightFormat()).withCanvasOverride(canvas).withTowerMemory(memory.towerMemory());
-            RgbImage rgb = ImageDecoder.decode(image); // fail on a bad image before the (slow) model load
+            // fail on a bad image (or page) before the (slow) model load
+            RgbImage rgb = PdfPages.isPdf(image) ? PdfPages.render(image, page, ImageDecoder.DEFAULT_MAX_PIXELS) : imageOnly(image, page);
             try (ConvLlava m = ConvLlava.load(options, LoadListener.NONE, () -> false)) {
                 long start = System.nanoTime();
                 PreprocessedImage pre = m.preprocessor().preprocess(rgb, canvasMode);
@@ -143,6 +148,13 @@ public final class AskCommand implements Callable<Integer> {
             }
             return 1;
         }
+    }
+
+    private static RgbImage imageOnly(Path image, int page) {
+        if (page != 1) {
+            throw new ConvLlavaException("--page " + page + " is for PDF documents; " + image.getFileName() + " is an image");
+        }
+        return ImageDecoder.decode(image);
     }
 
     static CanvasMode parseMode(String s) {

@@ -96,6 +96,7 @@ public final class SelfTestCommand implements Callable<Integer> {
             out.println("question:   " + q);
             out.flush();
 
+            out.println("pdf pages:  " + ai.convllava.model.image.PdfPages.selfCheck());
             var rgb = ImageDecoder.decode(img);
             long l0 = System.nanoTime();
             String answer;

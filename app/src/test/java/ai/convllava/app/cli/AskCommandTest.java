@@ -2,6 +2,7 @@ package ai.convllava.app.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import ai.convllava.app.TestPdfs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,6 +63,43 @@ class AskCommandTest {
         assertTrue(j.get("timings").get("decode_tokens_per_s").asDouble() > 0);
         assertEquals(2, j.get("image_attention").size());
         assertEquals(24, j.get("image_attention").get(0).size());
+    }
+
+    @Test
+    void aPageOfAPdfIsAskedAboutAsItsImage(@TempDir Path tmp) throws IOException {
+        Path pdf = TestPdfs.twoPages(tmp);
+        // the same page saved as a PNG gets the same answer: the page is what the model sees
+        ai.convllava.model.image.RgbImage page2 = ai.convllava.model.image.PdfPages.render(pdf, 2,
+                ai.convllava.model.image.ImageDecoder.DEFAULT_MAX_PIXELS);
+        java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(page2.width(), page2.height(), java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < page2.height(); y++) {
+            for (int x = 0; x < page2.width(); x++) {
+                int i = (y * page2.width() + x) * 3;
+                byte[] p = page2.rgb();
+                bi.setRGB(x, y, (p[i] & 0xFF) << 16 | (p[i + 1] & 0xFF) << 8 | (p[i + 2] & 0xFF));
+            }
+        }
+        Path png = tmp.resolve("page2.png");
+        javax.imageio.ImageIO.write(bi, "png", png.toFile());
+        String model = TINY.resolve("tiny-convllava").toString();
+        Run fromPdf = run("ask", "--model", model, "--image", pdf.toString(), "--page", "2", "--question", QUESTION, "--max-new-tokens", "8",
+                "--mode", "native", "--json");
+        Run fromPng = run("ask", "--model", model, "--image", png.toString(), "--question", QUESTION, "--max-new-tokens", "8",
+                "--mode", "native", "--json");
+        assertEquals(0, fromPdf.code(), fromPdf.err());
+        assertEquals(0, fromPng.code(), fromPng.err());
+        JsonNode a = new ObjectMapper().readTree(fromPdf.out());
+        JsonNode b = new ObjectMapper().readTree(fromPng.out());
+        assertEquals(b.get("generated_ids"), a.get("generated_ids"));
+        assertEquals(b.get("grid"), a.get("grid"));
+        assertEquals(6, a.get("grid").get(1).asInt(), "a landscape page keeps its aspect in native mode: " + a.get("grid"));
+
+        Run noSuchPage = run("ask", "--model", model, "--image", pdf.toString(), "--page", "3", "--question", "q");
+        assertEquals(1, noSuchPage.code());
+        assertEquals("error: report.pdf has 2 pages; there is no page 3", noSuchPage.err().strip());
+        Run pageOfAPng = run("ask", "--model", model, "--image", png.toString(), "--page", "2", "--question", "q");
+        assertEquals(1, pageOfAPng.code());
+        assertEquals("error: --page 2 is for PDF documents; page2.png is an image", pageOfAPng.err().strip());
     }
 
     @Test

@@ -24,6 +24,7 @@ class SelfTestCommandTest {
         assertTrue(s.contains("self-test OK (answer as expected)"), s);
         assertTrue(s.contains("djl:        0.36.0"), s);
         assertTrue(s.contains("pytorch:    2.7.1"), s);
+        assertTrue(s.matches("(?s).*\\npdf pages:  PDFBox 3\\.0\\.8, a page of text rendered at 2048 x 1024 \\(\\d+ dark pixels\\).*"), s);
     }
 
     @Test

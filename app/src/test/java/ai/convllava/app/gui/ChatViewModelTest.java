@@ -186,6 +186,29 @@ class ChatViewModelTest {
     }
 
     @Test
+    void aConversationAboutAPdfPageReopensOnThatPage() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        h.vm.openImage(ai.convllava.app.TestPdfs.twoPages(tmp));
+        h.ui.runAll();
+        h.vm.image().nextPage();
+        h.ui.runAll();
+        assertEquals(2, h.vm.image().pageProperty().get());
+        ChatViewModel chat = send(h, "which bar is taller?");
+        h.service.lastAsk().finish("the red one", FinishReason.EOS);
+        h.ui.runAll();
+        String id = chat.conversationIdProperty().get();
+        assertTrue(Files.isRegularFile(h.paths.imagesDir().resolve(id + ".png")), "the page is kept as a copy");
+
+        Harness again = new Harness(tmp).withModel();
+        again.vm.chat().reloadConversations();
+        again.ui.runAll();
+        again.vm.chat().open(again.vm.chat().conversations().get(0));
+        again.ui.runAll();
+        assertEquals(2048, again.vm.image().originalProperty().get().width(), "page 2 (landscape), not the PDF's first page");
+        assertEquals(1280, again.vm.image().originalProperty().get().height());
+    }
+
+    @Test
     void reopeningAConversationRestoresTheSettingsItWasWrittenWith() {
         Harness h = new Harness(tmp).withModel();
         h.settings.temperatureProperty().set(0.7);

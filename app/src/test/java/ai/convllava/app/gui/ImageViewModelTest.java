@@ -34,6 +34,45 @@ class ImageViewModelTest {
     }
 
     @Test
+    void aPdfShowsItsPagesOneAtATime() throws Exception {
+        Harness h = new Harness(tmp);
+        Path pdf = ai.convllava.app.TestPdfs.twoPages(tmp);
+        assertTrue(h.vm.accept(TransferData.ofFiles(pdf.toFile())));
+        h.ui.runAll();
+        ImageViewModel img = h.vm.image();
+        assertEquals(2, img.pageCountProperty().get());
+        assertEquals(1, img.pageProperty().get());
+        assertTrue(img.isDocumentPage());
+        assertEquals(2048, img.originalProperty().get().height(), "A4 portrait, long side 2048 px");
+        assertEquals("report.pdf", img.sourceNameProperty().get());
+        assertNotNull(img.preprocessedProperty().get());
+
+        img.nextPage();
+        h.ui.runAll();
+        assertEquals(2, img.pageProperty().get());
+        assertEquals(2048, img.originalProperty().get().width(), "the landscape page");
+        assertEquals(1280, img.originalProperty().get().height());
+        assertEquals(2, h.service.images.size(), "each page goes to the model (pre-encoded) as an image of its own");
+        img.nextPage(); // there is no page 3
+        img.showPage(7);
+        h.ui.runAll();
+        assertEquals(2, img.pageProperty().get());
+        assertEquals(2, h.service.images.size());
+        img.previousPage();
+        h.ui.runAll();
+        assertEquals(1, img.pageProperty().get());
+        assertEquals(2048, img.originalProperty().get().height());
+
+        h.vm.setImage(ai.convllava.model.image.RgbImage.filled(30, 20, 200, 10, 10), "pasted image"); // no longer a document
+        h.ui.runAll();
+        assertEquals(0, img.pageCountProperty().get());
+        assertFalse(img.isDocumentPage());
+        img.nextPage();
+        h.ui.runAll();
+        assertEquals(30, img.originalProperty().get().width());
+    }
+
+    @Test
     void theModeSwitchUpdatesTheReadoutAtOnce() {
         Harness h = new Harness(tmp);
         h.vm.openImage(Harness.fixture("tiny/images/wide.png"));

@@ -7,6 +7,7 @@ import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.model.image.CanvasGeometry;
 import ai.convllava.model.service.ServiceState;
+import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.control.ListView;
 import javafx.scene.image.Image;
@@ -203,5 +204,40 @@ class DesktopAppUiTest {
         await("the inline image message", 10, () -> app.viewModel().image().messageProperty().get() != null);
         assertTrue(fx(() -> ((Label) app.scene().lookup(".preview-pane .inline-error .label")).getText()).contains("broken.png"));
         assertEquals(300, fx(() -> app.viewModel().image().originalProperty().get().width()));
+    }
+
+    @Test
+    void aDroppedPdfIsBrowsedPageByPage() throws Exception {
+        AppPaths paths = AppPaths.under(tmp);
+        UiSupport.writeSettings(paths, null, 16);
+        app = UiSupport.open(paths);
+        assertFalse(fx(() -> app.scene().lookup(".page-box").isVisible()), "no page controls for an image");
+        // three blank pages: portrait, landscape, square
+        java.nio.file.Path pdf = tmp.resolve("scan.pdf");
+        try (org.apache.pdfbox.pdmodel.PDDocument doc = new org.apache.pdfbox.pdmodel.PDDocument()) {
+            for (float[] size : new float[][] {{600, 800}, {800, 600}, {700, 700}}) {
+                doc.addPage(new org.apache.pdfbox.pdmodel.PDPage(new org.apache.pdfbox.pdmodel.common.PDRectangle(size[0], size[1])));
+            }
+            doc.save(pdf.toFile());
+        }
+        fx(() -> app.view().handleTransfer(TransferData.ofFiles(pdf.toFile())));
+        await("page 1", 20, () -> app.viewModel().image().preprocessedProperty().get() != null && !app.viewModel().image().busyProperty().get());
+        Label page = fx(() -> (Label) app.scene().lookup(".page-box .label"));
+        assertTrue(fx(() -> app.scene().lookup(".page-box").isVisible()));
+        assertEquals("Page 1 / 3", fx(page::getText));
+        assertEquals(2048, (int) fx(() -> app.viewModel().image().originalProperty().get().height()));
+        List<Node> buttons = fx(() -> List.copyOf(app.scene().lookup(".page-box").lookupAll(".button")));
+        assertTrue(fx(() -> buttons.get(0).isDisabled()), "no page before the first");
+
+        robot.clickOn(buttons.get(1));
+        await("page 2", 20, () -> "Page 2 / 3".equals(page.getText()) && !app.viewModel().image().busyProperty().get());
+        assertEquals(2048, (int) fx(() -> app.viewModel().image().originalProperty().get().width()), "the landscape page");
+        robot.push(KeyCode.CONTROL, KeyCode.PAGE_DOWN);
+        await("page 3", 20, () -> "Page 3 / 3".equals(page.getText()) && !app.viewModel().image().busyProperty().get());
+        assertTrue(fx(() -> buttons.get(1).isDisabled()), "no page after the last");
+        assertEquals("2048 x 2048", fx(() -> app.viewModel().image().originalProperty().get().width() + " x "
+                + app.viewModel().image().originalProperty().get().height()));
+        robot.clickOn(buttons.get(0));
+        await("back to page 2", 20, () -> "Page 2 / 3".equals(page.getText()));
     }
 }

@@ -318,7 +318,8 @@ public final class ChatViewModel {
         conversationMode = settings.canvasModeProperty().get();
         Path p = image.sourcePathProperty().get();
         imagePath = p != null ? p.toAbsolutePath().toString() : null;
-        pastedImage = image.pastedProperty().get() ? image.originalProperty().get() : null;
+        // a pasted image has no file, and a PDF page is not what its file opens on: both are kept as a copy
+        pastedImage = image.pastedProperty().get() || image.isDocumentPage() ? image.originalProperty().get() : null;
         imageCopy = null;
     }
 

@@ -5,6 +5,7 @@ import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.model.image.CanvasGeometry;
 import ai.convllava.model.image.CanvasMode;
 import ai.convllava.model.image.ImageDecoder;
+import ai.convllava.model.image.PdfPages;
 import ai.convllava.model.image.PreprocessedImage;
 import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.service.TaskHandle;
@@ -14,6 +15,8 @@ import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
+import javafx.beans.property.ReadOnlyIntegerProperty;
+import javafx.beans.property.ReadOnlyIntegerWrapper;
 import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
@@ -48,6 +51,10 @@ public final class ImageViewModel {
     private final ReadOnlyStringWrapper readout = new ReadOnlyStringWrapper(this, "readout", "Drop, paste (Ctrl+V) or open an image");
     private final ReadOnlyStringWrapper message = new ReadOnlyStringWrapper(this, "message");
     private final ReadOnlyBooleanWrapper busy = new ReadOnlyBooleanWrapper(this, "busy");
+    /** Pages of the open PDF, 0 when the image is not a document page. */
+    private final ReadOnlyIntegerWrapper pageCount = new ReadOnlyIntegerWrapper(this, "pageCount");
+    /** The page shown (1-based) while {@link #pageCount} is above 0. */
+    private final ReadOnlyIntegerWrapper page = new ReadOnlyIntegerWrapper(this, "page");
     private final DoubleProperty scale = new SimpleDoubleProperty(this, "scale", 1);
     private final BooleanProperty fit = new SimpleBooleanProperty(this, "fit", true);
     private final BooleanProperty showOriginal = new SimpleBooleanProperty(this, "showOriginal", false);
@@ -68,16 +75,53 @@ public final class ImageViewModel {
         });
     }
 
-    /** Decodes a file in the background; on failure the message says why and the current image stays. */
+    /**
+     * Decodes a file in the background (a PDF: its first page, and how many it has); on failure the
+     * message says why and the current image stays.
+     */
     public CompletableFuture<Void> openFile(Path file) {
+        return load(file, 1, true);
+    }
+
+    /** Shows another page of the open PDF (clamped to its pages); nothing when no document is open. */
+    public CompletableFuture<Void> showPage(int n) {
+        Path file = sourcePath.get();
+        if (pageCount.get() == 0 || file == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        int target = Math.max(1, Math.min(pageCount.get(), n));
+        if (target == page.get()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return load(file, target, false);
+    }
+
+    public CompletableFuture<Void> nextPage() {
+        return showPage(page.get() + 1);
+    }
+
+    public CompletableFuture<Void> previousPage() {
+        return showPage(page.get() - 1);
+    }
+
+    /** Whether the image is a page of a document (rendered, so a conversation keeps a copy of it). */
+    public boolean isDocumentPage() {
+        return pageCount.get() > 0;
+    }
+
+    /** The file's image, or page {@code n} of a PDF; {@code count} also reads how many pages it has. */
+    private CompletableFuture<Void> load(Path file, int n, boolean count) {
         long seq = ++sequence;
         busy.set(true);
         message.set(null);
         CompletableFuture<Void> done = new CompletableFuture<>();
         io.execute(() -> {
             RgbImage rgb;
+            int pages;
             try {
-                rgb = ImageDecoder.decode(file);
+                boolean pdf = PdfPages.isPdf(file);
+                pages = !pdf ? 0 : count ? PdfPages.pageCount(file) : pageCount.get();
+                rgb = pdf ? PdfPages.render(file, n, ImageDecoder.DEFAULT_MAX_PIXELS) : ImageDecoder.decode(file);
             } catch (RuntimeException | OutOfMemoryError e) {
                 ui.execute(() -> {
                     if (seq == sequence) {
@@ -90,6 +134,8 @@ public final class ImageViewModel {
             }
             ui.execute(() -> {
                 if (seq == sequence) {
+                    pageCount.set(pages);
+                    page.set(pages > 0 ? n : 0);
                     accept(rgb, file.getFileName().toString(), file, false);
                 }
                 done.complete(null);
@@ -102,6 +148,8 @@ public final class ImageViewModel {
     public void setImage(RgbImage rgb, String name) {
         ++sequence;
         message.set(null);
+        pageCount.set(0);
+        page.set(0);
         accept(rgb, name, null, true);
     }
 
@@ -120,6 +168,8 @@ public final class ImageViewModel {
             pending.cancel();
         }
         original.set(null);
+        pageCount.set(0);
+        page.set(0);
         preprocessed.set(null);
         geometry.set(null);
         sourceName.set("");
@@ -240,6 +290,14 @@ public final class ImageViewModel {
 
     public ReadOnlyBooleanProperty busyProperty() {
         return busy.getReadOnlyProperty();
+    }
+
+    public ReadOnlyIntegerProperty pageCountProperty() {
+        return pageCount.getReadOnlyProperty();
+    }
+
+    public ReadOnlyIntegerProperty pageProperty() {
+        return page.getReadOnlyProperty();
     }
 
     /** Display scale (screen px per canvas px); the view sets it while {@link #fitProperty()} is on. */

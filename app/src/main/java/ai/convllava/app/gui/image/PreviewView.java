@@ -48,6 +48,10 @@ public final class PreviewView {
     @FXML private Button zoomInButton;
     @FXML private Button zoomFitButton;
     @FXML private Label zoomLabel;
+    @FXML private HBox pageBox;
+    @FXML private Button previousPageButton;
+    @FXML private Label pageLabel;
+    @FXML private Button nextPageButton;
     @FXML private StackPane viewport;
     @FXML private ScrollPane scroll;
     @FXML private Label dropHint;
@@ -136,6 +140,13 @@ public final class PreviewView {
         messageBox.managedProperty().bind(messageBox.visibleProperty());
         dropHint.visibleProperty().bind(vm.originalProperty().isNull());
         zoomLabel.textProperty().bind(Bindings.createStringBinding(() -> Math.round(vm.scaleProperty().get() * 100) + " %", vm.scaleProperty()));
+        // a PDF of several pages: which one the model sees, and the way to the others
+        pageBox.visibleProperty().bind(vm.pageCountProperty().greaterThan(1));
+        pageBox.managedProperty().bind(pageBox.visibleProperty());
+        pageLabel.textProperty().bind(Bindings.createStringBinding(() -> "Page " + vm.pageProperty().get() + " / " + vm.pageCountProperty().get(),
+                vm.pageProperty(), vm.pageCountProperty()));
+        previousPageButton.disableProperty().bind(vm.pageProperty().lessThanOrEqualTo(1).or(vm.busyProperty()));
+        nextPageButton.disableProperty().bind(vm.pageProperty().greaterThanOrEqualTo(vm.pageCountProperty()).or(vm.busyProperty()));
 
         vm.preprocessedProperty().addListener((o, a, pre) -> {
             canvasImage = pre == null ? null : FxImages.toFx(pre.canvas());
@@ -284,6 +295,16 @@ public final class PreviewView {
         }
         hatch.setClip(new Rectangle(x, y, w, h));
         overlay.getChildren().addAll(dim, hatch);
+    }
+
+    @FXML
+    private void onPreviousPage() {
+        vm.previousPage();
+    }
+
+    @FXML
+    private void onNextPage() {
+        vm.nextPage();
     }
 
     @FXML

@@ -68,6 +68,8 @@ public final class MainView {
     @FXML private BorderPane root;
     @FXML private MenuBar menuBar;
     @FXML private MenuItem stopItem;
+    @FXML private MenuItem previousPageItem;
+    @FXML private MenuItem nextPageItem;
     @FXML private MenuItem sendItem;
     @FXML private MenuItem regenerateItem;
     @FXML private MenuItem newChatItem;
@@ -178,6 +180,9 @@ public final class MainView {
         retryButton.managedProperty().bind(retryButton.visibleProperty());
 
         stopItem.disableProperty().bind(chat.canStopProperty().not());
+        ImageViewModel img = vm.image();
+        previousPageItem.disableProperty().bind(img.pageProperty().lessThanOrEqualTo(1).or(img.busyProperty()));
+        nextPageItem.disableProperty().bind(img.pageProperty().greaterThanOrEqualTo(img.pageCountProperty()).or(img.busyProperty()));
         sendItem.disableProperty().bind(chat.canSendProperty().not());
         regenerateItem.disableProperty().bind(chat.canRegenerateProperty().not());
         newChatItem.disableProperty().bind(chat.canClearProperty().not());
@@ -307,8 +312,9 @@ public final class MainView {
     private void onOpenImage() {
         FileChooser fc = new FileChooser();
         fc.setTitle("Open image");
-        fc.getExtensionFilters().addAll(new FileChooser.ExtensionFilter("Images", "*.png", "*.jpg", "*.jpeg", "*.gif", "*.bmp", "*.webp",
-                "*.PNG", "*.JPG", "*.JPEG", "*.GIF", "*.BMP", "*.WEBP"), new FileChooser.ExtensionFilter("All files", "*"));
+        fc.getExtensionFilters().addAll(new FileChooser.ExtensionFilter("Images and PDF documents", "*.png", "*.jpg", "*.jpeg", "*.gif",
+                "*.bmp", "*.webp", "*.pdf", "*.PNG", "*.JPG", "*.JPEG", "*.GIF", "*.BMP", "*.WEBP", "*.PDF"),
+                new FileChooser.ExtensionFilter("All files", "*"));
         Path current = vm.image().sourcePathProperty().get();
         if (current != null && current.getParent() != null) {
             fc.setInitialDirectory(current.getParent().toFile());
@@ -452,6 +458,16 @@ public final class MainView {
         if (c != null) {
             vm.chat().delete(c);
         }
+    }
+
+    @FXML
+    private void onPreviousPage() {
+        vm.image().previousPage();
+    }
+
+    @FXML
+    private void onNextPage() {
+        vm.image().nextPage();
     }
 
     @FXML
