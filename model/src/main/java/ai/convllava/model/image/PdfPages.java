@@ -85,22 +85,7 @@ public final class PdfPages {
      */
     public static String selfCheck() {
         long t0 = System.nanoTime();
-        byte[] pdf;
-        try (PDDocument doc = new PDDocument(); java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream()) {
-            PDPage p = new PDPage(new PDRectangle(400, 200));
-            doc.addPage(p);
-            try (org.apache.pdfbox.pdmodel.PDPageContentStream cs = new org.apache.pdfbox.pdmodel.PDPageContentStream(doc, p)) {
-                cs.beginText();
-                cs.setFont(new org.apache.pdfbox.pdmodel.font.PDType1Font(org.apache.pdfbox.pdmodel.font.Standard14Fonts.FontName.HELVETICA), 40);
-                cs.newLineAtOffset(30, 80);
-                cs.showText("ConvLLaVA 1536");
-                cs.endText();
-            }
-            doc.save(out);
-            pdf = out.toByteArray();
-        } catch (IOException e) {
-            throw new ImageDecodeException("a test PDF cannot be written: " + e.getMessage(), e);
-        }
+        byte[] pdf = textPage(400, 200, "ConvLLaVA 1536");
         RgbImage img = render(pdf, "the self-test's PDF", 1, ImageDecoder.DEFAULT_MAX_PIXELS);
         long dark = 0;
         byte[] rgb = img.rgb();
@@ -113,6 +98,26 @@ public final class PdfPages {
         }
         return String.format(java.util.Locale.ROOT, "PDFBox %s, a page of text rendered at %d x %d (%d dark pixels) in %.0f ms",
                 org.apache.pdfbox.util.Version.getVersion(), img.width(), img.height(), dark, (System.nanoTime() - t0) / 1e6);
+    }
+
+    /** A one-page PDF of {@code width x height} points with a line of text in Helvetica (the self-test's page; test seeds). */
+    public static byte[] textPage(float width, float height, String text) {
+        try (PDDocument doc = new PDDocument(); java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream()) {
+            PDPage p = new PDPage(new PDRectangle(width, height));
+            doc.addPage(p);
+            try (org.apache.pdfbox.pdmodel.PDPageContentStream cs = new org.apache.pdfbox.pdmodel.PDPageContentStream(doc, p)) {
+                cs.beginText();
+                cs.setFont(new org.apache.pdfbox.pdmodel.font.PDType1Font(org.apache.pdfbox.pdmodel.font.Standard14Fonts.FontName.HELVETICA),
+                        height / 5);
+                cs.newLineAtOffset(width / 13, height * 0.4f);
+                cs.showText(text);
+                cs.endText();
+            }
+            doc.save(out);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new ImageDecodeException("a PDF cannot be written: " + e.getMessage(), e);
+        }
     }
 
     private static PDDocument open(Path path, String name) {

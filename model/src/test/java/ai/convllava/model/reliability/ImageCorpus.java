@@ -60,30 +60,8 @@ final class ImageCorpus {
         s.put("animated.gif", animatedGif(new BufferedImage[] {palette(20, 12), shifted(palette(20, 12))}));
         s.put("rgb24.bmp", encode(photo(21, 13, BufferedImage.TYPE_3BYTE_BGR), "bmp"));
         s.put("palette8.bmp", encode(palette(19, 11), "bmp"));
-        s.put("page.pdf", onePagePdf());
+        s.put("page.pdf", ai.convllava.model.image.PdfPages.textPage(200, 120, "Total 42")); // a line of text, as an invoice has
         return s;
-    }
-
-    /** A one-page PDF (PDFBox): a filled square and a line of text, as a scanned form or an invoice has. */
-    static byte[] onePagePdf() {
-        try (org.apache.pdfbox.pdmodel.PDDocument doc = new org.apache.pdfbox.pdmodel.PDDocument();
-             ByteArrayOutputStream out = new ByteArrayOutputStream()) {
-            org.apache.pdfbox.pdmodel.PDPage page = new org.apache.pdfbox.pdmodel.PDPage(new org.apache.pdfbox.pdmodel.common.PDRectangle(200, 120));
-            doc.addPage(page);
-            try (org.apache.pdfbox.pdmodel.PDPageContentStream cs = new org.apache.pdfbox.pdmodel.PDPageContentStream(doc, page)) {
-                cs.addRect(10, 10, 40, 40);
-                cs.fill();
-                cs.beginText();
-                cs.setFont(new org.apache.pdfbox.pdmodel.font.PDType1Font(org.apache.pdfbox.pdmodel.font.Standard14Fonts.FontName.HELVETICA), 12);
-                cs.newLineAtOffset(60, 60);
-                cs.showText("Total 42");
-                cs.endText();
-            }
-            doc.save(out);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     static byte[] encode(BufferedImage img, String format) {
