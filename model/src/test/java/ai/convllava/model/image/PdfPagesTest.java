@@ -66,9 +66,9 @@ class PdfPagesTest {
     void eachPageIsRenderedWithItsLongSideAt2048Pixels(@TempDir Path dir) throws IOException {
         Path pdf = twoPages(dir);
         assertTrue(PdfPages.isPdf(pdf));
-        assertEquals(2, PdfPages.pageCount(pdf));
-
-        RgbImage one = PdfPages.render(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS);
+        PdfPages.Page first = PdfPages.page(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS);
+        assertEquals(2, first.pageCount());
+        RgbImage one = first.image();
         assertEquals(2048, one.height());
         assertEquals((int) Math.floor(PDRectangle.A4.getWidth() * 2048 / PDRectangle.A4.getHeight()), one.width());
         int square = Math.round(100 * 2048 / PDRectangle.A4.getHeight()); // 243 px
@@ -149,8 +149,10 @@ class PdfPagesTest {
         e = assertThrows(ImageDecodeException.class, () -> PdfPages.render(flat, 1, ImageDecoder.DEFAULT_MAX_PIXELS));
         assertTrue(e.getMessage().startsWith("flat.pdf has no size"), e.getMessage());
 
-        assertThrows(ImageDecodeException.class, () -> PdfPages.pageCount(dir.resolve("missing.pdf")));
-        assertThrows(ImageDecodeException.class, () -> PdfPages.pageCount(dir));
+        e = assertThrows(ImageDecodeException.class, () -> PdfPages.page(dir.resolve("missing.pdf"), 1, ImageDecoder.DEFAULT_MAX_PIXELS));
+        assertTrue(e.getMessage().startsWith("missing.pdf was not found"), e.getMessage());
+        e = assertThrows(ImageDecodeException.class, () -> PdfPages.page(dir, 1, ImageDecoder.DEFAULT_MAX_PIXELS));
+        assertTrue(e.getMessage().endsWith("is a folder, not a PDF"), e.getMessage());
     }
 
     @Test

@@ -80,7 +80,7 @@ public final class ImageViewModel {
      * message says why and the current image stays.
      */
     public CompletableFuture<Void> openFile(Path file) {
-        return load(file, 1, true);
+        return load(file, 1);
     }
 
     /** Shows another page of the open PDF (clamped to its pages); nothing when no document is open. */
@@ -93,7 +93,7 @@ public final class ImageViewModel {
         if (target == page.get()) {
             return CompletableFuture.completedFuture(null);
         }
-        return load(file, target, false);
+        return load(file, target);
     }
 
     public CompletableFuture<Void> nextPage() {
@@ -109,8 +109,8 @@ public final class ImageViewModel {
         return pageCount.get() > 0;
     }
 
-    /** The file's image, or page {@code n} of a PDF; {@code count} also reads how many pages it has. */
-    private CompletableFuture<Void> load(Path file, int n, boolean count) {
+    /** The file's image, or page {@code n} of a PDF (with how many pages it has). */
+    private CompletableFuture<Void> load(Path file, int n) {
         long seq = ++sequence;
         busy.set(true);
         message.set(null);
@@ -119,9 +119,14 @@ public final class ImageViewModel {
             RgbImage rgb;
             int pages;
             try {
-                boolean pdf = PdfPages.isPdf(file);
-                pages = !pdf ? 0 : count ? PdfPages.pageCount(file) : pageCount.get();
-                rgb = pdf ? PdfPages.render(file, n, ImageDecoder.DEFAULT_MAX_PIXELS) : ImageDecoder.decode(file);
+                if (PdfPages.isPdf(file)) {
+                    PdfPages.Page p = PdfPages.page(file, n, ImageDecoder.DEFAULT_MAX_PIXELS);
+                    rgb = p.image();
+                    pages = p.pageCount();
+                } else {
+                    rgb = ImageDecoder.decode(file);
+                    pages = 0;
+                }
             } catch (RuntimeException | OutOfMemoryError e) {
                 ui.execute(() -> {
                     if (seq == sequence) {
