@@ -222,22 +222,30 @@ class DesktopAppUiTest {
         }
         fx(() -> app.view().handleTransfer(TransferData.ofFiles(pdf.toFile())));
         await("page 1", 20, () -> app.viewModel().image().preprocessedProperty().get() != null && !app.viewModel().image().busyProperty().get());
-        Label page = fx(() -> (Label) app.scene().lookup(".page-box .label"));
+        javafx.scene.control.TextField page = fx(() -> (javafx.scene.control.TextField) app.scene().lookup(".page-field"));
         assertTrue(fx(() -> app.scene().lookup(".page-box").isVisible()));
-        assertEquals("Page 1 / 3", fx(page::getText));
+        assertEquals("1", fx(page::getText));
+        assertTrue(fx(() -> app.scene().lookup(".page-box").lookupAll(".label").stream().anyMatch(n -> "of 3".equals(((Label) n).getText()))));
         assertEquals(2048, (int) fx(() -> app.viewModel().image().originalProperty().get().height()));
         List<Node> buttons = fx(() -> List.copyOf(app.scene().lookup(".page-box").lookupAll(".button")));
         assertTrue(fx(() -> buttons.get(0).isDisabled()), "no page before the first");
 
         robot.clickOn(buttons.get(1));
-        await("page 2", 20, () -> "Page 2 / 3".equals(page.getText()) && !app.viewModel().image().busyProperty().get());
+        await("page 2", 20, () -> "2".equals(page.getText()) && app.viewModel().image().pageProperty().get() == 2
+                && !app.viewModel().image().busyProperty().get());
         assertEquals(2048, (int) fx(() -> app.viewModel().image().originalProperty().get().width()), "the landscape page");
         robot.push(KeyCode.CONTROL, KeyCode.PAGE_DOWN);
-        await("page 3", 20, () -> "Page 3 / 3".equals(page.getText()) && !app.viewModel().image().busyProperty().get());
+        await("page 3", 20, () -> "3".equals(page.getText()) && !app.viewModel().image().busyProperty().get());
         assertTrue(fx(() -> buttons.get(1).isDisabled()), "no page after the last");
         assertEquals("2048 x 2048", fx(() -> app.viewModel().image().originalProperty().get().width() + " x "
                 + app.viewModel().image().originalProperty().get().height()));
         robot.clickOn(buttons.get(0));
-        await("back to page 2", 20, () -> "Page 2 / 3".equals(page.getText()));
+        await("back to page 2", 20, () -> app.viewModel().image().pageProperty().get() == 2 && !app.viewModel().image().busyProperty().get());
+
+        // a page typed in: the first one, and a number past the end goes to the last page
+        robot.doubleClickOn(page).write("1").type(KeyCode.ENTER);
+        await("page 1 typed", 20, () -> app.viewModel().image().pageProperty().get() == 1 && !app.viewModel().image().busyProperty().get());
+        robot.doubleClickOn(page).write("99").type(KeyCode.ENTER);
+        await("page 99 is the last", 20, () -> app.viewModel().image().pageProperty().get() == 3 && "3".equals(page.getText()));
     }
 }

@@ -15,6 +15,7 @@ import javafx.scene.Parent;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.scene.control.ScrollPane;
+import javafx.scene.control.TextField;
 import javafx.scene.control.ToggleButton;
 import javafx.scene.control.ToggleGroup;
 import javafx.scene.image.Image;
@@ -50,7 +51,9 @@ public final class PreviewView {
     @FXML private Label zoomLabel;
     @FXML private HBox pageBox;
     @FXML private Button previousPageButton;
+    @FXML private TextField pageField;
     @FXML private Label pageLabel;
+    @FXML private Label documentLabel;
     @FXML private Button nextPageButton;
     @FXML private StackPane viewport;
     @FXML private ScrollPane scroll;
@@ -143,8 +146,16 @@ public final class PreviewView {
         // a PDF of several pages: which one the model sees, and the way to the others
         pageBox.visibleProperty().bind(vm.pageCountProperty().greaterThan(1));
         pageBox.managedProperty().bind(pageBox.visibleProperty());
-        pageLabel.textProperty().bind(Bindings.createStringBinding(() -> "Page " + vm.pageProperty().get() + " / " + vm.pageCountProperty().get(),
-                vm.pageProperty(), vm.pageCountProperty()));
+        pageLabel.textProperty().bind(Bindings.createStringBinding(() -> "of " + vm.pageCountProperty().get(), vm.pageCountProperty()));
+        documentLabel.textProperty().bind(vm.sourceNameProperty());
+        pageField.setText("1");
+        vm.pageProperty().addListener((o, was, now) -> pageField.setText(Integer.toString(now.intValue())));
+        pageField.setOnAction(e -> goToTypedPage());
+        pageField.focusedProperty().addListener((o, was, focused) -> {
+            if (!focused) {
+                pageField.setText(Integer.toString(vm.pageProperty().get())); // typed but not confirmed: back to the page shown
+            }
+        });
         previousPageButton.disableProperty().bind(vm.pageProperty().lessThanOrEqualTo(1).or(vm.busyProperty()));
         nextPageButton.disableProperty().bind(vm.pageProperty().greaterThanOrEqualTo(vm.pageCountProperty()).or(vm.busyProperty()));
 
@@ -295,6 +306,18 @@ public final class PreviewView {
         }
         hatch.setClip(new Rectangle(x, y, w, h));
         overlay.getChildren().addAll(dim, hatch);
+    }
+
+    /** Enter in the page field: that page (clamped to the document), or back to the page shown if it is not a number. */
+    private void goToTypedPage() {
+        try {
+            int n = Integer.parseInt(pageField.getText().strip());
+            pageField.setText(Integer.toString(Math.max(1, Math.min(vm.pageCountProperty().get(), n)))); // as showPage clamps it
+            vm.showPage(n);
+        } catch (NumberFormatException e) {
+            pageField.setText(Integer.toString(vm.pageProperty().get()));
+        }
+        pageField.selectAll();
     }
 
     @FXML
