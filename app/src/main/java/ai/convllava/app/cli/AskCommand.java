@@ -151,10 +151,11 @@ public final class AskCommand implements Callable<Integer> {
     }
 
     private static RgbImage imageOnly(Path image, int page) {
+        RgbImage rgb = ImageDecoder.decode(image); // a missing or unreadable file says so first
         if (page != 1) {
             throw new ConvLlavaException("--page " + page + " is for PDF documents; " + image.getFileName() + " is an image");
         }
-        return ImageDecoder.decode(image);
+        return rgb;
     }
 
     static CanvasMode parseMode(String s) {

@@ -100,6 +100,9 @@ class AskCommandTest {
         Run pageOfAPng = run("ask", "--model", model, "--image", png.toString(), "--page", "2", "--question", "q");
         assertEquals(1, pageOfAPng.code());
         assertEquals("error: --page 2 is for PDF documents; page2.png is an image", pageOfAPng.err().strip());
+        Run missing = run("ask", "--model", model, "--image", tmp.resolve("gone.pdf").toString(), "--page", "2", "--question", "q");
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().startsWith("error: gone.pdf was not found"), missing.err());
     }
 
     @Test
