@@ -2,6 +2,7 @@ package ai.convllava.app;
 
 import ai.convllava.app.cli.ConvLlavaCli;
 import ai.convllava.app.gui.DesktopLauncher;
+import ai.convllava.model.nn.JitOptions;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,27 +14,11 @@ import java.util.Set;
  * line; with no arguments, or an image file, it starts the desktop app.
  */
 public final class Main {
-    /** HotSpot's {@code LoopUnrollLimit} in this JVM, or -1 where it does not exist. */
-    static int loopUnrollLimit() {
-        try {
-            return Integer.parseInt(java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
-                    .getVMOption("LoopUnrollLimit").getValue());
-        } catch (IllegalArgumentException | NullPointerException e) {
-            return -1;
-        }
-    }
-
     /** First arguments that mean the command line, not the app. */
     static final Set<String> CLI_WORDS = Set.of("ask", "bench", "models", "self-test", "help", "-h", "--help", "-V", "--version");
 
     /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
     static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
-    /**
-     * C2's loop unrolling limit for the Java float16 kernel: at HotSpot's default (60) C2 unrolls its
-     * tile loop so far that the nine accumulators spill, and a 21-row layer took 174-190 ms; at 50 or
-     * less 125-147 ms (model/.../nn/HalfKernelSupport). A global flag: HotSpot has no per-method one.
-     */
-    static final int LOOP_UNROLL_LIMIT = 40;
     /** Set in the environment of the re-executed launcher, so that it never re-executes again. */
     static final String REEXEC_MARKER = "CONVLLAVA_REEXEC";
 
@@ -76,7 +61,7 @@ public final class Main {
      * Three things must be in place when the JVM starts: GLIBC_TUNABLES (glibc reads it only at process
      * start; the installed app's jpackage launcher cannot set environment variables), the
      * {@code jdk.incubator.vector} module (the float16 kernel for short prefills; without it they run
-     * ~1.7x slower on libtorch) and {@link #LOOP_UNROLL_LIMIT}. When one is missing, start once more
+     * ~1.7x slower on libtorch) and the kernel's {@link JitOptions#LOOP_UNROLL_LIMIT}. When one is missing, start once more
      * with them and pass the exit code on: the jpackage launcher again (its options hold the other
      * two), or for {@code java -jar} the same java with the same arguments plus the missing options. Skipped when the marker variable is present (no loops),
      * when the original command line is not known, or with {@code -Dconvllava.reexec=false}.
@@ -87,7 +72,7 @@ public final class Main {
         boolean linux = System.getProperty("os.name", "").toLowerCase().contains("linux");
         boolean needTunables = linux && System.getenv("GLIBC_TUNABLES") == null;
         boolean needVector = ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty();
-        boolean needUnroll = loopUnrollLimit() > 50; // -1 where the option does not exist (no C2): never added there
+        boolean needUnroll = JitOptions.loopUnrollTooHigh(); // false where the option does not exist (no C2): never added there
         if (!(needTunables || needVector || needUnroll) || System.getenv(REEXEC_MARKER) != null || "false".equals(System.getProperty("convllava.reexec"))) {
             return null;
         }
@@ -110,7 +95,7 @@ public final class Main {
                 cmd.add("--add-modules=jdk.incubator.vector");
             }
             if (needUnroll) {
-                cmd.add("-XX:LoopUnrollLimit=" + LOOP_UNROLL_LIMIT); // before the user's own options, which win
+                cmd.add("-XX:LoopUnrollLimit=" + JitOptions.LOOP_UNROLL_LIMIT); // before the user's own options, which win
             }
             cmd.addAll(Arrays.asList(original));
         }

@@ -1,10 +1,7 @@
 package ai.convllava.model.nn;
 
-import com.sun.management.HotSpotDiagnosticMXBean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.lang.management.ManagementFactory;
 
 /**
  * Whether {@link HalfMatmul} (the Java float16 kernel) can run here, decided once without touching
@@ -33,26 +30,6 @@ final class HalfKernelSupport {
         return REASON == null;
     }
 
-    /**
-     * HotSpot's {@code LoopUnrollLimit}, or -1 where it does not exist. Above 50 C2 unrolls
-     * {@link HalfMatmul}'s tile loop so far that its nine accumulators spill to the stack: a layer's
-     * products with 21 rows took 174-190 ms at the default 60 and 125-147 ms at 10-50 (medians of 10,
-     * same JVM build, 2-core EPYC); the launchers start the JVM with {@code -XX:LoopUnrollLimit=40}.
-     */
-    static int loopUnrollLimit() {
-        String v = vmOption("LoopUnrollLimit");
-        return v == null ? -1 : Integer.parseInt(v);
-    }
-
-    /** A HotSpot option's value, or null where the JVM has no such option (not HotSpot, or not this platform's). */
-    private static String vmOption(String name) {
-        try {
-            return ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).getVMOption(name).getValue();
-        } catch (IllegalArgumentException | NullPointerException e) {
-            return null;
-        }
-    }
-
     /** Why the kernel is off, or null when it is available. */
     static String reasonUnavailable() {
         if ("false".equalsIgnoreCase(System.getProperty(PROPERTY))) {
@@ -61,8 +38,8 @@ final class HalfKernelSupport {
         if (ModuleLayer.boot().findModule(MODULE).isEmpty()) {
             return "the JVM was started without --add-modules " + MODULE;
         }
-        String useAvx = vmOption("UseAVX");
-        String useFma = vmOption("UseFMA");
+        String useAvx = JitOptions.vmOption("UseAVX");
+        String useFma = JitOptions.vmOption("UseFMA");
         if (useAvx == null || useFma == null) {
             // not HotSpot on x86 (the options do not exist, e.g. on ARM)
             return "no x86 AVX2/FMA vector support reported by the JVM (" + System.getProperty("os.arch") + ")";

@@ -43,8 +43,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * at HotSpot's default {@code LoopUnrollLimit} (60) it does, and the unrolled body spills (a layer's
  * products with 21 rows: 174-190 ms; at 10-50: 125-147 ms; unrolling by hand spills the same, and a
  * loop C2 cannot count loses its range-check elimination and is as slow), so the launchers start the
- * JVM with {@code -XX:LoopUnrollLimit=40} (image preprocessing and the bf16 widening of a load measured
- * the same at 40, 50 and 60). The whole kernel at 17 rows: 26-28
+ * JVM with {@code -XX:LoopUnrollLimit=40} ({@link JitOptions}). The whole kernel at 17 rows: 26-28
  * GFLOP/s of one core's CPU time, 47 GFLOP/s on both cores (11008 x 4096 in 32 ms; libtorch 62 ms).
  * In the engine (HalfKernelEngineBench, synthetic ConvLLaVA-1536 on 2 and 1 layers, interleaved,
  * medians; load average 1-2 from other jobs): a pre-encoded 17-token question 188-210 ms per layer

@@ -103,8 +103,8 @@ public final class LinearLayer {
     /** Which code multiplies float16 weights with few rows, for diagnostics ({@code self-test}). */
     public static String halfKernelStatus() {
         String reason = HalfKernelSupport.reasonUnavailable();
-        int unroll = HalfKernelSupport.loopUnrollLimit();
-        String jit = unroll > 50 ? " (LoopUnrollLimit=" + unroll + ": about 30% slower; start the JVM with -XX:LoopUnrollLimit=40)" : "";
+        String jit = JitOptions.loopUnrollTooHigh() ? " (LoopUnrollLimit=" + JitOptions.loopUnrollLimit()
+                + ": about 30% slower; start the JVM with -XX:LoopUnrollLimit=" + JitOptions.LOOP_UNROLL_LIMIT + ")" : "";
         return reason == null ? (halfKernelEnabled ? "Java Vector API kernel (AVX2 + FMA), " + HALF_KERNEL_MIN_ROWS + ".." + HALF_KERNEL_ROWS + " rows" + jit
                 : "libtorch (Java kernel turned off)") : "libtorch (" + reason + ")";
     }

@@ -264,7 +264,7 @@ class HalfMatmulTest {
     void statusNamesTheKernelAndWarnsOnlyWhenTheJitUnrollsTooFar() {
         String status = LinearLayer.halfKernelStatus();
         assertTrue(status.startsWith("Java Vector API kernel"), status);
-        assertEquals(HalfKernelSupport.loopUnrollLimit() > 50, status.contains("LoopUnrollLimit="), status);
-        assertEquals(40, HalfKernelSupport.loopUnrollLimit(), "the tests run as the launchers start the app");
+        assertEquals(JitOptions.loopUnrollLimit() > 50, status.contains("LoopUnrollLimit="), status);
+        assertEquals(40, JitOptions.loopUnrollLimit(), "the tests run as the launchers start the app");
     }
 }
