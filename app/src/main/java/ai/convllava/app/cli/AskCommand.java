@@ -11,7 +11,6 @@ import ai.convllava.model.generate.GenerationResult;
 import ai.convllava.model.generate.Timings;
 import ai.convllava.model.image.CanvasMode;
 import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PdfPages;
 import ai.convllava.model.image.PreprocessedImage;
 import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.nn.LoadListener;
@@ -103,8 +102,11 @@ public final class AskCommand implements Callable<Integer> {
             GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, json && attention);
             LoadOptions options = LoadOptions.of(model).withVisionTower(visionTower).withDevice(parseDevice(device))
                     .withWeightFormat(memory.weightFormat()).withCanvasOverride(canvas).withTowerMemory(memory.towerMemory());
-            // fail on a bad image (or page) before the (slow) model load
-            RgbImage rgb = PdfPages.isPdf(image) ? PdfPages.render(image, page, ImageDecoder.DEFAULT_MAX_PIXELS) : imageOnly(image, page);
+            ImageDecoder.Decoded decoded = ImageDecoder.decodeFile(image, page); // a bad image or page fails before the (slow) model load
+            if (decoded.pageCount() == 0 && page != 1) {
+                throw new ConvLlavaException("--page " + page + " is for PDF documents; " + image.getFileName() + " is an image");
+            }
+            RgbImage rgb = decoded.image();
             try (ConvLlava m = ConvLlava.load(options, LoadListener.NONE, () -> false)) {
                 long start = System.nanoTime();
                 PreprocessedImage pre = m.preprocessor().preprocess(rgb, canvasMode);
@@ -148,14 +150,6 @@ public final class AskCommand implements Callable<Integer> {
             }
             return 1;
         }
-    }
-
-    private static RgbImage imageOnly(Path image, int page) {
-        RgbImage rgb = ImageDecoder.decode(image); // a missing or unreadable file says so first
-        if (page != 1) {
-            throw new ConvLlavaException("--page " + page + " is for PDF documents; " + image.getFileName() + " is an image");
-        }
-        return rgb;
     }
 
     static CanvasMode parseMode(String s) {

@@ -61,6 +61,22 @@ public final class ImageDecoder {
         return decode(path, DEFAULT_MAX_PIXELS);
     }
 
+    /**
+     * What a file shows: its image, or one page of a PDF.
+     *
+     * @param pageCount the PDF's number of pages, 0 for an image file
+     */
+    public record Decoded(RgbImage image, int pageCount) {
+    }
+
+    /**
+     * The image in a file, or page {@code page} (1-based) of a PDF with the PDF's page count. An image
+     * file has no pages: {@code page} is not used for it, and its {@link Decoded#pageCount} is 0.
+     */
+    public static Decoded decodeFile(Path path, int page) {
+        return PdfPages.isPdf(path) ? PdfPages.page(path, page, DEFAULT_MAX_PIXELS) : new Decoded(decode(path), 0);
+    }
+
     public static RgbImage decode(Path path, long maxPixels) {
         Path fileName = path.getFileName();
         String name = fileName == null ? path.toString() : fileName.toString();
@@ -79,7 +95,7 @@ public final class ImageDecoder {
                 headLen = head.length;
             }
             if (PdfPages.isPdf(head, headLen)) {
-                return PdfPages.render(path, 1, maxPixels); // a document: its first page (PdfPages for the others)
+                return PdfPages.page(path, 1, maxPixels).image(); // a document: its first page (decodeFile for the others)
             }
             try (RandomAccessFile raf = new RandomAccessFile(path.toFile(), "r");
                  ImageInputStream iis = new FileImageInputStream(raf)) {

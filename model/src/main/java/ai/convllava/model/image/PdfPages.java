@@ -42,25 +42,14 @@ public final class PdfPages {
         return len >= 5 && head[0] == '%' && head[1] == 'P' && head[2] == 'D' && head[3] == 'F' && head[4] == '-';
     }
 
-    /** A rendered page and how many pages its document has. */
-    public record Page(RgbImage image, int pageCount) {
-    }
-
-    /** Page {@code page} (1-based) and the document's page count, from one reading of the file. */
-    public static Page page(Path path, int page, long maxPixels) {
+    /**
+     * Page {@code page} (1-based) as RGB, its long side {@link #LONG_SIDE} pixels, and the document's
+     * page count, from one reading of the file.
+     */
+    public static ImageDecoder.Decoded page(Path path, int page, long maxPixels) {
         String name = nameOf(path);
         try (PDDocument doc = open(path, name)) {
-            return new Page(render(doc, name, page, maxPixels), doc.getNumberOfPages());
-        } catch (IOException e) { // closing
-            throw new ImageDecodeException(name + " cannot be read: " + e.getMessage(), e);
-        }
-    }
-
-    /** Page {@code page} (1-based) as RGB, its long side {@link #LONG_SIDE} pixels. */
-    public static RgbImage render(Path path, int page, long maxPixels) {
-        String name = nameOf(path);
-        try (PDDocument doc = open(path, name)) {
-            return render(doc, name, page, maxPixels);
+            return new ImageDecoder.Decoded(render(doc, name, page, maxPixels), doc.getNumberOfPages());
         } catch (IOException e) { // closing
             throw new ImageDecodeException(name + " cannot be read: " + e.getMessage(), e);
         }

@@ -66,7 +66,7 @@ class PdfPagesTest {
     void eachPageIsRenderedWithItsLongSideAt2048Pixels(@TempDir Path dir) throws IOException {
         Path pdf = twoPages(dir);
         assertTrue(PdfPages.isPdf(pdf));
-        PdfPages.Page first = PdfPages.page(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS);
+        ImageDecoder.Decoded first = PdfPages.page(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS);
         assertEquals(2, first.pageCount());
         RgbImage one = first.image();
         assertEquals(2048, one.height());
@@ -83,7 +83,7 @@ class PdfPagesTest {
         }
         assertTrue(dark > 500, "the line of text is drawn: " + dark + " dark pixels");
 
-        RgbImage two = PdfPages.render(pdf, 2, ImageDecoder.DEFAULT_MAX_PIXELS);
+        RgbImage two = PdfPages.page(pdf, 2, ImageDecoder.DEFAULT_MAX_PIXELS).image();
         assertEquals(2048, two.width());
         assertEquals((int) Math.floor(PDRectangle.LETTER.getWidth() * 2048 / PDRectangle.LETTER.getHeight()), two.height());
         assertArrayEquals(new int[] {255, 0, 0}, rgb(two, two.width() - 20, two.height() - 20), "the red square, bottom right");
@@ -93,7 +93,7 @@ class PdfPagesTest {
     @Test
     void imageDecoderOpensAPdfOnItsFirstPage(@TempDir Path dir) throws IOException {
         Path pdf = twoPages(dir);
-        RgbImage first = PdfPages.render(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS);
+        RgbImage first = PdfPages.page(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS).image();
         RgbImage viaFile = ImageDecoder.decode(pdf);
         assertEquals(first.width(), viaFile.width());
         assertArrayEquals(first.rgb(), viaFile.rgb());
@@ -110,7 +110,7 @@ class PdfPagesTest {
             doc.addPage(p);
             doc.save(pdf.toFile());
         }
-        RgbImage img = PdfPages.render(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS);
+        RgbImage img = PdfPages.page(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS).image();
         assertEquals(2048, img.width());
         assertTrue(img.height() < img.width(), img.width() + " x " + img.height());
     }
@@ -118,11 +118,11 @@ class PdfPagesTest {
     @Test
     void badPagesAndBadFilesAreOurErrors(@TempDir Path dir) throws IOException {
         Path pdf = twoPages(dir);
-        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> PdfPages.render(pdf, 3, ImageDecoder.DEFAULT_MAX_PIXELS));
+        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> PdfPages.page(pdf, 3, ImageDecoder.DEFAULT_MAX_PIXELS));
         assertEquals("report.pdf has 2 pages; there is no page 3", e.getMessage());
-        e = assertThrows(ImageDecodeException.class, () -> PdfPages.render(pdf, 0, ImageDecoder.DEFAULT_MAX_PIXELS));
+        e = assertThrows(ImageDecodeException.class, () -> PdfPages.page(pdf, 0, ImageDecoder.DEFAULT_MAX_PIXELS));
         assertEquals("report.pdf has 2 pages; there is no page 0", e.getMessage());
-        e = assertThrows(ImageDecodeException.class, () -> PdfPages.render(pdf, 1, 1_000_000));
+        e = assertThrows(ImageDecodeException.class, () -> PdfPages.page(pdf, 1, 1_000_000));
         assertEquals("report.pdf (page 1) would be 1448 x 2048 pixels (3.0 megapixels); the limit is 1 megapixels", e.getMessage());
 
         Path locked = dir.resolve("locked.pdf");
@@ -146,7 +146,7 @@ class PdfPagesTest {
             doc.addPage(new PDPage(new PDRectangle(0, 0, 300, 0)));
             doc.save(flat.toFile());
         }
-        e = assertThrows(ImageDecodeException.class, () -> PdfPages.render(flat, 1, ImageDecoder.DEFAULT_MAX_PIXELS));
+        e = assertThrows(ImageDecodeException.class, () -> PdfPages.page(flat, 1, ImageDecoder.DEFAULT_MAX_PIXELS));
         assertTrue(e.getMessage().startsWith("flat.pdf has no size"), e.getMessage());
 
         e = assertThrows(ImageDecodeException.class, () -> PdfPages.page(dir.resolve("missing.pdf"), 1, ImageDecoder.DEFAULT_MAX_PIXELS));

@@ -5,7 +5,6 @@ import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.model.image.CanvasGeometry;
 import ai.convllava.model.image.CanvasMode;
 import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PdfPages;
 import ai.convllava.model.image.PreprocessedImage;
 import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.service.TaskHandle;
@@ -116,17 +115,9 @@ public final class ImageViewModel {
         message.set(null);
         CompletableFuture<Void> done = new CompletableFuture<>();
         io.execute(() -> {
-            RgbImage rgb;
-            int pages;
+            ImageDecoder.Decoded d;
             try {
-                if (PdfPages.isPdf(file)) {
-                    PdfPages.Page p = PdfPages.page(file, n, ImageDecoder.DEFAULT_MAX_PIXELS);
-                    rgb = p.image();
-                    pages = p.pageCount();
-                } else {
-                    rgb = ImageDecoder.decode(file);
-                    pages = 0;
-                }
+                d = ImageDecoder.decodeFile(file, n);
             } catch (RuntimeException | OutOfMemoryError e) {
                 ui.execute(() -> {
                     if (seq == sequence) {
@@ -139,9 +130,9 @@ public final class ImageViewModel {
             }
             ui.execute(() -> {
                 if (seq == sequence) {
-                    pageCount.set(pages);
-                    page.set(pages > 0 ? n : 0);
-                    accept(rgb, file.getFileName().toString(), file, false);
+                    pageCount.set(d.pageCount());
+                    page.set(d.pageCount() > 0 ? n : 0);
+                    accept(d.image(), file.getFileName().toString(), file, false);
                 }
                 done.complete(null);
             });
