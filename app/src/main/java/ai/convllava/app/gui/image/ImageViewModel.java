@@ -9,6 +9,7 @@ import ai.convllava.model.image.PreprocessedImage;
 import ai.convllava.model.image.RgbImage;
 import ai.convllava.model.service.TaskHandle;
 import ai.convllava.model.service.VisionChatService;
+import javafx.beans.binding.BooleanBinding;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.ObjectProperty;
@@ -54,6 +55,9 @@ public final class ImageViewModel {
     private final ReadOnlyIntegerWrapper pageCount = new ReadOnlyIntegerWrapper(this, "pageCount");
     /** The page shown (1-based) while {@link #pageCount} is above 0. */
     private final ReadOnlyIntegerWrapper page = new ReadOnlyIntegerWrapper(this, "page");
+    /** A page before / after the one shown, and nothing loading: what Previous / Next page need. */
+    private final BooleanBinding canGoToPreviousPage = page.greaterThan(1).and(busy.not());
+    private final BooleanBinding canGoToNextPage = page.lessThan(pageCount).and(busy.not());
     private final DoubleProperty scale = new SimpleDoubleProperty(this, "scale", 1);
     private final BooleanProperty fit = new SimpleBooleanProperty(this, "fit", true);
     private final BooleanProperty showOriginal = new SimpleBooleanProperty(this, "showOriginal", false);
@@ -294,6 +298,14 @@ public final class ImageViewModel {
 
     public ReadOnlyIntegerProperty pageProperty() {
         return page.getReadOnlyProperty();
+    }
+
+    public BooleanBinding canGoToPreviousPageProperty() {
+        return canGoToPreviousPage;
+    }
+
+    public BooleanBinding canGoToNextPageProperty() {
+        return canGoToNextPage;
     }
 
     /** Display scale (screen px per canvas px); the view sets it while {@link #fitProperty()} is on. */

@@ -156,8 +156,8 @@ public final class PreviewView {
                 pageField.setText(Integer.toString(vm.pageProperty().get())); // typed but not confirmed: back to the page shown
             }
         });
-        previousPageButton.disableProperty().bind(vm.pageProperty().lessThanOrEqualTo(1).or(vm.busyProperty()));
-        nextPageButton.disableProperty().bind(vm.pageProperty().greaterThanOrEqualTo(vm.pageCountProperty()).or(vm.busyProperty()));
+        previousPageButton.disableProperty().bind(vm.canGoToPreviousPageProperty().not());
+        nextPageButton.disableProperty().bind(vm.canGoToNextPageProperty().not());
 
         vm.preprocessedProperty().addListener((o, a, pre) -> {
             canvasImage = pre == null ? null : FxImages.toFx(pre.canvas());

@@ -180,9 +180,8 @@ public final class MainView {
         retryButton.managedProperty().bind(retryButton.visibleProperty());
 
         stopItem.disableProperty().bind(chat.canStopProperty().not());
-        ImageViewModel img = vm.image();
-        previousPageItem.disableProperty().bind(img.pageProperty().lessThanOrEqualTo(1).or(img.busyProperty()));
-        nextPageItem.disableProperty().bind(img.pageProperty().greaterThanOrEqualTo(img.pageCountProperty()).or(img.busyProperty()));
+        previousPageItem.disableProperty().bind(image.canGoToPreviousPageProperty().not());
+        nextPageItem.disableProperty().bind(image.canGoToNextPageProperty().not());
         sendItem.disableProperty().bind(chat.canSendProperty().not());
         regenerateItem.disableProperty().bind(chat.canRegenerateProperty().not());
         newChatItem.disableProperty().bind(chat.canClearProperty().not());
