@@ -25,6 +25,6 @@ done
 # >32 MB temporary is page-faulted in again and large ops run ~6x slower
 export GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184
 
-# jdk.incubator.vector: the Java float16 kernel for prefills of up to 128 new tokens (model/.../nn/HalfMatmul)
-# -XX:LoopUnrollLimit=40: the float16 kernel 25-35% faster (see HalfKernelSupport)
+# jdk.incubator.vector: the Java float16 kernel for prefills of 3 to 80 new tokens (model/.../nn/HalfMatmul)
+# -XX:LoopUnrollLimit=40: the float16 kernel 25-35% faster (see model/.../nn/JitOptions)
 exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" bench --python "$PYTHON" "$@"
