@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installer check for CI (Linux, root): build the .deb from the app that `mvn -B verify` just packaged,
-# install it with dpkg, run the installed launcher's --self-test (bundled tiny model, then the
-# repository's fixture), start the installed GUI under Xvfb, screenshot it and check the main window
-# appeared, then uninstall. Every step has a timeout and a failure says which step and why.
+# check that it declares the system libraries its natives need (GTK 3 ...), install it with apt (so the
+# declared dependencies, and nothing installed here by hand, are what makes the app run), run the
+# installed launcher's --self-test (bundled tiny model, then the repository's fixture), start the
+# installed GUI under Xvfb, screenshot it and check the main window appeared, then uninstall. Every step
+# has a timeout and a failure says which step and why. This script installs only the tools of the check
+# itself (packaging, Xvfb, a screenshot tool), never a library the app needs at run time.
 #   installer/ci-verify.sh            (from anywhere; needs app/target/convllava.jar + lib/)
 # Artifacts (logs, screenshot): installer/target/ci/
 set -uo pipefail
@@ -40,7 +43,7 @@ command -v objdump >/dev/null || need+=(binutils)
 command -v Xvfb >/dev/null || need+=(xvfb)
 command -v xauth >/dev/null || need+=(xauth)
 command -v import >/dev/null || need+=(imagemagick)
-command -v xdg-desktop-menu >/dev/null || need+=(xdg-utils)   # the deb's postinst uses it
+command -v unzip >/dev/null || need+=(unzip)
 if (( ${#need[@]} )); then
   echo "installing ${need[*]}"
   timeout 600 apt-get update -q >"$OUT/apt.log" 2>&1 || fail "apt-get update failed"
@@ -62,14 +65,36 @@ deb_mb=$(du -m "$deb" | cut -f1)
 echo "built $(basename "$deb"): ${deb_mb} MiB in $(( $(date +%s) - t0 )) s"
 grep -E '^(runtime|staged) ' "$OUT/build.log" | sed 's:/[^ ]*/::'
 
-step "install with dpkg -i"
-if dpkg -s "$PKG" >/dev/null 2>&1; then timeout 120 dpkg -r "$PKG" >/dev/null 2>&1; fi
-if ! timeout 300 dpkg -i "$deb" >"$OUT/dpkg.log" 2>&1; then
-  # missing shared-library dependencies (jpackage lists them in Depends): let apt bring them
-  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -f -y -q >>"$OUT/dpkg.log" 2>&1 || fail "dpkg -i failed and apt-get -f could not fix it"
+step "declared dependencies"
+depends=$(dpkg-deb -f "$deb" Depends) || fail "dpkg-deb -f $deb Depends failed"
+echo "Depends: $depends"
+for lib in libgtk-3-0 libxtst6 libgl1 libpango-1.0-0 libfontconfig1; do
+  grep -qE "(^|[ ,|])$lib([ ,|(]|$)" <<<"$depends" || fail "the .deb does not declare $lib (Depends: $depends): the app could not open its window on a fresh machine"
+done
+if dpkg -s libgtk-3-0 >/dev/null 2>&1 || dpkg -s libgtk-3-0t64 >/dev/null 2>&1; then
+  echo "note: GTK 3 was already installed here; the Depends check above is what proves a fresh machine gets it"
+else
+  echo "GTK 3 is not installed yet: installing the .deb must bring it"
 fi
-dpkg -s "$PKG" >/dev/null 2>&1 || fail "package $PKG is not installed after dpkg -i"
+
+step "install with apt-get install ./the.deb"
+if dpkg -s "$PKG" >/dev/null 2>&1; then timeout 120 dpkg -r "$PKG" >/dev/null 2>&1; fi
+timeout 600 apt-get update -q >>"$OUT/apt.log" 2>&1 || fail "apt-get update failed"
+DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -q "$(realpath "$deb")" >"$OUT/dpkg.log" 2>&1 \
+  || fail "apt-get install $deb failed (see dpkg.log)"
+dpkg -s "$PKG" >/dev/null 2>&1 || fail "package $PKG is not installed after apt-get install"
 [[ -x $LAUNCHER ]] || fail "$LAUNCHER missing after install"
+# every system library the JavaFX natives link against is there now (the GUI step below proves it works)
+fxjar=$(ls /opt/convllava-desktop/lib/app/lib/javafx-graphics-*-linux*.jar 2>/dev/null | head -1)
+[[ -n $fxjar ]] || fail "no javafx-graphics platform jar installed"
+FXDIR=$(mktemp -d)
+unzip -q -o -j "$fxjar" '*.so' -d "$FXDIR" || fail "could not extract the JavaFX natives from $fxjar"
+for so in "$FXDIR"/*.so; do
+  missing=$(ldd "$so" | grep 'not found')
+  [[ -z $missing ]] || fail "$(basename "$so") needs libraries that are not installed: $missing"
+done
+rm -rf "$FXDIR"
+echo "JavaFX natives: every library they link against is installed"
 installed_mb=$(du -sm /opt/convllava-desktop | cut -f1)
 echo "installed /opt/convllava-desktop: ${installed_mb} MiB"
 desktop=$(dpkg -L "$PKG" | grep '\.desktop$' | head -1)

@@ -9,7 +9,9 @@ import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.spi.ToolProvider;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -132,11 +134,18 @@ public class BuildInstaller {
                 "--compress=2", "--output", runtime.toString());
         System.out.printf("runtime %s (%s): %.1f MB%n", runtime, modules, size(runtime) / 1e6);
 
+        Set<String> sonames = os.equals("linux") && types.stream().anyMatch(t -> t.equals("deb") || t.equals("rpm"))
+                ? systemLibrariesNeeded(input.resolve("lib")) : Set.of();
         for (String type : types) {
             List<String> a = new ArrayList<>(commonOptions(version, input, runtime));
             a.addAll(List.of("--type", type, "--dest", out.resolve(type.equals("app-image") ? "image" : "packages").toString()));
             if (!type.equals("app-image")) {
                 a.addAll(packageOptions(type));
+            }
+            if (type.equals("deb") || type.equals("rpm")) {
+                String deps = type.equals("deb") ? debDepends(sonames) : rpmRequires(sonames);
+                System.out.println("package dependencies of the bundled natives (" + type + "): " + deps);
+                a.addAll(List.of("--linux-package-deps", deps));
             }
             long t = System.nanoTime();
             run("jpackage", a.toArray(String[]::new));
@@ -220,6 +229,128 @@ public class BuildInstaller {
             return !p[3].equals(jnaPlatform);
         }
         return false;
+    }
+
+    /**
+     * Debian package of each system library that a bundled native links against. jpackage derives a
+     * package's Depends from the binaries it sees in the image (the JDK runtime's), but JavaFX's glass
+     * and prism, libtorch, the tokenizers and libwebp live inside jars and are extracted at run time, so
+     * without these GTK 3 was missing and a fresh machine could not open the window. The alternatives
+     * are Ubuntu 24.04's 64-bit time_t renames. A soname missing here fails the build (a JavaFX or DJL
+     * upgrade that links something new must be looked at, not shipped with a hole).
+     */
+    static final Map<String, String> DEB_PACKAGE_OF = Map.ofEntries(
+            Map.entry("libgtk-3.so.0", "libgtk-3-0 | libgtk-3-0t64"),
+            Map.entry("libgdk-3.so.0", "libgtk-3-0 | libgtk-3-0t64"),
+            Map.entry("libatk-1.0.so.0", "libatk1.0-0 | libatk1.0-0t64"),
+            Map.entry("libpango-1.0.so.0", "libpango-1.0-0"),
+            Map.entry("libpangocairo-1.0.so.0", "libpangocairo-1.0-0"),
+            Map.entry("libpangoft2-1.0.so.0", "libpangoft2-1.0-0"),
+            Map.entry("libcairo.so.2", "libcairo2"),
+            Map.entry("libcairo-gobject.so.2", "libcairo-gobject2"),
+            Map.entry("libgdk_pixbuf-2.0.so.0", "libgdk-pixbuf-2.0-0"),
+            Map.entry("libglib-2.0.so.0", "libglib2.0-0 | libglib2.0-0t64"),
+            Map.entry("libgobject-2.0.so.0", "libglib2.0-0 | libglib2.0-0t64"),
+            Map.entry("libgio-2.0.so.0", "libglib2.0-0 | libglib2.0-0t64"),
+            Map.entry("libgthread-2.0.so.0", "libglib2.0-0 | libglib2.0-0t64"),
+            Map.entry("libfontconfig.so.1", "libfontconfig1"),
+            Map.entry("libfreetype.so.6", "libfreetype6"),
+            Map.entry("libX11.so.6", "libx11-6"),
+            Map.entry("libXtst.so.6", "libxtst6"),
+            Map.entry("libXxf86vm.so.1", "libxxf86vm1"),
+            Map.entry("libGL.so.1", "libgl1"),
+            Map.entry("libstdc++.so.6", "libstdc++6"),
+            Map.entry("libgcc_s.so.1", "libgcc-s1"),
+            Map.entry("libc.so.6", "libc6"),
+            Map.entry("libm.so.6", "libc6"),
+            Map.entry("libdl.so.2", "libc6"),
+            Map.entry("libpthread.so.0", "libc6"),
+            Map.entry("librt.so.1", "libc6"),
+            Map.entry("ld-linux-x86-64.so.2", "libc6"),
+            Map.entry("ld-linux-aarch64.so.1", "libc6"));
+
+    /**
+     * The system libraries (sonames) that the shared libraries inside the staged jars link against:
+     * {@code objdump -p}'s NEEDED entries of every {@code .so} in them, less the ones the jars bring
+     * themselves (libtorch's libc10, its libgomp).
+     */
+    Set<String> systemLibrariesNeeded(Path lib) throws IOException {
+        Path tmp = Files.createTempDirectory("convllava-natives");
+        try {
+            Set<String> provided = new TreeSet<>();
+            List<Path> natives = new ArrayList<>();
+            try (Stream<Path> s = Files.list(lib)) {
+                for (Path jar : s.sorted().collect(Collectors.toList())) {
+                    try (ZipInputStream in = new ZipInputStream(Files.newInputStream(jar))) {
+                        for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                            String name = e.getName().substring(e.getName().lastIndexOf('/') + 1);
+                            if (e.isDirectory() || !name.matches(".*\\.so(\\.[0-9]+)*")) {
+                                continue;
+                            }
+                            provided.add(name);
+                            Path f = tmp.resolve(natives.size() + "-" + name);
+                            Files.copy(in, f);
+                            natives.add(f);
+                        }
+                    }
+                }
+            }
+            Set<String> needed = new TreeSet<>();
+            for (Path f : natives) {
+                String dump = runProcess("objdump", "-p", f.toString());
+                for (String line : dump.split("\n")) {
+                    String[] w = line.trim().split("\\s+");
+                    if (w.length == 2 && w[0].equals("NEEDED")) {
+                        needed.add(w[1]);
+                    }
+                }
+                Files.delete(f); // libtorch_cpu alone is 450 MB: one at a time
+            }
+            needed.removeAll(provided);
+            System.out.printf("system libraries the %d bundled natives link against: %s%n", natives.size(), needed);
+            return needed;
+        } finally {
+            deleteTree(tmp);
+        }
+    }
+
+    /** The Depends entries for {@code sonames}: one per package, alternatives kept together. */
+    static String debDepends(Set<String> sonames) {
+        Set<String> packages = new TreeSet<>();
+        List<String> unknown = new ArrayList<>();
+        for (String so : sonames) {
+            String p = DEB_PACKAGE_OF.get(so);
+            if (p == null) {
+                unknown.add(so);
+            } else {
+                packages.add(p);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new BuildException("no Debian package known for " + unknown + ", which the bundled natives link against:"
+                    + " add it to DEB_PACKAGE_OF in installer/src/BuildInstaller.java (dpkg -S on a machine that has it tells)");
+        }
+        return String.join(", ", packages);
+    }
+
+    /** RPM's automatic soname capabilities, e.g. {@code libgtk-3.so.0()(64bit)}, which every RPM distribution's packages provide. */
+    static String rpmRequires(Set<String> sonames) {
+        return sonames.stream().filter(so -> !so.startsWith("ld-linux")).map(so -> so + "()(64bit)").collect(Collectors.joining(", "));
+    }
+
+    /** Runs an external program and returns its standard output; a failure throws with what it printed. */
+    static String runProcess(String... cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            if (p.waitFor() != 0) {
+                throw new BuildException(String.join(" ", cmd) + " exited with " + p.exitValue() + ":\n" + output);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BuildException(String.join(" ", cmd) + " was interrupted");
+        }
+        return output;
     }
 
     /**
