@@ -28,6 +28,13 @@ public final class Main {
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
         args = aliases(args);
+        if (isGui(args)) {
+            String noDisplay = DesktopLauncher.noDisplay(System.getenv(), System.getProperty("os.name", ""));
+            if (noDisplay != null) { // before the restart below: one line, not a second JVM's warnings
+                System.err.println(noDisplay);
+                System.exit(1);
+            }
+        }
         Integer reexec = reexecWithTunables(args);
         if (reexec != null) {
             System.exit(reexec);
