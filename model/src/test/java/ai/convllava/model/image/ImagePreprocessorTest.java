@@ -98,6 +98,11 @@ class ImagePreprocessorTest {
         CanvasGeometry tower = REAL.geometry(1000, 10000, CanvasMode.NATIVE);
         assertEquals(640, tower.canvasWidth()); // 1000 * 0.6144 / 64 = 9.6 -> 10
         assertEquals(6144, tower.canvasHeight());
+        // the README's and the CLI help's example: a 1200 x 90 panorama at 1536 (20480 x 1536 uncapped)
+        CanvasGeometry panorama = REAL.geometry(1200, 90, CanvasMode.NATIVE);
+        assertEquals(6144, panorama.canvasWidth());
+        assertEquals(448, panorama.canvasHeight()); // 90 * 5.12 / 64 = 7.2 -> 7
+        assertEquals(96 * 7, panorama.tokenCount());
         // exactly 4:1 is not capped
         assertEquals(1024, TINY.geometry(4000, 1000, CanvasMode.NATIVE).canvasWidth());
         PreprocessedImage p = TINY.preprocess(TestImages.noise(10000, 10, 3), CanvasMode.NATIVE);
