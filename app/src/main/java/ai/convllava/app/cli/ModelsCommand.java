@@ -1,18 +1,19 @@
 package ai.convllava.app.cli;
 
+import ai.convllava.hub.DownloadException;
 import ai.convllava.model.ConvLlavaException;
-import ai.convllava.model.download.DownloadHandle;
-import ai.convllava.model.download.DownloadListener;
-import ai.convllava.model.download.DownloadProgress;
-import ai.convllava.model.download.DownloadResult;
-import ai.convllava.model.download.FileProgress;
-import ai.convllava.model.download.FileState;
-import ai.convllava.model.download.HubSettings;
-import ai.convllava.model.download.ModelManager;
-import ai.convllava.model.download.ModelStatus;
-import ai.convllava.model.download.ModelVariant;
-import ai.convllava.model.download.RemoveReport;
-import ai.convllava.model.download.VerifyReport;
+import ai.convllava.hub.DownloadHandle;
+import ai.convllava.hub.DownloadListener;
+import ai.convllava.hub.DownloadProgress;
+import ai.convllava.hub.DownloadResult;
+import ai.convllava.hub.FileProgress;
+import ai.convllava.hub.FileState;
+import ai.convllava.hub.HubSettings;
+import ai.convllava.hub.ModelManager;
+import ai.convllava.hub.ModelStatus;
+import ai.convllava.hub.ModelVariant;
+import ai.convllava.hub.RemoveReport;
+import ai.convllava.hub.VerifyReport;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -124,7 +125,7 @@ public final class ModelsCommand implements Runnable {
         public Integer call() {
             try {
                 return execute();
-            } catch (ConvLlavaException | IllegalArgumentException e) {
+            } catch (ConvLlavaException | DownloadException | IllegalArgumentException e) {
                 err().println("error: " + e.getMessage());
                 if (hub.verbose) {
                     e.printStackTrace(err());

@@ -1,5 +1,6 @@
 package ai.convllava.app.gui;
 
+import ai.convllava.hub.DownloadException;
 import ai.convllava.model.ConvLlavaException;
 
 import java.util.concurrent.CancellationException;
@@ -24,7 +25,7 @@ public final class Errors {
 
     public static String message(Throwable t) {
         Throwable u = unwrap(t);
-        if (u instanceof ConvLlavaException || u instanceof IllegalArgumentException) {
+        if (u instanceof ConvLlavaException || u instanceof DownloadException || u instanceof IllegalArgumentException) {
             return u.getMessage();
         }
         if (u instanceof OutOfMemoryError) {

@@ -2,8 +2,8 @@ package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.models.ModelManagerView;
 import ai.convllava.app.gui.models.ModelManagerViewModel;
-import ai.convllava.model.download.HubSettings;
-import ai.convllava.model.download.ModelManager;
+import ai.convllava.hub.HubSettings;
+import ai.convllava.hub.ModelManager;
 import javafx.application.Platform;
 import javafx.scene.Node;
 import javafx.scene.control.Button;

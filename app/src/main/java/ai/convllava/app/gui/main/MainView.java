@@ -388,7 +388,7 @@ public final class MainView {
             return t;
         });
         ai.convllava.app.gui.models.ModelManagerViewModel mm = new ai.convllava.app.gui.models.ModelManagerViewModel(
-                ai.convllava.model.download.ModelManager.fromEnvironment(), io, javafx.application.Platform::runLater,
+                ai.convllava.hub.ModelManager.fromEnvironment(), io, javafx.application.Platform::runLater,
                 ai.convllava.model.bench.MachineSpeed::measure, vm.model().engineBusyProperty());
         mm.setOnUse((model, tower) -> vm.model().useDownloaded(model, tower));
         modelManager = ai.convllava.app.gui.models.ModelManagerView.show(window(), mm, root.getScene().getStylesheets());

@@ -14,7 +14,7 @@ import javafx.stage.Modality;
 import javafx.stage.Stage;
 import javafx.stage.Window;
 
-import ai.convllava.model.download.ModelStatus;
+import ai.convllava.hub.ModelStatus;
 
 /**
  * The "Download models" window: one panel per published size with its costs, state, progress

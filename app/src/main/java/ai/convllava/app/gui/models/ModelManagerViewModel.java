@@ -1,15 +1,15 @@
 package ai.convllava.app.gui.models;
 
 import ai.convllava.app.gui.Errors;
-import ai.convllava.model.download.DownloadHandle;
-import ai.convllava.model.download.DownloadListener;
-import ai.convllava.model.download.DownloadProgress;
-import ai.convllava.model.download.DownloadResult;
-import ai.convllava.model.download.ModelManager;
-import ai.convllava.model.download.ModelStatus;
-import ai.convllava.model.download.ModelVariant;
-import ai.convllava.model.download.RemoveReport;
-import ai.convllava.model.download.VerifyReport;
+import ai.convllava.hub.DownloadHandle;
+import ai.convllava.hub.DownloadListener;
+import ai.convllava.hub.DownloadProgress;
+import ai.convllava.hub.DownloadResult;
+import ai.convllava.hub.ModelManager;
+import ai.convllava.hub.ModelStatus;
+import ai.convllava.hub.ModelVariant;
+import ai.convllava.hub.RemoveReport;
+import ai.convllava.hub.VerifyReport;
 import ai.convllava.model.bench.MachineSpeed;
 import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;

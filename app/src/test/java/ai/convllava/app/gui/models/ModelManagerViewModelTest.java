@@ -1,9 +1,9 @@
 package ai.convllava.app.gui.models;
 
 import ai.convllava.model.bench.MachineSpeed;
-import ai.convllava.model.download.HubSettings;
-import ai.convllava.model.download.ModelManager;
-import ai.convllava.model.download.ModelStatus;
+import ai.convllava.hub.HubSettings;
+import ai.convllava.hub.ModelManager;
+import ai.convllava.hub.ModelStatus;
 import javafx.beans.property.SimpleBooleanProperty;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -95,7 +95,7 @@ class ModelManagerViewModelTest {
 
     @Test
     void progressTextShowsBytesSpeedAndTimeLeft() {
-        var p = new ai.convllava.model.download.DownloadProgress(ai.convllava.model.download.DownloadProgress.Phase.DOWNLOADING,
+        var p = new ai.convllava.hub.DownloadProgress(ai.convllava.hub.DownloadProgress.Phase.DOWNLOADING,
                 2_500_000_000L, 16_300_000_000L, 25e6, Duration.ofSeconds(632), 3, 9, List.of());
         assertEquals("Downloading \u00b7 2.5 GB of 16.3 GB \u00b7 25.0 MB/s \u00b7 10 min 32 s left", ModelManagerViewModel.describe(p));
     }
