@@ -1,18 +1,19 @@
 package ai.convllava.app.cli;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.engine.ConvLlava;
 import ai.convllava.model.engine.Conversation;
-import ai.convllava.model.engine.Device;
+import ai.convllava.model.api.Device;
 import ai.convllava.model.engine.ImageFeatures;
-import ai.convllava.model.engine.LoadOptions;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
-import ai.convllava.model.generate.Timings;
-import ai.convllava.model.image.CanvasMode;
-import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PreprocessedImage;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
+import ai.convllava.model.api.Timings;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.image.DecodedImage;
+import ai.convllava.model.api.image.ImageFiles;
+import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.api.image.RgbImage;
 import ai.convllava.model.nn.LoadListener;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -104,7 +105,7 @@ public final class AskCommand implements Callable<Integer> {
             GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, json && attention);
             LoadOptions options = LoadOptions.of(model).withVisionTower(visionTower).withDevice(parseDevice(device))
                     .withWeightFormat(memory.weightFormat()).withCanvasOverride(canvas).withTowerMemory(memory.towerMemory());
-            ImageDecoder.Decoded decoded = ImageDecoder.decodeFile(image, page); // a bad image or page fails before the (slow) model load
+            DecodedImage decoded = ImageFiles.read(image, page); // a bad image or page fails before the (slow) model load
             if (decoded.pageCount() == 0 && page != 1) {
                 throw new ConvLlavaException("--page " + page + " is for PDF documents; " + image.getFileName() + " is an image");
             }

@@ -1,6 +1,6 @@
 package ai.convllava.app.cli;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.bench.BenchOptions;
 import ai.convllava.model.bench.BenchReport;
 import ai.convllava.model.bench.BenchRunner;

@@ -1,7 +1,7 @@
 package ai.convllava.app.cli;
 
 import ai.convllava.hub.DownloadException;
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.hub.DownloadHandle;
 import ai.convllava.hub.DownloadListener;
 import ai.convllava.hub.DownloadProgress;
@@ -22,7 +22,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import ai.convllava.model.bench.MachineSpeed;
+import ai.convllava.model.api.MachineSpeed;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 

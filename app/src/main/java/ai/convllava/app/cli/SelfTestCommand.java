@@ -3,13 +3,14 @@ package ai.convllava.app.cli;
 import ai.convllava.model.engine.ConvLlava;
 import ai.convllava.model.engine.Conversation;
 import ai.convllava.model.engine.ImageFeatures;
-import ai.convllava.model.engine.LoadOptions;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
-import ai.convllava.model.generate.Timings;
-import ai.convllava.model.image.CanvasMode;
-import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PreprocessedImage;
+import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
+import ai.convllava.model.api.Timings;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.image.DecodedImage;
+import ai.convllava.model.api.image.ImageFiles;
+import ai.convllava.model.api.image.PreprocessedImage;
 import ai.convllava.model.nn.LoadListener;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import picocli.CommandLine.Command;
@@ -97,7 +98,7 @@ public final class SelfTestCommand implements Callable<Integer> {
             out.flush();
 
             out.println("pdf pages:  " + ai.convllava.model.image.PdfPages.selfCheck());
-            var rgb = ImageDecoder.decode(img);
+            var rgb = ImageFiles.read(img);
             long l0 = System.nanoTime();
             String answer;
             try (ConvLlava m = ConvLlava.load(LoadOptions.of(dir), LoadListener.NONE, () -> false)) {

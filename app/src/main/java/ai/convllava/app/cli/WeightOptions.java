@@ -1,7 +1,7 @@
 package ai.convllava.app.cli;
 
-import ai.convllava.model.engine.TowerMemory;
-import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.api.TowerMemory;
+import ai.convllava.model.api.WeightFormat;
 import picocli.CommandLine.Option;
 
 import java.util.Locale;

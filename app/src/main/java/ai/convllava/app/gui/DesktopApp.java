@@ -5,7 +5,7 @@ import ai.convllava.app.gui.main.MainViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsStore;
 import ai.convllava.app.gui.store.ConversationStore;
-import ai.convllava.model.service.VisionChatService;
+import ai.convllava.model.api.VisionChatSession;
 import javafx.application.Platform;
 import javafx.geometry.Rectangle2D;
 import javafx.scene.Scene;
@@ -29,7 +29,7 @@ public final class DesktopApp {
     private static final Logger LOG = LoggerFactory.getLogger(DesktopApp.class);
 
     private final Stage stage;
-    private final VisionChatService service;
+    private final VisionChatSession service;
     private final AppSettings settings;
     private final SettingsStore settingsStore;
     private final ExecutorService io;
@@ -37,7 +37,7 @@ public final class DesktopApp {
     private final MainView view;
     private final Scene scene;
 
-    private DesktopApp(Stage stage, VisionChatService service, AppPaths paths) {
+    private DesktopApp(Stage stage, VisionChatSession service, AppPaths paths) {
         this.stage = stage;
         this.service = service;
         this.settingsStore = new SettingsStore(paths.settingsFile());
@@ -58,7 +58,7 @@ public final class DesktopApp {
     }
 
     /** Opens the app in {@code stage} (on the FX thread); {@code initialImage} may be null. */
-    public static DesktopApp open(Stage stage, VisionChatService service, AppPaths paths, Path initialImage) {
+    public static DesktopApp open(Stage stage, VisionChatSession service, AppPaths paths, Path initialImage) {
         DesktopApp app = new DesktopApp(stage, service, paths);
         app.show(initialImage);
         return app;

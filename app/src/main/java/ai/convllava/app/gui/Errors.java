@@ -1,7 +1,7 @@
 package ai.convllava.app.gui;
 
 import ai.convllava.hub.DownloadException;
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.ConvLlavaException;
 
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;

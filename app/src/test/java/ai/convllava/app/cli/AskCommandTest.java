@@ -69,7 +69,7 @@ class AskCommandTest {
     void aPageOfAPdfIsAskedAboutAsItsImage(@TempDir Path tmp) throws IOException {
         Path pdf = TestPdfs.twoPages(tmp);
         // the same page saved as a PNG gets the same answer: the page is what the model sees
-        ai.convllava.model.image.RgbImage page2 = ai.convllava.model.image.ImageDecoder.decodeFile(pdf, 2).image();
+        ai.convllava.model.api.image.RgbImage page2 = ai.convllava.model.image.ImageDecoder.decodeFile(pdf, 2).image();
         java.awt.image.BufferedImage bi = new java.awt.image.BufferedImage(page2.width(), page2.height(), java.awt.image.BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < page2.height(); y++) {
             for (int x = 0; x < page2.width(); x++) {

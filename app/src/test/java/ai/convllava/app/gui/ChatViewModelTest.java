@@ -1,13 +1,15 @@
 package ai.convllava.app.gui;
 
+import ai.convllava.model.api.Stage;
+import ai.convllava.model.api.Turn;
 import ai.convllava.app.gui.chat.ChatMessage;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.store.SavedConversation;
-import ai.convllava.model.generate.FinishReason;
+import ai.convllava.model.api.FinishReason;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.image.RgbImage;
-import ai.convllava.model.service.ChatRequest;
-import ai.convllava.model.service.ServiceState;
+import ai.convllava.model.api.image.RgbImage;
+import ai.convllava.model.api.ChatRequest;
+import ai.convllava.model.api.SessionState;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,14 +41,14 @@ class ChatViewModelTest {
         Harness h = new Harness(tmp).withModel();
         ChatViewModel chat = send(h, "What is the tallest bar?");
         assertSame(chat.messages(), chat.messages(), "one list for views to listen to (a new wrapper would drop their listeners)");
-        assertEquals(ServiceState.GENERATING, chat.stateProperty().get());
+        assertEquals(SessionState.GENERATING, chat.stateProperty().get());
         assertEquals("", chat.inputProperty().get());
-        FakeVisionChatService.Ask ask = h.service.lastAsk();
-        assertEquals(List.of(ConversationPrompt.Turn.pending("What is the tallest bar?")), ask.request().turns());
+        FakeVisionChatSession.Ask ask = h.service.lastAsk();
+        assertEquals(List.of(Turn.pending("What is the tallest bar?")), ask.request().turns());
         assertNull(ask.request().systemPrompt(), "the default system prompt is sent as null, like the CLI");
 
         Thread producer = new Thread(() -> {
-            ask.listener().onStage(TokenListener.Stage.WRITING_ANSWER, -1);
+            ask.listener().onStage(Stage.WRITING_ANSWER, -1);
             for (int i = 0; i < 200; i++) {
                 ask.listener().onText("t" + i + " ");
             }
@@ -69,7 +71,7 @@ class ChatViewModelTest {
         assertTrue(answer.footerProperty().get().contains("66 prompt tokens (16 visual)"), answer.footerProperty().get());
         assertTrue(answer.footerProperty().get().contains("50 of 66 prompt tokens were ready"), answer.footerProperty().get());
         assertEquals(50, chat.current().orElseThrow().messages().get(1).stats().readyPromptTokens(), "saved with the answer");
-        assertEquals(ServiceState.READY, chat.stateProperty().get());
+        assertEquals(SessionState.READY, chat.stateProperty().get());
         assertFalse(chat.answeringProperty().get());
         assertTrue(chat.canRegenerateProperty().get());
     }
@@ -78,13 +80,13 @@ class ChatViewModelTest {
     void stopCancelsAtOnceAndKeepsWhatWasShown() {
         Harness h = new Harness(tmp).withModel();
         ChatViewModel chat = send(h, "q");
-        FakeVisionChatService.Ask ask = h.service.lastAsk();
+        FakeVisionChatSession.Ask ask = h.service.lastAsk();
         ask.stream("partial ", "answer");
         h.ui.runAll();
         assertTrue(chat.canStopProperty().get());
         chat.stop();
         assertTrue(ask.handle().isCancelled());
-        ask.handle().result().complete(FakeVisionChatService.result("", FinishReason.CANCELLED));
+        ask.handle().result().complete(FakeVisionChatSession.result("", FinishReason.CANCELLED));
         h.ui.runAll();
         ChatMessage answer = chat.messages().get(1);
         assertEquals("partial answer", answer.text());
@@ -100,7 +102,7 @@ class ChatViewModelTest {
         h.service.lastAsk().finish("answer one", FinishReason.EOS);
         h.ui.runAll();
         send(h, "second");
-        assertEquals(List.of(new ConversationPrompt.Turn("first", "answer one"), ConversationPrompt.Turn.pending("second")),
+        assertEquals(List.of(new Turn("first", "answer one"), Turn.pending("second")),
                 h.service.lastAsk().request().turns());
         h.service.lastAsk().finish("answer two", FinishReason.EOS);
         h.ui.runAll();
@@ -108,7 +110,7 @@ class ChatViewModelTest {
 
         chat.regenerate();
         assertEquals(4, chat.messages().size(), "the old answer is replaced by the new, streaming one");
-        assertEquals(List.of(new ConversationPrompt.Turn("first", "answer one"), ConversationPrompt.Turn.pending("second")),
+        assertEquals(List.of(new Turn("first", "answer one"), Turn.pending("second")),
                 h.service.lastAsk().request().turns());
         h.service.lastAsk().finish("answer two again", FinishReason.LENGTH);
         h.ui.runAll();
@@ -153,7 +155,7 @@ class ChatViewModelTest {
         ChatMessage answer = chat.messages().get(1);
         assertEquals("IllegalStateException: boom", answer.errorProperty().get());
         assertEquals("ERROR", answer.finish());
-        assertEquals(ServiceState.READY, chat.stateProperty().get());
+        assertEquals(SessionState.READY, chat.stateProperty().get());
     }
 
     @Test
@@ -181,7 +183,7 @@ class ChatViewModelTest {
 
         again.vm.chat().inputProperty().set("sure?");
         again.vm.chat().send();
-        assertEquals(List.of(new ConversationPrompt.Turn("what colour?", "red"), ConversationPrompt.Turn.pending("sure?")),
+        assertEquals(List.of(new Turn("what colour?", "red"), Turn.pending("sure?")),
                 again.service.lastAsk().request().turns());
     }
 
@@ -267,7 +269,7 @@ class ChatViewModelTest {
     void partialAnswerIsSavedWhileStreaming() {
         Harness h = new Harness(tmp).withModel();
         send(h, "q");
-        FakeVisionChatService.Ask ask = h.service.lastAsk();
+        FakeVisionChatSession.Ask ask = h.service.lastAsk();
         ask.stream("half an ");
         h.ui.runAll();
         h.clock.addAndGet(ChatViewModel.SAVE_INTERVAL_MS + 1);

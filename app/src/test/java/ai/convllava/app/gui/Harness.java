@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** A main view-model on a fake service, a manual UI executor and timer, a direct I/O executor and a settable clock. */
 final class Harness {
-    final FakeVisionChatService service = new FakeVisionChatService();
+    final FakeVisionChatSession service = new FakeVisionChatSession();
     final AppSettings settings = new AppSettings();
     final ManualExecutor ui = new ManualExecutor();
     final ManualTimer timer = new ManualTimer();

@@ -4,12 +4,12 @@ import ai.convllava.app.gui.chat.ChatMessage;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.heatmap.HeatmapPng;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;
-import ai.convllava.model.generate.FinishReason;
-import ai.convllava.model.generate.GenerationResult;
-import ai.convllava.model.generate.Timings;
-import ai.convllava.model.heatmap.Aggregation;
-import ai.convllava.model.heatmap.Scale;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.GenerationResult;
+import ai.convllava.model.api.Timings;
+import ai.convllava.model.api.heatmap.Aggregation;
+import ai.convllava.model.api.heatmap.Scale;
+import ai.convllava.model.api.image.RgbImage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,7 +49,7 @@ class HeatmapViewModelTest {
         chat.inputProperty().set("What is here?");
         chat.send();
         h.ui.runAll();
-        FakeVisionChatService.Ask ask = h.service.lastAsk();
+        FakeVisionChatSession.Ask ask = h.service.lastAsk();
         assertTrue(ask.request().generation().recordAttention(), "attention is recorded with every answer");
         ask.stream("Red", " bars", "", "\u00e9");
         List<float[][]> steps = new ArrayList<>();

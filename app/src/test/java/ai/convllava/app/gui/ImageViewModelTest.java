@@ -2,7 +2,7 @@ package ai.convllava.app.gui;
 
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.image.TransferData;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.image.CanvasMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,7 +63,7 @@ class ImageViewModelTest {
         assertEquals(1, img.pageProperty().get());
         assertEquals(2048, img.originalProperty().get().height());
 
-        h.vm.setImage(ai.convllava.model.image.RgbImage.filled(30, 20, 200, 10, 10), "pasted image"); // no longer a document
+        h.vm.setImage(ai.convllava.model.api.image.RgbImage.filled(30, 20, 200, 10, 10), "pasted image"); // no longer a document
         h.ui.runAll();
         assertEquals(0, img.pageCountProperty().get());
         assertFalse(img.isDocumentPage());
@@ -141,7 +141,7 @@ class ImageViewModelTest {
         Harness h = new Harness(tmp).withModel();
         h.vm.chat().inputProperty().set("q");
         h.vm.chat().send();
-        h.service.lastAsk().finish("a", ai.convllava.model.generate.FinishReason.EOS);
+        h.service.lastAsk().finish("a", ai.convllava.model.api.FinishReason.EOS);
         h.ui.runAll();
         h.vm.openImage(Harness.fixture("tiny/images/tall.png"));
         h.ui.runAll();

@@ -2,8 +2,8 @@ package ai.convllava.app.gui;
 
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.model.config.ConfigException;
-import ai.convllava.model.engine.Device;
-import ai.convllava.model.service.ServiceState;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.SessionState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,7 +24,7 @@ class ModelViewModelTest {
         h.vm.model().load();
         assertTrue(h.vm.model().errorProperty().get().startsWith("Choose a ConvLLaVA model folder"));
         assertTrue(h.service.loads.isEmpty());
-        assertEquals(ServiceState.NO_MODEL, h.vm.model().stateProperty().get());
+        assertEquals(SessionState.NO_MODEL, h.vm.model().stateProperty().get());
     }
 
     @Test
@@ -36,14 +36,14 @@ class ModelViewModelTest {
         assertEquals(Path.of("/models/tiny"), h.service.loads.get(0).modelDir());
         assertEquals(Device.CPU, h.service.loads.get(0).device());
         h.ui.runAll();
-        assertEquals(ServiceState.LOADING, m.stateProperty().get());
+        assertEquals(SessionState.LOADING, m.stateProperty().get());
         assertTrue(m.loadingProperty().get());
         assertEquals(0.5, m.progressProperty().get());
         assertEquals("Loading LLM (1 / 2 tensors)", m.progressTextProperty().get());
 
         h.service.completeLoad();
         h.ui.runAll();
-        assertEquals(ServiceState.READY, m.stateProperty().get());
+        assertEquals(SessionState.READY, m.stateProperty().get());
         assertFalse(m.loadingProperty().get());
         assertTrue(m.infoTextProperty().get().contains("CPU (2 threads)"), m.infoTextProperty().get());
         assertTrue(m.infoTextProperty().get().contains("F32 weights"), m.infoTextProperty().get());
@@ -57,7 +57,7 @@ class ModelViewModelTest {
         m.chooseModelFolder(Path.of("/models/sft"));
         h.service.failLoad(new ConfigException("no vision tower found for mm_vision_tower=ConvLLaVA-ConvNeXt-1536: looked in ..."));
         h.ui.runAll();
-        assertEquals(ServiceState.ERROR, m.stateProperty().get());
+        assertEquals(SessionState.ERROR, m.stateProperty().get());
         assertTrue(m.errorProperty().get().startsWith("no vision tower found"));
         assertTrue(m.visionTowerProblemProperty().get());
 
@@ -75,11 +75,11 @@ class ModelViewModelTest {
         m.cancelLoad();
         assertTrue(h.service.loadHandles.get(0).isCancelled());
         h.service.loadHandles.get(0).result().completeExceptionally(new java.util.concurrent.CancellationException());
-        h.service.setState(ServiceState.NO_MODEL);
+        h.service.setState(SessionState.NO_MODEL);
         h.ui.runAll();
         assertNull(m.errorProperty().get());
         assertFalse(m.loadingProperty().get());
-        assertEquals(ServiceState.NO_MODEL, m.stateProperty().get());
+        assertEquals(SessionState.NO_MODEL, m.stateProperty().get());
     }
 
     @Test
@@ -96,11 +96,11 @@ class ModelViewModelTest {
     void theEngineIsBusyWhileItLoadsEncodesReadsOrAnswers() {
         Harness h = new Harness(tmp);
         ModelViewModel m = h.vm.model();
-        for (ServiceState s : ServiceState.values()) {
+        for (SessionState s : SessionState.values()) {
             h.service.setState(s);
             h.ui.runAll();
-            boolean busy = s == ServiceState.LOADING || s == ServiceState.ENCODING || s == ServiceState.READING_DRAFT
-                    || s == ServiceState.GENERATING;
+            boolean busy = s == SessionState.LOADING || s == SessionState.ENCODING || s == SessionState.READING_DRAFT
+                    || s == SessionState.GENERATING;
             assertEquals(busy, m.engineBusyProperty().get(), s.name());
         }
     }

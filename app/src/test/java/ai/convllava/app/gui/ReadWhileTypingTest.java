@@ -1,12 +1,12 @@
 package ai.convllava.app.gui;
 
+import ai.convllava.model.api.Turn;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.main.MainView;
-import ai.convllava.model.generate.FinishReason;
-import ai.convllava.model.image.RgbImage;
-import ai.convllava.model.service.DraftResult;
-import ai.convllava.model.service.ServiceState;
-import ai.convllava.model.tokenizer.ConversationPrompt.Turn;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.image.RgbImage;
+import ai.convllava.model.api.DraftResult;
+import ai.convllava.model.api.SessionState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +41,7 @@ class ReadWhileTypingTest {
         assertEquals(1, h.timer.pending(), "each edit restarts the one pause");
         h.timer.elapse();
         assertEquals(1, h.service.drafts.size());
-        FakeVisionChatService.Draft d = h.service.drafts.get(0);
+        FakeVisionChatSession.Draft d = h.service.drafts.get(0);
         assertEquals(List.of(Turn.pending("What is the tallest")), d.request().turns(), "read as it will be sent (stripped)");
         assertNull(d.request().systemPrompt());
         assertTrue(h.service.asks.isEmpty());
@@ -172,9 +172,9 @@ class ReadWhileTypingTest {
         ChatViewModel chat = h.vm.chat();
         type(chat, "What is the tallest bar?");
         h.timer.elapse();
-        h.service.setState(ServiceState.READING_DRAFT);
+        h.service.setState(SessionState.READING_DRAFT);
         h.ui.runAll();
-        assertEquals(ServiceState.READING_DRAFT, chat.stateProperty().get());
+        assertEquals(SessionState.READING_DRAFT, chat.stateProperty().get());
         assertTrue(chat.canSendProperty().get(), "a question can be sent while its draft is read");
         assertEquals("Reading your question\u2026", MainView.stateText(chat.stateProperty().get()));
         chat.send();

@@ -3,10 +3,10 @@ package ai.convllava.app.gui;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsStore;
 import ai.convllava.app.gui.settings.Theme;
-import ai.convllava.model.engine.Device;
-import ai.convllava.model.engine.TowerMemory;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.TowerMemory;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.image.CanvasMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

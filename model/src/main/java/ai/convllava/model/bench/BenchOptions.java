@@ -1,7 +1,7 @@
 package ai.convllava.model.bench;
 
-import ai.convllava.model.engine.TowerMemory;
-import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.api.TowerMemory;
+import ai.convllava.model.api.WeightFormat;
 
 import java.nio.file.Path;
 

@@ -1,8 +1,10 @@
 package ai.convllava.model.bench;
 
+import ai.convllava.model.api.MachineProbe;
+
 import ai.convllava.model.bench.BenchRunner.Measurements;
 import ai.convllava.model.bench.BenchRunner.Run;
-import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.api.WeightFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;

@@ -1,20 +1,23 @@
 package ai.convllava.model.bench;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.Turn;
+import ai.convllava.model.api.MachineProbe;
+
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.checkpoint.ShardedCheckpoint;
 import ai.convllava.model.checkpoint.WeightSource;
 import ai.convllava.model.engine.ConvLlava;
 import ai.convllava.model.engine.Conversation;
-import ai.convllava.model.engine.Device;
+import ai.convllava.model.api.Device;
 import ai.convllava.model.engine.ImageFeatures;
-import ai.convllava.model.engine.LoadOptions;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
-import ai.convllava.model.generate.Timings;
+import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
+import ai.convllava.model.api.Timings;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.image.CanvasMode;
-import ai.convllava.model.image.PreprocessedImage;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.api.image.RgbImage;
 import ai.convllava.model.nn.LoadListener;
 import ai.convllava.model.nn.MlpProjector;
 import ai.convllava.model.nn.Weights;
@@ -171,7 +174,7 @@ public final class BenchRunner {
                 log.accept(String.format("  cold question: prefill %d tokens %.0f ms, first token at %.0f ms, %d tokens at %.2f tokens/s",
                         first.promptTokens(), first.timings().prefillMs(), first.timings().timeToFirstTokenMs(),
                         first.generatedIds().length, first.timings().decodeTokensPerSecond()));
-                int[] ids2 = p1.withAnswer(first.text()).withTurn(ConversationPrompt.Turn.pending(FOLLOW_UP)).inputIds(m.tokenizer());
+                int[] ids2 = p1.withAnswer(first.text()).withTurn(Turn.pending(FOLLOW_UP)).inputIds(m.tokenizer());
                 int cached = conv.cachedTokens();
                 GenerationResult follow = checked(m.generate(conv, ids2, features, GenerationConfig.greedy(1), TokenListener.NONE,
                         () -> false, null, System.nanoTime()));
@@ -237,7 +240,7 @@ public final class BenchRunner {
      */
     static double projectorMs(SyntheticModel model, SyntheticWeights w, BenchOptions o, String format) {
         try (NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu())) {
-            Weights pw = new Weights(w, manager, ai.convllava.model.nn.WeightFormat.valueOf(format), "projector", MlpProjector.keys(),
+            Weights pw = new Weights(w, manager, ai.convllava.model.api.WeightFormat.valueOf(format), "projector", MlpProjector.keys(),
                     LoadListener.NONE, () -> false);
             MlpProjector projector = new MlpProjector(pw, model.tower().outputSize(), model.config().llm().hiddenSize());
             NDArray x = manager.randomNormal(new Shape(1, model.imageTokens(), model.tower().outputSize()));

@@ -1,5 +1,7 @@
 package ai.convllava.model.bench;
 
+import ai.convllava.model.api.MachineProbe;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 

@@ -1,6 +1,6 @@
 package ai.convllava.model.checkpoint;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.ConvLlavaException;
 
 /** A checkpoint file is malformed, truncated, unsupported or hostile; the message names the file and what is wrong. */
 public class CheckpointFormatException extends ConvLlavaException {

@@ -1,6 +1,6 @@
 package ai.convllava.model.checkpoint;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.ConvLlavaException;
 
 /** A weight the model needs is absent or has the wrong shape; the message names key, expected shape and shard. */
 public class MissingWeightException extends ConvLlavaException {

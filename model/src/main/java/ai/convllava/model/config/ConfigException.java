@@ -1,6 +1,6 @@
 package ai.convllava.model.config;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.ConvLlavaException;
 
 /** A config.json (or a folder layout) is missing, unreadable or holds an invalid value; names file, field and value. */
 public class ConfigException extends ConvLlavaException {

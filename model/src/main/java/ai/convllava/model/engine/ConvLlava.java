@@ -1,25 +1,30 @@
 package ai.convllava.model.engine;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.Stage;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.TowerMemory;
+
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.checkpoint.ShardedCheckpoint;
 import ai.convllava.model.checkpoint.WeightSource;
 import ai.convllava.model.config.LlavaConfig;
 import ai.convllava.model.config.ModelFolder;
 import ai.convllava.model.config.VisionTower;
-import ai.convllava.model.generate.FinishReason;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
 import ai.convllava.model.generate.Sampler;
-import ai.convllava.model.generate.Timings;
+import ai.convllava.model.api.Timings;
 import ai.convllava.model.generate.TokenListener;
 import ai.convllava.model.image.ImagePreprocessor;
-import ai.convllava.model.image.PreprocessedImage;
+import ai.convllava.model.api.image.PreprocessedImage;
 import ai.convllava.model.nn.ConvNextEncoder;
 import ai.convllava.model.nn.ImageAttentionProbe;
 import ai.convllava.model.nn.LlamaForCausalLM;
 import ai.convllava.model.nn.LoadListener;
 import ai.convllava.model.nn.MlpProjector;
-import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.nn.Weights;
 import ai.convllava.model.reliability.MemoryEstimate;
 import ai.convllava.model.tokenizer.StreamingDetokenizer;
@@ -468,7 +473,7 @@ public final class ConvLlava implements AutoCloseable {
             if (cancelled.getAsBoolean()) {
                 throw new CancellationException();
             }
-            listener.onStage(TokenListener.Stage.READING_PROMPT, -1);
+            listener.onStage(Stage.READING_PROMPT, -1);
             long t0 = System.nanoTime();
             float[] logits;
             ImageAttentionProbe prefillProbe = record ? new ImageAttentionProbe(imageStart, imageTokens, numLayers()) : null;
@@ -485,7 +490,7 @@ public final class ConvLlava implements AutoCloseable {
                 }
             }
             prefillMs = (System.nanoTime() - t0) / 1e6;
-            listener.onStage(TokenListener.Stage.WRITING_ANSWER, -1);
+            listener.onStage(Stage.WRITING_ANSWER, -1);
             reason = FinishReason.LENGTH;
             for (int step = 0; step < cfg.maxNewTokens(); step++) {
                 if (cancelled.getAsBoolean()) {

@@ -1,6 +1,6 @@
 package ai.convllava.model.engine;
 
-import ai.convllava.model.image.CanvasGeometry;
+import ai.convllava.model.api.image.CanvasGeometry;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 

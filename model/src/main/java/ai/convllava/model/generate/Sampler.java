@@ -1,5 +1,7 @@
 package ai.convllava.model.generate;
 
+import ai.convllava.model.api.GenerationConfig;
+
 import java.util.Arrays;
 import java.util.Random;
 

@@ -1,5 +1,7 @@
 package ai.convllava.model.generate;
 
+import ai.convllava.model.api.Stage;
+
 /** Receives an answer as it is generated; called on the inference thread, so keep it short. */
 public interface TokenListener {
     TokenListener NONE = (id, delta) -> { };
@@ -10,6 +12,4 @@ public interface TokenListener {
     /** The stage being worked on and its progress in [0, 1], or -1 when unknown. */
     default void onStage(Stage stage, double progress) {
     }
-
-    enum Stage { ENCODING_IMAGE, READING_PROMPT, WRITING_ANSWER }
 }

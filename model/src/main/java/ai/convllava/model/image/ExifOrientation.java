@@ -1,5 +1,7 @@
 package ai.convllava.model.image;
 
+import ai.convllava.model.api.image.RgbImage;
+
 /**
  * The EXIF orientation tag (0x0112) of a JPEG, read from its APP1 "Exif" segment, and the transform
  * that undoes it (what PIL's {@code ImageOps.exif_transpose} does). Anything malformed reads as 1

@@ -1,5 +1,10 @@
 package ai.convllava.model.image;
 
+import ai.convllava.model.api.image.DecodedImage;
+import ai.convllava.model.api.image.ImageDecodeException;
+import ai.convllava.model.api.image.RgbImage;
+
+
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -62,19 +67,11 @@ public final class ImageDecoder {
     }
 
     /**
-     * What a file shows: its image, or one page of a PDF.
-     *
-     * @param pageCount the PDF's number of pages, 0 for an image file
-     */
-    public record Decoded(RgbImage image, int pageCount) {
-    }
-
-    /**
      * The image in a file, or page {@code page} (1-based) of a PDF with the PDF's page count. An image
-     * file has no pages: {@code page} is not used for it, and its {@link Decoded#pageCount} is 0.
+     * file has no pages: {@code page} is not used for it, and its {@link DecodedImage#pageCount} is 0.
      */
-    public static Decoded decodeFile(Path path, int page) {
-        return PdfPages.isPdf(path) ? PdfPages.page(path, page, DEFAULT_MAX_PIXELS) : new Decoded(decode(path), 0);
+    public static DecodedImage decodeFile(Path path, int page) {
+        return PdfPages.isPdf(path) ? PdfPages.page(path, page, DEFAULT_MAX_PIXELS) : new DecodedImage(decode(path), 0);
     }
 
     public static RgbImage decode(Path path, long maxPixels) {

@@ -1,5 +1,9 @@
 package ai.convllava.model.image;
 
+import ai.convllava.model.api.image.DecodedImage;
+import ai.convllava.model.api.image.ImageDecodeException;
+import ai.convllava.model.api.image.RgbImage;
+
 import org.apache.pdfbox.Loader;
 import org.apache.pdfbox.pdmodel.PDDocument;
 import org.apache.pdfbox.pdmodel.PDPage;
@@ -46,10 +50,10 @@ public final class PdfPages {
      * Page {@code page} (1-based) as RGB, its long side {@link #LONG_SIDE} pixels, and the document's
      * page count, from one reading of the file.
      */
-    public static ImageDecoder.Decoded page(Path path, int page, long maxPixels) {
+    public static DecodedImage page(Path path, int page, long maxPixels) {
         String name = nameOf(path);
         try (PDDocument doc = open(path, name)) {
-            return new ImageDecoder.Decoded(render(doc, name, page, maxPixels), doc.getNumberOfPages());
+            return new DecodedImage(render(doc, name, page, maxPixels), doc.getNumberOfPages());
         } catch (IOException e) { // closing
             throw new ImageDecodeException(name + " cannot be read: " + e.getMessage(), e);
         }

@@ -1,5 +1,7 @@
 package ai.convllava.model.image;
 
+import ai.convllava.model.api.image.RgbImage;
+
 import java.util.stream.IntStream;
 
 /**

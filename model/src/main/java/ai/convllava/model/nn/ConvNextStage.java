@@ -1,5 +1,7 @@
 package ai.convllava.model.nn;
 
+import ai.convllava.model.api.WeightFormat;
+
 import ai.convllava.model.config.ConvNextConfig;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,5 +1,7 @@
 package ai.convllava.model.nn;
 
+import ai.convllava.model.api.WeightFormat;
+
 import ai.convllava.model.checkpoint.TensorInfo;
 import ai.convllava.model.checkpoint.WeightSource;
 import ai.djl.ndarray.NDArray;

@@ -4,7 +4,7 @@ import ai.convllava.model.config.ConvNextConfig;
 import ai.convllava.model.config.LlamaConfig;
 import ai.convllava.model.nn.ConvNextLayer;
 import ai.convllava.model.nn.LinearLayer;
-import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.api.WeightFormat;
 
 import java.io.IOException;
 import java.nio.file.Files;

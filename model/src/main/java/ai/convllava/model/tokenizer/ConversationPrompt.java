@@ -1,5 +1,7 @@
 package ai.convllava.model.tokenizer;
 
+import ai.convllava.model.api.ChatRequest;
+import ai.convllava.model.api.Turn;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -40,20 +42,6 @@ public final class ConversationPrompt {
     static final String SEP = " ";
     static final String SEP2 = "</s>";
 
-    /**
-     * One exchange. {@code assistant} is null for the pending last turn (the model answers it).
-     */
-    public record Turn(String user, String assistant) {
-        public Turn {
-            Objects.requireNonNull(user, "user");
-        }
-
-        /** A question awaiting its answer. */
-        public static Turn pending(String user) {
-            return new Turn(user, null);
-        }
-    }
-
     private final String system;
     private final List<Turn> turns;
     private final boolean image;
@@ -80,6 +68,12 @@ public final class ConversationPrompt {
     /** A conversation without an image. */
     public static ConversationPrompt textOnly(List<Turn> turns) {
         return new ConversationPrompt(VICUNA_V1_SYSTEM, turns, false);
+    }
+
+    /** The prompt of a request: its turns, with the image placeholder in the first when there is an image, and its system prompt. */
+    public static ConversationPrompt of(ChatRequest request, boolean withImage) {
+        ConversationPrompt p = withImage ? withImage(request.turns()) : textOnly(request.turns());
+        return request.systemPrompt() == null ? p : p.withSystem(request.systemPrompt());
     }
 
     /** The usual first prompt: one question about an image. */

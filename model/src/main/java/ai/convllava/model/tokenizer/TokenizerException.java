@@ -1,6 +1,6 @@
 package ai.convllava.model.tokenizer;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.ConvLlavaException;
 
 /** A tokenizer file is missing, unreadable or malformed, or an id is outside the vocabulary; the message names the file or id. */
 public class TokenizerException extends ConvLlavaException {

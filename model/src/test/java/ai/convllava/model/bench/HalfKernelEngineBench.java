@@ -1,17 +1,18 @@
 package ai.convllava.model.bench;
 
+import ai.convllava.model.api.Turn;
 import ai.convllava.model.engine.ConvLlava;
 import ai.convllava.model.engine.Conversation;
-import ai.convllava.model.engine.Device;
+import ai.convllava.model.api.Device;
 import ai.convllava.model.engine.ImageFeatures;
-import ai.convllava.model.engine.LoadOptions;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.nn.LinearLayer;
 import ai.convllava.model.nn.LoadListener;
-import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 
 import java.nio.file.Path;
@@ -105,7 +106,7 @@ public final class HalfKernelEngineBench {
         GenerationResult q = m.generate(conv, ids, f, GenerationConfig.greedy(1), TokenListener.NONE, () -> false, null, System.nanoTime());
         int fresh = q.promptTokens() - cached;
         GenerationResult d = m.generate(conv, ids, f, GenerationConfig.greedy(decode), TokenListener.NONE, () -> false, null, System.nanoTime());
-        int[] ids2 = p.withAnswer(d.text()).withTurn(ConversationPrompt.Turn.pending(BenchRunner.FOLLOW_UP)).inputIds(m.tokenizer());
+        int[] ids2 = p.withAnswer(d.text()).withTurn(Turn.pending(BenchRunner.FOLLOW_UP)).inputIds(m.tokenizer());
         int before = conv.cachedTokens();
         GenerationResult fu = m.generate(conv, ids2, f, GenerationConfig.greedy(1), TokenListener.NONE, () -> false, null, System.nanoTime());
         return new double[] {q.timings().timeToFirstTokenMs(), d.timings().decodeTokensPerSecond(), fu.timings().timeToFirstTokenMs(), fresh,

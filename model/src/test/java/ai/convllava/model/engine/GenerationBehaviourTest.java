@@ -1,14 +1,18 @@
 package ai.convllava.model.engine;
 
+import ai.convllava.model.api.Turn;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.LoadOptions;
+
 import ai.convllava.model.Goldens;
-import ai.convllava.model.generate.FinishReason;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PreprocessedImage;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.api.image.RgbImage;
 import ai.convllava.model.nn.LoadListener;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import org.junit.jupiter.api.AfterAll;
@@ -200,7 +204,7 @@ class GenerationBehaviourTest {
         ConversationPrompt first = ConversationPrompt.imageQuestion("What is the tallest bar in this chart?");
         try (ImageFeatures f = m.encodeImage(wide, "wide", () -> false); Conversation conv = m.newConversation(256)) {
             GenerationResult a1 = run(conv, first.inputIds(m.tokenizer()), f, GenerationConfig.greedy(8), TokenListener.NONE, () -> false);
-            ConversationPrompt second = first.withAnswer(a1.text()).withTurn(ConversationPrompt.Turn.pending("And the shortest?"));
+            ConversationPrompt second = first.withAnswer(a1.text()).withTurn(Turn.pending("And the shortest?"));
             int[] ids2 = second.inputIds(m.tokenizer());
             int cachedBefore = conv.cachedTokens();
             GenerationResult reused = run(conv, ids2, f, GenerationConfig.greedy(12), TokenListener.NONE, () -> false);

@@ -1,15 +1,18 @@
 package ai.convllava.model.engine;
 
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.LoadOptions;
+
 import ai.convllava.model.Goldens;
-import ai.convllava.model.generate.FinishReason;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PreprocessedImage;
+import ai.convllava.model.api.image.PreprocessedImage;
 import ai.convllava.model.nn.LoadListener;
-import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

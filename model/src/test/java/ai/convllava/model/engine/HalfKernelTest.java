@@ -1,16 +1,20 @@
 package ai.convllava.model.engine;
 
+import ai.convllava.model.api.Turn;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.LoadOptions;
+
 import ai.convllava.model.Goldens;
-import ai.convllava.model.generate.FinishReason;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PreprocessedImage;
+import ai.convllava.model.api.image.PreprocessedImage;
 import ai.convllava.model.nn.LinearLayer;
 import ai.convllava.model.nn.LoadListener;
-import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -118,7 +122,7 @@ class HalfKernelTest {
             Supplier<int[][]> conversation = () -> {
                 try (Conversation conv = m.newConversation(256)) {
                     GenerationResult a1 = m.generate(conv, ids, f, GenerationConfig.greedy(16), TokenListener.NONE, () -> false, null, System.nanoTime());
-                    int[] ids2 = first.withAnswer(a1.text()).withTurn(ConversationPrompt.Turn.pending("And the shortest?")).inputIds(m.tokenizer());
+                    int[] ids2 = first.withAnswer(a1.text()).withTurn(Turn.pending("And the shortest?")).inputIds(m.tokenizer());
                     GenerationResult a2 = m.generate(conv, ids2, f, GenerationConfig.greedy(24), TokenListener.NONE, () -> false, null, System.nanoTime());
                     return new int[][] {a1.generatedIds(), a2.generatedIds()};
                 }

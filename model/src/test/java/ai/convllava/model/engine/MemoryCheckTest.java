@@ -1,6 +1,9 @@
 package ai.convllava.model.engine;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.LoadOptions;
+
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.Goldens;
 import ai.convllava.model.nn.LoadListener;
 import org.junit.jupiter.api.AfterEach;

@@ -1,5 +1,9 @@
 package ai.convllava.model.image;
 
+import ai.convllava.model.api.image.ImageDecodeException;
+import ai.convllava.model.api.image.RgbImage;
+
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,10 @@
 package ai.convllava.model.image;
 
+import ai.convllava.model.api.image.CanvasGeometry;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.api.image.RgbImage;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,9 @@
 package ai.convllava.model.image;
 
+import ai.convllava.model.api.image.DecodedImage;
+import ai.convllava.model.api.image.ImageDecodeException;
+import ai.convllava.model.api.image.RgbImage;
+
 import org.apache.pdfbox.pdmodel.PDDocument;
 import org.apache.pdfbox.pdmodel.PDPage;
 import org.apache.pdfbox.pdmodel.PDPageContentStream;
@@ -66,7 +70,7 @@ class PdfPagesTest {
     void eachPageIsRenderedWithItsLongSideAt2048Pixels(@TempDir Path dir) throws IOException {
         Path pdf = twoPages(dir);
         assertTrue(PdfPages.isPdf(pdf));
-        ImageDecoder.Decoded first = PdfPages.page(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS);
+        DecodedImage first = PdfPages.page(pdf, 1, ImageDecoder.DEFAULT_MAX_PIXELS);
         assertEquals(2, first.pageCount());
         RgbImage one = first.image();
         assertEquals(2048, one.height());

@@ -1,5 +1,7 @@
 package ai.convllava.model.image;
 
+import ai.convllava.model.api.image.RgbImage;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

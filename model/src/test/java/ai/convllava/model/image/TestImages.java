@@ -1,5 +1,7 @@
 package ai.convllava.model.image;
 
+import ai.convllava.model.api.image.RgbImage;
+
 import java.util.Random;
 
 /** Synthetic images for the tests. */

@@ -1,5 +1,7 @@
 package ai.convllava.model.nn;
 
+import ai.convllava.model.api.WeightFormat;
+
 import ai.convllava.model.Goldens;
 import ai.convllava.model.bench.SyntheticModel;
 import ai.convllava.model.bench.SyntheticWeights;

@@ -1,22 +1,22 @@
 package ai.convllava.model.reliability;
 
-import ai.convllava.model.ConvLlavaException;
+import ai.convllava.model.api.Turn;
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.Goldens;
 import ai.convllava.model.engine.ConvLlava;
 import ai.convllava.model.engine.Conversation;
-import ai.convllava.model.engine.Device;
+import ai.convllava.model.api.Device;
 import ai.convllava.model.engine.ImageFeatures;
-import ai.convllava.model.engine.LoadOptions;
-import ai.convllava.model.generate.FinishReason;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PreprocessedImage;
+import ai.convllava.model.api.image.PreprocessedImage;
 import ai.convllava.model.nn.LoadListener;
 import ai.convllava.model.tokenizer.ConversationPrompt;
-import ai.convllava.model.tokenizer.ConversationPrompt.Turn;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Conversations longer than the context window (max_position_embeddings, 4096 on the tiny model as on
  * Vicuna-7B). The engine, which sees ids and not turns, refuses them with a message naming both token
  * counts and stays usable; the service, which sees turns, drops the oldest ones with a notice
- * (LocalVisionChatServiceTest.aConversationLongerThanTheContextDropsTheOldestTurnsWithANotice).
+ * (LocalVisionChatSessionTest.aConversationLongerThanTheContextDropsTheOldestTurnsWithANotice).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ContextLimitTest {

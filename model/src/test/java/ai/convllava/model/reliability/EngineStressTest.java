@@ -1,26 +1,27 @@
 package ai.convllava.model.reliability;
 
+import ai.convllava.model.api.Stage;
 import ai.convllava.model.Goldens;
 import ai.convllava.model.engine.ConvLlava;
 import ai.convllava.model.engine.Conversation;
-import ai.convllava.model.engine.Device;
+import ai.convllava.model.api.Device;
 import ai.convllava.model.engine.ImageFeatures;
-import ai.convllava.model.engine.LoadOptions;
-import ai.convllava.model.generate.FinishReason;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
+import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PreprocessedImage;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.api.image.RgbImage;
 import ai.convllava.model.nn.LoadListener;
-import ai.convllava.model.service.AnswerListener;
-import ai.convllava.model.service.ChatRequest;
-import ai.convllava.model.service.LocalVisionChatService;
-import ai.convllava.model.service.ProgressListener;
-import ai.convllava.model.service.ServiceState;
-import ai.convllava.model.service.TaskHandle;
+import ai.convllava.model.api.AnswerListener;
+import ai.convllava.model.api.ChatRequest;
+import ai.convllava.model.session.LocalVisionChatSession;
+import ai.convllava.model.api.ProgressListener;
+import ai.convllava.model.api.SessionState;
+import ai.convllava.model.api.TaskHandle;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import org.junit.jupiter.api.Test;
 
@@ -94,7 +95,7 @@ class EngineStressTest {
         List<Long> rssEvery20 = new ArrayList<>();
         int asked = 0;
         long t0 = System.nanoTime();
-        try (LocalVisionChatService service = new LocalVisionChatService()) {
+        try (LocalVisionChatSession service = new LocalVisionChatSession()) {
             service.loadModel(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU), ProgressListener.NONE)
                     .result().get(60, TimeUnit.SECONDS);
             String shown = null;
@@ -135,7 +136,7 @@ class EngineStressTest {
                 int cancelAfterTokens = rnd.nextInt(4) == 0 ? rnd.nextInt(MAX_TOKENS) : -1;
                 AnswerListener listener = new AnswerListener() {
                     @Override
-                    public void onStage(TokenListener.Stage stage, double fraction) {
+                    public void onStage(Stage stage, double fraction) {
                     }
 
                     @Override
@@ -185,7 +186,7 @@ class EngineStressTest {
             }
             System.gc();
             rssEvery20.add(rssKb());
-            assertEquals(ServiceState.READY, service.state());
+            assertEquals(SessionState.READY, service.state());
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         // RSS is a high-water mark here (GLIBC_TUNABLES in the surefire config stops malloc trimming, and the Java heap

@@ -1,7 +1,7 @@
 package ai.convllava.model.reliability;
 
 import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.image.RgbImage;
 import org.junit.jupiter.api.Test;
 
 import java.awt.image.BufferedImage;

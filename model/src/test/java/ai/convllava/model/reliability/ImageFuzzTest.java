@@ -1,11 +1,11 @@
 package ai.convllava.model.reliability;
 
-import ai.convllava.model.image.CanvasMode;
-import ai.convllava.model.image.ImageDecodeException;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.image.ImageDecodeException;
 import ai.convllava.model.image.ImageDecoder;
 import ai.convllava.model.image.ImagePreprocessor;
-import ai.convllava.model.image.PreprocessedImage;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.api.image.RgbImage;
 import ai.convllava.model.reliability.BoundedRunner.Kind;
 import ai.convllava.model.reliability.BoundedRunner.Outcome;
 import ai.convllava.model.reliability.ImageMutator.Mutation;

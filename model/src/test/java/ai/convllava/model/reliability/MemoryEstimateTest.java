@@ -2,7 +2,7 @@ package ai.convllava.model.reliability;
 
 import ai.convllava.model.config.ConvNextConfig;
 import ai.convllava.model.config.LlamaConfig;
-import ai.convllava.model.nn.WeightFormat;
+import ai.convllava.model.api.WeightFormat;
 import org.junit.jupiter.api.Test;
 
 import java.util.LinkedHashMap;

@@ -1,9 +1,9 @@
 package ai.convllava.model.reliability;
 
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.image.ImagePreprocessor;
 import ai.convllava.model.image.PilResize;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.image.RgbImage;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;

@@ -5,8 +5,8 @@ import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.chat.ChatMessage;
 import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.store.SavedConversation;
-import ai.convllava.model.image.CanvasGeometry;
-import ai.convllava.model.service.ServiceState;
+import ai.convllava.model.api.image.CanvasGeometry;
+import ai.convllava.model.api.SessionState;
 import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.control.ListView;
@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The desktop app, headless (Monocle), on the tiny fixture model with the real LocalVisionChatService:
+ * The desktop app, headless (Monocle), on the tiny fixture model with the real LocalVisionChatSession:
  * drop, paste, the canvas and grid readout, pad/native, a streamed answer equal to the CLI's, Stop,
  * a restart that finds the conversation again, and a question read while it was typed.
  */
@@ -66,7 +66,7 @@ class DesktopAppUiTest {
         UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
         app = UiSupport.open(paths);
         await("the tiny model to load", 60, () -> app.viewModel().model().infoProperty().get() != null);
-        assertEquals(ServiceState.READY, fx(() -> app.viewModel().chat().stateProperty().get()));
+        assertEquals(SessionState.READY, fx(() -> app.viewModel().chat().stateProperty().get()));
 
         // drop wide.png, as a DragEvent's handler would get it
         assertTrue(fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile()))));
@@ -161,7 +161,7 @@ class DesktopAppUiTest {
 
         robot.clickOn(".question").write(UiSupport.QUESTION);
         await("the question to be read while typing paused", 30, () -> status.contains("Reading your question\u2026")
-                && app.viewModel().chat().stateProperty().get() == ServiceState.READY);
+                && app.viewModel().chat().stateProperty().get() == SessionState.READY);
         robot.type(KeyCode.ENTER);
         await("the answer", 60, () -> app.viewModel().chat().messages().size() == 2
                 && !app.viewModel().chat().answeringProperty().get());
@@ -178,7 +178,7 @@ class DesktopAppUiTest {
         AppPaths paths = AppPaths.under(tmp);
         UiSupport.writeSettings(paths, null, 16);
         app = UiSupport.open(paths);
-        assertEquals(ServiceState.NO_MODEL, fx(() -> app.viewModel().chat().stateProperty().get()));
+        assertEquals(SessionState.NO_MODEL, fx(() -> app.viewModel().chat().stateProperty().get()));
         assertEquals("No model \u00b7 image preview only", fx(() -> ((Label) app.scene().lookup(".status-bar .label")).getText()));
 
         run(() -> {

@@ -5,7 +5,7 @@ import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.heatmap.HeatmapPng;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;
 import ai.convllava.app.gui.image.TransferData;
-import ai.convllava.model.image.CanvasGeometry;
+import ai.convllava.model.api.image.CanvasGeometry;
 import javafx.geometry.Point2D;
 import javafx.scene.Node;
 import javafx.scene.control.Label;

@@ -2,8 +2,8 @@ package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsView;
-import ai.convllava.model.engine.TowerMemory;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.TowerMemory;
+import ai.convllava.model.api.image.CanvasMode;
 import javafx.scene.Scene;
 import javafx.stage.Stage;
 import org.controlsfx.control.PropertySheet;

@@ -2,7 +2,7 @@ package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
 import ai.convllava.app.gui.DesktopApp;
-import ai.convllava.model.service.LocalVisionChatService;
+import ai.convllava.model.session.LocalVisionChatSession;
 import javafx.application.Platform;
 import javafx.stage.Stage;
 import org.testfx.api.FxToolkit;
@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
-/** Starting the real app (LocalVisionChatService) headless, and reading its state on the FX thread. */
+/** Starting the real app (LocalVisionChatSession) headless, and reading its state on the FX thread. */
 final class UiSupport {
     static final String CLI_ANSWER = "reviewed乎uffixconvert tea época cryst suspectales runner teaiker᥀推store slä";
     static final String QUESTION = "What is the tallest bar in this chart?";
@@ -49,7 +49,7 @@ final class UiSupport {
 
     static DesktopApp open(AppPaths paths) throws Exception {
         FxToolkit.registerPrimaryStage();
-        return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), new LocalVisionChatService(), paths, null))
+        return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), new LocalVisionChatSession(), paths, null))
                 .get(30, TimeUnit.SECONDS);
     }
 

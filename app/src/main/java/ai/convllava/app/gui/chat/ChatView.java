@@ -2,7 +2,7 @@ package ai.convllava.app.gui.chat;
 
 import ai.convllava.app.gui.Fxml;
 import ai.convllava.app.gui.heatmap.HeatmapSource;
-import ai.convllava.model.heatmap.TokenPiece;
+import ai.convllava.model.api.heatmap.TokenPiece;
 import javafx.beans.binding.Bindings;
 import javafx.beans.value.ChangeListener;
 import javafx.beans.value.WeakChangeListener;

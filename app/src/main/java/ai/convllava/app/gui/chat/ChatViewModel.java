@@ -1,5 +1,7 @@
 package ai.convllava.app.gui.chat;
 
+import ai.convllava.model.api.Stage;
+import ai.convllava.model.api.Turn;
 import ai.convllava.app.gui.Coalescer;
 import ai.convllava.app.gui.Debouncer;
 import ai.convllava.app.gui.Errors;
@@ -10,21 +12,21 @@ import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.store.ConversationStore;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.app.gui.store.StatsText;
-import ai.convllava.model.generate.FinishReason;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.generate.GenerationResult;
-import ai.convllava.model.generate.Timings;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.GenerationResult;
+import ai.convllava.model.api.Timings;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.heatmap.AttentionMaps;
-import ai.convllava.model.image.CanvasMode;
-import ai.convllava.model.image.PreprocessedImage;
-import ai.convllava.model.image.RgbImage;
-import ai.convllava.model.service.AnswerListener;
-import ai.convllava.model.service.ChatRequest;
-import ai.convllava.model.service.DraftResult;
-import ai.convllava.model.service.ServiceState;
-import ai.convllava.model.service.TaskHandle;
-import ai.convllava.model.service.VisionChatService;
+import ai.convllava.model.api.heatmap.AttentionMaps;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.api.image.RgbImage;
+import ai.convllava.model.api.AnswerListener;
+import ai.convllava.model.api.ChatRequest;
+import ai.convllava.model.api.DraftResult;
+import ai.convllava.model.api.SessionState;
+import ai.convllava.model.api.TaskHandle;
+import ai.convllava.model.api.VisionChatSession;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import javafx.beans.binding.Bindings;
 import javafx.beans.binding.BooleanBinding;
@@ -64,7 +66,7 @@ import java.util.function.LongSupplier;
  * streams, so a crash loses nothing already shown for long.
  *
  * <p>While the user types, the question is read into the model ahead of time
- * ({@link VisionChatService#readDraft}): {@link #DRAFT_DELAY_MS} after the last keystroke, when no answer is
+ * ({@link VisionChatSession#readDraft}): {@link #DRAFT_DELAY_MS} after the last keystroke, when no answer is
  * being written, a model is loaded and the image is ready, unless the setting is off. Sending then only has
  * what changed since to compute; the service drops a draft as soon as anything else is asked of it.
  */
@@ -83,7 +85,7 @@ public final class ChatViewModel {
     /** Pause after the last keystroke before the question being typed is read into the model. */
     public static final long DRAFT_DELAY_MS = 400;
 
-    private final VisionChatService service;
+    private final VisionChatSession service;
     private final AppSettings settings;
     private final ImageViewModel image;
     private final ModelViewModel model;
@@ -99,7 +101,7 @@ public final class ChatViewModel {
     private final ObservableList<ChatMessage> messagesView = FXCollections.unmodifiableObservableList(messages);
     private final ObservableList<SavedConversation> conversationsView = FXCollections.unmodifiableObservableList(conversations);
     private final StringProperty input = new SimpleStringProperty(this, "input", "");
-    private final ReadOnlyObjectWrapper<ServiceState> state = new ReadOnlyObjectWrapper<>(this, "state", ServiceState.NO_MODEL);
+    private final ReadOnlyObjectWrapper<SessionState> state = new ReadOnlyObjectWrapper<>(this, "state", SessionState.NO_MODEL);
     private final ReadOnlyBooleanWrapper answering = new ReadOnlyBooleanWrapper(this, "answering");
     private final ReadOnlyStringWrapper stage = new ReadOnlyStringWrapper(this, "stage", "");
     private final ReadOnlyDoubleWrapper stageProgress = new ReadOnlyDoubleWrapper(this, "stageProgress", -1);
@@ -134,7 +136,7 @@ public final class ChatViewModel {
         final String question;
         final AtomicInteger tokens = new AtomicInteger();
         final AtomicBoolean stopRequested = new AtomicBoolean();
-        volatile TokenListener.Stage stage;
+        volatile Stage stage;
         volatile double fraction = -1;
         volatile TaskHandle<GenerationResult> handle;
         final Coalescer drain;
@@ -147,7 +149,7 @@ public final class ChatViewModel {
         }
 
         @Override
-        public void onStage(TokenListener.Stage s, double f) {
+        public void onStage(Stage s, double f) {
             stage = s;
             fraction = f;
             drain.request();
@@ -165,7 +167,7 @@ public final class ChatViewModel {
     /**
      * @param timer the pause before a question being typed is read ({@link Debouncer.Timer#fx()} in the app)
      */
-    public ChatViewModel(VisionChatService service, AppSettings settings, ImageViewModel image, ModelViewModel model,
+    public ChatViewModel(VisionChatSession service, AppSettings settings, ImageViewModel image, ModelViewModel model,
                          ConversationStore store, Executor io, Executor ui, LongSupplier clock, Debouncer.Timer timer) {
         this.service = service;
         this.settings = settings;
@@ -207,13 +209,13 @@ public final class ChatViewModel {
         });
     }
 
-    private static boolean isServiceUsable(ServiceState s) {
-        return s == ServiceState.READY || s == ServiceState.ENCODING || s == ServiceState.READING_DRAFT || s == ServiceState.GENERATING;
+    private static boolean isServiceUsable(SessionState s) {
+        return s == SessionState.READY || s == SessionState.ENCODING || s == SessionState.READING_DRAFT || s == SessionState.GENERATING;
     }
 
     private void recomputeState() {
-        ServiceState s = model.stateProperty().get();
-        state.set(answering.get() ? ServiceState.GENERATING : s);
+        SessionState s = model.stateProperty().get();
+        state.set(answering.get() ? SessionState.GENERATING : s);
     }
 
     // ---- commands ---------------------------------------------------------------------------------
@@ -324,15 +326,15 @@ public final class ChatViewModel {
     }
 
     /** Every exchange shown, the last one pending when its answer is not there yet. */
-    private List<ConversationPrompt.Turn> turns() {
-        List<ConversationPrompt.Turn> turns = new ArrayList<>();
+    private List<Turn> turns() {
+        List<Turn> turns = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) {
             ChatMessage m = messages.get(i);
             if (m.role() != ChatMessage.Role.USER) {
                 continue;
             }
             boolean answered = i + 1 < messages.size() && messages.get(i + 1).role() == ChatMessage.Role.ASSISTANT;
-            turns.add(new ConversationPrompt.Turn(m.text(), answered ? messages.get(i + 1).text() : null));
+            turns.add(new Turn(m.text(), answered ? messages.get(i + 1).text() : null));
         }
         return turns;
     }
@@ -340,7 +342,7 @@ public final class ChatViewModel {
     private void ask(GenerationConfig gen) {
         stopDraft();
         draftRead = null;
-        List<ConversationPrompt.Turn> turns = turns();
+        List<Turn> turns = turns();
         ChatRequest request = new ChatRequest(turns, settings.systemPromptForRequest(), gen.withRecordAttention(RECORD_ATTENTION));
         ChatMessage answer = new ChatMessage(ChatMessage.Role.ASSISTANT, "");
         answer.setStreaming(true);
@@ -490,11 +492,11 @@ public final class ChatViewModel {
                 || !isServiceUsable(model.stateProperty().get()) || image.busyProperty().get()) {
             return; // read again when what stops it changes (answer finished, image ready, model loaded)
         }
-        List<ConversationPrompt.Turn> turns = turns();
+        List<Turn> turns = turns();
         if (!turns.isEmpty() && turns.get(turns.size() - 1).assistant() == null) {
             return;
         }
-        turns.add(ConversationPrompt.Turn.pending(q)); // as send() will ask it
+        turns.add(Turn.pending(q)); // as send() will ask it
         ChatRequest request = ChatRequest.draft(turns, settings.systemPromptForRequest());
         if (request.equals(draftRead)) {
             return;
@@ -716,7 +718,7 @@ public final class ChatViewModel {
         return input;
     }
 
-    public ReadOnlyObjectProperty<ServiceState> stateProperty() {
+    public ReadOnlyObjectProperty<SessionState> stateProperty() {
         return state.getReadOnlyProperty();
     }
 

@@ -1,9 +1,9 @@
 package ai.convllava.app.gui.heatmap;
 
-import ai.convllava.model.heatmap.CellMapping;
-import ai.convllava.model.heatmap.ColorMap;
-import ai.convllava.model.image.CanvasGeometry;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.heatmap.CellMapping;
+import ai.convllava.model.api.heatmap.ColorMap;
+import ai.convllava.model.api.image.CanvasGeometry;
+import ai.convllava.model.api.image.RgbImage;
 
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;

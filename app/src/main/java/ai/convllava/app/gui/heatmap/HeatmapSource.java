@@ -1,7 +1,7 @@
 package ai.convllava.app.gui.heatmap;
 
-import ai.convllava.model.heatmap.AttentionMaps;
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.heatmap.AttentionMaps;
+import ai.convllava.model.api.image.RgbImage;
 
 /**
  * What one answer's heatmap needs: its maps and the canvas the model saw when it wrote it (the preview

@@ -1,10 +1,10 @@
 package ai.convllava.app.gui.heatmap;
 
 import ai.convllava.app.gui.Fxml;
-import ai.convllava.model.heatmap.Aggregation;
-import ai.convllava.model.heatmap.ColorMap;
-import ai.convllava.model.heatmap.Scale;
-import ai.convllava.model.heatmap.TokenPiece;
+import ai.convllava.model.api.heatmap.Aggregation;
+import ai.convllava.model.api.heatmap.ColorMap;
+import ai.convllava.model.api.heatmap.Scale;
+import ai.convllava.model.api.heatmap.TokenPiece;
 import javafx.beans.binding.Bindings;
 import javafx.fxml.FXML;
 import javafx.geometry.Insets;

@@ -1,6 +1,6 @@
 package ai.convllava.app.gui.image;
 
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.image.RgbImage;
 import javafx.scene.image.Image;
 import javafx.scene.image.PixelFormat;
 import javafx.scene.image.PixelReader;

@@ -2,13 +2,14 @@ package ai.convllava.app.gui.image;
 
 import ai.convllava.app.gui.Errors;
 import ai.convllava.app.gui.settings.AppSettings;
-import ai.convllava.model.image.CanvasGeometry;
-import ai.convllava.model.image.CanvasMode;
-import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.PreprocessedImage;
-import ai.convllava.model.image.RgbImage;
-import ai.convllava.model.service.TaskHandle;
-import ai.convllava.model.service.VisionChatService;
+import ai.convllava.model.api.image.CanvasGeometry;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.image.DecodedImage;
+import ai.convllava.model.api.image.ImageFiles;
+import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.api.image.RgbImage;
+import ai.convllava.model.api.TaskHandle;
+import ai.convllava.model.api.VisionChatSession;
 import javafx.beans.binding.BooleanBinding;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
@@ -31,13 +32,13 @@ import java.util.concurrent.Executor;
 /**
  * The image and its preview: the original, the canvas exactly as the model sees it, the token grid and
  * its readout, the pad/native switch, grid toggle and zoom. Decoding runs on the I/O executor and
- * preprocessing in the service; the geometry readout updates at once ({@link VisionChatService#geometry}).
+ * preprocessing in the service; the geometry readout updates at once ({@link VisionChatSession#geometry}).
  */
 public final class ImageViewModel {
     public static final double MIN_SCALE = 0.05;
     public static final double MAX_SCALE = 8;
 
-    private final VisionChatService service;
+    private final VisionChatSession service;
     private final Executor io;
     private final Executor ui;
     private final AppSettings settings;
@@ -66,7 +67,7 @@ public final class ImageViewModel {
     private TaskHandle<PreprocessedImage> pending;
     private CompletableFuture<?> ready = CompletableFuture.completedFuture(null);
 
-    public ImageViewModel(VisionChatService service, AppSettings settings, Executor io, Executor ui) {
+    public ImageViewModel(VisionChatSession service, AppSettings settings, Executor io, Executor ui) {
         this.service = service;
         this.settings = settings;
         this.io = io;
@@ -119,9 +120,9 @@ public final class ImageViewModel {
         message.set(null);
         CompletableFuture<Void> done = new CompletableFuture<>();
         io.execute(() -> {
-            ImageDecoder.Decoded d;
+            DecodedImage d;
             try {
-                d = ImageDecoder.decodeFile(file, n);
+                d = ImageFiles.read(file, n);
             } catch (RuntimeException | OutOfMemoryError e) {
                 ui.execute(() -> {
                     if (seq == sequence) {

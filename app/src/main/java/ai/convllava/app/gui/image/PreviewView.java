@@ -2,11 +2,11 @@ package ai.convllava.app.gui.image;
 
 import ai.convllava.app.gui.Fxml;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;
-import ai.convllava.model.heatmap.CellMapping;
-import ai.convllava.model.heatmap.ColorMap;
-import ai.convllava.model.image.CanvasGeometry;
-import ai.convllava.model.image.CanvasMode;
-import ai.convllava.model.image.PreprocessedImage;
+import ai.convllava.model.api.heatmap.CellMapping;
+import ai.convllava.model.api.heatmap.ColorMap;
+import ai.convllava.model.api.image.CanvasGeometry;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.image.PreprocessedImage;
 import javafx.beans.binding.Bindings;
 import javafx.fxml.FXML;
 import javafx.geometry.Bounds;

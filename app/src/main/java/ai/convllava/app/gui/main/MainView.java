@@ -13,9 +13,9 @@ import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsView;
 import ai.convllava.app.gui.settings.Theme;
 import ai.convllava.app.gui.store.SavedConversation;
-import ai.convllava.model.engine.Device;
-import ai.convllava.model.image.CanvasMode;
-import ai.convllava.model.service.ServiceState;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.SessionState;
 import javafx.application.Platform;
 import javafx.beans.binding.Bindings;
 import javafx.collections.ListChangeListener;
@@ -240,7 +240,7 @@ public final class MainView {
     }
 
     /** The status bar's words for what the model is doing. */
-    public static String stateText(ServiceState s) {
+    public static String stateText(SessionState s) {
         switch (s) {
             case NO_MODEL:
                 return "No model \u00b7 image preview only";
@@ -389,7 +389,7 @@ public final class MainView {
         });
         ai.convllava.app.gui.models.ModelManagerViewModel mm = new ai.convllava.app.gui.models.ModelManagerViewModel(
                 ai.convllava.hub.ModelManager.fromEnvironment(), io, javafx.application.Platform::runLater,
-                ai.convllava.model.bench.MachineSpeed::measure, vm.model().engineBusyProperty());
+                ai.convllava.model.api.MachineSpeed::measure, vm.model().engineBusyProperty());
         mm.setOnUse((model, tower) -> vm.model().useDownloaded(model, tower));
         modelManager = ai.convllava.app.gui.models.ModelManagerView.show(window(), mm, root.getScene().getStylesheets());
         modelManager.setOnHidden(e -> {

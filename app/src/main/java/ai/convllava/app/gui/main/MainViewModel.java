@@ -10,9 +10,10 @@ import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.store.ConversationStore;
-import ai.convllava.model.image.ImageDecoder;
-import ai.convllava.model.image.RgbImage;
-import ai.convllava.model.service.VisionChatService;
+import ai.convllava.model.api.image.DecodedImage;
+import ai.convllava.model.api.image.ImageFiles;
+import ai.convllava.model.api.image.RgbImage;
+import ai.convllava.model.api.VisionChatSession;
 
 import java.io.File;
 import java.net.URI;
@@ -38,7 +39,7 @@ public final class MainViewModel {
      * @param ui    runs on the UI thread
      * @param timer pauses on the UI thread (debouncing what is typed); {@link Debouncer.Timer#fx()} in the app
      */
-    public MainViewModel(VisionChatService service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
+    public MainViewModel(VisionChatSession service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
                          LongSupplier clock, Debouncer.Timer timer) {
         this.settings = settings;
         this.model = new ModelViewModel(service, settings, ui);
@@ -116,11 +117,11 @@ public final class MainViewModel {
             }
         }
         if (!data.files().isEmpty()) {
-            image.reject(data.files().get(0) + " is not a file that can be opened (a folder?). Drop an image file: " + ImageDecoder.SUPPORTED + ".");
+            image.reject(data.files().get(0) + " is not a file that can be opened (a folder?). Drop an image file: " + ImageFiles.SUPPORTED + ".");
         } else if (data.url() != null) {
             image.reject("Web images are not downloaded (the app works offline): save the image, then drop the file, or copy the image itself.");
         } else {
-            image.reject("Nothing to use here: drop or paste an image (" + ImageDecoder.SUPPORTED + ") or an image file.");
+            image.reject("Nothing to use here: drop or paste an image (" + ImageFiles.SUPPORTED + ") or an image file.");
         }
         return false;
     }

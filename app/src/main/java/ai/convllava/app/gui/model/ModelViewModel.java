@@ -3,11 +3,11 @@ package ai.convllava.app.gui.model;
 import ai.convllava.app.gui.Coalescer;
 import ai.convllava.app.gui.Errors;
 import ai.convllava.app.gui.settings.AppSettings;
-import ai.convllava.model.engine.LoadOptions;
-import ai.convllava.model.service.ModelInfo;
-import ai.convllava.model.service.ServiceState;
-import ai.convllava.model.service.TaskHandle;
-import ai.convllava.model.service.VisionChatService;
+import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.ModelInfo;
+import ai.convllava.model.api.SessionState;
+import ai.convllava.model.api.TaskHandle;
+import ai.convllava.model.api.VisionChatSession;
 import javafx.beans.binding.Bindings;
 import javafx.beans.binding.BooleanBinding;
 import javafx.beans.property.ReadOnlyBooleanProperty;
@@ -29,11 +29,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * the way forward. Mirrors the service's state.
  */
 public final class ModelViewModel {
-    private final VisionChatService service;
+    private final VisionChatSession service;
     private final AppSettings settings;
     private final Executor ui;
 
-    private final ReadOnlyObjectWrapper<ServiceState> state = new ReadOnlyObjectWrapper<>(this, "state", ServiceState.NO_MODEL);
+    private final ReadOnlyObjectWrapper<SessionState> state = new ReadOnlyObjectWrapper<>(this, "state", SessionState.NO_MODEL);
     private final BooleanBinding engineBusy = Bindings.createBooleanBinding(() -> switch (state.get()) {
         case LOADING, ENCODING, READING_DRAFT, GENERATING -> true;
         case NO_MODEL, READY, ERROR -> false;
@@ -51,7 +51,7 @@ public final class ModelViewModel {
     private TaskHandle<ModelInfo> current;
     private Runnable onLoaded = () -> { };
 
-    public ModelViewModel(VisionChatService service, AppSettings settings, Executor ui) {
+    public ModelViewModel(VisionChatSession service, AppSettings settings, Executor ui) {
         this.service = service;
         this.settings = settings;
         this.ui = ui;
@@ -91,7 +91,7 @@ public final class ModelViewModel {
         loading.set(true);
         progress.set(-1);
         progressText.set("Loading " + Path.of(dir).getFileName() + "\u2026");
-        state.set(ServiceState.LOADING);
+        state.set(SessionState.LOADING);
         TaskHandle<ModelInfo> h = service.loadModel(options, (stage, fraction) -> {
             latestStage.set(stage);
             latestFraction = fraction;
@@ -161,12 +161,12 @@ public final class ModelViewModel {
     }
 
     public boolean isReady() {
-        ServiceState s = state.get();
-        return info.get() != null && (s == ServiceState.READY || s == ServiceState.ENCODING || s == ServiceState.READING_DRAFT
-                || s == ServiceState.GENERATING);
+        SessionState s = state.get();
+        return info.get() != null && (s == SessionState.READY || s == SessionState.ENCODING || s == SessionState.READING_DRAFT
+                || s == SessionState.GENERATING);
     }
 
-    public ReadOnlyObjectProperty<ServiceState> stateProperty() {
+    public ReadOnlyObjectProperty<SessionState> stateProperty() {
         return state.getReadOnlyProperty();
     }
 

@@ -10,7 +10,7 @@ import ai.convllava.hub.ModelStatus;
 import ai.convllava.hub.ModelVariant;
 import ai.convllava.hub.RemoveReport;
 import ai.convllava.hub.VerifyReport;
-import ai.convllava.model.bench.MachineSpeed;
+import ai.convllava.model.api.MachineSpeed;
 import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyDoubleProperty;

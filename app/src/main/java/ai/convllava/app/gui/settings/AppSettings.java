@@ -1,9 +1,9 @@
 package ai.convllava.app.gui.settings;
 
-import ai.convllava.model.engine.Device;
-import ai.convllava.model.engine.TowerMemory;
-import ai.convllava.model.generate.GenerationConfig;
-import ai.convllava.model.image.CanvasMode;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.TowerMemory;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import javafx.beans.Observable;
 import javafx.beans.property.BooleanProperty;

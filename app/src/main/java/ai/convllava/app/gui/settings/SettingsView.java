@@ -1,9 +1,9 @@
 package ai.convllava.app.gui.settings;
 
-import ai.convllava.model.engine.Device;
-import ai.convllava.model.engine.TowerMemory;
-import ai.convllava.model.image.CanvasMode;
-import ai.convllava.model.service.ModelInfo;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.TowerMemory;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.ModelInfo;
 import javafx.beans.property.Property;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.beans.value.ObservableValue;

@@ -1,6 +1,6 @@
 package ai.convllava.app.gui.store;
 
-import ai.convllava.model.image.RgbImage;
+import ai.convllava.model.api.image.RgbImage;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.slf4j.Logger;

@@ -1,6 +1,6 @@
 package ai.convllava.app.gui.models;
 
-import ai.convllava.model.bench.MachineSpeed;
+import ai.convllava.model.api.MachineSpeed;
 import ai.convllava.hub.HubSettings;
 import ai.convllava.hub.ModelManager;
 import ai.convllava.hub.ModelStatus;

@@ -1,4 +1,0 @@
-package ai.convllava.model.engine;
-
-/** Where to run: AUTO picks a CUDA GPU when DJL reports one, else the CPU. */
-public enum Device { AUTO, CPU, GPU }
