@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs `convllava bench` with the settings the numbers in docs/bench/ were measured with.
+# Runs the benchmark (the bench module's convllava-bench.jar: a full-size synthetic ConvLLaVA through the
+# session API the app uses) with the settings the numbers in docs/bench/ were measured with.
 #   tests/bench/bench.sh --model-size 1536 --layers 4 --compare-pytorch --output docs/bench/result.json
-# Builds the app jar if it is missing; with --compare-pytorch installs Debian's python3-torch (and
+# Builds the benchmark jar if it is missing; with --compare-pytorch installs Debian's python3-torch (and
 # OpenBLAS: Debian's torch otherwise runs on the reference BLAS, ~10x slower) when torch is missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-JAR=app/target/convllava.jar
+JAR=bench/target/convllava-bench.jar
 if [ ! -f "$JAR" ]; then
-  mvn -B -q -pl app -am package -DskipTests
+  mvn -B -q -pl bench -am package -DskipTests
 fi
 
 PYTHON=/usr/bin/python3   # Debian's; a pyenv python3 on PATH usually has no torch
@@ -27,4 +28,4 @@ export GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.mal
 
 # jdk.incubator.vector: the Java float16 kernel for prefills of 3 to 80 new tokens (model/.../nn/HalfMatmul)
 # -XX:LoopUnrollLimit=40: the float16 kernel 25-35% faster (see model/.../nn/JitOptions)
-exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" bench --python "$PYTHON" "$@"
+exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" --python "$PYTHON" "$@"

@@ -2,7 +2,7 @@ package ai.convllava.app;
 
 import ai.convllava.app.cli.ConvLlavaCli;
 import ai.convllava.app.gui.DesktopLauncher;
-import ai.convllava.model.nn.JitOptions;
+import ai.convllava.model.api.JitOptions;
 
 import java.util.ArrayList;
 import java.util.Arrays;

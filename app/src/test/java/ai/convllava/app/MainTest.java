@@ -29,6 +29,6 @@ class MainTest {
     @Test
     void theJvmRunsWithTheFloat16KernelsUnrollingLimit() {
         // surefire's argLine carries -XX:LoopUnrollLimit=40 as the launchers do; Main re-executes a java -jar without it
-        assertEquals(ai.convllava.model.nn.JitOptions.LOOP_UNROLL_LIMIT, ai.convllava.model.nn.JitOptions.loopUnrollLimit());
+        assertEquals(ai.convllava.model.api.JitOptions.LOOP_UNROLL_LIMIT, ai.convllava.model.api.JitOptions.loopUnrollLimit());
     }
 }

@@ -1,5 +1,6 @@
 package ai.convllava.hub;
 
+import ai.convllava.model.engine.ModelLoader;
 import ai.convllava.model.config.ModelFolder;
 import ai.convllava.hub.DownloadException.Kind;
 import ai.convllava.hub.DownloadResult.Status;
@@ -66,7 +67,7 @@ class ModelLifecycleTest {
     }
 
     static int[] fourGreedyTokens(LoadOptions o) throws IOException {
-        try (ConvLlava m = ConvLlava.load(o.withDevice(Device.CPU), LoadListener.NONE, () -> false)) {
+        try (ConvLlava m = ModelLoader.load(o.withDevice(Device.CPU), LoadListener.NONE, () -> false)) {
             PreprocessedImage px = m.preprocessor().preprocess(ImageDecoder.decode(Fixtures.TINY.resolve("images/wide.png")), CanvasMode.PAD);
             int[] ids = ConversationPrompt.imageQuestion("What is the tallest bar in this chart?").inputIds(m.tokenizer());
             try (ImageFeatures f = m.encodeImage(px, null, () -> false); Conversation conv = m.newConversation(ids.length + f.tokens() + 8)) {

@@ -1,8 +1,8 @@
 package ai.convllava.model;
 
-import ai.convllava.model.checkpoint.DType;
+import ai.convllava.model.spi.DType;
 import ai.convllava.model.checkpoint.SafetensorsFile;
-import ai.convllava.model.checkpoint.TensorInfo;
+import ai.convllava.model.spi.TensorInfo;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

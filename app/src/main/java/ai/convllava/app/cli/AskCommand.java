@@ -1,21 +1,21 @@
 package ai.convllava.app.cli;
 
+import ai.convllava.model.api.AnswerListener;
+import ai.convllava.model.api.ChatRequest;
 import ai.convllava.model.api.ConvLlavaException;
-import ai.convllava.model.engine.ConvLlava;
-import ai.convllava.model.engine.Conversation;
 import ai.convllava.model.api.Device;
-import ai.convllava.model.engine.ImageFeatures;
-import ai.convllava.model.api.LoadOptions;
 import ai.convllava.model.api.GenerationConfig;
 import ai.convllava.model.api.GenerationResult;
+import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.ProgressListener;
+import ai.convllava.model.api.Stage;
 import ai.convllava.model.api.Timings;
+import ai.convllava.model.api.Turn;
+import ai.convllava.model.api.VisionChatSession;
 import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.image.DecodedImage;
 import ai.convllava.model.api.image.ImageFiles;
 import ai.convllava.model.api.image.PreprocessedImage;
-import ai.convllava.model.api.image.RgbImage;
-import ai.convllava.model.nn.LoadListener;
-import ai.convllava.model.tokenizer.ConversationPrompt;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code convllava ask}: one question about one image, the answer streamed to stdout. */
@@ -103,40 +104,27 @@ public final class AskCommand implements Callable<Integer> {
         try {
             CanvasMode canvasMode = parseMode(mode);
             GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, json && attention);
-            LoadOptions options = LoadOptions.of(model).withVisionTower(visionTower).withDevice(parseDevice(device))
+            LoadOptions options = LoadOptions.of(model).withVisionTower(visionTower).withDevice(Device.parse(device))
                     .withWeightFormat(memory.weightFormat()).withCanvasOverride(canvas).withTowerMemory(memory.towerMemory());
             DecodedImage decoded = ImageFiles.read(image, page); // a bad image or page fails before the (slow) model load
             if (decoded.pageCount() == 0 && page != 1) {
                 throw new ConvLlavaException("--page " + page + " is for PDF documents; " + image.getFileName() + " is an image");
             }
-            RgbImage rgb = decoded.image();
-            try (ConvLlava m = ConvLlava.load(options, LoadListener.NONE, () -> false)) {
-                long start = System.nanoTime();
-                PreprocessedImage pre = m.preprocessor().preprocess(rgb, canvasMode);
-                double preMs = (System.nanoTime() - start) / 1e6;
-                long v0 = System.nanoTime();
-                ConversationPrompt prompt = ConversationPrompt.imageQuestion(question);
-                if (system != null) {
-                    prompt = prompt.withSystem(system);
+            try (VisionChatSession session = VisionChatSession.local()) {
+                session.loadModel(options, ProgressListener.NONE).join();
+                // not pre-encoded: the image is encoded with the question, in one go
+                PreprocessedImage pre = session.setImage(decoded.image(), canvasMode, false).join();
+                ChatRequest request = new ChatRequest(List.of(Turn.pending(question)), system, gen);
+                GenerationResult r = session.ask(request, json ? AnswerListener.NONE : printing(out)).join();
+                if (json) {
+                    out.println(toJson(r, pre));
+                } else {
+                    out.println();
+                    printTimings(err, r, pre);
                 }
-                int[] ids = prompt.inputIds(m.tokenizer());
-                try (ImageFeatures features = m.encodeImage(pre, null, () -> false);
-                     Conversation conv = m.newConversation(ids.length + features.tokens() + maxNewTokens)) {
-                    double visMs = (System.nanoTime() - v0) / 1e6;
-                    GenerationResult r = m.generate(conv, ids, features, gen, json ? (id, d) -> { } : (id, d) -> {
-                        out.print(d);
-                        out.flush();
-                    }, () -> false, new Timings(preMs, visMs, 0, 0, 0, 0), start);
-                    if (json) {
-                        out.println(toJson(r, pre));
-                    } else {
-                        out.println();
-                        printTimings(err, r, pre);
-                    }
-                    if (r.error() != null) {
-                        err.println("error: " + r.error());
-                        return 1;
-                    }
+                if (r.error() != null) {
+                    err.println("error: " + r.error());
+                    return 1;
                 }
             }
             return 0;
@@ -155,6 +143,21 @@ public final class AskCommand implements Callable<Integer> {
         }
     }
 
+    /** Prints the answer as it streams. */
+    private static AnswerListener printing(PrintWriter out) {
+        return new AnswerListener() {
+            @Override
+            public void onStage(Stage stage, double fraction) {
+            }
+
+            @Override
+            public void onText(String delta) {
+                out.print(delta);
+                out.flush();
+            }
+        };
+    }
+
     static CanvasMode parseMode(String s) {
         switch (s.toLowerCase()) {
             case "pad":
@@ -166,20 +169,12 @@ public final class AskCommand implements Callable<Integer> {
         }
     }
 
-    static Device parseDevice(String s) {
-        try {
-            return Device.valueOf(s.toUpperCase());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--device must be auto, cpu or gpu (got " + s + ")");
-        }
-    }
-
     private static void printTimings(PrintWriter err, GenerationResult r, PreprocessedImage pre) {
         Timings t = r.timings();
         err.printf("[%s] %d prompt tokens (%d visual, grid %d x %d), %d generated; preprocess %.0f ms, vision %.0f ms, prefill %.0f ms,"
                         + " first token %.0f ms, %.2f tokens/s%n",
                 r.finishReason(), r.promptTokens(), r.imageTokens(), pre.geometry().gridRows(), pre.geometry().gridCols(),
-                r.generatedIds().length, t.preprocessMs(), t.visionEncodeMs(), t.prefillMs(), t.timeToFirstTokenMs(), t.decodeTokensPerSecond());
+                r.generatedIds().length, t.preprocessMs(), t.visionEncodeMs(), t.prefillMs(), t.timeToFirstTokenFromImageMs(), t.decodeTokensPerSecond());
     }
 
     static String toJson(GenerationResult r, PreprocessedImage pre) {
@@ -201,7 +196,7 @@ public final class AskCommand implements Callable<Integer> {
         tn.put("preprocess_ms", t.preprocessMs());
         tn.put("vision_encode_ms", t.visionEncodeMs());
         tn.put("prefill_ms", t.prefillMs());
-        tn.put("ttft_ms", t.timeToFirstTokenMs());
+        tn.put("ttft_ms", t.timeToFirstTokenFromImageMs());
         tn.put("decode_ms", t.decodeMs());
         tn.put("decode_tokens_per_s", t.decodeTokensPerSecond());
         if (!r.imageAttention().isEmpty()) {

@@ -8,7 +8,7 @@ import java.io.PrintWriter;
 /** The {@code convllava} command line. */
 @Command(name = "convllava", mixinStandardHelpOptions = true, version = "ConvLLaVA Desktop 0.1.0",
         description = "Ask questions about images with ConvLLaVA, locally.",
-        subcommands = {AskCommand.class, BenchCommand.class, ModelsCommand.class, SelfTestCommand.class})
+        subcommands = {AskCommand.class, ModelsCommand.class, SelfTestCommand.class, BenchNotHere.class})
 public final class ConvLlavaCli implements Runnable {
 
     @Override

@@ -4,9 +4,7 @@ import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.WeightFormat;
 import picocli.CommandLine.Option;
 
-import java.util.Locale;
-
-/** How the weights are held in memory: {@code --weights} and {@code --tower}, shared by {@code ask} and {@code bench} (a picocli mixin). */
+/** How the weights are held in memory: {@code --weights} and {@code --tower} (a picocli mixin). */
 public final class WeightOptions {
     @Option(names = "--weights", paramLabel = "auto|f32|f16", defaultValue = "auto", description = "LLM weights in memory (auto: f16 for 7B)")
     String weights;
@@ -18,21 +16,10 @@ public final class WeightOptions {
 
     /** The {@code --weights} choice; null for auto (the engine picks by model size). */
     WeightFormat weightFormat() {
-        if (weights.equalsIgnoreCase("auto")) {
-            return null;
-        }
-        try {
-            return WeightFormat.valueOf(weights.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--weights must be auto, f32 or f16 (got " + weights + ")");
-        }
+        return WeightFormat.parse(weights);
     }
 
     TowerMemory towerMemory() {
-        try {
-            return TowerMemory.valueOf(tower.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--tower must be auto, resident or streamed (got " + tower + ")");
-        }
+        return TowerMemory.parse(tower);
     }
 }

@@ -1,6 +1,6 @@
 package ai.convllava.app.gui;
 
-import ai.convllava.model.session.LocalVisionChatSession;
+import ai.convllava.model.api.VisionChatSession;
 import javafx.application.Application;
 import javafx.stage.Stage;
 import org.slf4j.LoggerFactory;
@@ -22,7 +22,7 @@ public final class ConvLlavaApp extends Application {
             Path p = Path.of(args.get(0));
             image = Files.exists(p) ? p.toAbsolutePath() : p;
         }
-        app = DesktopApp.open(stage, new LocalVisionChatSession(), AppPaths.fromSystem(), image);
+        app = DesktopApp.open(stage, VisionChatSession.local(), AppPaths.fromSystem(), image);
         // the installer's CI check and the README's cold-start figure wait for this line
         LoggerFactory.getLogger(ConvLlavaApp.class).info("main window shown {} ms after JVM start",
                 ManagementFactory.getRuntimeMXBean().getUptime());

@@ -1,5 +1,6 @@
 package ai.convllava.app.cli;
 
+import ai.convllava.app.selftest.SelfTest;
 import org.junit.jupiter.api.Test;
 
 import java.io.PrintWriter;
@@ -20,7 +21,7 @@ class SelfTestCommandTest {
                 new PrintWriter(out, true), new PrintWriter(err, true));
         assertEquals(0, code, out + "\n" + err);
         String s = out.toString();
-        assertTrue(s.contains("answer:     " + SelfTestCommand.TINY_ANSWER), s);
+        assertTrue(s.contains("answer:     " + SelfTest.TINY_ANSWER), s);
         assertTrue(s.contains("self-test OK (answer as expected)"), s);
         assertTrue(s.contains("djl:        0.36.0"), s);
         assertTrue(s.contains("pytorch:    2.7.1"), s);
@@ -49,7 +50,7 @@ class SelfTestCommandTest {
     @Test
     void helpMenuSelfTestFindsTheTinyModelInACheckout() {
         StringWriter out = new StringWriter();
-        int code = SelfTestCommand.runDefault(new PrintWriter(out, true)); // Help > Self-test: no options
+        int code = SelfTest.run(SelfTest.Options.defaults(), new PrintWriter(out, true), new PrintWriter(out, true)); // Help > Self-test: no options
         assertEquals(0, code, out.toString());
         assertTrue(out.toString().contains("self-test OK (answer as expected)"), out.toString());
     }

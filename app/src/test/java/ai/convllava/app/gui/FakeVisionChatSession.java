@@ -3,6 +3,8 @@ package ai.convllava.app.gui;
 import ai.convllava.model.api.LoadOptions;
 import ai.convllava.model.api.FinishReason;
 import ai.convllava.model.api.GenerationResult;
+import ai.convllava.model.api.ImageTask;
+import ai.convllava.model.api.PreEncoding;
 import ai.convllava.model.api.Timings;
 import ai.convllava.model.api.image.CanvasGeometry;
 import ai.convllava.model.api.image.CanvasMode;
@@ -34,7 +36,7 @@ public final class FakeVisionChatSession implements VisionChatSession {
     public static final int CANVAS = 256;
     public static final int CELL = 64;
 
-    public static final class Handle<T> implements TaskHandle<T> {
+    public static class Handle<T> implements TaskHandle<T> {
         private final CompletableFuture<T> result = new CompletableFuture<>();
         private volatile boolean cancelled;
 
@@ -51,6 +53,16 @@ public final class FakeVisionChatSession implements VisionChatSession {
         @Override
         public boolean isCancelled() {
             return cancelled;
+        }
+    }
+
+    /** An image's handle: the canvas at once; pre-encoding is the real session's business, skipped here. */
+    public static final class ImageHandle extends Handle<PreprocessedImage> implements ImageTask {
+        private final CompletableFuture<PreEncoding> encoded = CompletableFuture.completedFuture(PreEncoding.skipped("a fake session"));
+
+        @Override
+        public CompletableFuture<PreEncoding> encoded() {
+            return encoded;
         }
     }
 
@@ -155,10 +167,10 @@ public final class FakeVisionChatSession implements VisionChatSession {
     }
 
     @Override
-    public TaskHandle<PreprocessedImage> setImage(RgbImage image, CanvasMode mode) {
+    public ImageTask setImage(RgbImage image, CanvasMode mode, boolean preEncode) {
         images.add(image);
         CanvasGeometry g = geometry(image.width(), image.height(), mode);
-        Handle<PreprocessedImage> h = new Handle<>();
+        ImageHandle h = new ImageHandle();
         RgbImage canvas = RgbImage.filled(g.canvasWidth(), g.canvasHeight(), 120, 120, 120);
         h.result().complete(new PreprocessedImage(canvas, new float[canvas.rgb().length], g));
         return h;

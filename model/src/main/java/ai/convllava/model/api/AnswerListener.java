@@ -7,6 +7,17 @@ import ai.convllava.model.generate.TokenListener;
  * the deltas and drains them once per frame).
  */
 public interface AnswerListener {
+    /** Ignores everything: for callers that only want the finished answer. */
+    AnswerListener NONE = new AnswerListener() {
+        @Override
+        public void onStage(Stage stage, double fraction) {
+        }
+
+        @Override
+        public void onText(String delta) {
+        }
+    };
+
     /** The stage now being worked on (encoding image, reading prompt, writing answer); fraction or -1. */
     void onStage(Stage stage, double fraction);
 

@@ -10,6 +10,10 @@ import java.util.List;
  * @param systemPrompt null for ConvLLaVA's own (conv_vicuna_v1)
  */
 public record ChatRequest(List<Turn> turns, String systemPrompt, GenerationConfig generation) {
+    /** conv_vicuna_v1's system prompt, which ConvLLaVA was trained with (a null {@code systemPrompt} means this one). */
+    public static final String VICUNA_V1_SYSTEM = "A chat between a curious user and an artificial intelligence assistant. "
+            + "The assistant gives helpful, detailed, and polite answers to the user's questions.";
+
     public ChatRequest {
         turns = List.copyOf(turns);
         if (turns.isEmpty() || turns.get(turns.size() - 1).assistant() != null) {

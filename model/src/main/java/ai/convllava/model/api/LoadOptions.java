@@ -1,19 +1,22 @@
 package ai.convllava.model.api;
 
+import ai.convllava.model.spi.ModelSource;
 
 import java.nio.file.Path;
 
 /**
- * What to load.
+ * What to load: a model folder, or (for the benchmark) a {@link ModelSource} of synthetic weights.
  *
+ * @param modelDir       the ConvLLaVA-sft folder (with a source: a name for messages only)
  * @param visionTower    the ConvLLaVA-ConvNeXt folder, or null to search for it (see ModelFolder)
  * @param weightFormat   LLM linear weights in memory; null picks by size (F16 for 7B, F32 for small models)
  * @param canvasOverride canvas side for an embedded tower whose size the names do not tell; 0 = infer
  * @param layerLimit     use only the first N decoder layers (benchmarks); 0 = all
  * @param towerMemory    whether the vision tower's weights stay in memory or are streamed per image
+ * @param source         where config, weights and tokenizer come from instead of {@code modelDir}'s files, or null
  */
 public record LoadOptions(Path modelDir, Path visionTower, Device device, WeightFormat weightFormat, int canvasOverride, int layerLimit,
-                          TowerMemory towerMemory) {
+                          TowerMemory towerMemory, ModelSource source) {
     public LoadOptions {
         if (towerMemory == null) {
             towerMemory = TowerMemory.AUTO;
@@ -25,35 +28,40 @@ public record LoadOptions(Path modelDir, Path visionTower, Device device, Weight
             device = Device.AUTO;
         }
         if (canvasOverride < 0 || layerLimit < 0) {
-            throw new IllegalArgumentException("canvas and layer limit must be >= 0");
+            throw new IllegalArgumentException("canvas and layer limit must be >= 0 (got canvas " + canvasOverride + ", layers " + layerLimit + ")");
         }
     }
 
-    public LoadOptions(Path modelDir, Path visionTower, Device device, WeightFormat weightFormat, int canvasOverride, int layerLimit) {
-        this(modelDir, visionTower, device, weightFormat, canvasOverride, layerLimit, TowerMemory.AUTO);
+    public static LoadOptions of(Path modelDir) {
+        return new LoadOptions(modelDir, null, Device.AUTO, null, 0, 0, TowerMemory.AUTO, null);
     }
 
-    public static LoadOptions of(Path modelDir) {
-        return new LoadOptions(modelDir, null, Device.AUTO, null, 0, 0);
+    /** A model from a {@link ModelSource} (the benchmark's synthetic weights), on the CPU. */
+    public static LoadOptions ofSource(ModelSource source) {
+        return new LoadOptions(Path.of("synthetic"), null, Device.CPU, null, 0, 0, TowerMemory.AUTO, source);
     }
 
     public LoadOptions withVisionTower(Path tower) {
-        return new LoadOptions(modelDir, tower, device, weightFormat, canvasOverride, layerLimit, towerMemory);
+        return new LoadOptions(modelDir, tower, device, weightFormat, canvasOverride, layerLimit, towerMemory, source);
     }
 
     public LoadOptions withDevice(Device d) {
-        return new LoadOptions(modelDir, visionTower, d, weightFormat, canvasOverride, layerLimit, towerMemory);
+        return new LoadOptions(modelDir, visionTower, d, weightFormat, canvasOverride, layerLimit, towerMemory, source);
     }
 
     public LoadOptions withWeightFormat(WeightFormat f) {
-        return new LoadOptions(modelDir, visionTower, device, f, canvasOverride, layerLimit, towerMemory);
+        return new LoadOptions(modelDir, visionTower, device, f, canvasOverride, layerLimit, towerMemory, source);
     }
 
     public LoadOptions withCanvasOverride(int side) {
-        return new LoadOptions(modelDir, visionTower, device, weightFormat, side, layerLimit, towerMemory);
+        return new LoadOptions(modelDir, visionTower, device, weightFormat, side, layerLimit, towerMemory, source);
+    }
+
+    public LoadOptions withLayerLimit(int layers) {
+        return new LoadOptions(modelDir, visionTower, device, weightFormat, canvasOverride, layers, towerMemory, source);
     }
 
     public LoadOptions withTowerMemory(TowerMemory m) {
-        return new LoadOptions(modelDir, visionTower, device, weightFormat, canvasOverride, layerLimit, m);
+        return new LoadOptions(modelDir, visionTower, device, weightFormat, canvasOverride, layerLimit, m, source);
     }
 }

@@ -1,6 +1,7 @@
 package ai.convllava.model.api;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * A piece of background work on the inference thread: its result (or failure) and a way to stop it.
@@ -12,4 +13,22 @@ public interface TaskHandle<T> {
     void cancel();
 
     boolean isCancelled();
+
+    /**
+     * Waits for the result: the value, or the task's own exception (a {@link ConvLlavaException} names
+     * what went wrong), or a {@link java.util.concurrent.CancellationException} when it was cancelled.
+     */
+    default T join() {
+        try {
+            return result().join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
 }

@@ -1,5 +1,9 @@
 package ai.convllava.model.checkpoint;
 
+import ai.convllava.model.spi.CheckpointFormatException;
+
+import ai.convllava.model.spi.DType;
+
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;

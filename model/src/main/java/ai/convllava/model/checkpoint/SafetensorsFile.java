@@ -1,5 +1,10 @@
 package ai.convllava.model.checkpoint;
 
+import ai.convllava.model.spi.CheckpointFormatException;
+
+import ai.convllava.model.spi.DType;
+import ai.convllava.model.spi.TensorInfo;
+
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;

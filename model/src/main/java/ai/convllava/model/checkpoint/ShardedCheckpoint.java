@@ -1,5 +1,11 @@
 package ai.convllava.model.checkpoint;
 
+import ai.convllava.model.spi.CheckpointFormatException;
+
+import ai.convllava.model.spi.MissingWeightException;
+import ai.convllava.model.spi.TensorInfo;
+import ai.convllava.model.spi.WeightSource;
+
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,5 +1,7 @@
 package ai.convllava.model.checkpoint;
 
+import ai.convllava.model.spi.TensorInfo;
+
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Map;

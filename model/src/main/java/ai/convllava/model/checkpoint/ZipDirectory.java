@@ -1,5 +1,7 @@
 package ai.convllava.model.checkpoint;
 
+import ai.convllava.model.spi.CheckpointFormatException;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;

@@ -1,6 +1,6 @@
 package ai.convllava.model.config;
 
-import ai.convllava.model.checkpoint.WeightSource;
+import ai.convllava.model.spi.WeightSource;
 
 import java.io.IOException;
 import java.nio.file.Files;

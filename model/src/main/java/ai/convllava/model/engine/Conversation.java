@@ -1,5 +1,6 @@
 package ai.convllava.model.engine;
 
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.nn.KvCache;
 
 import java.util.ArrayList;
@@ -37,6 +38,27 @@ public final class Conversation implements AutoCloseable {
 
     public int maxTokens() {
         return cache.maxCapacity();
+    }
+
+    /** How many leading positions of {@code want} the cache already holds. */
+    int commonPrefix(List<Slot> want) {
+        int common = 0;
+        int max = Math.min(slots.size(), want.size());
+        while (common < max && slots.get(common).equals(want.get(common))) {
+            common++;
+        }
+        return common;
+    }
+
+    /** Fails when {@code want} is empty or longer than the context. */
+    void checkFits(List<Slot> want) {
+        if (want.isEmpty()) {
+            throw new ConvLlavaException("the prompt is empty");
+        }
+        if (want.size() > maxTokens()) {
+            throw new ConvLlavaException("the conversation needs " + want.size() + " tokens but the model's context is "
+                    + maxTokens() + " (max_position_embeddings)");
+        }
     }
 
     /** Keeps the first {@code n} positions. */

@@ -13,13 +13,27 @@ public final class ImageFeatures implements AutoCloseable {
     private final NDArray projected;
     private final CanvasGeometry geometry;
     private final String key;
+    private final double towerMs;
+    private final double projectorMs;
     private volatile boolean closed;
 
-    ImageFeatures(NDManager manager, NDArray projected, CanvasGeometry geometry, String key) {
+    ImageFeatures(NDManager manager, NDArray projected, CanvasGeometry geometry, String key, double towerMs, double projectorMs) {
         this.manager = manager;
         this.projected = projected;
         this.geometry = geometry;
         this.key = key;
+        this.towerMs = towerMs;
+        this.projectorMs = projectorMs;
+    }
+
+    /** Time the vision tower took to encode the image (ms). */
+    public double towerMs() {
+        return towerMs;
+    }
+
+    /** Time the projector took on the tower's output (ms). */
+    public double projectorMs() {
+        return projectorMs;
     }
 
     NDArray projected() {

@@ -1,5 +1,7 @@
 package ai.convllava.model.nn;
 
+import ai.convllava.model.api.JitOptions;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;

@@ -1,5 +1,7 @@
 package ai.convllava.model.nn;
 
+import ai.convllava.model.api.JitOptions;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;

@@ -1,6 +1,6 @@
 package ai.convllava.model.nn;
 
-import ai.convllava.model.checkpoint.WeightSource;
+import ai.convllava.model.spi.WeightSource;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;

@@ -2,8 +2,8 @@ package ai.convllava.model.nn;
 
 import ai.convllava.model.api.WeightFormat;
 
-import ai.convllava.model.checkpoint.TensorInfo;
-import ai.convllava.model.checkpoint.WeightSource;
+import ai.convllava.model.spi.TensorInfo;
+import ai.convllava.model.spi.WeightSource;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -193,7 +193,7 @@ public final class Weights {
         if (numel <= blockFloats || rowLength > blockFloats || numel != rows * rowLength) {
             // one block (also a single row too long to split; the shape check in the read reports a mismatch)
             if (numel * 4 > Integer.MAX_VALUE) {
-                throw new ai.convllava.model.checkpoint.CheckpointFormatException(info.file().getFileName() + ": tensor '" + key + "' "
+                throw new ai.convllava.model.spi.CheckpointFormatException(info.file().getFileName() + ": tensor '" + key + "' "
                         + info.shapeString() + " is over 2 GiB as float32");
             }
             result = convertBlock(key, 0, (int) numel, new Shape(shape), type, null, -1);

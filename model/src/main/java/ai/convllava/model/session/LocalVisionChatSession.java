@@ -1,31 +1,33 @@
 package ai.convllava.model.session;
 
-import ai.convllava.model.api.Stage;
-import ai.convllava.model.api.Turn;
 import ai.convllava.model.api.AnswerListener;
 import ai.convllava.model.api.ChatRequest;
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.api.DraftResult;
+import ai.convllava.model.api.FinishReason;
+import ai.convllava.model.api.GenerationResult;
+import ai.convllava.model.api.ImageTask;
+import ai.convllava.model.api.LoadOptions;
 import ai.convllava.model.api.ModelInfo;
+import ai.convllava.model.api.PreEncoding;
 import ai.convllava.model.api.ProgressListener;
 import ai.convllava.model.api.SessionState;
+import ai.convllava.model.api.Stage;
 import ai.convllava.model.api.TaskHandle;
+import ai.convllava.model.api.Timings;
+import ai.convllava.model.api.TowerMemory;
+import ai.convllava.model.api.Turn;
 import ai.convllava.model.api.VisionChatSession;
-
-import ai.convllava.model.api.ConvLlavaException;
+import ai.convllava.model.api.image.CanvasGeometry;
+import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.api.image.RgbImage;
 import ai.convllava.model.engine.ConvLlava;
 import ai.convllava.model.engine.Conversation;
 import ai.convllava.model.engine.ImageFeatures;
-import ai.convllava.model.api.LoadOptions;
-import ai.convllava.model.api.TowerMemory;
-import ai.convllava.model.api.FinishReason;
-import ai.convllava.model.api.GenerationResult;
-import ai.convllava.model.api.Timings;
+import ai.convllava.model.engine.ModelLoader;
 import ai.convllava.model.generate.TokenListener;
-import ai.convllava.model.api.image.CanvasGeometry;
-import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.image.ImagePreprocessor;
-import ai.convllava.model.api.image.PreprocessedImage;
-import ai.convllava.model.api.image.RgbImage;
 import ai.convllava.model.tokenizer.ConversationPrompt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,11 +35,10 @@ import org.slf4j.LoggerFactory;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -47,10 +48,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * The engine behind {@link VisionChatSession}: one inference thread owns the model, the image
- * features (a small LRU keyed by canvas content, mode and model) and the conversation's KV cache.
- * A second, pure-Java thread preprocesses images for the preview so that a big photo shows at once
- * even while an answer is being written.
+ * The session in this process: one inference thread owns the model, the image features (a small LRU
+ * keyed by canvas content, size and model, {@link FeatureCache}) and the conversation's KV cache. A
+ * second, pure-Java thread preprocesses images for the preview, so that a big photo shows at once even
+ * while an answer is being written; it also hashes the canvas, once per image, for the feature cache.
  *
  * <p>Drafts (questions read while typed) are the lowest priority work on the inference thread: each
  * request bumps a counter that the draft being read polls between layers, and a draft waits behind
@@ -78,11 +79,14 @@ public final class LocalVisionChatSession implements VisionChatSession {
     // owned by the inference thread
     private ConvLlava model;
     private Conversation conversation;
-    private final Map<String, ImageFeatures> features = new LinkedHashMap<>(8, 0.75f, true);
-    // the current image, written by the preview thread, read by the inference thread
-    private volatile PreprocessedImage currentImage;
+    private final FeatureCache features = new FeatureCache(FEATURE_CACHE_SIZE);
+    /** The image questions are about: written by the preview thread, read by the inference thread. */
+    private volatile CurrentImage current;
     private volatile long currentImageEpoch;
-    private volatile double currentPreprocessMs;
+
+    /** A preprocessed image with its content hash (computed once) and how long preprocessing took. */
+    private record CurrentImage(PreprocessedImage pre, String contentKey, double preprocessMs) {
+    }
 
     private static Thread daemon(Runnable r, String name) {
         Thread t = new Thread(r, name);
@@ -99,7 +103,7 @@ public final class LocalVisionChatSession implements VisionChatSession {
             releaseModel();
             long t0 = System.nanoTime();
             try {
-                model = ConvLlava.load(options, (stage, done, total, bytes, bytesTotal) ->
+                model = ModelLoader.load(options, (stage, done, total, bytes, bytesTotal) ->
                         progress.progress("Loading " + stage + " (" + done + " / " + total + " tensors)",
                                 bytesTotal > 0 ? (double) bytes / bytesTotal : -1), h.cancelCheck());
                 conversation = model.newConversation(ConvLlava.INITIAL_CONTEXT);
@@ -130,8 +134,7 @@ public final class LocalVisionChatSession implements VisionChatSession {
     }
 
     private void releaseModel() {
-        features.values().forEach(ImageFeatures::close);
-        features.clear();
+        features.close();
         if (conversation != null) {
             conversation.close();
             conversation = null;
@@ -172,75 +175,115 @@ public final class LocalVisionChatSession implements VisionChatSession {
     }
 
     @Override
-    public TaskHandle<PreprocessedImage> setImage(RgbImage image, CanvasMode mode) {
+    public ImageTask setImage(RgbImage image, CanvasMode mode, boolean preEncode) {
         long epoch = imageEpoch.incrementAndGet();
         requests.incrementAndGet();
-        SimpleTaskHandle<PreprocessedImage> h = new SimpleTaskHandle<>(() -> imageEpoch.get() != epoch);
-        preview.execute(() -> {
-            if (h.isCancelled()) {
-                h.future().completeExceptionally(new CancellationException("a newer image replaced this one"));
-                return;
-            }
-            try {
-                long t0 = System.nanoTime();
-                PreprocessedImage pre = preprocessor.preprocess(image, mode);
-                currentPreprocessMs = (System.nanoTime() - t0) / 1e6;
-                currentImage = pre;
-                currentImageEpoch = epoch;
-                inference.execute(() -> preEncode(pre, h)); // queued before the preview completes: a question asked after it finds the image encoded
-                h.future().complete(pre);
-            } catch (RuntimeException e) {
-                currentImageEpoch = epoch; // the previous image stays the one questions are about
-                h.future().completeExceptionally(e);
-            }
-        });
+        ImageHandle h = new ImageHandle(() -> imageEpoch.get() != epoch);
+        try {
+            preview.execute(() -> prepare(image, mode, preEncode, epoch, h));
+        } catch (RejectedExecutionException e) {
+            h.future().completeExceptionally(new ConvLlavaException("the session is closed"));
+            h.encoded.complete(PreEncoding.skipped("the session is closed"));
+        }
         return h;
     }
 
-    /** Encodes the image and reads "system USER: <image>" into the cache while the user types. */
-    private void preEncode(PreprocessedImage pre, SimpleTaskHandle<?> h) {
-        if (model == null || h.isCancelled() || currentImage != pre) {
+    /** On the preview thread: the canvas and its hash, then the pre-encode queued on the inference thread. */
+    private void prepare(RgbImage image, CanvasMode mode, boolean preEncode, long epoch, ImageHandle h) {
+        if (h.isCancelled()) {
+            h.future().completeExceptionally(new CancellationException("a newer image replaced this one"));
+            h.encoded.complete(PreEncoding.cancelled("a newer image replaced this one"));
             return;
+        }
+        try {
+            long t0 = System.nanoTime();
+            PreprocessedImage pre = preprocessor.preprocess(image, mode);
+            double ms = (System.nanoTime() - t0) / 1e6;
+            CurrentImage img = new CurrentImage(pre, contentKey(pre), ms);
+            current = img;
+            currentImageEpoch = epoch;
+            if (preEncode) {
+                // queued before the preview completes: a question asked after it finds the image encoded
+                inference.execute(() -> h.encoded.complete(preEncode(img, h)));
+            } else {
+                h.encoded.complete(PreEncoding.skipped("pre-encoding was not asked for"));
+            }
+            h.future().complete(pre);
+        } catch (RuntimeException e) {
+            currentImageEpoch = epoch; // the previous image stays the one questions are about
+            h.encoded.complete(PreEncoding.failed(e.getMessage()));
+            h.future().completeExceptionally(e);
+        }
+    }
+
+    /** An image's handle: the canvas as its result, and its pre-encoding. */
+    private static final class ImageHandle extends SimpleTaskHandle<PreprocessedImage> implements ImageTask {
+        final CompletableFuture<PreEncoding> encoded = new CompletableFuture<>();
+
+        ImageHandle(java.util.function.BooleanSupplier alsoCancelledWhen) {
+            super(alsoCancelledWhen);
+        }
+
+        @Override
+        public CompletableFuture<PreEncoding> encoded() {
+            return encoded;
+        }
+    }
+
+    /** Encodes the image and reads "system USER: <image>" into the cache while the user types. */
+    private PreEncoding preEncode(CurrentImage img, SimpleTaskHandle<?> h) {
+        if (model == null) {
+            return PreEncoding.skipped("no model is loaded");
+        }
+        if (h.isCancelled() || current != img) {
+            return PreEncoding.cancelled("a newer image or a request came first");
         }
         setState(SessionState.ENCODING);
         try {
-            ImageFeatures f = featuresFor(pre, h);
+            boolean reused = features.get(featureKey(img)) != null;
+            ImageFeatures f = featuresFor(img, h);
             int[] prefix = ConversationPrompt.imageQuestion("").imagePrefixIds(model.tokenizer());
-            model.prefill(conversation, prefix, f, h.cancelCheck());
+            long t0 = System.nanoTime();
+            int computed = model.prefill(conversation, prefix, f, h.cancelCheck());
+            double prefillMs = (System.nanoTime() - t0) / 1e6;
+            return new PreEncoding(PreEncoding.Outcome.ENCODED, reused ? 0 : f.towerMs() + f.projectorMs(), reused ? 0 : f.projectorMs(),
+                    reused, prefix.length - 1 + f.tokens(), computed, prefillMs, null);
         } catch (CancellationException e) {
             LOG.debug("pre-encode cancelled");
+            return PreEncoding.cancelled("a newer image or a request came first");
         } catch (RuntimeException e) {
             LOG.warn("pre-encode failed: {}", e.getMessage());
+            return PreEncoding.failed(e.getMessage());
         } finally {
             setState(SessionState.READY);
         }
     }
 
-    /** Features of this canvas from the LRU, or encoded now. */
-    private ImageFeatures featuresFor(PreprocessedImage pre, SimpleTaskHandle<?> h) {
-        String key = featureKey(pre);
+    /** Features of this canvas from the cache, or encoded now. */
+    private ImageFeatures featuresFor(CurrentImage img, SimpleTaskHandle<?> h) {
+        String key = featureKey(img);
         ImageFeatures f = features.get(key);
-        if (f != null && !f.isClosed()) {
-            return f;
-        }
-        f = model.encodeImage(pre, key, h.cancelCheck());
-        features.put(key, f);
-        while (features.size() > FEATURE_CACHE_SIZE) {
-            String eldest = features.keySet().iterator().next();
-            features.remove(eldest).close();
+        if (f == null) {
+            f = model.encodeImage(img.pre(), key, h.cancelCheck());
+            features.put(key, f);
         }
         return f;
     }
 
-    private String featureKey(PreprocessedImage pre) {
+    /** SHA-256 of the canvas pixels and its size: the same canvas is the same image, whatever file it came from. */
+    private static String contentKey(PreprocessedImage pre) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             md.update(pre.canvas().rgb());
-            return HexFormat.of().formatHex(md.digest()) + "/" + pre.geometry().canvasWidth() + "x" + pre.geometry().canvasHeight()
-                    + "/" + (modelInfo != null ? modelInfo.folder() : "");
+            return HexFormat.of().formatHex(md.digest()) + "/" + pre.geometry().canvasWidth() + "x" + pre.geometry().canvasHeight();
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The canvas's identity in the feature cache: its content key and the model that encodes it. */
+    private String featureKey(CurrentImage img) {
+        return img.contentKey() + "/" + (modelInfo != null ? modelInfo.folder() : "");
     }
 
     @Override
@@ -259,14 +302,14 @@ public final class LocalVisionChatSession implements VisionChatSession {
             }
             setState(SessionState.GENERATING);
             try {
-                PreprocessedImage pre = currentImage;
+                CurrentImage img = current;
                 ImageFeatures f = null;
                 double visionMs = 0;
-                if (pre != null) {
+                if (img != null) {
                     listener.onStage(Stage.ENCODING_IMAGE, -1);
                     long v0 = System.nanoTime();
-                    boolean cached = features.containsKey(featureKey(pre));
-                    f = featuresFor(pre, h);
+                    boolean cached = features.get(featureKey(img)) != null;
+                    f = featuresFor(img, h);
                     visionMs = cached ? 0 : (System.nanoTime() - v0) / 1e6;
                 }
                 Fitted fit = fitToContext(request, f);
@@ -286,7 +329,7 @@ public final class LocalVisionChatSession implements VisionChatSession {
                     }
                 };
                 GenerationResult r = model.generate(conversation, fit.ids(), f, request.generation(), tl, h.cancelCheck(),
-                        new Timings(pre != null ? currentPreprocessMs : 0, visionMs, 0, 0, 0, 0), start);
+                        new Timings(img != null ? img.preprocessMs() : 0, visionMs, 0, 0, 0, 0), start);
                 h.future().complete(r);
             } catch (CancellationException e) {
                 h.future().complete(cancelledBeforeStart());
@@ -327,7 +370,7 @@ public final class LocalVisionChatSession implements VisionChatSession {
     }
 
     private static GenerationResult cancelledBeforeStart() {
-        return new GenerationResult("", new int[0], FinishReason.CANCELLED, 0, 0, 0, new Timings(0, 0, 0, 0, 0, 0), 0, List.of(), null);
+        return new GenerationResult("", new int[0], FinishReason.CANCELLED, 0, 0, 0, Timings.NONE, 0, List.of(), null);
     }
 
     @Override
@@ -338,7 +381,7 @@ public final class LocalVisionChatSession implements VisionChatSession {
         try {
             inference.execute(() -> readDraftNow(draft, number, h)); // behind whatever is queued: an answer, a load, a pre-encode
         } catch (RejectedExecutionException e) {
-            h.future().complete(DraftResult.skipped("the service is closed"));
+            h.future().complete(DraftResult.skipped("the session is closed"));
         }
         return h;
     }
@@ -360,13 +403,13 @@ public final class LocalVisionChatSession implements VisionChatSession {
             h.future().complete(DraftResult.skipped("no model is loaded"));
             return;
         }
-        PreprocessedImage pre = currentImage;
+        CurrentImage img = current;
         if (currentImageEpoch != imageEpoch.get()) {
             h.future().complete(DraftResult.skipped("the image is still being prepared"));
             return;
         }
-        ImageFeatures f = pre == null ? null : features.get(featureKey(pre));
-        if (pre != null && (f == null || f.isClosed())) {
+        ImageFeatures f = img == null ? null : features.get(featureKey(img));
+        if (img != null && f == null) {
             h.future().complete(DraftResult.skipped("the image is not encoded yet"));
             return;
         }
@@ -391,7 +434,7 @@ public final class LocalVisionChatSession implements VisionChatSession {
         } finally {
             setState(SessionState.READY);
         }
-        h.future().complete(result); // after READY: whoever waits on the draft finds the service idle
+        h.future().complete(result); // after READY: whoever waits on the draft finds the session idle
     }
 
     @Override

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 /** A {@link TaskHandle} backed by a future and a cancellation flag the work polls. */
-final class SimpleTaskHandle<T> implements TaskHandle<T> {
+class SimpleTaskHandle<T> implements TaskHandle<T> {
     private final CompletableFuture<T> result = new CompletableFuture<>();
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private final BooleanSupplier alsoCancelledWhen;

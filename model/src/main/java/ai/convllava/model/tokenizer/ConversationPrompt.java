@@ -1,5 +1,7 @@
 package ai.convllava.model.tokenizer;
 
+import ai.convllava.model.spi.TextTokenizer;
+
 import ai.convllava.model.api.ChatRequest;
 import ai.convllava.model.api.Turn;
 import java.util.ArrayList;
@@ -30,8 +32,7 @@ import java.util.Objects;
 public final class ConversationPrompt {
 
     /** conv_vicuna_v1's system prompt. */
-    public static final String VICUNA_V1_SYSTEM = "A chat between a curious user and an artificial intelligence assistant. "
-            + "The assistant gives helpful, detailed, and polite answers to the user's questions.";
+    public static final String VICUNA_V1_SYSTEM = ChatRequest.VICUNA_V1_SYSTEM;
     /** Where the image features go in the ids (LLaVA's {@code IMAGE_TOKEN_INDEX}). */
     public static final int IMAGE_TOKEN_INDEX = -200;
     /** LLaVA's {@code DEFAULT_IMAGE_TOKEN}, as it appears in {@link #text()}. */

@@ -1,5 +1,7 @@
 package ai.convllava.model.tokenizer;
 
+import ai.convllava.model.spi.TokenizerException;
+
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;

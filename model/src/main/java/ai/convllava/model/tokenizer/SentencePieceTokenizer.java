@@ -1,5 +1,8 @@
 package ai.convllava.model.tokenizer;
 
+import ai.convllava.model.spi.TextTokenizer;
+import ai.convllava.model.spi.TokenizerException;
+
 import ai.djl.sentencepiece.SpProcessor;
 import ai.djl.sentencepiece.SpTokenizer;
 import java.io.IOException;

@@ -1,5 +1,8 @@
 package ai.convllava.model.tokenizer;
 
+import ai.convllava.model.spi.TextTokenizer;
+import ai.convllava.model.spi.TokenizerException;
+
 import java.util.Arrays;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,5 +1,8 @@
 package ai.convllava.model.checkpoint;
 
+import ai.convllava.model.spi.DType;
+import ai.convllava.model.spi.TensorInfo;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,5 +1,9 @@
 package ai.convllava.model.checkpoint;
 
+import ai.convllava.model.spi.CheckpointFormatException;
+
+import ai.convllava.model.spi.MissingWeightException;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,5 +1,6 @@
 package ai.convllava.model.config;
 
+import ai.convllava.model.engine.ModelLoader;
 import ai.convllava.model.Goldens;
 import ai.convllava.model.checkpoint.ShardedCheckpoint;
 import ai.convllava.model.engine.ConvLlava;
@@ -108,7 +109,7 @@ class ModelFolderTest {
             assertTrue(t.description().contains("inside the model shards"), t.description());
         }
         // and the embedded encoder reproduces the reference features
-        try (ConvLlava model = ConvLlava.load(LoadOptions.of(m).withDevice(Device.CPU).withCanvasOverride(256), LoadListener.NONE, () -> false)) {
+        try (ConvLlava model = ModelLoader.load(LoadOptions.of(m).withDevice(Device.CPU).withCanvasOverride(256), LoadListener.NONE, () -> false)) {
             assertEquals(VisionTower.Source.EMBEDDED_IN_MODEL, model.visionTower().source());
             PreprocessedImage px = model.preprocessor().preprocess(
                     ai.convllava.model.image.ImageDecoder.decode(TINY.resolve("images/wide.png")), CanvasMode.PAD);

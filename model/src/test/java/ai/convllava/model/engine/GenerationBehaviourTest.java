@@ -41,7 +41,7 @@ class GenerationBehaviourTest {
 
     @BeforeAll
     void load() {
-        m = ConvLlava.load(LoadOptions.of(TINY.resolve("tiny-convllava")).withDevice(Device.CPU), LoadListener.NONE, () -> false);
+        m = ModelLoader.load(LoadOptions.of(TINY.resolve("tiny-convllava")).withDevice(Device.CPU), LoadListener.NONE, () -> false);
         wide = m.preprocessor().preprocess(ImageDecoder.decode(TINY.resolve("images/wide.png")), CanvasMode.PAD);
         ids = ConversationPrompt.imageQuestion("What is the tallest bar in this chart?").inputIds(m.tokenizer());
     }

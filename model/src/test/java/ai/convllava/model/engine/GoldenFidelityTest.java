@@ -53,7 +53,7 @@ class GoldenFidelityTest {
     void load() throws IOException {
         golden = new ObjectMapper().readTree(TINY.resolve("golden.json").toFile());
         for (String folder : List.of("tiny-convllava", "tiny-convllava-safetensors")) {
-            models.put(folder, ConvLlava.load(LoadOptions.of(TINY.resolve(folder)).withWeightFormat(WeightFormat.F32).withDevice(Device.CPU),
+            models.put(folder, ModelLoader.load(LoadOptions.of(TINY.resolve(folder)).withWeightFormat(WeightFormat.F32).withDevice(Device.CPU),
                     LoadListener.NONE, () -> false));
         }
     }

@@ -47,7 +47,7 @@ class HalfKernelTest {
     @BeforeAll
     void load() {
         assumeTrue(LinearLayer.halfKernelActive(), "the Java float16 kernel is not available on this JVM/CPU");
-        m = ConvLlava.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU).withWeightFormat(WeightFormat.F16),
+        m = ModelLoader.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU).withWeightFormat(WeightFormat.F16),
                 LoadListener.NONE, () -> false);
         wide = m.preprocessor().preprocess(ImageDecoder.decode(Goldens.TINY.resolve("images/wide.png")), CanvasMode.PAD);
         ids = ConversationPrompt.imageQuestion("What is the tallest bar in this chart?").inputIds(m.tokenizer());

@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class HalfWeightsTest {
     @Test
     void f16WeightsReproduceTheGoldenPrefillAndGreedyTokens() {
-        try (ConvLlava m = ConvLlava.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU)
+        try (ConvLlava m = ModelLoader.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU)
                 .withWeightFormat(WeightFormat.F16), LoadListener.NONE, () -> false)) {
             assertEquals(WeightFormat.F16, m.weightFormat());
             PreprocessedImage ours = m.preprocessor().preprocess(ImageDecoder.decode(Goldens.TINY.resolve("images/wide.png")), CanvasMode.PAD);

@@ -23,12 +23,12 @@ class MemoryCheckTest {
     @Test
     void aModelThatCannotFitIsRefusedBeforeLoadingWithTheNumbers() {
         System.setProperty("convllava.availableMemory", String.valueOf(200L << 20));
-        ConvLlavaException e = assertThrows(ConvLlavaException.class, () -> ConvLlava.load(
+        ConvLlavaException e = assertThrows(ConvLlavaException.class, () -> ModelLoader.load(
                 LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU), LoadListener.NONE, () -> false));
         assertTrue(e.getMessage().contains("needs about") && e.getMessage().contains("is available")
                 && e.getMessage().contains("skipMemoryCheck"), e.getMessage());
         System.setProperty("convllava.skipMemoryCheck", "true");
-        try (ConvLlava m = ConvLlava.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU), LoadListener.NONE,
+        try (ConvLlava m = ModelLoader.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU), LoadListener.NONE,
                 () -> false)) {
             assertTrue(m.numLayers() == 2);
         }

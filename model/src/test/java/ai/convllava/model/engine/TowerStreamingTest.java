@@ -50,7 +50,7 @@ class TowerStreamingTest {
         for (WeightFormat f : WeightFormat.values()) {
             java.util.Map<String, long[]> last = new java.util.HashMap<>(); // stage -> done, total, bytes done, bytes total
             LoadListener progress = (stage, done, total, bytes, bytesTotal) -> last.put(stage, new long[] {done, total, bytes, bytesTotal});
-            try (ConvLlava m = ConvLlava.load(tiny(f, TowerMemory.STREAMED), progress, () -> false)) {
+            try (ConvLlava m = ModelLoader.load(tiny(f, TowerMemory.STREAMED), progress, () -> false)) {
                 for (var e : last.entrySet()) {
                     long[] p = e.getValue();
                     assertEquals(p[1], p[0], e.getKey() + ": every planned tensor is counted, the streamed embeddings too");
@@ -88,7 +88,7 @@ class TowerStreamingTest {
 
     @Test
     void cancellingAStreamedEncodeLeavesNothingBehind() {
-        try (ConvLlava m = ConvLlava.load(tiny(WeightFormat.F32, TowerMemory.STREAMED), LoadListener.NONE, () -> false)) {
+        try (ConvLlava m = ModelLoader.load(tiny(WeightFormat.F32, TowerMemory.STREAMED), LoadListener.NONE, () -> false)) {
             PreprocessedImage px = goldenPixels(m);
             long live = m.liveArrayCount();
             AtomicInteger polls = new AtomicInteger();
@@ -102,7 +102,7 @@ class TowerStreamingTest {
 
     @Test
     void autoStreamsTheTowerWhenOnlyThatFits() {
-        ConvLlava probe = ConvLlava.load(tiny(WeightFormat.F32, TowerMemory.RESIDENT), LoadListener.NONE, () -> false);
+        ConvLlava probe = ModelLoader.load(tiny(WeightFormat.F32, TowerMemory.RESIDENT), LoadListener.NONE, () -> false);
         MemoryEstimate resident;
         MemoryEstimate streamed;
         try (probe) {
@@ -115,12 +115,12 @@ class TowerStreamingTest {
         }
         assertTrue(streamed.totalBytes() < resident.totalBytes());
         System.setProperty("convllava.availableMemory", String.valueOf(resident.totalBytes()));
-        try (ConvLlava m = ConvLlava.load(tiny(WeightFormat.F32, TowerMemory.AUTO), LoadListener.NONE, () -> false)) {
+        try (ConvLlava m = ModelLoader.load(tiny(WeightFormat.F32, TowerMemory.AUTO), LoadListener.NONE, () -> false)) {
             assertEquals(TowerMemory.RESIDENT, m.towerMemory(), "everything fits: resident");
             assertTrue(!m.embeddingsStreamed(), "a resident model keeps its token embeddings");
         }
         System.setProperty("convllava.availableMemory", String.valueOf(streamed.totalBytes()));
-        try (ConvLlava m = ConvLlava.load(tiny(WeightFormat.F32, TowerMemory.AUTO), LoadListener.NONE, () -> false)) {
+        try (ConvLlava m = ModelLoader.load(tiny(WeightFormat.F32, TowerMemory.AUTO), LoadListener.NONE, () -> false)) {
             assertEquals(TowerMemory.STREAMED, m.towerMemory(), "only the streamed tower fits");
             assertEquals(0, m.visionFeatures(goldenPixels(m)).length % m.visionTower().config().outputSize());
         }

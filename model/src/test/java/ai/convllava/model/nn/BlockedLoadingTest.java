@@ -3,12 +3,10 @@ package ai.convllava.model.nn;
 import ai.convllava.model.api.WeightFormat;
 
 import ai.convllava.model.Goldens;
-import ai.convllava.model.bench.SyntheticModel;
-import ai.convllava.model.bench.SyntheticWeights;
-import ai.convllava.model.checkpoint.DType;
+import ai.convllava.model.spi.DType;
 import ai.convllava.model.checkpoint.ShardedCheckpoint;
-import ai.convllava.model.checkpoint.TensorInfo;
-import ai.convllava.model.checkpoint.WeightSource;
+import ai.convllava.model.spi.TensorInfo;
+import ai.convllava.model.spi.WeightSource;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -61,26 +59,6 @@ class BlockedLoadingTest {
                     assertEquals(k, b.getName());
                 }
             }
-        }
-    }
-
-    @Test
-    void syntheticWeightsReadRangesExactlyAsWholeTensors() {
-        SyntheticModel tiny = SyntheticModel.convLlava(768).withTinyTower().withLlmLayers(1);
-        try (SyntheticWeights w = new SyntheticWeights(tiny, 7)) {
-            String key = "model.layers.0.self_attn.q_proj.weight";
-            float[] all = w.readFloatArray(key);
-            int n = 200_003; // crosses several generation chunks, starts mid-chunk
-            long first = 65_536 * 3 - 17;
-            FloatBuffer dst = FloatBuffer.allocate(n + 3);
-            dst.put(1.5f);
-            w.readRangeInto(key, first, n, dst);
-            assertEquals(n + 1, dst.position());
-            float[] got = Arrays.copyOfRange(dst.array(), 1, n + 1);
-            assertArrayEquals(Arrays.copyOfRange(all, (int) first, (int) first + n), got, 0f);
-            assertThrows(IllegalArgumentException.class, () -> w.readRangeInto(key, all.length - 2, 3, FloatBuffer.allocate(3)));
-            assertThrows(IllegalArgumentException.class, () -> w.readRangeInto(key, 0, 10, FloatBuffer.allocate(9)));
-            assertThrows(IllegalArgumentException.class, () -> w.readRangeInto(key, -1, 1, FloatBuffer.allocate(1)));
         }
     }
 

@@ -3,7 +3,7 @@ package ai.convllava.model.nn;
 import ai.convllava.model.api.WeightFormat;
 
 import ai.convllava.model.Goldens;
-import ai.convllava.model.checkpoint.MissingWeightException;
+import ai.convllava.model.spi.MissingWeightException;
 import ai.convllava.model.checkpoint.ShardedCheckpoint;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;

@@ -1,10 +1,10 @@
 package ai.convllava.model.reliability;
 
 import ai.convllava.model.Goldens;
-import ai.convllava.model.checkpoint.CheckpointFormatException;
-import ai.convllava.model.checkpoint.MissingWeightException;
+import ai.convllava.model.spi.CheckpointFormatException;
+import ai.convllava.model.spi.MissingWeightException;
 import ai.convllava.model.checkpoint.ShardedCheckpoint;
-import ai.convllava.model.checkpoint.TensorInfo;
+import ai.convllava.model.spi.TensorInfo;
 import ai.convllava.model.reliability.BoundedRunner.Kind;
 import ai.convllava.model.reliability.BoundedRunner.Outcome;
 import com.fasterxml.jackson.databind.JsonNode;

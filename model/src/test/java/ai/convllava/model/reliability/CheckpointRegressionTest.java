@@ -1,6 +1,6 @@
 package ai.convllava.model.reliability;
 
-import ai.convllava.model.checkpoint.CheckpointFormatException;
+import ai.convllava.model.spi.CheckpointFormatException;
 import ai.convllava.model.checkpoint.ShardedCheckpoint;
 import ai.convllava.model.reliability.BoundedRunner.Kind;
 import ai.convllava.model.reliability.BoundedRunner.Outcome;

@@ -1,5 +1,6 @@
 package ai.convllava.model.reliability;
 
+import ai.convllava.model.engine.ModelLoader;
 import ai.convllava.model.api.Turn;
 import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.Goldens;
@@ -48,7 +49,7 @@ class ContextLimitTest {
 
     @BeforeAll
     void load() {
-        m = ConvLlava.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU), LoadListener.NONE, () -> false);
+        m = ModelLoader.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU), LoadListener.NONE, () -> false);
         PreprocessedImage wide = m.preprocessor().preprocess(ImageDecoder.decode(Goldens.TINY.resolve("images/wide.png")), CanvasMode.PAD);
         features = m.encodeImage(wide, "wide", () -> false);
         context = m.config().llm().maxPositionEmbeddings();

@@ -1,5 +1,6 @@
 package ai.convllava.model.reliability;
 
+import ai.convllava.model.engine.ModelLoader;
 import ai.convllava.model.api.Stage;
 import ai.convllava.model.Goldens;
 import ai.convllava.model.engine.ConvLlava;
@@ -206,7 +207,7 @@ class EngineStressTest {
     @Test
     void engineLiveArraysStayFlatUnderRandomCancellation() {
         Random rnd = new Random(SEED + 1);
-        try (ConvLlava m = ConvLlava.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU),
+        try (ConvLlava m = ModelLoader.load(LoadOptions.of(Goldens.TINY.resolve("tiny-convllava")).withDevice(Device.CPU),
                 LoadListener.NONE, () -> false)) {
             Map<String, PreprocessedImage> pre = new LinkedHashMap<>();
             for (String image : List.of("wide", "tall")) {

@@ -1,5 +1,7 @@
 package ai.convllava.model.tokenizer;
 
+import ai.convllava.model.spi.TextTokenizer;
+
 import ai.convllava.model.api.Turn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,8 +29,8 @@ class ConversationPromptTest {
     @BeforeAll
     static void open() {
         llama = SentencePieceTokenizer.open(TokenizerFixtures.llamaModel());
-        tinySp = TextTokenizer.open(TokenizerFixtures.tinyFolder());
-        tinyJson = TextTokenizer.open(TokenizerFixtures.tinySafetensorsFolder());
+        tinySp = Tokenizers.open(TokenizerFixtures.tinyFolder());
+        tinyJson = Tokenizers.open(TokenizerFixtures.tinySafetensorsFolder());
     }
 
     @AfterAll

@@ -1,5 +1,7 @@
 package ai.convllava.model.tokenizer;
 
+import ai.convllava.model.spi.TokenizerException;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

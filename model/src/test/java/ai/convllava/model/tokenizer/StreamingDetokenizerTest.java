@@ -1,5 +1,8 @@
 package ai.convllava.model.tokenizer;
 
+import ai.convllava.model.spi.TextTokenizer;
+import ai.convllava.model.spi.TokenizerException;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -28,8 +31,8 @@ class StreamingDetokenizerTest {
     static void open() {
         llamaSp = SentencePieceTokenizer.open(TokenizerFixtures.llamaModel());
         llamaJson = HfTokenizer.open(TokenizerFixtures.llamaJson());
-        tinySp = TextTokenizer.open(TokenizerFixtures.tinyFolder());
-        tinyJson = TextTokenizer.open(TokenizerFixtures.tinySafetensorsFolder());
+        tinySp = Tokenizers.open(TokenizerFixtures.tinyFolder());
+        tinyJson = Tokenizers.open(TokenizerFixtures.tinySafetensorsFolder());
     }
 
     @AfterAll

@@ -1,6 +1,5 @@
 package ai.convllava.app.gui.main;
 
-import ai.convllava.app.cli.SelfTestCommand;
 import ai.convllava.app.gui.Fxml;
 import ai.convllava.app.gui.chat.ChatView;
 import ai.convllava.app.gui.chat.ChatViewModel;
@@ -9,13 +8,19 @@ import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.image.PreviewView;
 import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.model.ModelViewModel;
+import ai.convllava.app.gui.models.ModelManagerView;
+import ai.convllava.app.gui.models.ModelManagerViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsView;
 import ai.convllava.app.gui.settings.Theme;
 import ai.convllava.app.gui.store.SavedConversation;
+import ai.convllava.app.selftest.SelfTest;
+import ai.convllava.hub.ModelManager;
 import ai.convllava.model.api.Device;
-import ai.convllava.model.api.image.CanvasMode;
+import ai.convllava.model.api.MachineSpeed;
 import ai.convllava.model.api.SessionState;
+import ai.convllava.model.api.Stage;
+import ai.convllava.model.api.image.CanvasMode;
 import javafx.application.Platform;
 import javafx.beans.binding.Bindings;
 import javafx.collections.ListChangeListener;
@@ -499,7 +504,8 @@ public final class MainView {
         dialog.show();
         Thread t = new Thread(() -> {
             StringWriter text = new StringWriter();
-            int code = SelfTestCommand.runDefault(new PrintWriter(text, true));
+            PrintWriter writer = new PrintWriter(text, true);
+            int code = SelfTest.run(SelfTest.Options.defaults(), writer, writer);
             Platform.runLater(() -> {
                 dialog.setHeaderText(code == 0 ? "Self-test passed" : "Self-test FAILED");
                 report.setText(text.toString());

@@ -4,7 +4,7 @@ import ai.convllava.model.api.Device;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.GenerationConfig;
 import ai.convllava.model.api.image.CanvasMode;
-import ai.convllava.model.tokenizer.ConversationPrompt;
+import ai.convllava.model.api.ChatRequest;
 import javafx.beans.Observable;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
@@ -33,7 +33,7 @@ public final class AppSettings {
     private final DoubleProperty repetitionPenalty = new SimpleDoubleProperty(this, "repetitionPenalty", 1.0);
     private final IntegerProperty maxNewTokens = new SimpleIntegerProperty(this, "maxNewTokens", 512);
     private final IntegerProperty seed = new SimpleIntegerProperty(this, "seed", RANDOM_SEED);
-    private final StringProperty systemPrompt = new SimpleStringProperty(this, "systemPrompt", ConversationPrompt.VICUNA_V1_SYSTEM);
+    private final StringProperty systemPrompt = new SimpleStringProperty(this, "systemPrompt", ChatRequest.VICUNA_V1_SYSTEM);
     private final BooleanProperty readWhileTyping = new SimpleBooleanProperty(this, "readWhileTyping", true);
     private final ObjectProperty<CanvasMode> canvasMode = new SimpleObjectProperty<>(this, "canvasMode", CanvasMode.PAD);
     private final ObjectProperty<Device> device = new SimpleObjectProperty<>(this, "device", Device.AUTO);
@@ -72,7 +72,7 @@ public final class AppSettings {
     /** The system prompt for a request: null when it is ConvLLaVA's own (or blank), so requests match the CLI's. */
     public String systemPromptForRequest() {
         String s = systemPrompt.get();
-        return s == null || s.isBlank() || s.equals(ConversationPrompt.VICUNA_V1_SYSTEM) ? null : s;
+        return s == null || s.isBlank() || s.equals(ChatRequest.VICUNA_V1_SYSTEM) ? null : s;
     }
 
     public DoubleProperty temperatureProperty() {
