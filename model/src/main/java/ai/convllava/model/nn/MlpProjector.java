@@ -12,8 +12,8 @@ public final class MlpProjector {
 
     public MlpProjector(Weights w, int visionSize, int hiddenSize) {
         // float32 whatever the LLM's format: small (29 M parameters at 1536) and run on every visual token
-        this.fc1 = new LinearLayer(w.f32(PREFIX + "0.weight", hiddenSize, visionSize), w.f32(PREFIX + "0.bias", hiddenSize));
-        this.fc2 = new LinearLayer(w.f32(PREFIX + "2.weight", hiddenSize, hiddenSize), w.f32(PREFIX + "2.bias", hiddenSize));
+        this.fc1 = LinearLayer.of(w.f32(PREFIX + "0.weight", hiddenSize, visionSize), w.f32(PREFIX + "0.bias", hiddenSize));
+        this.fc2 = LinearLayer.of(w.f32(PREFIX + "2.weight", hiddenSize, hiddenSize), w.f32(PREFIX + "2.bias", hiddenSize));
     }
 
     public static java.util.List<String> keys() {

@@ -190,7 +190,7 @@ class HalfMatmulTest {
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             NDArray w = halfWeight(m, r, 88, 33);
             NDArray bias = m.randomNormal(new Shape(88));
-            LinearLayer layer = new LinearLayer(w, bias);
+            LinearLayer layer = LinearLayer.of(w, bias);
             for (long[] shape : new long[][] {{1, 1, 33}, {1, 3, 33}, {1, 5, 33}, {17, 33}, {1, LinearLayer.HALF_KERNEL_ROWS, 33}}) {
                 NDArray x = m.randomNormal(new Shape(shape));
                 float[] want = Linear.linear(x, w.toType(DataType.FLOAT32, false), bias).singletonOrThrow().toFloatArray();
@@ -217,7 +217,7 @@ class HalfMatmulTest {
         Random r = new Random(5);
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             NDArray w = halfWeight(m, r, 20, 40);
-            LinearLayer layer = new LinearLayer(w, null);
+            LinearLayer layer = LinearLayer.of(w, null);
             NDArray x = m.randomNormal(new Shape(3, 40));
             float[] before = layer.forward(x).toFloatArray();
             w.muli(2); // libtorch changes its own storage; a copy taken at construction would not see it
@@ -232,7 +232,7 @@ class HalfMatmulTest {
     void aClosedWeightFailsInJavaNotInNativeMemory() {
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             NDArray w = halfWeight(m, new Random(1), 8, 16);
-            LinearLayer layer = new LinearLayer(w, null);
+            LinearLayer layer = LinearLayer.of(w, null);
             NDArray x = m.randomNormal(new Shape(4, 16)); // rows within the kernel's range
             w.close();
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> layer.forward(x));
@@ -245,7 +245,7 @@ class HalfMatmulTest {
         Random r = new Random(11);
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             NDArray w = halfWeight(m, r, 50, 24);
-            LinearLayer layer = new LinearLayer(w, null);
+            LinearLayer layer = LinearLayer.of(w, null);
             NDArray x = m.randomNormal(new Shape(1, 6, 24));
             float[] java = layer.forward(x, true).toFloatArray();
             LinearLayer.setHalfKernelEnabled(false);

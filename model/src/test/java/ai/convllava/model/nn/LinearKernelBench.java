@@ -55,7 +55,7 @@ public final class LinearKernelBench {
                 try (NDArray w32 = mgr.create(wf, new Shape(n, k))) {
                     w16 = w32.toType(DataType.FLOAT16, true);
                 }
-                LinearLayer layer = new LinearLayer(w16, null);
+                LinearLayer layer = LinearLayer.of(w16, null);
                 for (int m : ms) {
                     float[] xf = new float[m * k];
                     for (int i = 0; i < xf.length; i++) {

@@ -23,8 +23,8 @@ class LinearLayerScopeTest {
             NDArray w16 = m.randomNormal(new Shape(LinearLayer.BLOCK_ROWS * 2 + 100, 64)).toType(DataType.FLOAT16, false);
             NDArray w32 = m.randomNormal(new Shape(300, 64));
             NDArray bias = m.randomNormal(new Shape(LinearLayer.BLOCK_ROWS * 2 + 100));
-            LinearLayer blocked = new LinearLayer(w16, bias);
-            LinearLayer small = new LinearLayer(w32, null);
+            LinearLayer blocked = LinearLayer.of(w16, bias);
+            LinearLayer small = LinearLayer.of(w32, null);
             long live = m.getManagedArrays().size();
             for (int rows : new int[] {1, 5, 17, 64, 200}) {
                 NDArray x = m.randomNormal(new Shape(1, rows, 64));
