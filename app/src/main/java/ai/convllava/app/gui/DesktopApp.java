@@ -5,6 +5,7 @@ import ai.convllava.app.gui.main.MainViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsStore;
 import ai.convllava.app.gui.store.ConversationStore;
+import ai.convllava.hub.ModelManager;
 import ai.convllava.model.api.VisionChatSession;
 import javafx.application.Platform;
 import javafx.geometry.Rectangle2D;
@@ -21,8 +22,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One running desktop app in a stage: settings, conversation store, one I/O thread, the view-models
- * and the main view. {@link ConvLlavaApp} opens one; the UI tests open several in turn on the same
+ * One running desktop app in a stage, and the one place its parts are made and wired: settings,
+ * conversation store, one I/O thread (saving, decoding), a background pool (self-test, downloads),
+ * the view-models and the main view; views get their collaborators from here and start no threads. {@link ConvLlavaApp} opens one; the UI tests open several in turn on the same
  * data folder.
  */
 public final class DesktopApp {
@@ -33,6 +35,7 @@ public final class DesktopApp {
     private final AppSettings settings;
     private final SettingsStore settingsStore;
     private final ExecutorService io;
+    private final ExecutorService background;
     private final MainViewModel viewModel;
     private final MainView view;
     private final Scene scene;
@@ -47,9 +50,14 @@ public final class DesktopApp {
             t.setDaemon(true);
             return t;
         });
+        this.background = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "convllava-background");
+            t.setDaemon(true);
+            return t;
+        });
         ConversationStore store = new ConversationStore(paths.conversationsDir(), paths.imagesDir());
         this.viewModel = new MainViewModel(service, settings, store, io, Platform::runLater, System::currentTimeMillis,
-                Debouncer.Timer.fx());
+                Debouncer.Timer.fx(), background, ModelManager::fromEnvironment);
         this.view = new MainView(viewModel);
         this.scene = new Scene(view.root(), settings.windowWidthProperty().get(), settings.windowHeightProperty().get());
         MainView.applyTheme(scene, settings.themeProperty().get());
@@ -141,6 +149,7 @@ public final class DesktopApp {
         } catch (IOException e) {
             LOG.warn("settings could not be saved: {}", e.getMessage());
         }
+        background.shutdownNow();
         service.close();
     }
 

@@ -2,7 +2,7 @@ package ai.convllava.app.gui;
 
 import ai.convllava.model.api.Stage;
 import ai.convllava.model.api.Turn;
-import ai.convllava.app.gui.chat.ChatMessage;
+import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.model.api.FinishReason;

@@ -1,6 +1,6 @@
 package ai.convllava.app.gui;
 
-import ai.convllava.app.gui.chat.ChatMessage;
+import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.heatmap.HeatmapPng;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;

@@ -2,7 +2,7 @@ package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
 import ai.convllava.app.gui.DesktopApp;
-import ai.convllava.app.gui.chat.ChatMessage;
+import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.model.api.image.CanvasGeometry;

@@ -1,31 +1,31 @@
 package ai.convllava.app.gui.chat;
 
-import ai.convllava.model.api.Stage;
-import ai.convllava.model.api.Turn;
 import ai.convllava.app.gui.Coalescer;
 import ai.convllava.app.gui.Debouncer;
 import ai.convllava.app.gui.Errors;
-import ai.convllava.app.gui.heatmap.HeatmapSource;
+import ai.convllava.app.gui.conversation.ChatMessage;
+import ai.convllava.app.gui.conversation.ConversationLibrary;
+import ai.convllava.app.gui.conversation.HeatmapSource;
+import ai.convllava.app.gui.conversation.OpenConversation;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
-import ai.convllava.app.gui.store.ConversationStore;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.app.gui.store.StatsText;
+import ai.convllava.model.api.AnswerListener;
+import ai.convllava.model.api.ChatRequest;
 import ai.convllava.model.api.FinishReason;
 import ai.convllava.model.api.GenerationConfig;
 import ai.convllava.model.api.GenerationResult;
+import ai.convllava.model.api.SessionState;
+import ai.convllava.model.api.Stage;
+import ai.convllava.model.api.TaskHandle;
 import ai.convllava.model.api.Timings;
+import ai.convllava.model.api.Turn;
+import ai.convllava.model.api.VisionChatSession;
 import ai.convllava.model.api.heatmap.AttentionMaps;
 import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.image.PreprocessedImage;
-import ai.convllava.model.api.image.RgbImage;
-import ai.convllava.model.api.AnswerListener;
-import ai.convllava.model.api.ChatRequest;
-import ai.convllava.model.api.DraftResult;
-import ai.convllava.model.api.SessionState;
-import ai.convllava.model.api.TaskHandle;
-import ai.convllava.model.api.VisionChatSession;
 import javafx.beans.binding.Bindings;
 import javafx.beans.binding.BooleanBinding;
 import javafx.beans.property.ReadOnlyBooleanProperty;
@@ -38,12 +38,10 @@ import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
-import javafx.collections.FXCollections;
 import javafx.collections.ObservableList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -57,47 +55,37 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 
 /**
- * The conversation: messages, the question being typed, the commands send / stop / regenerate / clear,
- * the stage indicator, and the saved conversations (sidebar). Token deltas arrive on the inference
- * thread, are queued, and reach the messages once per UI pulse (one coalesced runLater per burst).
- * The conversation is saved when an answer ends and at most every {@link #SAVE_INTERVAL_MS} while it
- * streams, so a crash loses nothing already shown for long.
- *
- * <p>While the user types, the question is read into the model ahead of time
- * ({@link VisionChatSession#readDraft}): {@link #DRAFT_DELAY_MS} after the last keystroke, when no answer is
- * being written, a model is loaded and the image is ready, unless the setting is off. Sending then only has
- * what changed since to compute; the service drops a draft as soon as anything else is asked of it.
+ * The chat: the question being typed and the commands send / stop / regenerate / clear, the answer
+ * being written (token deltas arrive on the inference thread, are queued, and reach the message once
+ * per UI pulse), the stage indicator, errors and notices. The conversation itself is an
+ * {@link OpenConversation}; the saved ones are a {@link ConversationLibrary} (the conversation is saved
+ * when an answer ends and at most every {@link #SAVE_INTERVAL_MS} while it streams, so a crash loses
+ * nothing already shown for long); the question is read while it is typed by a {@link DraftReader}.
  */
 public final class ChatViewModel {
     private static final Logger LOG = LoggerFactory.getLogger(ChatViewModel.class);
     public static final long SAVE_INTERVAL_MS = 1000;
     /**
      * Attention over the image is recorded for every answer, whether or not the heatmap panel is open, so
-     * that a map can be looked at after the fact: per token it is one (layers x image tokens) copy, mean
-     * over heads, taken from probabilities the attention computes anyway (the bench measures decode
-     * tokens/s with recording on and off). 32 layers x 576 tokens is 74 KB per token, so the maps of only
-     * the last {@link #KEEP_ATTENTION_ANSWERS} answers are kept, in memory (they are not saved).
+     * that a map can be looked at after the fact: per token it is one copy, mean over heads, of
+     * probabilities the attention computes anyway (the bench measures decode tokens/s with recording on
+     * and off); {@link OpenConversation} keeps the maps of the last few answers.
      */
     public static final boolean RECORD_ATTENTION = true;
-    public static final int KEEP_ATTENTION_ANSWERS = 8;
+    public static final int KEEP_ATTENTION_ANSWERS = OpenConversation.KEEP_ATTENTION_ANSWERS;
     /** Pause after the last keystroke before the question being typed is read into the model. */
-    public static final long DRAFT_DELAY_MS = 400;
+    public static final long DRAFT_DELAY_MS = DraftReader.DELAY_MS;
 
-    private final VisionChatSession service;
+    private final VisionChatSession session;
     private final AppSettings settings;
     private final ImageViewModel image;
     private final ModelViewModel model;
-    private final ConversationStore store;
-    private final Executor io;
     private final Executor ui;
     private final LongSupplier clock;
-    private final Debouncer draftDelay;
+    private final OpenConversation conversation = new OpenConversation();
+    private final ConversationLibrary library;
+    private final DraftReader drafts;
 
-    private final ObservableList<ChatMessage> messages = FXCollections.observableArrayList();
-    private final ObservableList<SavedConversation> conversations = FXCollections.observableArrayList();
-    // one wrapper each: a view listens to it, and a fresh wrapper per call would be collected with its listeners
-    private final ObservableList<ChatMessage> messagesView = FXCollections.unmodifiableObservableList(messages);
-    private final ObservableList<SavedConversation> conversationsView = FXCollections.unmodifiableObservableList(conversations);
     private final StringProperty input = new SimpleStringProperty(this, "input", "");
     private final ReadOnlyObjectWrapper<SessionState> state = new ReadOnlyObjectWrapper<>(this, "state", SessionState.NO_MODEL);
     private final ReadOnlyBooleanWrapper answering = new ReadOnlyBooleanWrapper(this, "answering");
@@ -105,24 +93,12 @@ public final class ChatViewModel {
     private final ReadOnlyDoubleWrapper stageProgress = new ReadOnlyDoubleWrapper(this, "stageProgress", -1);
     private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
     private final ReadOnlyStringWrapper notice = new ReadOnlyStringWrapper(this, "notice");
-    private final ReadOnlyObjectWrapper<String> conversationId = new ReadOnlyObjectWrapper<>(this, "conversationId");
-    private final ReadOnlyObjectWrapper<ChatMessage> latestAttention = new ReadOnlyObjectWrapper<>(this, "latestAttention");
     private final BooleanBinding canSend;
     private final BooleanBinding canRegenerate;
     private final BooleanBinding canClear;
 
-    private String title;
-    private long createdAt;
-    private String imagePath;
-    private String imageCopy;
-    private RgbImage pastedImage;
-    private CanvasMode conversationMode;
     private Answer current;
     private long lastSave;
-    /** The draft sent last, until the service is done with it. */
-    private TaskHandle<DraftResult> draft;
-    /** The draft the service's cache holds (read, and nothing asked since): not sent again. */
-    private ChatRequest draftRead;
 
     /** One answer being written: its message, its queue of deltas, its handle. */
     private final class Answer implements AnswerListener {
@@ -165,49 +141,48 @@ public final class ChatViewModel {
     /**
      * @param timer the pause before a question being typed is read ({@link Debouncer.Timer#fx()} in the app)
      */
-    public ChatViewModel(VisionChatSession service, AppSettings settings, ImageViewModel image, ModelViewModel model,
-                         ConversationStore store, Executor io, Executor ui, LongSupplier clock, Debouncer.Timer timer) {
-        this.service = service;
+    public ChatViewModel(VisionChatSession session, AppSettings settings, ImageViewModel image, ModelViewModel model,
+                         ConversationLibrary library, Executor ui, LongSupplier clock, Debouncer.Timer timer) {
+        this.session = session;
         this.settings = settings;
         this.image = image;
         this.model = model;
-        this.store = store;
-        this.io = io;
+        this.library = library;
         this.ui = ui;
         this.clock = clock;
-        this.draftDelay = new Debouncer(timer, DRAFT_DELAY_MS, this::readDraft);
+        this.drafts = new DraftReader(session, timer, ui,
+                () -> settings.readWhileTypingProperty().get() && input.get() != null && !input.get().isBlank(), this::draftRequest);
         model.stateProperty().addListener((o, a, b) -> recomputeState());
         model.infoProperty().addListener((o, a, b) -> recomputeState());
         answering.addListener((o, a, b) -> recomputeState());
         recomputeState();
         canSend = Bindings.createBooleanBinding(() -> !answering.get() && !input.get().isBlank() && model.infoProperty().get() != null
-                && isServiceUsable(model.stateProperty().get()), answering, input, model.infoProperty(), model.stateProperty());
+                && isSessionUsable(model.stateProperty().get()), answering, input, model.infoProperty(), model.stateProperty());
         canRegenerate = Bindings.createBooleanBinding(() -> !answering.get() && model.infoProperty().get() != null
-                && isServiceUsable(model.stateProperty().get()) && !messages.isEmpty()
-                && messages.get(messages.size() - 1).role() == ChatMessage.Role.ASSISTANT, answering, messages, model.infoProperty(),
-                model.stateProperty());
-        canClear = Bindings.createBooleanBinding(() -> !answering.get() && (!messages.isEmpty() || conversationId.get() != null),
-                answering, messages, conversationId);
+                && isSessionUsable(model.stateProperty().get()) && conversation.endsWithAnswer(), answering, conversation.messages(),
+                model.infoProperty(), model.stateProperty());
+        canClear = Bindings.createBooleanBinding(() -> !answering.get() && (!conversation.isEmpty() || conversation.idProperty().get() != null),
+                answering, conversation.messages(), conversation.idProperty());
 
-        input.addListener((o, a, b) -> draftEdited());
+        input.addListener((o, a, b) -> drafts.edited());
         settings.readWhileTypingProperty().addListener((o, a, on) -> {
             if (on) {
-                draftEdited();
+                drafts.edited();
             } else {
-                stopDraft();
+                drafts.stop();
             }
         });
-        // what the service holds changed: the question typed so far is read again for it
-        image.preprocessedProperty().addListener((o, a, b) -> forgetDraft());
-        model.infoProperty().addListener((o, a, b) -> forgetDraft());
+        // what the session holds changed: the question typed so far is read again for it
+        image.preprocessedProperty().addListener((o, a, b) -> drafts.forget());
+        model.infoProperty().addListener((o, a, b) -> drafts.forget());
         answering.addListener((o, a, on) -> {
             if (!on) {
-                forgetDraft(); // a follow-up typed while the answer was written
+                drafts.forget(); // a follow-up typed while the answer was written
             }
         });
     }
 
-    private static boolean isServiceUsable(SessionState s) {
+    private static boolean isSessionUsable(SessionState s) {
         return s == SessionState.READY || s == SessionState.ENCODING || s == SessionState.READING_DRAFT || s == SessionState.GENERATING;
     }
 
@@ -233,10 +208,13 @@ public final class ChatViewModel {
             return;
         }
         input.set("");
-        if (conversationId.get() == null) {
-            startConversation(q);
+        if (conversation.idProperty().get() == null) {
+            Path p = image.sourcePathProperty().get();
+            // a pasted image has no file, and a PDF page is not what its file opens on: both are kept as a copy
+            conversation.start(q, clock.getAsLong(), settings.canvasModeProperty().get(), p != null ? p.toAbsolutePath().toString() : null,
+                    image.pastedProperty().get() || image.isDocumentPage() ? image.originalProperty().get() : null);
         }
-        messages.add(new ChatMessage(ChatMessage.Role.USER, q));
+        conversation.addQuestion(q);
         ask(gen);
     }
 
@@ -275,7 +253,7 @@ public final class ChatViewModel {
         if (gen == null) {
             return;
         }
-        messages.remove(messages.size() - 1);
+        conversation.removeLastAnswer();
         ask(gen);
     }
 
@@ -284,67 +262,26 @@ public final class ChatViewModel {
         if (answering.get()) {
             return;
         }
-        messages.clear();
-        latestAttention.set(null);
-        conversationId.set(null);
-        title = null;
-        imageCopy = null;
-        imagePath = null;
-        pastedImage = null;
+        conversation.clear();
         error.set(null);
-        service.newConversation();
-        forgetDraft();
+        session.newConversation();
+        drafts.forget();
     }
 
     /** The last answer's text, for the clipboard; empty when there is none. */
     public String lastAnswer() {
-        for (int i = messages.size() - 1; i >= 0; i--) {
-            if (messages.get(i).role() == ChatMessage.Role.ASSISTANT) {
-                return messages.get(i).text();
-            }
-        }
-        return "";
+        return conversation.lastAnswer();
     }
 
     public void dismissError() {
         error.set(null);
     }
 
-    private void startConversation(String firstQuestion) {
-        conversationId.set(ConversationStore.newId());
-        String t = firstQuestion.replaceAll("\\s+", " ");
-        title = t.length() > 60 ? t.substring(0, 59) + "\u2026" : t;
-        createdAt = clock.getAsLong();
-        conversationMode = settings.canvasModeProperty().get();
-        Path p = image.sourcePathProperty().get();
-        imagePath = p != null ? p.toAbsolutePath().toString() : null;
-        // a pasted image has no file, and a PDF page is not what its file opens on: both are kept as a copy
-        pastedImage = image.pastedProperty().get() || image.isDocumentPage() ? image.originalProperty().get() : null;
-        imageCopy = null;
-    }
-
-    /** Every exchange shown, the last one pending when its answer is not there yet. */
-    private List<Turn> turns() {
-        List<Turn> turns = new ArrayList<>();
-        for (int i = 0; i < messages.size(); i++) {
-            ChatMessage m = messages.get(i);
-            if (m.role() != ChatMessage.Role.USER) {
-                continue;
-            }
-            boolean answered = i + 1 < messages.size() && messages.get(i + 1).role() == ChatMessage.Role.ASSISTANT;
-            turns.add(new Turn(m.text(), answered ? messages.get(i + 1).text() : null));
-        }
-        return turns;
-    }
-
     private void ask(GenerationConfig gen) {
-        stopDraft();
-        draftRead = null;
-        List<Turn> turns = turns();
+        drafts.sent();
+        List<Turn> turns = conversation.turns();
         ChatRequest request = new ChatRequest(turns, settings.systemPromptForRequest(), gen.withRecordAttention(RECORD_ATTENTION));
-        ChatMessage answer = new ChatMessage(ChatMessage.Role.ASSISTANT, "");
-        answer.setStreaming(true);
-        messages.add(answer);
+        ChatMessage answer = conversation.startAnswer();
         Answer a = new Answer(answer, gen.maxNewTokens(), turns.get(turns.size() - 1).user());
         current = a;
         answering.set(true);
@@ -357,7 +294,7 @@ public final class ChatViewModel {
                 ui.execute(() -> finish(a, null, null));
                 return;
             }
-            TaskHandle<GenerationResult> h = service.ask(request, a);
+            TaskHandle<GenerationResult> h = session.ask(request, a);
             a.handle = h;
             if (a.stopRequested.get()) {
                 h.cancel();
@@ -375,7 +312,7 @@ public final class ChatViewModel {
             sb.append(d);
         }
         if (sb.length() > 0) {
-            a.message.append(sb.toString());
+            conversation.append(a.message, sb.toString());
         }
         if (!a.stopRequested.get() && a.stage != null) {
             switch (a.stage) {
@@ -409,23 +346,17 @@ public final class ChatViewModel {
         current = null;
         ChatMessage m = a.message;
         if (r != null) {
-            if (!r.text().isEmpty() || r.finishReason() != FinishReason.CANCELLED) {
-                m.setText(r.text());
-            }
+            String text = !r.text().isEmpty() || r.finishReason() != FinishReason.CANCELLED ? r.text() : null;
             Timings t = r.timings();
             SavedConversation.Stats stats = new SavedConversation.Stats(t.timeToFirstTokenMs(), t.decodeTokensPerSecond(), r.promptTokens(),
                     r.imageTokens(), r.generatedIds().length, r.reusedPromptTokens());
-            if (r.finishReason() == FinishReason.ERROR) {
-                m.setError(r.error());
-            }
-            m.finish(r.finishReason().name(), stats, StatsText.of(stats, r.finishReason().name()));
+            String why = r.finishReason() == FinishReason.ERROR ? r.error() : null;
+            conversation.finish(m, text, why, r.finishReason().name(), stats, StatsText.of(stats, r.finishReason().name()));
             keepAttention(a, r);
         } else if (e != null) {
-            String why = Errors.message(e);
-            m.setError(why);
-            m.finish(FinishReason.ERROR.name(), null, "failed");
+            conversation.finish(m, null, Errors.message(e), FinishReason.ERROR.name(), null, "failed");
         } else {
-            m.finish(FinishReason.CANCELLED.name(), null, "stopped");
+            conversation.finish(m, null, null, FinishReason.CANCELLED.name(), null, "stopped");
         }
         answering.set(false);
         stage.set("");
@@ -442,179 +373,69 @@ public final class ChatViewModel {
         try {
             AttentionMaps maps = AttentionMaps.of(pre.geometry(), r.imageAttention(), List.copyOf(a.tokenTexts), r.generatedIds().length,
                     r.finishReason() == FinishReason.EOS);
-            a.message.setAttention(new HeatmapSource(maps, pre.canvas(), a.question));
-        } catch (IllegalArgumentException e) {
-            LOG.info("no heatmap for this answer: {}", e.getMessage());
-            return;
-        }
-        int kept = 0;
-        for (int i = messages.size() - 1; i >= 0; i--) {
-            ChatMessage m = messages.get(i);
-            if (m.attentionProperty().get() != null && ++kept > KEEP_ATTENTION_ANSWERS) {
-                m.setAttention(null);
-            }
-        }
-        latestAttention.set(a.message);
-    }
-
-    // ---- reading the question while it is typed ---------------------------------------------------
-
-    /** The question was edited: it is read {@link #DRAFT_DELAY_MS} after the last edit. */
-    private void draftEdited() {
-        if (!settings.readWhileTypingProperty().get() || input.get() == null || input.get().isBlank()) {
-            draftDelay.cancel();
-            return;
-        }
-        draftDelay.restart();
-    }
-
-    /** The cache no longer holds the last draft read (new image, model, conversation or answer): read it again. */
-    private void forgetDraft() {
-        draftRead = null;
-        draftEdited();
-    }
-
-    /** Stops the pause and the draft being read (the setting was turned off, or the question is sent). */
-    private void stopDraft() {
-        draftDelay.cancel();
-        if (draft != null) {
-            draft.cancel();
-            draft = null;
+            conversation.keepAttention(a.message, new HeatmapSource(maps, pre.canvas(), a.question));
+        } catch (IllegalArgumentException ex) {
+            LOG.info("no heatmap for this answer: {}", ex.getMessage());
         }
     }
 
-    /** Sends the question typed so far to be read into the model, when the model is free to take it. */
-    private void readDraft() {
+    /** The question typed so far as a draft request, when the model is free to take it; else null. */
+    private ChatRequest draftRequest() {
         String q = input.get() == null ? "" : input.get().strip();
         if (q.isEmpty() || !settings.readWhileTypingProperty().get() || answering.get() || model.infoProperty().get() == null
-                || !isServiceUsable(model.stateProperty().get()) || image.busyProperty().get()) {
-            return; // read again when what stops it changes (answer finished, image ready, model loaded)
+                || !isSessionUsable(model.stateProperty().get()) || image.busyProperty().get()) {
+            return null;
         }
-        List<Turn> turns = turns();
+        List<Turn> turns = conversation.turns();
         if (!turns.isEmpty() && turns.get(turns.size() - 1).assistant() == null) {
-            return;
+            return null;
         }
         turns.add(Turn.pending(q)); // as send() will ask it
-        ChatRequest request = ChatRequest.draft(turns, settings.systemPromptForRequest());
-        if (request.equals(draftRead)) {
-            return;
-        }
-        TaskHandle<DraftResult> h = service.readDraft(request);
-        draft = h;
-        h.result().whenComplete((r, e) -> ui.execute(() -> {
-            if (draft != h) {
-                return; // sent, stopped or superseded meanwhile
-            }
-            draft = null;
-            draftRead = r != null && r.outcome() == DraftResult.Outcome.READ ? request : null;
-        }));
+        return ChatRequest.draft(turns, settings.systemPromptForRequest());
     }
 
-    // ---- persistence ------------------------------------------------------------------------------
+    // ---- saved conversations ----------------------------------------------------------------------
 
     /** Saves the current conversation in the background (atomic write). No-op without one. */
     public CompletableFuture<Void> persist() {
-        String id = conversationId.get();
-        if (id == null || messages.isEmpty()) {
+        if (conversation.idProperty().get() == null || conversation.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        RgbImage copyToWrite = null;
-        if (pastedImage != null && imageCopy == null) {
-            imageCopy = id + ".png";
-            copyToWrite = pastedImage;
-        }
-        SavedConversation snapshot = snapshot();
-        RgbImage copy = copyToWrite;
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        io.execute(() -> {
-            try {
-                if (copy != null) {
-                    store.saveImageCopy(id, copy);
-                }
-                store.save(snapshot);
-                done.complete(null);
-            } catch (IOException | RuntimeException ex) {
-                LOG.warn("conversation {} could not be saved: {}", id, ex.getMessage());
-                done.completeExceptionally(ex);
-            }
-        });
-        upsertListed(snapshot);
-        return done;
+        var copy = conversation.takeImageToCopy();
+        return library.save(snapshot(), copy);
     }
 
     /** The current conversation as it would be saved now. */
     public Optional<SavedConversation> current() {
-        return conversationId.get() == null ? Optional.empty() : Optional.of(snapshot());
+        return conversation.idProperty().get() == null ? Optional.empty() : Optional.of(snapshot());
     }
 
     private SavedConversation snapshot() {
-        List<SavedConversation.Message> saved = new ArrayList<>();
-        for (ChatMessage m : messages) {
-            saved.add(m.toSaved());
-        }
         SavedConversation.Generation g = new SavedConversation.Generation(settings.temperatureProperty().get(), settings.topPProperty().get(),
                 settings.topKProperty().get(), settings.repetitionPenaltyProperty().get(), settings.maxNewTokensProperty().get(),
                 settings.seedProperty().get(), settings.systemPromptProperty().get());
-        CanvasMode mode = conversationMode != null ? conversationMode : settings.canvasModeProperty().get();
-        return new SavedConversation(conversationId.get(), title, createdAt, clock.getAsLong(), imagePath, imageCopy, mode.name(), g, saved);
-    }
-
-    private void upsertListed(SavedConversation c) {
-        for (int i = 0; i < conversations.size(); i++) {
-            if (conversations.get(i).id().equals(c.id())) {
-                if (i == 0) {
-                    conversations.set(0, c);
-                } else {
-                    conversations.remove(i);
-                    conversations.add(0, c);
-                }
-                return;
-            }
-        }
-        conversations.add(0, c);
+        return conversation.snapshot(clock.getAsLong(), g, settings.canvasModeProperty().get());
     }
 
     /** Reads the saved conversations (in the background) into the sidebar list. */
     public CompletableFuture<Void> reloadConversations() {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        io.execute(() -> {
-            List<SavedConversation> all = store.list();
-            ui.execute(() -> {
-                conversations.setAll(all);
-                done.complete(null);
-            });
-        });
-        return done;
+        return library.reload();
     }
 
     /** Shows a saved conversation, its image and its settings; follow-up questions continue it. */
     public void open(SavedConversation c) {
-        if (answering.get() || c.id().equals(conversationId.get())) {
+        if (answering.get() || c.id().equals(conversation.idProperty().get())) {
             return;
         }
-        service.newConversation();
-        draftRead = null;
-        messages.clear();
-        latestAttention.set(null);
-        for (SavedConversation.Message m : c.messages()) {
-            String footer = m.stats() != null ? StatsText.of(m.stats(), m.finish()) : StatsText.finishText(m.finish());
-            messages.add(ChatMessage.fromSaved(m, footer));
-        }
-        conversationId.set(c.id());
-        title = c.title();
-        createdAt = c.createdAt();
-        imagePath = c.imagePath();
-        imageCopy = c.imageCopy();
-        pastedImage = null;
+        session.newConversation();
+        drafts.cacheCleared();
+        conversation.load(c, settings.canvasModeProperty().get());
         error.set(null);
-        try {
-            conversationMode = CanvasMode.valueOf(c.canvasMode());
-            settings.canvasModeProperty().set(conversationMode);
-        } catch (IllegalArgumentException | NullPointerException e) {
-            conversationMode = settings.canvasModeProperty().get();
+        if (isCanvasMode(c.canvasMode())) {
+            settings.canvasModeProperty().set(conversation.mode());
         }
         restoreSettings(c); // before the image: its pre-encode reads the conversation's system prompt
-        Optional<Path> img = store.imageOf(c);
+        Optional<Path> img = library.imageOf(c);
         if (img.isPresent()) {
             image.openFile(img.get());
         } else {
@@ -623,6 +444,15 @@ public final class ChatViewModel {
                 image.reject("The image of this conversation is gone (" + (c.imagePath() != null ? c.imagePath() : c.imageCopy())
                         + "); open it again to ask more.");
             }
+        }
+    }
+
+    private static boolean isCanvasMode(String s) {
+        try {
+            CanvasMode.valueOf(s);
+            return true;
+        } catch (IllegalArgumentException | NullPointerException e) {
+            return false;
         }
     }
 
@@ -656,24 +486,17 @@ public final class ChatViewModel {
 
     /** Deletes a saved conversation (and its pasted-image copy); the open one becomes a new chat. */
     public CompletableFuture<Void> delete(SavedConversation c) {
-        if (c.id().equals(conversationId.get())) {
+        if (c.id().equals(conversation.idProperty().get())) {
             if (answering.get()) {
                 return CompletableFuture.completedFuture(null);
             }
             clear();
         }
-        conversations.removeIf(x -> x.id().equals(c.id()));
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        io.execute(() -> {
-            try {
-                store.delete(c);
-                done.complete(null);
-            } catch (IOException e) {
-                ui.execute(() -> error.set("Could not delete " + c.title() + ": " + e.getMessage()));
-                done.completeExceptionally(e);
+        return library.delete(c).whenComplete((x, e) -> {
+            if (e != null) {
+                ui.execute(() -> error.set("Could not delete " + c.title() + ": " + Errors.unwrap(e).getMessage()));
             }
         });
-        return done;
     }
 
     /** Exports the current conversation as Markdown or JSON (by the file's extension), the image beside it. */
@@ -683,33 +506,23 @@ public final class ChatViewModel {
             error.set("Nothing to export yet: ask a question first.");
             return CompletableFuture.completedFuture(null);
         }
-        CompletableFuture<Void> saved = persist();
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        saved.handle((x, e) -> null).thenRun(() -> io.execute(() -> {
-            try {
-                if (target.getFileName().toString().toLowerCase().endsWith(".json")) {
-                    store.exportJson(c.get(), target);
-                } else {
-                    store.exportMarkdown(c.get(), target);
-                }
-                ui.execute(() -> notice.set("Exported to " + target));
-                done.complete(null);
-            } catch (IOException | RuntimeException e) {
-                ui.execute(() -> error.set("Export failed: " + e.getMessage()));
-                done.completeExceptionally(e);
+        return persist().handle((x, e) -> null).thenCompose(x -> library.export(c.get(), target)).whenComplete((x, e) -> ui.execute(() -> {
+            if (e == null) {
+                notice.set("Exported to " + target);
+            } else {
+                error.set("Export failed: " + Errors.unwrap(e).getMessage());
             }
         }));
-        return done;
     }
 
     // ---- properties -------------------------------------------------------------------------------
 
     public ObservableList<ChatMessage> messages() {
-        return messagesView;
+        return conversation.messages();
     }
 
     public ObservableList<SavedConversation> conversations() {
-        return conversationsView;
+        return library.conversations();
     }
 
     public StringProperty inputProperty() {
@@ -741,12 +554,12 @@ public final class ChatViewModel {
     }
 
     public ReadOnlyObjectProperty<String> conversationIdProperty() {
-        return conversationId.getReadOnlyProperty();
+        return conversation.idProperty();
     }
 
     /** The last answer that has a heatmap (null after New chat or opening a saved conversation). */
     public ReadOnlyObjectProperty<ChatMessage> latestAttentionProperty() {
-        return latestAttention.getReadOnlyProperty();
+        return conversation.latestAttentionProperty();
     }
 
     public BooleanBinding canSendProperty() {

@@ -1,5 +1,7 @@
 package ai.convllava.app.gui.heatmap;
 
+import ai.convllava.app.gui.conversation.HeatmapSource;
+
 import ai.convllava.model.api.heatmap.CellMapping;
 import ai.convllava.model.api.heatmap.ColorMap;
 import ai.convllava.model.api.image.CanvasGeometry;

@@ -1,5 +1,7 @@
 package ai.convllava.app.gui.heatmap;
 
+import ai.convllava.app.gui.conversation.HeatmapSource;
+
 import ai.convllava.app.gui.Fxml;
 import ai.convllava.model.api.heatmap.Aggregation;
 import ai.convllava.model.api.heatmap.ColorMap;

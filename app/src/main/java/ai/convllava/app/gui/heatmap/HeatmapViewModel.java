@@ -1,8 +1,8 @@
 package ai.convllava.app.gui.heatmap;
 
-import ai.convllava.app.gui.chat.ChatMessage;
-import ai.convllava.app.gui.chat.ChatViewModel;
-import ai.convllava.app.gui.image.ImageViewModel;
+import ai.convllava.app.gui.conversation.HeatmapSource;
+
+import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.model.api.heatmap.Aggregation;
 import ai.convllava.model.api.heatmap.AttentionMaps;
 import ai.convllava.model.api.heatmap.CellMapping;
@@ -27,6 +27,8 @@ import javafx.beans.property.SimpleDoubleProperty;
 import javafx.beans.property.SimpleIntegerProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.value.ChangeListener;
+import javafx.beans.value.ObservableBooleanValue;
+import javafx.beans.value.ObservableValue;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -46,7 +48,8 @@ public final class HeatmapViewModel {
     /** How many answer pieces a clicked cell highlights. */
     public static final int TOP_PIECES = 5;
 
-    private final ImageViewModel image;
+    private final ObservableValue<PreprocessedImage> preview;
+    private final ObservableBooleanValue showOriginal;
     private final Executor io;
     private final Executor ui;
 
@@ -71,13 +74,20 @@ public final class HeatmapViewModel {
     private final ReadOnlyStringWrapper notice = new ReadOnlyStringWrapper(this, "notice");
     private final ChangeListener<HeatmapSource> attentionOfMessage = (o, a, s) -> setSource(s);
 
-    public HeatmapViewModel(ChatViewModel chat, ImageViewModel image, Executor io, Executor ui) {
-        this.image = image;
+    /**
+     * @param latestAnswer the last answer that has maps (the panel follows it)
+     * @param preview      the canvas the preview shows: the overlay shows only on the canvas an answer was about
+     * @param showOriginal whether the preview shows the original image instead of the canvas
+     */
+    public HeatmapViewModel(ObservableValue<ChatMessage> latestAnswer, ObservableValue<PreprocessedImage> preview,
+                            ObservableBooleanValue showOriginal, Executor io, Executor ui) {
+        this.preview = preview;
+        this.showOriginal = showOriginal;
         this.io = io;
         this.ui = ui;
-        chat.latestAttentionProperty().addListener((o, a, m) -> follow(m));
-        image.preprocessedProperty().addListener(o -> recompute());
-        image.showOriginalProperty().addListener(o -> recompute());
+        latestAnswer.addListener((o, a, m) -> follow(m));
+        preview.addListener(o -> recompute());
+        showOriginal.addListener(o -> recompute());
         shown.addListener(o -> recompute());
         overlayOn.addListener(o -> recompute());
         aggregationKind.addListener(o -> {
@@ -89,7 +99,7 @@ public final class HeatmapViewModel {
             recompute();
         });
         scale.addListener(o -> recompute());
-        follow(chat.latestAttentionProperty().get());
+        follow(latestAnswer.getValue());
     }
 
     // ---- commands ---------------------------------------------------------------------------------
@@ -199,7 +209,7 @@ public final class HeatmapViewModel {
 
     private void recompute() {
         HeatmapSource s = source.get();
-        PreprocessedImage pre = image.preprocessedProperty().get();
+        PreprocessedImage pre = preview.getValue();
         boolean matches = s != null && pre != null && sameCanvas(s, pre);
         matchesPreview.set(matches);
         if (s == null) {
@@ -224,12 +234,12 @@ public final class HeatmapViewModel {
         map.set(AttentionMaps.normalize(raw, top));
         scaleTopText.set(format(top));
         caption.set(captionFor(maps, piece, agg, raw));
-        overlayVisible.set(shown.get() && overlayOn.get() && matches && !image.showOriginalProperty().get());
+        overlayVisible.set(shown.get() && overlayOn.get() && matches && !showOriginal.get());
         if (!matches) {
             status.set("The preview shows another canvas than the one this answer was about ("
                     + maps.geometry().gridCols() + " x " + maps.geometry().gridRows() + " tokens): switch back to see the overlay; "
                     + "exports still work.");
-        } else if (image.showOriginalProperty().get()) {
+        } else if (showOriginal.get()) {
             status.set("The overlay shows on the model canvas: turn off \u201cOriginal\u201d.");
         } else {
             status.set(null);

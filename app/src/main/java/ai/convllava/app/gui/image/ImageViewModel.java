@@ -2,14 +2,14 @@ package ai.convllava.app.gui.image;
 
 import ai.convllava.app.gui.Errors;
 import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.model.api.TaskHandle;
+import ai.convllava.model.api.VisionChatSession;
 import ai.convllava.model.api.image.CanvasGeometry;
 import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.image.DecodedImage;
 import ai.convllava.model.api.image.ImageFiles;
 import ai.convllava.model.api.image.PreprocessedImage;
 import ai.convllava.model.api.image.RgbImage;
-import ai.convllava.model.api.TaskHandle;
-import ai.convllava.model.api.VisionChatSession;
 import javafx.beans.binding.BooleanBinding;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
@@ -24,6 +24,7 @@ import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleDoubleProperty;
+import javafx.scene.image.Image;
 
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -44,6 +45,9 @@ public final class ImageViewModel {
     private final AppSettings settings;
 
     private final ReadOnlyObjectWrapper<RgbImage> original = new ReadOnlyObjectWrapper<>(this, "original");
+    /** The original and the canvas as JavaFX images, converted off the UI thread (a photo's conversion is not instant). */
+    private final ReadOnlyObjectWrapper<Image> originalImage = new ReadOnlyObjectWrapper<>(this, "originalImage");
+    private final ReadOnlyObjectWrapper<Image> canvasImage = new ReadOnlyObjectWrapper<>(this, "canvasImage");
     private final ReadOnlyStringWrapper sourceName = new ReadOnlyStringWrapper(this, "sourceName", "");
     private final ReadOnlyObjectWrapper<Path> sourcePath = new ReadOnlyObjectWrapper<>(this, "sourcePath");
     private final ReadOnlyBooleanWrapper pasted = new ReadOnlyBooleanWrapper(this, "pasted");
@@ -121,8 +125,10 @@ public final class ImageViewModel {
         CompletableFuture<Void> done = new CompletableFuture<>();
         io.execute(() -> {
             DecodedImage d;
+            Image fx;
             try {
                 d = ImageFiles.read(file, n);
+                fx = FxImages.toFx(d.image());
             } catch (RuntimeException | OutOfMemoryError e) {
                 ui.execute(() -> {
                     if (seq == sequence) {
@@ -137,7 +143,7 @@ public final class ImageViewModel {
                 if (seq == sequence) {
                     pageCount.set(d.pageCount());
                     page.set(d.pageCount() > 0 ? n : 0);
-                    accept(d.image(), file.getFileName().toString(), file, false);
+                    accept(d.image(), fx, file.getFileName().toString(), file, false);
                 }
                 done.complete(null);
             });
@@ -147,11 +153,19 @@ public final class ImageViewModel {
 
     /** An image that is already decoded (pasted or dragged as image content). */
     public void setImage(RgbImage rgb, String name) {
-        ++sequence;
+        long seq = ++sequence;
         message.set(null);
         pageCount.set(0);
         page.set(0);
-        accept(rgb, name, null, true);
+        accept(rgb, null, name, null, true);
+        io.execute(() -> {
+            Image fx = FxImages.toFx(rgb);
+            ui.execute(() -> {
+                if (seq == sequence) {
+                    originalImage.set(fx);
+                }
+            });
+        });
     }
 
     /** An inline message about an image that could not be taken (unreadable, not an image...). */
@@ -169,6 +183,8 @@ public final class ImageViewModel {
             pending.cancel();
         }
         original.set(null);
+        originalImage.set(null);
+        canvasImage.set(null);
         pageCount.set(0);
         page.set(0);
         preprocessed.set(null);
@@ -181,8 +197,9 @@ public final class ImageViewModel {
         ready = CompletableFuture.completedFuture(null);
     }
 
-    private void accept(RgbImage rgb, String name, Path path, boolean isPasted) {
+    private void accept(RgbImage rgb, Image fx, String name, Path path, boolean isPasted) {
         original.set(rgb);
+        originalImage.set(fx);
         sourceName.set(name);
         sourcePath.set(path);
         pasted.set(isPasted);
@@ -205,17 +222,21 @@ public final class ImageViewModel {
         TaskHandle<PreprocessedImage> h = service.setImage(rgb, mode);
         pending = h;
         ready = h.result();
-        h.result().whenComplete((pre, e) -> ui.execute(() -> {
-            if (pending != h || seq != sequence) {
-                return;
-            }
-            busy.set(false);
-            if (e == null) {
-                preprocessed.set(pre);
-            } else if (!Errors.isCancellation(e)) {
-                message.set(Errors.message(e));
-            }
-        }));
+        h.result().whenComplete((pre, e) -> {
+            Image fx = pre == null ? null : FxImages.toFx(pre.canvas()); // on the session's preview thread
+            ui.execute(() -> {
+                if (pending != h || seq != sequence) {
+                    return;
+                }
+                busy.set(false);
+                if (e == null) {
+                    canvasImage.set(fx);
+                    preprocessed.set(pre);
+                } else if (!Errors.isCancellation(e)) {
+                    message.set(Errors.message(e));
+                }
+            });
+        });
     }
 
     /** Completes when the service holds the current image (a question sent now is about it). */
@@ -259,6 +280,16 @@ public final class ImageViewModel {
 
     public ReadOnlyObjectProperty<RgbImage> originalProperty() {
         return original.getReadOnlyProperty();
+    }
+
+    /** The original as a JavaFX image (null until converted, off the UI thread). */
+    public ReadOnlyObjectProperty<Image> originalImageProperty() {
+        return originalImage.getReadOnlyProperty();
+    }
+
+    /** The canvas the model sees as a JavaFX image; set together with {@link #preprocessedProperty()}, canvas first. */
+    public ReadOnlyObjectProperty<Image> canvasImageProperty() {
+        return canvasImage.getReadOnlyProperty();
     }
 
     public ReadOnlyStringProperty sourceNameProperty() {

@@ -1,9 +1,6 @@
 package ai.convllava.app.gui.image;
 
 import ai.convllava.app.gui.Fxml;
-import ai.convllava.app.gui.heatmap.HeatmapViewModel;
-import ai.convllava.model.api.heatmap.CellMapping;
-import ai.convllava.model.api.heatmap.ColorMap;
 import ai.convllava.model.api.image.CanvasGeometry;
 import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.image.PreprocessedImage;
@@ -32,8 +29,8 @@ import javafx.scene.shape.Rectangle;
 
 /**
  * The canvas exactly as the model sees it, with the token grid over it and the padding hatched; or the
- * original image; with a {@link HeatmapViewModel} attached, the attention heatmap under the grid (one
- * pixel per token, scaled without smoothing so it sits exactly on the grid cells) and the cell clicked.
+ * original image; with a {@link CanvasOverlay} set (the attention heatmap), that overlay under and over the grid,
+ * and the clicks on the canvas sent to it.
  * Only binds to the view-models and draws.
  */
 public final class PreviewView {
@@ -68,10 +65,8 @@ public final class PreviewView {
     private final Group overlay = new Group();
     private final Group heatLayer = new Group();
     private final Pane content = new Pane(imageView, heatLayer, overlay);
-    private HeatmapViewModel heatmap;
+    private CanvasOverlay canvasOverlay;
     private final StackPane centerer = new StackPane(content);
-    private Image canvasImage;
-    private Image originalImage;
 
     public PreviewView(ImageViewModel vm) {
         this.vm = vm;
@@ -98,20 +93,18 @@ public final class PreviewView {
         return heatLayer;
     }
 
-    /** Draws this heatmap over the canvas and sends grid-cell clicks to it. */
-    public void attachHeatmap(HeatmapViewModel hm) {
-        heatmap = hm;
-        hm.mapProperty().addListener(o -> redraw());
-        hm.overlayVisibleProperty().addListener(o -> redraw());
-        hm.selectedCellProperty().addListener(o -> redraw());
-        heatLayer.opacityProperty().bind(hm.opacityProperty());
+    /** Draws this over the canvas (the heatmap: under the grid, with its own marks over it) and sends canvas clicks to it. */
+    public void setOverlay(CanvasOverlay o) {
+        canvasOverlay = o;
+        o.onChange(this::redraw);
+        heatLayer.opacityProperty().bind(o.opacity());
         content.setOnMouseClicked(e -> {
             PreprocessedImage pre = vm.preprocessedProperty().get();
-            if (!hm.overlayVisibleProperty().get() || pre == null || !e.isStillSincePress()) {
+            if (!o.takesClicks() || pre == null || !e.isStillSincePress()) {
                 return;
             }
             double s = vm.scaleProperty().get();
-            hm.selectCell(new CellMapping(pre.geometry()).tokenAt(e.getX() / s, e.getY() / s));
+            o.clicked(e.getX() / s, e.getY() / s, pre.geometry());
         });
         redraw();
     }
@@ -160,15 +153,10 @@ public final class PreviewView {
         nextPageButton.disableProperty().bind(vm.canGoToNextPageProperty().not());
 
         vm.preprocessedProperty().addListener((o, a, pre) -> {
-            canvasImage = pre == null ? null : FxImages.toFx(pre.canvas());
             refit();
             redraw();
         });
-        vm.originalProperty().addListener((o, a, rgb) -> {
-            originalImage = rgb == null ? null : FxImages.toFx(rgb);
-            if (rgb == null) {
-                canvasImage = null;
-            }
+        vm.originalImageProperty().addListener((o, a, img) -> {
             refit();
             redraw();
         });
@@ -193,7 +181,8 @@ public final class PreviewView {
     }
 
     private Image displayed() {
-        return vm.showOriginalProperty().get() && originalImage != null ? originalImage : canvasImage;
+        Image original = vm.originalImageProperty().get();
+        return vm.showOriginalProperty().get() && original != null ? original : vm.canvasImageProperty().get();
     }
 
     private void refit() {
@@ -228,7 +217,7 @@ public final class PreviewView {
         content.setPrefSize(w, h);
         content.setMinSize(w, h);
         content.setMaxSize(w, h);
-        boolean showingCanvas = img == canvasImage;
+        boolean showingCanvas = img == vm.canvasImageProperty().get();
         PreprocessedImage pre = vm.preprocessedProperty().get();
         if (!showingCanvas || pre == null) {
             imageView.setAccessibleText("Original image " + (int) img.getWidth() + " x " + (int) img.getHeight());
@@ -236,7 +225,9 @@ public final class PreviewView {
         }
         CanvasGeometry g = pre.geometry();
         imageView.setAccessibleText("Model canvas: " + g.describe());
-        drawHeatmap(g, s, w, h);
+        Group marks = new Group();
+        boolean under = canvasOverlay != null && canvasOverlay.draw(heatLayer, marks, g, s);
+        heatLayer.setVisible(under);
         double ix = g.imageX() * s;
         double iy = g.imageY() * s;
         double iw = g.imageWidth() * s;
@@ -265,31 +256,7 @@ public final class PreviewView {
             grid.setAccessibleText(g.gridCols() + " x " + g.gridRows() + " token grid");
             overlay.getChildren().add(grid);
         }
-        if (heatLayer.isVisible() && heatmap.selectedCellProperty().get() >= 0) {
-            CellMapping.PixelRect r = new CellMapping(g).cellRect(heatmap.selectedCellProperty().get());
-            Rectangle cell = new Rectangle(r.x() * s + 1.5, r.y() * s + 1.5, r.width() * s - 3, r.height() * s - 3);
-            cell.getStyleClass().add("heatmap-cell");
-            cell.setAccessibleText("Selected cell");
-            overlay.getChildren().add(cell);
-        }
-    }
-
-    /** The map as one rectangle per grid cell, at the cell's canvas pixels times the zoom (exact whatever the pipeline smooths). */
-    private void drawHeatmap(CanvasGeometry g, double s, double w, double h) {
-        float[] map = heatmap == null ? null : heatmap.mapProperty().get();
-        if (map == null || !heatmap.overlayVisibleProperty().get() || map.length != g.tokenCount()) {
-            return;
-        }
-        CellMapping cells = new CellMapping(g);
-        for (int i = 0; i < map.length; i++) {
-            CellMapping.PixelRect r = cells.cellRect(i);
-            Rectangle cell = new Rectangle(r.x() * s, r.y() * s, r.width() * s, r.height() * s);
-            int rgb = ColorMap.rgb(map[i]);
-            cell.setFill(javafx.scene.paint.Color.rgb(rgb >> 16 & 0xff, rgb >> 8 & 0xff, rgb & 0xff));
-            heatLayer.getChildren().add(cell);
-        }
-        heatLayer.setVisible(true);
-        heatLayer.setAccessibleText("Attention heatmap, " + g.gridCols() + " x " + g.gridRows());
+        overlay.getChildren().add(marks); // the overlay's own marks over the grid
     }
 
     /** A padding region: dimmed and hatched, so it reads as "not the image". */

@@ -3,6 +3,7 @@ package ai.convllava.app.gui.main;
 import ai.convllava.app.gui.Fxml;
 import ai.convllava.app.gui.chat.ChatView;
 import ai.convllava.app.gui.chat.ChatViewModel;
+import ai.convllava.app.gui.heatmap.HeatmapOverlay;
 import ai.convllava.app.gui.heatmap.HeatmapView;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.image.PreviewView;
@@ -14,12 +15,8 @@ import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsView;
 import ai.convllava.app.gui.settings.Theme;
 import ai.convllava.app.gui.store.SavedConversation;
-import ai.convllava.app.selftest.SelfTest;
-import ai.convllava.hub.ModelManager;
 import ai.convllava.model.api.Device;
-import ai.convllava.model.api.MachineSpeed;
 import ai.convllava.model.api.SessionState;
-import ai.convllava.model.api.Stage;
 import ai.convllava.model.api.image.CanvasMode;
 import javafx.application.Platform;
 import javafx.beans.binding.Bindings;
@@ -51,6 +48,7 @@ import javafx.scene.layout.StackPane;
 import javafx.scene.layout.VBox;
 import javafx.stage.DirectoryChooser;
 import javafx.stage.FileChooser;
+import javafx.stage.Stage;
 import javafx.stage.Window;
 
 import java.io.File;
@@ -118,7 +116,7 @@ public final class MainView {
         preview = new PreviewView(vm.image());
         chatView = new ChatView(vm.chat());
         heatmapView = new HeatmapView(vm.heatmap());
-        preview.attachHeatmap(vm.heatmap());
+        preview.setOverlay(new HeatmapOverlay(vm.heatmap()));
         chatView.setOnShowHeatmap((m, piece) -> vm.heatmap().open(m, piece));
         VBox previewColumn = new VBox(preview.root(), heatmapView.root());
         VBox.setVgrow(preview.root(), javafx.scene.layout.Priority.ALWAYS);
@@ -387,23 +385,12 @@ public final class MainView {
             modelManager.toFront();
             return;
         }
-        java.util.concurrent.ExecutorService io = java.util.concurrent.Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "convllava-models");
-            t.setDaemon(true);
-            return t;
-        });
-        ai.convllava.app.gui.models.ModelManagerViewModel mm = new ai.convllava.app.gui.models.ModelManagerViewModel(
-                ai.convllava.hub.ModelManager.fromEnvironment(), io, javafx.application.Platform::runLater,
-                ai.convllava.model.api.MachineSpeed::measure, vm.model().engineBusyProperty());
-        mm.setOnUse((model, tower) -> vm.model().useDownloaded(model, tower));
-        modelManager = ai.convllava.app.gui.models.ModelManagerView.show(window(), mm, root.getScene().getStylesheets());
-        modelManager.setOnHidden(e -> {
-            mm.dispose();
-            io.shutdown();
-        });
+        ModelManagerViewModel mm = vm.newModelManager();
+        modelManager = ModelManagerView.show(window(), mm, root.getScene().getStylesheets());
+        modelManager.setOnHidden(e -> mm.dispose());
     }
 
-    private javafx.stage.Stage modelManager;
+    private Stage modelManager;
 
     @FXML
     private void onChooseTower() {
@@ -489,7 +476,7 @@ public final class MainView {
         vm.image().zoomFit();
     }
 
-    /** Help > Self-test: the command line's self-test on a background thread, its report in a dialog. */
+    /** Help > Self-test: the view-model runs it in the background; its report in a dialog. */
     @FXML
     private void onSelfTest() {
         TextArea report = new TextArea("Running the self-test on the bundled tiny model\u2026");
@@ -502,17 +489,10 @@ public final class MainView {
         dialog.setHeaderText("Self-test running\u2026");
         dialog.getDialogPane().setContent(report);
         dialog.show();
-        Thread t = new Thread(() -> {
-            StringWriter text = new StringWriter();
-            PrintWriter writer = new PrintWriter(text, true);
-            int code = SelfTest.run(SelfTest.Options.defaults(), writer, writer);
-            Platform.runLater(() -> {
-                dialog.setHeaderText(code == 0 ? "Self-test passed" : "Self-test FAILED");
-                report.setText(text.toString());
-            });
-        }, "convllava-self-test");
-        t.setDaemon(true);
-        t.start();
+        vm.selfTest().whenComplete((r, e) -> Platform.runLater(() -> {
+            dialog.setHeaderText(r != null && r.passed() ? "Self-test passed" : "Self-test FAILED");
+            report.setText(r != null ? r.text() : "The self-test could not run: " + e);
+        }));
     }
 
     /** A saved conversation in the sidebar: its title and when it was last updated. */

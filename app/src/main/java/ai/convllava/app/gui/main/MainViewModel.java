@@ -3,6 +3,7 @@ package ai.convllava.app.gui.main;
 import ai.convllava.app.gui.Debouncer;
 import ai.convllava.app.gui.Errors;
 import ai.convllava.app.gui.chat.ChatViewModel;
+import ai.convllava.app.gui.conversation.ConversationLibrary;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;
 import ai.convllava.app.gui.image.FxImages;
 import ai.convllava.app.gui.image.ImageViewModel;
@@ -13,9 +14,15 @@ import ai.convllava.app.gui.store.ConversationStore;
 import ai.convllava.model.api.image.DecodedImage;
 import ai.convllava.model.api.image.ImageFiles;
 import ai.convllava.model.api.image.RgbImage;
+import ai.convllava.app.gui.models.ModelManagerViewModel;
+import ai.convllava.app.selftest.SelfTest;
+import ai.convllava.hub.ModelManager;
+import ai.convllava.model.api.MachineSpeed;
 import ai.convllava.model.api.VisionChatSession;
 
 import java.io.File;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +30,7 @@ import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The window's view-model: the model, image and chat view-models and what ties them together (a new
@@ -35,17 +43,33 @@ public final class MainViewModel {
     private final ChatViewModel chat;
     private final HeatmapViewModel heatmap;
 
+    private final Executor background;
+    private final Executor ui;
+    private final Supplier<ModelManager> hub;
+
     /**
      * @param ui    runs on the UI thread
      * @param timer pauses on the UI thread (debouncing what is typed); {@link Debouncer.Timer#fx()} in the app
      */
     public MainViewModel(VisionChatSession service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
                          LongSupplier clock, Debouncer.Timer timer) {
+        this(service, settings, store, io, ui, clock, timer, io, ModelManager::fromEnvironment);
+    }
+
+    /**
+     * @param background for work that may take long and must not wait behind saving (the self-test, the model manager's downloads)
+     * @param hub        the published models' cache, made when the model manager opens
+     */
+    public MainViewModel(VisionChatSession service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
+                         LongSupplier clock, Debouncer.Timer timer, Executor background, Supplier<ModelManager> hub) {
+        this.background = background;
+        this.ui = ui;
+        this.hub = hub;
         this.settings = settings;
         this.model = new ModelViewModel(service, settings, ui);
         this.image = new ImageViewModel(service, settings, io, ui);
-        this.chat = new ChatViewModel(service, settings, image, model, store, io, ui, clock, timer);
-        this.heatmap = new HeatmapViewModel(chat, image, io, ui);
+        this.chat = new ChatViewModel(service, settings, image, model, new ConversationLibrary(store, io, ui), ui, clock, timer);
+        this.heatmap = new HeatmapViewModel(chat.latestAttentionProperty(), image.preprocessedProperty(), image.showOriginalProperty(), io, ui);
         model.setOnLoaded(image::update);
     }
 
@@ -124,6 +148,27 @@ public final class MainViewModel {
             image.reject("Nothing to use here: drop or paste an image (" + ImageFiles.SUPPORTED + ") or an image file.");
         }
         return false;
+    }
+
+    /** The model manager window's view-model: downloads on the background executor; "use" loads the model. */
+    public ModelManagerViewModel newModelManager() {
+        ModelManagerViewModel mm = new ModelManagerViewModel(hub.get(), background, ui, MachineSpeed::measure, model.engineBusyProperty());
+        mm.setOnUse((m, tower) -> model.useDownloaded(m, tower));
+        return mm;
+    }
+
+    /** Help > Self-test on the bundled tiny model, in the background: its exit code and report. */
+    public CompletableFuture<SelfTestReport> selfTest() {
+        return CompletableFuture.supplyAsync(() -> {
+            StringWriter text = new StringWriter();
+            PrintWriter writer = new PrintWriter(text, true);
+            int code = SelfTest.run(SelfTest.Options.defaults(), writer, writer);
+            return new SelfTestReport(code == 0, text.toString());
+        }, background);
+    }
+
+    /** What Help > Self-test shows. */
+    public record SelfTestReport(boolean passed, String text) {
     }
 
     public AppSettings settings() {

@@ -1,4 +1,4 @@
-package ai.convllava.app.gui.heatmap;
+package ai.convllava.app.gui.conversation;
 
 import ai.convllava.model.api.heatmap.AttentionMaps;
 import ai.convllava.model.api.image.RgbImage;

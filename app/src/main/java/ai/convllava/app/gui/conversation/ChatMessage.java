@@ -1,6 +1,5 @@
-package ai.convllava.app.gui.chat;
+package ai.convllava.app.gui.conversation;
 
-import ai.convllava.app.gui.heatmap.HeatmapSource;
 import ai.convllava.app.gui.store.SavedConversation;
 import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;

@@ -1,0 +1,125 @@
+package ai.convllava.app.gui.conversation;
+
+import ai.convllava.app.gui.store.ConversationStore;
+import ai.convllava.app.gui.store.SavedConversation;
+import ai.convllava.model.api.image.RgbImage;
+import javafx.collections.FXCollections;
+import javafx.collections.ObservableList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * The saved conversations: the sidebar's list (most recent first) and every read and write of the
+ * store, on the I/O executor (atomic writes; the list is updated on the UI thread).
+ */
+public final class ConversationLibrary {
+    private static final Logger LOG = LoggerFactory.getLogger(ConversationLibrary.class);
+
+    private final ConversationStore store;
+    private final Executor io;
+    private final Executor ui;
+    private final ObservableList<SavedConversation> conversations = FXCollections.observableArrayList();
+    private final ObservableList<SavedConversation> conversationsView = FXCollections.unmodifiableObservableList(conversations);
+
+    public ConversationLibrary(ConversationStore store, Executor io, Executor ui) {
+        this.store = store;
+        this.io = io;
+        this.ui = ui;
+    }
+
+    /** Saves a conversation (and, once, the copy of its pasted image or page) in the background; it moves to the top of the list. */
+    public CompletableFuture<Void> save(SavedConversation snapshot, RgbImage imageCopy) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                if (imageCopy != null) {
+                    store.saveImageCopy(snapshot.id(), imageCopy);
+                }
+                store.save(snapshot);
+                done.complete(null);
+            } catch (IOException | RuntimeException ex) {
+                LOG.warn("conversation {} could not be saved: {}", snapshot.id(), ex.getMessage());
+                done.completeExceptionally(ex);
+            }
+        });
+        upsertListed(snapshot);
+        return done;
+    }
+
+    private void upsertListed(SavedConversation c) {
+        for (int i = 0; i < conversations.size(); i++) {
+            if (conversations.get(i).id().equals(c.id())) {
+                if (i == 0) {
+                    conversations.set(0, c);
+                } else {
+                    conversations.remove(i);
+                    conversations.add(0, c);
+                }
+                return;
+            }
+        }
+        conversations.add(0, c);
+    }
+
+    /** Reads the saved conversations (in the background) into the list. */
+    public CompletableFuture<Void> reload() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            List<SavedConversation> all = store.list();
+            ui.execute(() -> {
+                conversations.setAll(all);
+                done.complete(null);
+            });
+        });
+        return done;
+    }
+
+    /** Removes a conversation from the list and deletes its file (and its image copy) in the background. */
+    public CompletableFuture<Void> delete(SavedConversation c) {
+        conversations.removeIf(x -> x.id().equals(c.id()));
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                store.delete(c);
+                done.complete(null);
+            } catch (IOException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
+    /** Writes a conversation as Markdown or JSON (by the file's extension), the image beside it, in the background. */
+    public CompletableFuture<Void> export(SavedConversation c, Path target) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                if (target.getFileName().toString().toLowerCase().endsWith(".json")) {
+                    store.exportJson(c, target);
+                } else {
+                    store.exportMarkdown(c, target);
+                }
+                done.complete(null);
+            } catch (IOException | RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
+    /** The image file a saved conversation is about (its own file, or the copy kept for it), if it is still there. */
+    public Optional<Path> imageOf(SavedConversation c) {
+        return store.imageOf(c);
+    }
+
+    public ObservableList<SavedConversation> conversations() {
+        return conversationsView;
+    }
+}
