@@ -1,12 +1,14 @@
 package ai.convllava.app.cli;
 
+import ai.convllava.app.about.About;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
 
 /** The {@code convllava} command line. */
-@Command(name = "convllava", mixinStandardHelpOptions = true, version = "ConvLLaVA Desktop 0.1.0",
+@Command(name = "convllava", mixinStandardHelpOptions = true, version = About.VERSION,
         description = "Ask questions about images with ConvLLaVA, locally.",
         subcommands = {AskCommand.class, ModelsCommand.class, SelfTestCommand.class, BenchNotHere.class})
 public final class ConvLlavaCli implements Runnable {

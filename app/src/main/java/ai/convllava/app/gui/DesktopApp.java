@@ -1,5 +1,7 @@
 package ai.convllava.app.gui;
 
+import ai.convllava.app.gui.common.Debouncer;
+
 import ai.convllava.app.gui.main.MainView;
 import ai.convllava.app.gui.main.MainViewModel;
 import ai.convllava.app.gui.settings.AppSettings;

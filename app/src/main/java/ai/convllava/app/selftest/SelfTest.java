@@ -1,6 +1,6 @@
 package ai.convllava.app.selftest;
 
-import ai.convllava.app.cli.ConvLlavaCli;
+import ai.convllava.app.about.About;
 import ai.convllava.model.api.AnswerListener;
 import ai.convllava.model.api.ChatRequest;
 import ai.convllava.model.api.EngineInfo;
@@ -14,7 +14,6 @@ import ai.convllava.model.api.VisionChatSession;
 import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.image.ImageFiles;
 import ai.convllava.model.api.image.RgbImage;
-import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
@@ -125,7 +124,7 @@ public final class SelfTest {
 
     private static void printVersions(PrintWriter out) {
         Runtime rt = Runtime.getRuntime();
-        out.println("app:        " + ConvLlavaCli.class.getAnnotation(Command.class).version()[0]);
+        out.println("app:        " + About.VERSION);
         out.println("java:       " + System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vendor") + ", "
                 + System.getProperty("java.home") + ")");
         out.println("os:         " + System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch")

@@ -1,5 +1,7 @@
 package ai.convllava.app.gui;
 
+import ai.convllava.app.gui.common.Debouncer;
+
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,9 +1,8 @@
 package ai.convllava.model.api;
 
+import ai.convllava.model.diagnostics.EngineVersions;
 import ai.convllava.model.image.PdfPages;
 import ai.convllava.model.nn.LinearLayer;
-import ai.djl.engine.Engine;
-import ai.djl.util.Utils;
 
 /** What runs the model on this machine, for the self-test and diagnostics: one line each. */
 public final class EngineInfo {
@@ -21,27 +20,15 @@ public final class EngineInfo {
     }
 
     public static String djlVersion() {
-        try {
-            return Engine.getDjlVersion();
-        } catch (RuntimeException | LinkageError e) {
-            return "unknown (" + e + ")";
-        }
+        return EngineVersions.djl();
     }
 
     /** Where DJL keeps the extracted libtorch. */
     public static String djlCacheDir() {
-        try {
-            return Utils.getEngineCacheDir().toString();
-        } catch (RuntimeException | LinkageError e) {
-            return "unknown";
-        }
+        return EngineVersions.djlCacheDir();
     }
 
     public static String pytorchVersion() {
-        try {
-            return Engine.getEngine("PyTorch").getVersion();
-        } catch (RuntimeException | LinkageError e) {
-            return "unknown (" + e + ")";
-        }
+        return EngineVersions.pytorch();
     }
 }

@@ -1,5 +1,7 @@
 package ai.convllava.model.api;
 
+import ai.convllava.model.diagnostics.MachineProbe;
+
 import java.util.Locale;
 
 /**

@@ -1,8 +1,8 @@
 package ai.convllava.app.gui.chat;
 
-import ai.convllava.app.gui.Coalescer;
-import ai.convllava.app.gui.Debouncer;
-import ai.convllava.app.gui.Errors;
+import ai.convllava.app.gui.common.Coalescer;
+import ai.convllava.app.gui.common.Debouncer;
+import ai.convllava.app.gui.common.Errors;
 import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.conversation.ConversationLibrary;
 import ai.convllava.app.gui.conversation.HeatmapSource;

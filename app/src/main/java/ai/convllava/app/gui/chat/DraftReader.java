@@ -1,6 +1,6 @@
 package ai.convllava.app.gui.chat;
 
-import ai.convllava.app.gui.Debouncer;
+import ai.convllava.app.gui.common.Debouncer;
 import ai.convllava.model.api.ChatRequest;
 import ai.convllava.model.api.DraftResult;
 import ai.convllava.model.api.TaskHandle;

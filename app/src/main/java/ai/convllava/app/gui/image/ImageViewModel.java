@@ -1,6 +1,6 @@
 package ai.convllava.app.gui.image;
 
-import ai.convllava.app.gui.Errors;
+import ai.convllava.app.gui.common.Errors;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.model.api.TaskHandle;
 import ai.convllava.model.api.VisionChatSession;

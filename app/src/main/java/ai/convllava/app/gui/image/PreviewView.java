@@ -1,6 +1,6 @@
 package ai.convllava.app.gui.image;
 
-import ai.convllava.app.gui.Fxml;
+import ai.convllava.app.gui.common.Fxml;
 import ai.convllava.model.api.image.CanvasGeometry;
 import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.image.PreprocessedImage;

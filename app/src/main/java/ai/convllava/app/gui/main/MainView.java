@@ -1,6 +1,6 @@
 package ai.convllava.app.gui.main;
 
-import ai.convllava.app.gui.Fxml;
+import ai.convllava.app.gui.common.Fxml;
 import ai.convllava.app.gui.chat.ChatView;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.heatmap.HeatmapOverlay;

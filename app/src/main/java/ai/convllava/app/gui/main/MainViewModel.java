@@ -1,7 +1,7 @@
 package ai.convllava.app.gui.main;
 
-import ai.convllava.app.gui.Debouncer;
-import ai.convllava.app.gui.Errors;
+import ai.convllava.app.gui.common.Debouncer;
+import ai.convllava.app.gui.common.Errors;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.conversation.ConversationLibrary;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;

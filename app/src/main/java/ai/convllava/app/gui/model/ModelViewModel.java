@@ -1,7 +1,7 @@
 package ai.convllava.app.gui.model;
 
-import ai.convllava.app.gui.Coalescer;
-import ai.convllava.app.gui.Errors;
+import ai.convllava.app.gui.common.Coalescer;
+import ai.convllava.app.gui.common.Errors;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.model.api.LoadOptions;
 import ai.convllava.model.api.ModelInfo;

@@ -1,6 +1,6 @@
 package ai.convllava.app.gui.models;
 
-import ai.convllava.app.gui.Errors;
+import ai.convllava.app.gui.common.Errors;
 import ai.convllava.hub.DownloadHandle;
 import ai.convllava.hub.DownloadListener;
 import ai.convllava.hub.DownloadProgress;

@@ -1,4 +1,4 @@
-package ai.convllava.app.gui;
+package ai.convllava.app.gui.common;
 
 import javafx.animation.PauseTransition;
 import javafx.util.Duration;

@@ -1,4 +1,4 @@
-package ai.convllava.app.gui;
+package ai.convllava.app.gui.common;
 
 import ai.convllava.hub.DownloadException;
 import ai.convllava.model.api.ConvLlavaException;

@@ -1,4 +1,7 @@
-package ai.convllava.model.api;
+package ai.convllava.model.diagnostics;
+
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.MachineSpeed;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -55,7 +58,7 @@ public final class MachineProbe {
      * Only what {@link MachineSpeed} uses: read bandwidth over one array of {@code bytes} and the
      * {@code n x n} GEMM rate, best of {@code runs} (no second array, no in-place add).
      */
-    static MachineSpeed speed(long bytes, int n, int runs) {
+    public static MachineSpeed speed(long bytes, int n, int runs) {
         try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
             double readBw;
             try (NDArray src = m.ones(new Shape(bytes / 4), DataType.FLOAT32)) {

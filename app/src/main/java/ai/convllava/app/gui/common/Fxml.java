@@ -1,4 +1,4 @@
-package ai.convllava.app.gui;
+package ai.convllava.app.gui.common;
 
 import javafx.fxml.FXMLLoader;
 import javafx.scene.Parent;

@@ -1,4 +1,4 @@
-package ai.convllava.app.gui;
+package ai.convllava.app.gui.common;
 
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
