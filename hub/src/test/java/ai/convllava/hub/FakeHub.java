@@ -71,6 +71,8 @@ final class FakeHub implements AutoCloseable {
     volatile URI lfsCdn;                                                   // LFS resolves redirect to {cdn}/cdn/{sha256}
     volatile boolean ignoreRange;
     volatile long throttleBytesPerSecond;
+    /** Requests answered after waiting {@link #headerDelayMillis}. */
+    final AtomicInteger delayedAnswers = new AtomicInteger();
     volatile long headerDelayMillis;                                       // answer every request this late                                  // 0 = full speed
 
     FakeHub() throws IOException {
@@ -128,6 +130,7 @@ final class FakeHub implements AutoCloseable {
                     Thread.currentThread().interrupt();
                     return;
                 }
+                delayedAnswers.incrementAndGet();
             }
             if (path.startsWith("/cdn/")) {
                 serveCdn(ex, path.substring(5));

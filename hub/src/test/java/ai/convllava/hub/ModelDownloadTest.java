@@ -353,15 +353,15 @@ class ModelDownloadTest {
         assertNotNull(mid, "no progress with a speed");
         assertTrue(mid.bytesPerSecond() > 0, "speed " + mid.bytesPerSecond());
         assertNotNull(mid.eta());
-        long t0 = System.nanoTime();
         h.cancel();
         DownloadResult r = h.await();
-        assertTrue((System.nanoTime() - t0) / 1e9 < 2, "cancel took too long");
         assertEquals(Status.CANCELLED, r.status());
         assertNull(r.error());
         assertEquals(DownloadProgress.Phase.CANCELLED, rec.last().phase());
         Path partial = cache.resolve("models--ConvLLaVA--tiny-convllava/blobs").resolve(sha256(MODEL, SHARD) + ".incomplete");
+        // stopped at once: the throttled shard is still incomplete (had the cancel waited for the transfer, it would be whole)
         assertTrue(Files.size(partial) > 0);
+        assertTrue(Files.size(partial) < Files.size(Fixtures.TINY.resolve("tiny-convllava").resolve(SHARD)), "the shard was downloaded whole");
         hub.throttleBytesPerSecond = 0;
         DownloadResult again = mm.downloadNow(TINY, DownloadListener.NONE);
         assertEquals(Status.COMPLETED, again.status(), () -> String.valueOf(again.error()));
@@ -372,12 +372,13 @@ class ModelDownloadTest {
     void cancelWhileWaitingForTheServerReturnsAtOnce() throws Exception {
         hub.headerDelayMillis = 5_000;
         DownloadHandle h = new ModelManager(settings()).download(TINY, DownloadListener.NONE);
-        Thread.sleep(300);
-        long t0 = System.nanoTime();
+        while (hub.requests.isEmpty()) { // until the first request waits at the server
+            Thread.sleep(10);
+        }
         h.cancel();
         DownloadResult r = h.await();
         assertEquals(Status.CANCELLED, r.status());
-        assertTrue((System.nanoTime() - t0) / 1e9 < 1, "cancel waited for the server");
+        assertEquals(0, hub.delayedAnswers.get(), "the cancel waited for the server to answer");
         hub.headerDelayMillis = 0;
     }
 }

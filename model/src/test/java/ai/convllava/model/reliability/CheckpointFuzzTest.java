@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,10 +48,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link CheckpointFormatException} / {@link MissingWeightException}, within a deadline and within an
  * allocation bound proportional to the files' size (a lying length must not buy memory).
  */
+@Tag("reliability")
 class CheckpointFuzzTest {
     static final long SEED = ReliabilityReport.longProperty("convllava.fuzz.seed", 20240607L);
     static final long CASES = ReliabilityReport.longProperty("convllava.fuzz.checkpointCases", 1500);
-    static final long SECONDS = ReliabilityReport.longProperty("convllava.fuzz.seconds", 40);
     static final long CASE_TIMEOUT_MS = 10_000;
     static final ObjectMapper JSON = new ObjectMapper();
     static final Path TINY_ST = Goldens.TINY.resolve("tiny-convllava-safetensors");
@@ -405,9 +406,9 @@ class CheckpointFuzzTest {
         int hangs = 0;
         int forbiddenGlobals = 0;
         long maxAllocated = 0;
-        long deadline = System.nanoTime() + SECONDS * 1_000_000_000L;
+        long t0 = System.nanoTime();
         try (BoundedRunner runner = new BoundedRunner("checkpoint-fuzz")) {
-            while (tried < CASES && System.nanoTime() < deadline) {
+            while (tried < CASES) {
                 Target target = targets[rnd.nextInt(targets.length)];
                 List<String> how = new ArrayList<>();
                 Path file;
@@ -496,7 +497,7 @@ class CheckpointFuzzTest {
                 .put("maxAllocatedBytesPerCase", maxAllocated).put("byTarget", targetsReport).put("byMutation", byMutation)
                 .put("failures", failures.size() > 20 ? failures.subList(0, 20) : failures)
                 .write();
-        assertTrue(tried >= Math.min(CASES, 200), "only " + tried + " cases ran within " + SECONDS + " s");
+        System.out.printf("[report] checkpoint fuzz: %d cases in %.1f s%n", tried, (System.nanoTime() - t0) / 1e9);
         assertEquals(List.of(), failures, "every case loads or fails with CheckpointFormatException / MissingWeightException");
     }
 

@@ -9,6 +9,7 @@ import ai.convllava.model.api.image.RgbImage;
 import ai.convllava.model.reliability.BoundedRunner.Kind;
 import ai.convllava.model.reliability.BoundedRunner.Outcome;
 import ai.convllava.model.reliability.ImageMutator.Mutation;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -33,10 +34,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * budget can be raised with {@code -Dconvllava.fuzz.seed=... -Dconvllava.fuzz.imageCases=...
  * -Dconvllava.fuzz.seconds=...}. The figures go to {@code target/reliability/image-fuzz.json}.
  */
+@Tag("reliability")
 class ImageFuzzTest {
     static final long SEED = ReliabilityReport.longProperty("convllava.fuzz.seed", 20240607L);
     static final long CASES = ReliabilityReport.longProperty("convllava.fuzz.imageCases", 3000);
-    static final long SECONDS = ReliabilityReport.longProperty("convllava.fuzz.seconds", 40);
     /** Per-case deadline: generous for 2 busy cores; the cases themselves take about a millisecond. */
     static final long CASE_TIMEOUT_MS = 10_000;
     /**
@@ -95,9 +96,9 @@ class ImageFuzzTest {
         int unclear = 0;
         long maxAllocated = 0;
         long slowestNanos = 0;
-        long deadline = System.nanoTime() + SECONDS * 1_000_000_000L;
+        long t0 = System.nanoTime();
         try (BoundedRunner runner = new BoundedRunner("image-fuzz")) {
-            while (tried < CASES && System.nanoTime() < deadline) {
+            while (tried < CASES) {
                 String seedName = names.get(rnd.nextInt(names.size()));
                 Mutation m = mutations[rnd.nextInt(mutations.length)];
                 byte[] bytes = ImageMutator.mutate(seeds.get(seedName), seedName, m, rnd);
@@ -162,7 +163,7 @@ class ImageFuzzTest {
                 .put("byMutation", mut).put("byFormat", fmt).put("commonRejections", topMessages)
                 .put("failures", failures.size() > 20 ? failures.subList(0, 20) : failures)
                 .write();
-        assertTrue(tried >= Math.min(CASES, 300), "only " + tried + " cases ran within " + SECONDS + " s");
+        System.out.printf("[report] image fuzz: %d cases in %.1f s%n", tried, (System.nanoTime() - t0) / 1e9);
         assertEquals(List.of(), failures, "every case ends in an image or a clear ImageDecodeException");
         assertEquals(tried, decoded + rejected);
     }

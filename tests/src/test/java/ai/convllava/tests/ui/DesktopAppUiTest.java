@@ -15,8 +15,9 @@ import javafx.scene.input.Clipboard;
 import javafx.scene.input.ClipboardContent;
 import javafx.scene.input.KeyCode;
 import javafx.scene.shape.Path;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.testfx.api.FxRobot;
 
@@ -35,18 +36,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * drop, paste, the canvas and grid readout, pad/native, a streamed answer equal to the CLI's, Stop,
  * a restart that finds the conversation again, and a question read while it was typed.
  */
+@ExtendWith(UiFixture.class)
 class DesktopAppUiTest {
     @TempDir
     java.nio.file.Path tmp;
 
-    private final FxRobot robot = new FxRobot();
+    private FxRobot robot;
+    private UiFixture ui;
     private DesktopApp app;
 
-    @AfterEach
-    void closeApp() throws Exception {
-        if (app != null) {
-            UiSupport.close(app);
-        }
+    @BeforeEach
+    void fixture(UiFixture ui) {
+        this.ui = ui;
+        this.robot = ui.robot();
     }
 
     private String readout() {
@@ -64,7 +66,7 @@ class DesktopAppUiTest {
     void dropAskStreamStopAndFindTheConversationAfterARestart() throws Exception {
         AppPaths paths = AppPaths.under(tmp);
         UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
-        app = UiSupport.open(paths);
+        app = ui.open(paths);
         await("the tiny model to load", 60, () -> app.viewModel().model().infoProperty().get() != null);
         assertEquals(SessionState.READY, fx(() -> app.viewModel().chat().stateProperty().get()));
 
@@ -124,9 +126,9 @@ class DesktopAppUiTest {
         assertTrue(stopSeconds < 3, "Stop took " + stopSeconds + " s");
 
         // restart: a new app on the same data folder lists the conversation and reopens it
-        UiSupport.close(app);
+        ui.close(app);
         app = null;
-        app = UiSupport.open(paths);
+        app = ui.open(paths);
         await("the saved conversation in the sidebar", 20, () -> app.viewModel().chat().conversations().size() == 1);
         SavedConversation saved = fx(() -> app.viewModel().chat().conversations().get(0));
         assertEquals(UiSupport.QUESTION, saved.title());
@@ -148,7 +150,7 @@ class DesktopAppUiTest {
     void aQuestionTypedThenPausedOnIsReadAheadAndAnsweredTheSame() throws Exception {
         AppPaths paths = AppPaths.under(tmp);
         UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
-        app = UiSupport.open(paths);
+        app = ui.open(paths);
         await("the tiny model to load", 60, () -> app.viewModel().model().infoProperty().get() != null);
         assertTrue(fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile()))));
         await("the canvas preview", 20, () -> app.viewModel().image().preprocessedProperty().get() != null
@@ -177,7 +179,7 @@ class DesktopAppUiTest {
     void withoutAModelAPastedScreenshotShowsThe1536Canvas() throws Exception {
         AppPaths paths = AppPaths.under(tmp);
         UiSupport.writeSettings(paths, null, 16);
-        app = UiSupport.open(paths);
+        app = ui.open(paths);
         assertEquals(SessionState.NO_MODEL, fx(() -> app.viewModel().chat().stateProperty().get()));
         assertEquals("No model \u00b7 image preview only", fx(() -> ((Label) app.scene().lookup(".status-bar .label")).getText()));
 
@@ -210,7 +212,7 @@ class DesktopAppUiTest {
     void aDroppedPdfIsBrowsedPageByPage() throws Exception {
         AppPaths paths = AppPaths.under(tmp);
         UiSupport.writeSettings(paths, null, 16);
-        app = UiSupport.open(paths);
+        app = ui.open(paths);
         assertFalse(fx(() -> app.scene().lookup(".page-box").isVisible()), "no page controls for an image");
         // three blank pages: portrait, landscape, square
         java.nio.file.Path pdf = tmp.resolve("scan.pdf");

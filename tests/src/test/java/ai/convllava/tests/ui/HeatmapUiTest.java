@@ -11,8 +11,9 @@ import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.input.KeyCode;
 import javafx.scene.text.Text;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.testfx.api.FxRobot;
 
@@ -37,25 +38,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * export has the expected size. With {@code -Dconvllava.screenshots=DIR} it also writes
  * {@code heatmap.png} (the app) and {@code heatmap-export.png} (the exported overlay) there.
  */
+@ExtendWith(UiFixture.class)
 class HeatmapUiTest {
     @TempDir
     Path tmp;
 
-    private final FxRobot robot = new FxRobot();
+    private FxRobot robot;
+    private UiFixture ui;
     private DesktopApp app;
 
-    @AfterEach
-    void closeApp() throws Exception {
-        if (app != null) {
-            UiSupport.close(app);
-        }
+    @BeforeEach
+    void fixture(UiFixture ui) {
+        this.ui = ui;
+        this.robot = ui.robot();
     }
 
     @Test
     void clickAWordSeeItsMapAndExportIt() throws Exception {
         AppPaths paths = AppPaths.under(tmp);
         UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
-        app = UiSupport.open(paths);
+        app = ui.open(paths);
         await("the tiny model to load", 60, () -> app.viewModel().model().infoProperty().get() != null);
         assertTrue(fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile()))));
         await("the canvas", 20, () -> app.viewModel().image().preprocessedProperty().get() != null

@@ -10,8 +10,8 @@ import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.stage.Stage;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.testfx.api.FxToolkit;
 
 import java.io.IOException;
 import java.net.URI;
@@ -29,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The "Download models" window over a Hugging Face cache holding one installed size. */
+@ExtendWith(UiFixture.class)
 class ModelManagerUiTest {
     static final Path TINY = Path.of(System.getProperty("convllava.fixtures"), "tiny");
 
@@ -50,7 +51,6 @@ class ModelManagerUiTest {
     void showsTheSizesAndUsesAnInstalledOne(@TempDir Path cache) throws Exception {
         install(cache, "ConvLLaVA/ConvLLaVA-sft-1024", TINY.resolve("tiny-convllava"));
         install(cache, "ConvLLaVA/ConvLLaVA-ConvNeXt-1024", TINY.resolve("tiny-convllava-convnext"));
-        FxToolkit.registerPrimaryStage();
         ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(HubSettings.of(URI.create("http://127.0.0.1:9"), cache)),
                 Runnable::run, Platform::runLater);
         List<Path> used = new ArrayList<>();

@@ -5,8 +5,9 @@ import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.settings.Theme;
 import javafx.scene.input.KeyCode;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.testfx.api.FxRobot;
 
@@ -22,17 +23,19 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Writes docs/screenshots/main-light.png and main-dark.png: the app with the tiny model, wide.png with
  * its token grid, and an answer. Runs only with {@code -Dconvllava.screenshots=DIR} (tests/screenshots.sh).
  */
+@ExtendWith(UiFixture.class)
 class ScreenshotsTest {
     @TempDir
     Path tmp;
 
     private DesktopApp app;
+    private FxRobot robot;
+    private UiFixture ui;
 
-    @AfterEach
-    void closeApp() throws Exception {
-        if (app != null) {
-            UiSupport.close(app);
-        }
+    @BeforeEach
+    void fixture(UiFixture ui) {
+        this.ui = ui;
+        this.robot = ui.robot();
     }
 
     @Test
@@ -43,12 +46,11 @@ class ScreenshotsTest {
         Files.createDirectories(out);
         AppPaths paths = AppPaths.under(tmp);
         UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
-        app = UiSupport.open(paths);
+        app = ui.open(paths);
         await("the tiny model", 60, () -> app.viewModel().model().infoProperty().get() != null);
         fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile())));
         await("the canvas", 20, () -> app.viewModel().image().preprocessedProperty().get() != null
                 && !app.viewModel().image().busyProperty().get());
-        FxRobot robot = new FxRobot();
         robot.clickOn(".question").write(UiSupport.QUESTION).type(KeyCode.ENTER);
         await("the answer", 60, () -> app.viewModel().chat().messages().size() == 2 && !app.viewModel().chat().answeringProperty().get());
         robot.clickOn(".question").write("Which colour is the bar on the left?");

@@ -8,7 +8,7 @@ import javafx.scene.Scene;
 import javafx.stage.Stage;
 import org.controlsfx.control.PropertySheet;
 import org.junit.jupiter.api.Test;
-import org.testfx.api.FxToolkit;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import static ai.convllava.tests.ui.UiSupport.fx;
 import static ai.convllava.tests.ui.UiSupport.run;
@@ -17,10 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The ControlsFX PropertySheet runs from the class path (no add-opens) and edits the settings. */
+@ExtendWith(UiFixture.class)
 class SettingsSheetUiTest {
     @Test
     void thePropertySheetShowsAndEditsTheSettings() throws Exception {
-        FxToolkit.registerPrimaryStage();
         AppSettings settings = new AppSettings();
         SettingsView view = fx(() -> new SettingsView(settings, null));
         Stage stage = fx(() -> {

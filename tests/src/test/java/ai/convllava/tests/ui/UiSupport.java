@@ -5,7 +5,6 @@ import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.model.session.LocalVisionChatSession;
 import javafx.application.Platform;
 import javafx.stage.Stage;
-import org.testfx.api.FxToolkit;
 import org.testfx.util.WaitForAsyncUtils;
 
 import java.nio.file.Files;
@@ -47,8 +46,8 @@ final class UiSupport {
         Files.writeString(paths.settingsFile(), json);
     }
 
+    /** Use {@link UiFixture#open}, which also closes it after the test. */
     static DesktopApp open(AppPaths paths) throws Exception {
-        FxToolkit.registerPrimaryStage();
         return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), new LocalVisionChatSession(), paths, null))
                 .get(30, TimeUnit.SECONDS);
     }
