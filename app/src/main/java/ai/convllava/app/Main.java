@@ -4,6 +4,7 @@ import ai.convllava.app.cli.ConvLlavaCli;
 import ai.convllava.app.gui.DesktopLauncher;
 import ai.convllava.model.api.JitOptions;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -68,7 +69,7 @@ public final class Main {
      * Three things must be in place when the JVM starts: GLIBC_TUNABLES (glibc reads it only at process
      * start; the installed app's jpackage launcher cannot set environment variables), the
      * {@code jdk.incubator.vector} module (the float16 kernel for short prefills; without it they run
-     * ~1.7x slower on libtorch) and the kernel's {@link JitOptions#LOOP_UNROLL_LIMIT}. When one is missing, start once more
+     * slower, on libtorch) and the kernel's {@link JitOptions#LOOP_UNROLL_LIMIT}. When one is missing, start once more
      * with them and pass the exit code on: the jpackage launcher again (its options hold the other
      * two), or for {@code java -jar} the same java with the same arguments plus the missing options. Skipped when the marker variable is present (no loops),
      * when the original command line is not known, or with {@code -Dconvllava.reexec=false}.
@@ -130,7 +131,7 @@ public final class Main {
                     // keep waiting: the child owns the work; a signal to us reaches it through the shutdown hook
                 }
             }
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             System.err.println("note: could not restart with GLIBC_TUNABLES and the vector module (" + e.getMessage()
                     + "); carrying on without them");
             return null;

@@ -1,20 +1,20 @@
 package ai.convllava.bench;
 
-
 import ai.convllava.model.api.ConvLlavaException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.WeightFormat;
-import picocli.CommandLine;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.concurrent.Callable;
 
 /**
@@ -159,7 +159,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     private static void deleteTree(Path dir) {
         try (var s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // a temp folder left behind is harmless
         }

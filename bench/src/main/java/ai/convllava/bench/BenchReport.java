@@ -1,10 +1,9 @@
 package ai.convllava.bench;
 
-import ai.convllava.model.api.MachineProbe;
-
 import ai.convllava.bench.BenchRunner.Measurements;
 import ai.convllava.bench.BenchRunner.Run;
 import ai.convllava.model.api.WeightFormat;
+import ai.convllava.model.diagnostics.MachineProbe;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;

@@ -8,7 +8,6 @@ import ai.convllava.model.api.GenerationConfig;
 import ai.convllava.model.api.GenerationResult;
 import ai.convllava.model.api.ImageTask;
 import ai.convllava.model.api.LoadOptions;
-import ai.convllava.model.api.MachineProbe;
 import ai.convllava.model.api.ModelInfo;
 import ai.convllava.model.api.PreEncoding;
 import ai.convllava.model.api.ProgressListener;
@@ -17,6 +16,7 @@ import ai.convllava.model.api.Turn;
 import ai.convllava.model.api.VisionChatSession;
 import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.image.RgbImage;
+import ai.convllava.model.diagnostics.MachineProbe;
 import ai.convllava.model.spi.WeightSource;
 import ai.convllava.model.spi.WeightSources;
 

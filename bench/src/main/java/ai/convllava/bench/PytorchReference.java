@@ -1,7 +1,6 @@
 package ai.convllava.bench;
 
-import ai.convllava.model.api.MachineProbe;
-
+import ai.convllava.model.diagnostics.MachineProbe;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 

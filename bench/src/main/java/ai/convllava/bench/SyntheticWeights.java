@@ -44,9 +44,8 @@ public final class SyntheticWeights implements WeightSource {
     public static final int ZERO_LM_HEAD_ROWS = 3;
     private static final int CHUNK = 1 << 16;
     /**
-     * One chunk buffer per thread, reused: a new 256 KB array per chunk made ~7 GB of garbage while a
-     * ConvLLaVA-1536 loaded, and G1 grew the heap to ~600 MB for it, which the bench then counted in the
-     * peak RSS. The checkpoint reader (ShardedCheckpoint) reuses one buffer per thread as well.
+     * One chunk buffer per thread, reused: a new 256 KB array per chunk made GBs of garbage while a
+     * ConvLLaVA-1536 loaded, and the heap G1 grew for it showed in the bench's peak RSS. The checkpoint reader (ShardedCheckpoint) reuses one buffer per thread as well.
      */
     private static final ThreadLocal<float[]> CHUNK_BUFFER = ThreadLocal.withInitial(() -> new float[CHUNK]);
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;

@@ -27,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -225,7 +226,7 @@ final class DownloadRun {
                         Thread.currentThread().interrupt();
                         cancel.cancel();
                         throw new DownloadException(Kind.CANCELLED, "download interrupted");
-                    } catch (java.util.concurrent.ExecutionException e) {
+                    } catch (ExecutionException e) {
                         Throwable c = e.getCause();
                         fail(c instanceof DownloadException de ? de : new DownloadException(Kind.IO, "download failed: " + c, c));
                     }

@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
+import java.net.ProxySelector;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.UnknownHostException;
@@ -30,6 +31,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The Hub's HTTP API: model info and file downloads. Redirects are followed by hand so each hop is
@@ -52,7 +54,7 @@ final class HubClient {
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(settings.connectTimeout())
                 .version(HttpClient.Version.HTTP_1_1)
-                .proxy(java.net.ProxySelector.getDefault()) // -Dhttps.proxyHost / system proxies; loopback is never proxied
+                .proxy(ProxySelector.getDefault()) // -Dhttps.proxyHost / system proxies; loopback is never proxied
                 .build();
     }
 
@@ -184,7 +186,7 @@ final class HubClient {
     }
 
     /** Runs {@code call}, retrying transient failures with exponential backoff (or Retry-After). */
-    <T> T retrying(String what, CancelToken cancel, Consumer<String> notes, java.util.function.Supplier<T> call) {
+    <T> T retrying(String what, CancelToken cancel, Consumer<String> notes, Supplier<T> call) {
         for (int attempt = 0; ; attempt++) {
             cancel.throwIfCancelled();
             try {

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -47,7 +48,7 @@ public record RepoInfo(String repo, String commit, List<RepoFile> files) {
                 throw new DownloadException(DownloadException.Kind.SERVER, "the model info for " + repo + " has a file without rfilename");
             }
             FileNames.check(name);
-            if (!seen.add(name.toLowerCase(java.util.Locale.ROOT))) {
+            if (!seen.add(name.toLowerCase(Locale.ROOT))) {
                 throw new DownloadException(DownloadException.Kind.BAD_FILE_NAME, "the model info for " + repo + " lists "
                         + FileNames.quote(name) + " twice (names differing only in case collide on Windows and macOS)");
             }

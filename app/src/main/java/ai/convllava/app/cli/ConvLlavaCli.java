@@ -1,9 +1,8 @@
 package ai.convllava.app.cli;
 
 import ai.convllava.app.about.About;
-
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 

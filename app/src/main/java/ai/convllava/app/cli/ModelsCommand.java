@@ -33,6 +33,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code convllava models list|download|verify|remove|path}: the ConvLLaVA sizes in the Hugging
@@ -231,7 +232,7 @@ public final class ModelsCommand implements Runnable {
             Thread hook = new Thread(() -> {
                 h.cancel();
                 try {
-                    h.result().get(5, java.util.concurrent.TimeUnit.SECONDS);
+                    h.result().get(5, TimeUnit.SECONDS);
                 } catch (Exception ignored) {
                     // exiting anyway; the partial data is on disk
                 }

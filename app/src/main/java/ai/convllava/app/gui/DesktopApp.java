@@ -1,7 +1,6 @@
 package ai.convllava.app.gui;
 
 import ai.convllava.app.gui.common.Debouncer;
-
 import ai.convllava.app.gui.main.MainView;
 import ai.convllava.app.gui.main.MainViewModel;
 import ai.convllava.app.gui.settings.AppSettings;

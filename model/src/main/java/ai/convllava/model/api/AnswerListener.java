@@ -1,7 +1,5 @@
 package ai.convllava.model.api;
 
-import ai.convllava.model.generate.TokenListener;
-
 /**
  * Receives one answer as it is produced, on the inference thread: keep it short (the app queues
  * the deltas and drains them once per frame).

@@ -1,6 +1,5 @@
 package ai.convllava.model.api;
 
-
 import com.sun.management.HotSpotDiagnosticMXBean;
 
 import java.lang.management.ManagementFactory;

@@ -10,18 +10,18 @@ import java.util.Locale;
  * then take: the first answer (vision encode + prefill, compute-bound) and decode (reads every
  * float16 weight once per token, bandwidth-bound).
  *
- * <p>The two efficiencies are this project's own bench results (docs/bench, ConvLLaVA-1536 in
- * float16 on the 2-core test machine): decode ran at 56-62% of the read bandwidth measured in the
- * same run, and the cold first answer (3.9 TFLOP of vision + 8.5 TFLOP of prefill in 107-137 s) at
- * about 0.9 of the GEMM probe's rate. Elsewhere they are an estimate, and say so.
+ * <p>The two efficiencies are this project's own bench results (docs/bench/README.md, "The speed
+ * estimate": ConvLLaVA-1536 in float16 on the 2-core test machine, decode against the read bandwidth
+ * measured in the same run, the cold first answer against the GEMM probe's rate). Elsewhere they are an
+ * estimate, and say so.
  *
  * @param readBandwidthGbs memory read bandwidth, GB/s (a sum over an array far larger than the caches)
  * @param gemmGflops       float32 GEMM throughput on all cores, GFLOP/s
  */
 public record MachineSpeed(double readBandwidthGbs, double gemmGflops) {
-    /** Decode's share of the read bandwidth (measured 0.56-0.62). */
+    /** Decode's share of the read bandwidth, as the bench measured it. */
     static final double DECODE_EFFICIENCY = 0.6;
-    /** The first answer's share of the GEMM probe's rate (measured ~0.9). */
+    /** The first answer's share of the GEMM probe's rate, as the bench measured it. */
     static final double COMPUTE_EFFICIENCY = 0.9;
     /** Vision tower + projector at a 1536 canvas (ConvNeXt-L + the 3072-wide fifth stage), FLOP; scales with the canvas area. */
     static final double VISION_FLOP_1536 = 3.9e12;
@@ -43,12 +43,11 @@ public record MachineSpeed(double readBandwidthGbs, double gemmGflops) {
     }
 
     /**
-     * Measures this computer now (about 2 s on 2 cores; one 256 MB array and three 16 MB matrices,
-     * freed at once). Other work on the machine lowers the figures.
+     * Measures this computer now (a couple of seconds; one 256 MB array and three 16 MB matrices, freed
+     * at once). Other work on the machine lowers the figures.
      */
     public static MachineSpeed measure() {
-        // best of 6: in a fresh JVM the first passes read 10-20% slower (256 MB x 3: 14-16 GB/s, x 6:
-        // 17.7-18.9, the bench's 1 GiB x 3: 17.6-17.9 on the test machine)
+        // best of 6: in a fresh JVM the first passes read slower, and 6 of them reach the bench's own figure
         return MachineProbe.speed(PROBE_BYTES, PROBE_GEMM, 6);
     }
 

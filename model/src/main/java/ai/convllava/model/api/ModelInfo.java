@@ -1,6 +1,5 @@
 package ai.convllava.model.api;
 
-
 import java.nio.file.Path;
 
 /**

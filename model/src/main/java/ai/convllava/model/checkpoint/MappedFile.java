@@ -1,7 +1,6 @@
 package ai.convllava.model.checkpoint;
 
 import ai.convllava.model.spi.CheckpointFormatException;
-
 import ai.convllava.model.spi.TensorInfo;
 
 import java.io.IOException;
@@ -84,8 +83,8 @@ final class MappedFile implements AutoCloseable {
     /**
      * Fills {@code dst} (its remaining bytes) from {@code offset} with positional reads. Unlike a
      * mapping, the file's pages stay in the kernel's page cache and never count in this process's
-     * resident memory: loading a 13 GB checkpoint through mappings kept up to 13 GB of file pages
-     * resident until the garbage collector happened to unmap them.
+     * resident memory: loading a checkpoint through mappings kept its file pages resident until the
+     * garbage collector happened to unmap them.
      */
     void readFully(long offset, ByteBuffer dst, String what) {
         checkRange(offset, dst.remaining(), what);

@@ -1,11 +1,12 @@
 package ai.convllava.model.checkpoint;
 
 import ai.convllava.model.spi.CheckpointFormatException;
-
 import ai.convllava.model.spi.DType;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -143,7 +144,7 @@ final class RestrictedUnpickler {
                     push(m);
                 }
                 case 'l' -> push(new ArrayList<>(popMark(at)));
-                case 't' -> push(new Tuple(java.util.Collections.unmodifiableList(popMark(at))));
+                case 't' -> push(new Tuple(Collections.unmodifiableList(popMark(at))));
                 case 0x85 -> push(tupleOf(1, at));
                 case 0x86 -> push(tupleOf(2, at));
                 case 0x87 -> push(tupleOf(3, at));
@@ -296,8 +297,8 @@ final class RestrictedUnpickler {
                 long[] size = ints(t.get(2), "size", at);
                 long[] stride = ints(t.get(3), "stride", at);
                 if (size.length != stride.length) {
-                    throw error("tensor size " + java.util.Arrays.toString(size) + " and stride "
-                            + java.util.Arrays.toString(stride) + " differ in rank at offset " + at);
+                    throw error("tensor size " + Arrays.toString(size) + " and stride "
+                            + Arrays.toString(stride) + " differ in rank at offset " + at);
                 }
                 return new TensorRef(s, offset, size, stride);
             }
@@ -400,7 +401,7 @@ final class RestrictedUnpickler {
         }
         List<Object> items = new ArrayList<>(stack.subList(stack.size() - n, stack.size()));
         stack.subList(stack.size() - n, stack.size()).clear();
-        return new Tuple(java.util.Collections.unmodifiableList(items));
+        return new Tuple(Collections.unmodifiableList(items));
     }
 
     private int lastMark() {

@@ -1,10 +1,8 @@
 package ai.convllava.model.checkpoint;
 
 import ai.convllava.model.spi.CheckpointFormatException;
-
 import ai.convllava.model.spi.DType;
 import ai.convllava.model.spi.TensorInfo;
-
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
@@ -13,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -81,7 +80,7 @@ public final class SafetensorsFile implements TensorFile {
             root = JSON.readTree(header.array(), 0, (int) headerLength);
         } catch (JacksonException e) {
             throw new CheckpointFormatException(name + ": header is not valid JSON (" + e.getOriginalMessage() + ")", e);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new CheckpointFormatException(name + ": cannot parse header (" + e.getMessage() + ")", e);
         }
         if (root == null || !root.isObject()) {

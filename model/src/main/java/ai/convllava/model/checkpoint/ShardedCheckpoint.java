@@ -1,16 +1,16 @@
 package ai.convllava.model.checkpoint;
 
 import ai.convllava.model.spi.CheckpointFormatException;
-
 import ai.convllava.model.spi.MissingWeightException;
 import ai.convllava.model.spi.TensorInfo;
 import ai.convllava.model.spi.WeightSource;
-
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -32,9 +32,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The weights of a Hugging Face checkpoint, one file or a folder of shards, in either format:

@@ -1,21 +1,20 @@
 package ai.convllava.model.checkpoint;
 
 import ai.convllava.model.spi.CheckpointFormatException;
-
 import ai.convllava.model.spi.TensorInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A {@code torch.save} zip checkpoint (the {@code pytorch_model*.bin} shards of a Hugging Face
@@ -82,7 +81,7 @@ public final class TorchZipFile implements TensorFile {
                     + ", not a state dict of tensors");
         }
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
-        Map<String, Long> storageOffsets = new java.util.HashMap<>();
+        Map<String, Long> storageOffsets = new HashMap<>();
         for (Map.Entry<?, ?> e : dict.entrySet()) {
             if (!(e.getKey() instanceof String key)) {
                 throw new CheckpointFormatException(where + " has a non-string key " + RestrictedUnpickler.describe(e.getKey()));

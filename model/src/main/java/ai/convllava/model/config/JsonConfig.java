@@ -1,5 +1,6 @@
 package ai.convllava.model.config;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -36,7 +37,7 @@ final class JsonConfig {
                 throw new ConfigException(file + " is not a JSON object");
             }
             return new JsonConfig(file, root);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new ConfigException(file + " is not valid JSON: " + e.getOriginalMessage()
                     + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : ""), e);
         } catch (IOException e) {

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -177,7 +178,7 @@ public final class ModelFolder {
         Path pre = folder.resolve("preprocessor_config.json");
         PreprocessorConfig pc = Files.isRegularFile(pre) ? PreprocessorConfig.read(pre) : PreprocessorConfig.clip(vc.imageSize());
         return new VisionTower(VisionTower.Source.SEPARATE_FOLDER, folder, "", vc, pc,
-                "vision tower: " + folder + " (" + why + "), " + vc.numStages() + " stages " + java.util.Arrays.toString(vc.hiddenSizes())
+                "vision tower: " + folder + " (" + why + "), " + vc.numStages() + " stages " + Arrays.toString(vc.hiddenSizes())
                         + ", canvas " + pc.canvasSide());
     }
 
@@ -226,8 +227,8 @@ public final class ModelFolder {
         checkTowerWidth(vc, weights.describe());
         return new VisionTower(VisionTower.Source.EMBEDDED_IN_MODEL, null, prefix, vc, PreprocessorConfig.clip(side),
                 "vision tower: encoder weights inside the model shards (" + prefix + "*; no folder " + config.mmVisionTower()
-                        + " found), inferred " + n + " stages depths " + java.util.Arrays.toString(d) + " widths "
-                        + java.util.Arrays.toString(w) + ", canvas " + side + (canvasOverride > 0 ? " (given)" : " (from the name)"));
+                        + " found), inferred " + n + " stages depths " + Arrays.toString(d) + " widths "
+                        + Arrays.toString(w) + ", canvas " + side + (canvasOverride > 0 ? " (given)" : " (from the name)"));
     }
 
     private int inferCanvas() {

@@ -1,13 +1,13 @@
 package ai.convllava.model.diagnostics;
 
-import ai.convllava.model.api.Device;
 import ai.convllava.model.api.MachineSpeed;
-
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,7 +38,7 @@ public final class MachineProbe {
         double bw;
         double readBw;
         double gflops;
-        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
             long elems = bytes / 4;
             try (NDArray src = m.ones(new Shape(elems), DataType.FLOAT32); NDArray dst = m.zeros(new Shape(elems), DataType.FLOAT32)) {
                 bw = 3.0 * elems * 4 / bestSeconds(runs, () -> {
@@ -59,11 +59,11 @@ public final class MachineProbe {
      * {@code n x n} GEMM rate, best of {@code runs} (no second array, no in-place add).
      */
     public static MachineSpeed speed(long bytes, int n, int runs) {
-        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
             double readBw;
             try (NDArray src = m.ones(new Shape(bytes / 4), DataType.FLOAT32)) {
-                // untimed passes first: in measure() the in-place adds warm the pages and PyTorch's threads
-                // (without them, 256 MB best of 6 read 12-16 GB/s where it reads 16-19 after them)
+                // untimed passes first: in measure() the in-place adds warm the pages and PyTorch's threads;
+                // without them the timed reads come out low
                 readBandwidthGbs(src, 2);
                 readBw = readBandwidthGbs(src, runs);
             }
@@ -106,7 +106,7 @@ public final class MachineProbe {
     /** PyTorch's intra-op thread count (torch.get_num_threads()), or the core count if unknown. */
     public static int intraOpThreads() {
         try {
-            return ai.djl.pytorch.jni.JniUtils.getNumThreads();
+            return JniUtils.getNumThreads();
         } catch (RuntimeException | LinkageError e) {
             return Runtime.getRuntime().availableProcessors();
         }
@@ -114,7 +114,7 @@ public final class MachineProbe {
 
     static int interopThreads() {
         try {
-            return ai.djl.pytorch.jni.JniUtils.getNumInteropThreads();
+            return JniUtils.getNumInteropThreads();
         } catch (RuntimeException | LinkageError e) {
             return -1;
         }

@@ -4,7 +4,6 @@ import ai.convllava.model.api.image.DecodedImage;
 import ai.convllava.model.api.image.ImageDecodeException;
 import ai.convllava.model.api.image.RgbImage;
 
-
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;

@@ -3,20 +3,25 @@ package ai.convllava.model.image;
 import ai.convllava.model.api.image.DecodedImage;
 import ai.convllava.model.api.image.ImageDecodeException;
 import ai.convllava.model.api.image.RgbImage;
-
 import org.apache.pdfbox.Loader;
 import org.apache.pdfbox.pdmodel.PDDocument;
 import org.apache.pdfbox.pdmodel.PDPage;
+import org.apache.pdfbox.pdmodel.PDPageContentStream;
 import org.apache.pdfbox.pdmodel.common.PDRectangle;
 import org.apache.pdfbox.pdmodel.encryption.InvalidPasswordException;
+import org.apache.pdfbox.pdmodel.font.PDType1Font;
+import org.apache.pdfbox.pdmodel.font.Standard14Fonts;
 import org.apache.pdfbox.rendering.ImageType;
 import org.apache.pdfbox.rendering.PDFRenderer;
+import org.apache.pdfbox.util.Version;
 
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /**
  * Pages of a PDF as images, rendered with Apache PDFBox (pure Java; a PDF renderer is not something
@@ -93,18 +98,18 @@ public final class PdfPages {
             throw new ImageDecodeException("the self-test's PDF rendered as " + img.width() + " x " + img.height() + " with " + dark
                     + " dark pixels: its text was not drawn");
         }
-        return String.format(java.util.Locale.ROOT, "PDFBox %s, a page of text rendered at %d x %d (%d dark pixels) in %.0f ms",
-                org.apache.pdfbox.util.Version.getVersion(), img.width(), img.height(), dark, (System.nanoTime() - t0) / 1e6);
+        return String.format(Locale.ROOT, "PDFBox %s, a page of text rendered at %d x %d (%d dark pixels) in %.0f ms",
+                Version.getVersion(), img.width(), img.height(), dark, (System.nanoTime() - t0) / 1e6);
     }
 
     /** A one-page PDF of {@code width x height} points with a line of text in Helvetica (the self-test's page; test seeds). */
     public static byte[] textPage(float width, float height, String text) {
-        try (PDDocument doc = new PDDocument(); java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream()) {
+        try (PDDocument doc = new PDDocument(); ByteArrayOutputStream out = new ByteArrayOutputStream()) {
             PDPage p = new PDPage(new PDRectangle(width, height));
             doc.addPage(p);
-            try (org.apache.pdfbox.pdmodel.PDPageContentStream cs = new org.apache.pdfbox.pdmodel.PDPageContentStream(doc, p)) {
+            try (PDPageContentStream cs = new PDPageContentStream(doc, p)) {
                 cs.beginText();
-                cs.setFont(new org.apache.pdfbox.pdmodel.font.PDType1Font(org.apache.pdfbox.pdmodel.font.Standard14Fonts.FontName.HELVETICA),
+                cs.setFont(new PDType1Font(Standard14Fonts.FontName.HELVETICA),
                         height / 5);
                 cs.newLineAtOffset(width / 13, height * 0.4f);
                 cs.showText(text);

@@ -2,6 +2,7 @@ package ai.convllava.model.image;
 
 import ai.convllava.model.api.image.RgbImage;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -306,7 +307,7 @@ public final class PilResize {
             for (int yy = from; yy < to; yy++) {
                 int ymin = bounds[yy * 2];
                 int ymax = bounds[yy * 2 + 1];
-                java.util.Arrays.fill(acc, HALF);
+                Arrays.fill(acc, HALF);
                 for (int y = 0; y < ymax; y++) {
                     int k = kk[yy * ksize + y];
                     int base = (ymin + y) * row;

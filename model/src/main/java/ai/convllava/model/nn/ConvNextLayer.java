@@ -12,7 +12,7 @@ import ai.djl.nn.convolutional.Conv2d;
  * The ConvNeXt block (transformers' {@code ConvNextLayer}, the paper's "Block"):
  * depthwise 7x7 conv, LayerNorm, Linear C->4C, GELU (erf), Linear 4C->C, layer scale, residual.
  * Activations stay NHWC-contiguous; the convolution sees them through an NCHW view (channels-last
- * strides), which measured 1.5x faster than NCHW-contiguous activations here.
+ * strides), which measured faster than NCHW-contiguous activations (docs/bench/README.md).
  */
 public final class ConvNextLayer {
     private static final Shape ONE = new Shape(1, 1);

@@ -1,7 +1,6 @@
 package ai.convllava.model.nn;
 
 import ai.convllava.model.api.WeightFormat;
-
 import ai.convllava.model.config.ConvNextConfig;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,7 +1,6 @@
 package ai.convllava.model.nn;
 
 import ai.convllava.model.api.JitOptions;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

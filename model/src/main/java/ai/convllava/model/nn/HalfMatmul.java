@@ -1,7 +1,6 @@
 package ai.convllava.model.nn;
 
 import ai.convllava.model.api.JitOptions;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -9,6 +8,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * {@code y = x W^T} for float16 weights {@code W [out, in]} read in place from libtorch's memory (a
@@ -38,20 +39,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * per block of {@link #KC} inputs, 3 weight rows are widened once into a small float32 panel (exact,
  * times 2^112) that stays in cache while every row of x passes over it in 3x3 register tiles.
  *
- * <p>JDK 17 details that decided the shape (measured on the 2-core EPYC): vectors loaded straight from
- * a direct ByteBuffer were boxed (an allocation per load, 4x slower), so weight bytes are first copied
- * into a heap array per worker; a 4x3 tile spilled accumulators to the stack (35 GFLOP/s per core),
- * the 3x3 tile does not (41 GFLOP/s; register-only FMA peak 90) as long as C2 does not unroll its loop:
- * at HotSpot's default {@code LoopUnrollLimit} (60) it does, and the unrolled body spills (a layer's
- * products with 21 rows: 174-190 ms; at 10-50: 125-147 ms; unrolling by hand spills the same, and a
- * loop C2 cannot count loses its range-check elimination and is as slow), so the launchers start the
- * JVM with {@code -XX:LoopUnrollLimit=40} ({@link JitOptions}). The whole kernel at 17 rows: 26-28
- * GFLOP/s of one core's CPU time, 47 GFLOP/s on both cores (11008 x 4096 in 32 ms; libtorch 62 ms).
- * In the engine (HalfKernelEngineBench, synthetic ConvLLaVA-1536 on 2 and 1 layers, interleaved,
- * medians; load average 1-2 from other jobs): a pre-encoded 17-token question 188-210 ms per layer
- * (libtorch 336-339), so about 6-6.7 s for 32 layers instead of 10.8-11; OMP_WAIT_POLICY=PASSIVE
- * changed nothing measurable (the caller works instead of waiting, libtorch's spinning workers did not
- * slow this kernel down).
+ * <p>What JDK 17 decided about the shape (docs/bench/README.md, "The float16 kernel", has the
+ * measurements): vectors loaded straight from a direct ByteBuffer are boxed (an allocation per load),
+ * so weight bytes are first copied into a heap array per worker; a 4x3 tile spills accumulators to
+ * the stack and the 3x3 tile does not, as long as C2 does not unroll its loop, which it does at
+ * HotSpot's default {@code LoopUnrollLimit} (unrolling by hand spills the same, and a loop C2 cannot
+ * count loses its range-check elimination), so the launchers start the JVM with
+ * {@code -XX:LoopUnrollLimit=40} ({@link JitOptions}).
  */
 final class HalfMatmul {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
@@ -61,10 +55,7 @@ final class HalfMatmul {
     static final int BLOCK = 2 * LANES;
     private static final int MASK = 0x8fffe000;
     private static final float TWO_POW_112 = 0x1p112f;
-    /**
-     * Inputs per weight panel block: 3 x 4096 floats = 48 KB. Fewer blocks mean fewer reductions; thread
-     * CPU time for 4096x4096 / 11008x4096 at 17 rows: KC 4096 20 / 52 ms, 2048 22 / 58, 1024 24 / 63, 512 26 / 68.
-     */
+    /** Inputs per weight panel block: 3 x 4096 floats = 48 KB, in cache; fewer blocks mean fewer reductions (it measured fastest). */
     static final int KC = 4096;
     /** Output rows per unit of work handed to a thread (a multiple of 3 and of 4). */
     static final int CHUNK = 48;
@@ -84,9 +75,8 @@ final class HalfMatmul {
      * One thread's buffers for one call: raw weight bytes and the float32 panel (72 KB for gemm, 8 x in
      * bytes for gemv), made by each worker when it starts. Not a ThreadLocal: a thread's first
      * {@code ThreadLocal.get()} takes a branch the warm-up never saw, and C2, which had inlined it into
-     * the compiled loop, threw the whole kernel back to the interpreter (an uncommon trap; measured:
-     * the first question after start-up, run on the engine's thread, took 740 ms on 2 layers instead of
-     * 380 until C2 had compiled the kernel again).
+     * the compiled loop, threw the whole kernel back to the interpreter (an uncommon trap: the first
+     * question after start-up was about twice as slow until C2 had compiled the kernel again).
      */
     private static final class Scratch {
         final byte[] raw;
@@ -100,9 +90,9 @@ final class HalfMatmul {
 
     /**
      * Compiles the kernel before the first question, once per JVM, on a background daemon thread.
-     * Until C2 has compiled them, Vector API calls run as boxed Java objects: measured in the
-     * benchmark, the first 21-token prefill after start-up took 1.2 s on 2 layers instead of 0.3 s.
-     * About 2 s of one core on small random weights, all loops (1 row, 3x3/3x2/3x1 tiles, tails).
+     * Until C2 has compiled them, Vector API calls run as boxed Java objects, several times slower: the
+     * first short prefill after start-up would pay for it. Small random weights, all loops (1 row,
+     * 3x3/3x2/3x1 tiles, tails).
      */
     static void warmUpInBackground() {
         if (!WARMING.compareAndSet(false, true)) {
@@ -194,7 +184,7 @@ final class HalfMatmul {
     }
 
     /** Chunks of output rows taken in turn by the calling thread and the helpers, until none is left. */
-    private static void parallel(int out, RowRange work, java.util.function.Supplier<Scratch> scratch) {
+    private static void parallel(int out, RowRange work, Supplier<Scratch> scratch) {
         int chunks = (out + CHUNK - 1) / CHUNK;
         if (HELPERS == null || chunks == 1) {
             work.run(0, out, scratch.get());
@@ -280,7 +270,7 @@ final class HalfMatmul {
                 if (j < rows) {
                     copyRow(w, in, r + j, 0, in, raw, j * kp * 2);
                 } else {
-                    java.util.Arrays.fill(raw, j * kp * 2, (j + 1) * kp * 2, (byte) 0);
+                    Arrays.fill(raw, j * kp * 2, (j + 1) * kp * 2, (byte) 0);
                 }
             }
             dot4(raw, kp, xp, y, r, rows);
@@ -343,7 +333,7 @@ final class HalfMatmul {
                     if (j < wr) {
                         copyRow(w, in, r + j, k0, len, raw, j * KC * 2);
                     } else {
-                        java.util.Arrays.fill(raw, j * KC * 2, j * KC * 2 + lp * 2, (byte) 0);
+                        Arrays.fill(raw, j * KC * 2, j * KC * 2 + lp * 2, (byte) 0);
                     }
                 }
                 widen(raw, panel, lp);

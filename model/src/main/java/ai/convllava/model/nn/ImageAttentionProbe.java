@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 
+import java.util.Arrays;
+
 /**
  * Where the image tokens sit in the sequence, and what was recorded for the current step: for the
  * step's last query position, the attention probabilities over the image tokens, per layer, mean
@@ -67,7 +69,7 @@ public final class ImageAttentionProbe {
             return out;
         } finally {
             recorded.close();
-            java.util.Arrays.fill(perLayer, null);
+            Arrays.fill(perLayer, null);
         }
     }
 }

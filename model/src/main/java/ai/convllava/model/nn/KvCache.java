@@ -9,7 +9,7 @@ import ai.djl.ndarray.types.Shape;
 
 /**
  * Per-layer key/value cache, preallocated (KV heads, capacity, head_dim) and written in place with
- * {@code set(slice)} (measured 15x faster per step than concatenation). Grows by doubling, up to
+ * {@code set(slice)} (much faster per step than concatenating, docs/bench/README.md). Grows by doubling, up to
  * max_position_embeddings, when a conversation outgrows it. Owns its own NDManager: a conversation
  * holds one cache; closing it frees the memory.
  */

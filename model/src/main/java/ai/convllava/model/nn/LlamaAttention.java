@@ -63,8 +63,8 @@ public final class LlamaAttention {
         // scale and mask in place, and the scores freed once softmaxed: at T = 638 each (H, T, S) map is
         // 52 MB, and four of them lived until the layer's scope closed
         // One new position (decode): K q^T reads the cache's (S, D) rows the way a mat-vec reads an [out, in]
-        // weight, 1.25 instead of 1.87 ms per layer at S = 640 (3.9 instead of 5.7 at 2000) for Vicuna-7B's
-        // 32 heads; the probabilities times V is already the faster one of the two (1.5 against 4.2 ms).
+        // weight, faster than q K^T (docs/bench/README.md, "Decode attention"); for the probabilities times V
+        // the usual order is already the faster one.
         NDArray raw = t == 1
                 ? keys.matMul(qg.transpose(0, 2, 1)).transpose(0, 2, 1) // (KV, S, D) x (KV, D, rep) = (KV, S, rep) -> (KV, rep, S)
                 : qg.matMul(keys.transpose(0, 2, 1)); // (KV, rep*T, S)

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Activation;
 
+import java.util.List;
+
 /** LLaVA's {@code mlp2x_gelu} projector: {@code model.mm_projector.0} (Linear), GELU, {@code model.mm_projector.2} (Linear). */
 public final class MlpProjector {
     public static final String PREFIX = "model.mm_projector.";
@@ -16,8 +18,8 @@ public final class MlpProjector {
         this.fc2 = LinearLayer.of(w.f32(PREFIX + "2.weight", hiddenSize, hiddenSize), w.f32(PREFIX + "2.bias", hiddenSize));
     }
 
-    public static java.util.List<String> keys() {
-        return java.util.List.of(PREFIX + "0.weight", PREFIX + "0.bias", PREFIX + "2.weight", PREFIX + "2.bias");
+    public static List<String> keys() {
+        return List.of(PREFIX + "0.weight", PREFIX + "0.bias", PREFIX + "2.weight", PREFIX + "2.bias");
     }
 
     /** (1, N, visionSize) -> (1, N, hiddenSize). */

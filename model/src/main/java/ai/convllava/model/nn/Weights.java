@@ -1,7 +1,7 @@
 package ai.convllava.model.nn;
 
 import ai.convllava.model.api.WeightFormat;
-
+import ai.convllava.model.spi.CheckpointFormatException;
 import ai.convllava.model.spi.TensorInfo;
 import ai.convllava.model.spi.WeightSource;
 import ai.djl.ndarray.NDArray;
@@ -11,8 +11,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
@@ -193,7 +193,7 @@ public final class Weights {
         if (numel <= blockFloats || rowLength > blockFloats || numel != rows * rowLength) {
             // one block (also a single row too long to split; the shape check in the read reports a mismatch)
             if (numel * 4 > Integer.MAX_VALUE) {
-                throw new ai.convllava.model.spi.CheckpointFormatException(info.file().getFileName() + ": tensor '" + key + "' "
+                throw new CheckpointFormatException(info.file().getFileName() + ": tensor '" + key + "' "
                         + info.shapeString() + " is over 2 GiB as float32");
             }
             result = convertBlock(key, 0, (int) numel, new Shape(shape), type, null, -1);

@@ -1,10 +1,10 @@
 package ai.convllava.model.reliability;
 
+import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.config.ConvNextConfig;
 import ai.convllava.model.config.LlamaConfig;
 import ai.convllava.model.nn.ConvNextLayer;
 import ai.convllava.model.nn.LinearLayer;
-import ai.convllava.model.api.WeightFormat;
 
 import java.io.IOException;
 import java.nio.file.Files;

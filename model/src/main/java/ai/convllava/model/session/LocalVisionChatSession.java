@@ -45,6 +45,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -220,7 +221,7 @@ public final class LocalVisionChatSession implements VisionChatSession {
     private static final class ImageHandle extends SimpleTaskHandle<PreprocessedImage> implements ImageTask {
         final CompletableFuture<PreEncoding> encoded = new CompletableFuture<>();
 
-        ImageHandle(java.util.function.BooleanSupplier alsoCancelledWhen) {
+        ImageHandle(BooleanSupplier alsoCancelledWhen) {
             super(alsoCancelledWhen);
         }
 

@@ -1,6 +1,5 @@
 package ai.convllava.model.spi;
 
-
 import java.nio.file.Path;
 import java.util.Arrays;
 

@@ -1,6 +1,7 @@
 package ai.convllava.model.spi;
 
 import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 import java.util.Set;
 
 /**
@@ -34,7 +35,7 @@ public interface WeightSource extends AutoCloseable {
      * Same values as {@link #readFloat32}, written into the caller's buffer from its position, so a
      * loader can reuse one scratch buffer for every tensor. Marks the key as used.
      */
-    default void readInto(String key, java.nio.FloatBuffer dst, long... expectedShape) {
+    default void readInto(String key, FloatBuffer dst, long... expectedShape) {
         dst.put(readFloat32(key, expectedShape).asFloatBuffer());
     }
 
@@ -45,15 +46,15 @@ public interface WeightSource extends AutoCloseable {
      *
      * @throws IllegalArgumentException if the range lies outside the tensor or {@code dst} is too small
      */
-    default void readRangeInto(String key, long first, int count, java.nio.FloatBuffer dst, long... expectedShape) {
-        java.nio.FloatBuffer all = readFloat32(key, expectedShape).asFloatBuffer();
+    default void readRangeInto(String key, long first, int count, FloatBuffer dst, long... expectedShape) {
+        FloatBuffer all = readFloat32(key, expectedShape).asFloatBuffer();
         checkRange(key, all.limit(), first, count, dst);
         all.limit((int) (first + count)).position((int) first);
         dst.put(all);
     }
 
     /** The argument checks every {@link #readRangeInto} makes before reading. */
-    static void checkRange(String key, long numel, long first, int count, java.nio.FloatBuffer dst) {
+    static void checkRange(String key, long numel, long first, int count, FloatBuffer dst) {
         if (first < 0 || count < 0 || first > numel || count > numel - first) {
             throw new IllegalArgumentException("elements [" + first + ", " + first + " + " + count + ") lie outside tensor '" + key
                     + "' of " + numel + " elements");

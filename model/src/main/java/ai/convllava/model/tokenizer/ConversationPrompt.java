@@ -1,9 +1,9 @@
 package ai.convllava.model.tokenizer;
 
-import ai.convllava.model.spi.TextTokenizer;
-
 import ai.convllava.model.api.ChatRequest;
 import ai.convllava.model.api.Turn;
+import ai.convllava.model.spi.TextTokenizer;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;

@@ -2,11 +2,11 @@ package ai.convllava.model.tokenizer;
 
 import ai.convllava.model.spi.TextTokenizer;
 import ai.convllava.model.spi.TokenizerException;
-
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,10 +2,10 @@ package ai.convllava.model.tokenizer;
 
 import ai.convllava.model.spi.TokenizerException;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 

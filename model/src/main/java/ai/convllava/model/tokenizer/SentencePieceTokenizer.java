@@ -2,9 +2,9 @@ package ai.convllava.model.tokenizer;
 
 import ai.convllava.model.spi.TextTokenizer;
 import ai.convllava.model.spi.TokenizerException;
-
 import ai.djl.sentencepiece.SpProcessor;
 import ai.djl.sentencepiece.SpTokenizer;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

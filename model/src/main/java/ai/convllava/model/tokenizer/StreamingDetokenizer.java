@@ -2,10 +2,10 @@ package ai.convllava.model.tokenizer;
 
 import ai.convllava.model.spi.TextTokenizer;
 import ai.convllava.model.spi.TokenizerException;
-
-import java.util.Arrays;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.Arrays;
 
 /**
  * Turns generated ids into text deltas for a streaming UI, one generation at a time.

@@ -1,8 +1,7 @@
 package ai.convllava.app.gui.chat;
 
-import ai.convllava.app.gui.conversation.ChatMessage;
-
 import ai.convllava.app.gui.common.Fxml;
+import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.conversation.HeatmapSource;
 import ai.convllava.model.api.heatmap.TokenPiece;
 import javafx.beans.binding.Bindings;

@@ -1,24 +1,25 @@
 package ai.convllava.app.gui.heatmap;
 
 import ai.convllava.app.gui.conversation.HeatmapSource;
-
 import ai.convllava.model.api.heatmap.CellMapping;
 import ai.convllava.model.api.heatmap.ColorMap;
 import ai.convllava.model.api.image.CanvasGeometry;
 import ai.convllava.model.api.image.RgbImage;
 
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.FontMetrics;
 import java.awt.Graphics2D;
+import java.awt.Rectangle;
 import java.awt.RenderingHints;
 import java.awt.Shape;
+import java.awt.geom.Area;
 import java.awt.geom.Line2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import javax.imageio.ImageIO;
 
 /**
  * The exported overlay, drawn off the FX thread with Java2D: the canvas the model saw (scaled up to at
@@ -109,8 +110,8 @@ public final class HeatmapPng {
     private static void hatchPadding(Graphics2D g2, CanvasGeometry g, int s) {
         int w = g.canvasWidth() * s;
         int h = g.canvasHeight() * s;
-        java.awt.geom.Area pad = new java.awt.geom.Area(new java.awt.Rectangle(0, 0, w, h));
-        pad.subtract(new java.awt.geom.Area(new java.awt.Rectangle(g.imageX() * s, g.imageY() * s, g.imageWidth() * s, g.imageHeight() * s)));
+        Area pad = new Area(new Rectangle(0, 0, w, h));
+        pad.subtract(new Area(new Rectangle(g.imageX() * s, g.imageY() * s, g.imageWidth() * s, g.imageHeight() * s)));
         if (pad.isEmpty()) {
             return;
         }

@@ -1,8 +1,7 @@
 package ai.convllava.app.gui.heatmap;
 
-import ai.convllava.app.gui.conversation.HeatmapSource;
-
 import ai.convllava.app.gui.common.Fxml;
+import ai.convllava.app.gui.conversation.HeatmapSource;
 import ai.convllava.model.api.heatmap.Aggregation;
 import ai.convllava.model.api.heatmap.ColorMap;
 import ai.convllava.model.api.heatmap.Scale;

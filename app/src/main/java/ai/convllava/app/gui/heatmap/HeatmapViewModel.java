@@ -1,8 +1,7 @@
 package ai.convllava.app.gui.heatmap;
 
-import ai.convllava.app.gui.conversation.HeatmapSource;
-
 import ai.convllava.app.gui.conversation.ChatMessage;
+import ai.convllava.app.gui.conversation.HeatmapSource;
 import ai.convllava.model.api.heatmap.Aggregation;
 import ai.convllava.model.api.heatmap.AttentionMaps;
 import ai.convllava.model.api.heatmap.CellMapping;

@@ -1,8 +1,8 @@
 package ai.convllava.app.gui.main;
 
-import ai.convllava.app.gui.common.Fxml;
 import ai.convllava.app.gui.chat.ChatView;
 import ai.convllava.app.gui.chat.ChatViewModel;
+import ai.convllava.app.gui.common.Fxml;
 import ai.convllava.app.gui.heatmap.HeatmapOverlay;
 import ai.convllava.app.gui.heatmap.HeatmapView;
 import ai.convllava.app.gui.image.ImageViewModel;
@@ -22,6 +22,7 @@ import javafx.application.Platform;
 import javafx.beans.binding.Bindings;
 import javafx.collections.ListChangeListener;
 import javafx.fxml.FXML;
+import javafx.scene.Node;
 import javafx.scene.Parent;
 import javafx.scene.Scene;
 import javafx.scene.control.Alert;
@@ -44,6 +45,7 @@ import javafx.scene.input.KeyEvent;
 import javafx.scene.input.TransferMode;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
 import javafx.scene.layout.StackPane;
 import javafx.scene.layout.VBox;
 import javafx.stage.DirectoryChooser;
@@ -119,7 +121,7 @@ public final class MainView {
         preview.setOverlay(new HeatmapOverlay(vm.heatmap()));
         chatView.setOnShowHeatmap((m, piece) -> vm.heatmap().open(m, piece));
         VBox previewColumn = new VBox(preview.root(), heatmapView.root());
-        VBox.setVgrow(preview.root(), javafx.scene.layout.Priority.ALWAYS);
+        VBox.setVgrow(preview.root(), Priority.ALWAYS);
         previewHolder.getChildren().add(previewColumn);
         chatHolder.getChildren().add(chatView.root());
         bind();
@@ -162,7 +164,7 @@ public final class MainView {
         modelInfo.textProperty().bind(model.infoTextProperty());
         loadProgress.progressProperty().bind(model.progressProperty());
         loadText.textProperty().bind(model.progressTextProperty());
-        for (var n : new javafx.scene.Node[] {loadProgress, loadText, cancelLoadButton}) {
+        for (var n : new Node[] {loadProgress, loadText, cancelLoadButton}) {
             n.visibleProperty().bind(model.loadingProperty());
             n.managedProperty().bind(n.visibleProperty());
         }

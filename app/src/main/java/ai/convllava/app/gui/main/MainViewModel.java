@@ -1,24 +1,23 @@
 package ai.convllava.app.gui.main;
 
+import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.common.Debouncer;
 import ai.convllava.app.gui.common.Errors;
-import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.conversation.ConversationLibrary;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;
 import ai.convllava.app.gui.image.FxImages;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.model.ModelViewModel;
+import ai.convllava.app.gui.models.ModelManagerViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.store.ConversationStore;
-import ai.convllava.model.api.image.DecodedImage;
-import ai.convllava.model.api.image.ImageFiles;
-import ai.convllava.model.api.image.RgbImage;
-import ai.convllava.app.gui.models.ModelManagerViewModel;
 import ai.convllava.app.selftest.SelfTest;
 import ai.convllava.hub.ModelManager;
 import ai.convllava.model.api.MachineSpeed;
 import ai.convllava.model.api.VisionChatSession;
+import ai.convllava.model.api.image.ImageFiles;
+import ai.convllava.model.api.image.RgbImage;
 
 import java.io.File;
 import java.io.PrintWriter;

@@ -1,5 +1,6 @@
 package ai.convllava.app.gui.models;
 
+import ai.convllava.hub.ModelStatus;
 import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
 import javafx.scene.Node;
@@ -14,7 +15,7 @@ import javafx.stage.Modality;
 import javafx.stage.Stage;
 import javafx.stage.Window;
 
-import ai.convllava.hub.ModelStatus;
+import java.util.List;
 
 /**
  * The "Download models" window: one panel per published size with its costs, state, progress
@@ -93,7 +94,7 @@ public final class ModelManagerView {
     }
 
     /** Shows the manager in its own window (not modal: downloads take long, the app stays usable). */
-    public static Stage show(Window owner, ModelManagerViewModel vm, java.util.List<String> stylesheets) {
+    public static Stage show(Window owner, ModelManagerViewModel vm, List<String> stylesheets) {
         Stage stage = new Stage();
         stage.initOwner(owner);
         stage.initModality(Modality.NONE);

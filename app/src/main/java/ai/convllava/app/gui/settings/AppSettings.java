@@ -1,10 +1,10 @@
 package ai.convllava.app.gui.settings;
 
-import ai.convllava.model.api.Device;
-import ai.convllava.model.api.TowerMemory;
-import ai.convllava.model.api.GenerationConfig;
-import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.ChatRequest;
+import ai.convllava.model.api.Device;
+import ai.convllava.model.api.GenerationConfig;
+import ai.convllava.model.api.TowerMemory;
+import ai.convllava.model.api.image.CanvasMode;
 import javafx.beans.Observable;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;

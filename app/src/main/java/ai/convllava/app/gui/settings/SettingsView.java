@@ -1,12 +1,13 @@
 package ai.convllava.app.gui.settings;
 
 import ai.convllava.model.api.Device;
+import ai.convllava.model.api.ModelInfo;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.image.CanvasMode;
-import ai.convllava.model.api.ModelInfo;
 import javafx.beans.property.Property;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.beans.value.ObservableValue;
+import javafx.collections.FXCollections;
 import javafx.scene.control.ButtonType;
 import javafx.scene.control.Dialog;
 import javafx.stage.Window;
@@ -46,7 +47,7 @@ public final class SettingsView {
                         + " (applies at the next model load)", TowerMemory.class, s.towerMemoryProperty()),
                 new Item<>("Model", "Threads", "Compute threads (read-only)", String.class, new ReadOnlyStringWrapper(threads), false),
                 new Item<>("Appearance", "Theme", "Light or dark", Theme.class, s.themeProperty()));
-        sheet = new PropertySheet(javafx.collections.FXCollections.observableArrayList(items));
+        sheet = new PropertySheet(FXCollections.observableArrayList(items));
         sheet.setMode(PropertySheet.Mode.CATEGORY);
         sheet.setModeSwitcherVisible(false);
         sheet.setSearchBoxVisible(false);

@@ -1,5 +1,7 @@
 package ai.convllava.model.api.heatmap;
 
+import java.util.Arrays;
+
 /**
  * How one query's attention (layers, image tokens) becomes one map over the image tokens: the mean over
  * all layers (the default), one chosen layer, or the max over layers.
@@ -41,7 +43,7 @@ public record Aggregation(Kind kind, int layer) {
                 System.arraycopy(perLayer[layer], 0, out, 0, n);
                 return out;
             case MAX:
-                java.util.Arrays.fill(out, Float.NEGATIVE_INFINITY);
+                Arrays.fill(out, Float.NEGATIVE_INFINITY);
                 for (float[] l : perLayer) {
                     for (int i = 0; i < n; i++) {
                         out[i] = Math.max(out[i], l[i]);

@@ -12,6 +12,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -136,7 +137,7 @@ public final class HeatmapExport {
     /** The piece each step belongs to, or -1. */
     static int[] pieceOfStep(AttentionMaps maps) {
         int[] out = new int[maps.stepCount()];
-        java.util.Arrays.fill(out, -1);
+        Arrays.fill(out, -1);
         List<TokenPiece> pieces = maps.pieces();
         for (int p = 0; p < pieces.size(); p++) {
             for (int s = pieces.get(p).fromStep(); s < pieces.get(p).toStep(); s++) {
