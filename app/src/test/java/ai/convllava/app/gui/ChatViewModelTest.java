@@ -6,11 +6,9 @@ import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.model.api.FinishReason;
-import ai.convllava.model.generate.TokenListener;
 import ai.convllava.model.api.image.RgbImage;
 import ai.convllava.model.api.ChatRequest;
 import ai.convllava.model.api.SessionState;
-import ai.convllava.model.tokenizer.ConversationPrompt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

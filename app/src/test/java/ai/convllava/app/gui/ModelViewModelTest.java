@@ -1,7 +1,7 @@
 package ai.convllava.app.gui;
 
 import ai.convllava.app.gui.model.ModelViewModel;
-import ai.convllava.model.config.ConfigException;
+import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.api.Device;
 import ai.convllava.model.api.SessionState;
 import org.junit.jupiter.api.Test;
@@ -55,7 +55,7 @@ class ModelViewModelTest {
         Harness h = new Harness(tmp);
         ModelViewModel m = h.vm.model();
         m.chooseModelFolder(Path.of("/models/sft"));
-        h.service.failLoad(new ConfigException("no vision tower found for mm_vision_tower=ConvLLaVA-ConvNeXt-1536: looked in ..."));
+        h.service.failLoad(new ConvLlavaException("no vision tower found for mm_vision_tower=ConvLLaVA-ConvNeXt-1536: looked in ..."));
         h.ui.runAll();
         assertEquals(SessionState.ERROR, m.stateProperty().get());
         assertTrue(m.errorProperty().get().startsWith("no vision tower found"));

@@ -2,7 +2,7 @@ package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
 import ai.convllava.app.gui.DesktopApp;
-import ai.convllava.model.session.LocalVisionChatSession;
+import ai.convllava.model.api.VisionChatSession;
 import javafx.application.Platform;
 import javafx.stage.Stage;
 import org.testfx.util.WaitForAsyncUtils;
@@ -48,7 +48,7 @@ final class UiSupport {
 
     /** Use {@link UiFixture#open}, which also closes it after the test. */
     static DesktopApp open(AppPaths paths) throws Exception {
-        return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), new LocalVisionChatSession(), paths, null))
+        return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), VisionChatSession.local(), paths, null))
                 .get(30, TimeUnit.SECONDS);
     }
 
