@@ -78,7 +78,7 @@ public final class Half {
     }
 
     /** All 65536 halves as floats, for the bulk conversion loop. */
-    static float[] table() {
+    public static float[] table() {
         return Table.VALUES;
     }
 

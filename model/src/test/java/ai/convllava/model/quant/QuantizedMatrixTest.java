@@ -1,0 +1,251 @@
+package ai.convllava.model.quant;
+
+import ai.convllava.model.checkpoint.Half;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The block layouts against hand-made blocks, the kernels against dequantize-then-multiply, and the rounding error. */
+class QuantizedMatrixTest {
+    private static final QuantFormat[] FORMATS = QuantFormat.values();
+
+    private static byte lo(short h) {
+        return (byte) h;
+    }
+
+    private static byte hi(short h) {
+        return (byte) (h >> 8);
+    }
+
+    @Test
+    void q8BlockByHand() {
+        float[] x = new float[32];
+        x[0] = 1.27f;   // the largest magnitude: d = 1.27 / 127 = 0.01
+        x[1] = -0.635f; // -63.5 rounds away from zero: -64
+        x[2] = 0.004f;  // 0.4 -> 0
+        x[3] = 0.005f;  // 0.5 -> 1 (away from zero)
+        x[31] = -1.27f;
+        byte[] b = new byte[34];
+        Quantizer.quantize(QuantFormat.Q8_0, x, 0, 32, b, 0);
+        short d = Half.fromFloat(1.27f / 127);
+        byte[] want = new byte[34];
+        want[0] = lo(d);
+        want[1] = hi(d);
+        want[2] = 127;
+        want[3] = -64;
+        want[4] = 0;
+        want[5] = 1;
+        want[33] = -127;
+        assertArrayEquals(want, b);
+        float[] back = new float[32];
+        Quantizer.dequantize(QuantFormat.Q8_0, b, 0, 32, back, 0);
+        float dd = Half.toFloat(d);
+        assertEquals(127 * dd, back[0]);
+        assertEquals(-64 * dd, back[1]);
+        assertEquals(0f, back[2]);
+        assertEquals(dd, back[3]);
+        assertEquals(-127 * dd, back[31]);
+    }
+
+    @Test
+    void q4kBlockByHand() {
+        // every sub-block a ramp 0, 0, 0.1, 0.1, ..., 1.5, 1.5: min 0, max 1.5, quants l / 2 exactly
+        float[] x = new float[256];
+        for (int i = 0; i < 256; i++) {
+            x[i] = (i % 32 / 2) * 0.1f;
+        }
+        byte[] b = new byte[144];
+        Quantizer.quantize(QuantFormat.Q4_K, x, 0, 256, b, 0);
+        byte[] want = new byte[144];
+        short d = Half.fromFloat(0.1f / 63); // the best sub-block scale 0.1, stored as 63 steps of d
+        want[0] = lo(d);
+        want[1] = hi(d);
+        want[2] = 0; // dmin: no sub-block has a negative minimum
+        want[3] = 0;
+        for (int j = 0; j < 4; j++) {
+            want[4 + j] = (byte) (63 | (3 << 6)); // sub-block j's scale 63, and the top 2 bits of sub-block j+4's scale
+            want[4 + j + 4] = 0;                  // sub-block j's min 0 (and the top bits of j+4's min)
+            want[4 + j + 8] = 0x0F;               // the low 4 bits of sub-block j+4's scale and min
+        }
+        for (int c = 0; c < 4; c++) {
+            for (int l = 0; l < 32; l++) {
+                int q = l / 2;
+                want[16 + 32 * c + l] = (byte) (q | q << 4); // weight 64c + l in the low nibble, 64c + 32 + l in the high
+            }
+        }
+        assertArrayEquals(want, b);
+        float[] back = new float[256];
+        Quantizer.dequantize(QuantFormat.Q4_K, b, 0, 256, back, 0);
+        for (int i = 0; i < 256; i++) {
+            assertEquals(Half.toFloat(d) * 63 * (i % 32 / 2), back[i], 0f, "weight " + i);
+            assertEquals(x[i], back[i], 1e-3f, "weight " + i);
+        }
+    }
+
+    @Test
+    void q4kPacksScalesAndMinsAsGgmlReadsThem() {
+        byte[] s = new byte[12];
+        int[] sc = {1, 20, 33, 63, 5, 48, 17, 62};
+        int[] m = {63, 2, 40, 9, 61, 3, 30, 16};
+        for (int j = 0; j < 8; j++) { // ggml's packing, as quantize_row_q4_K_ref writes it
+            if (j < 4) {
+                s[j] = (byte) sc[j];
+                s[j + 4] = (byte) m[j];
+            } else {
+                s[j + 4] = (byte) ((sc[j] & 0xF) | ((m[j] & 0xF) << 4));
+                s[j - 4] |= (byte) ((sc[j] >> 4) << 6);
+                s[j] |= (byte) ((m[j] >> 4) << 6);
+            }
+        }
+        for (int j = 0; j < 8; j++) {
+            assertEquals(sc[j], Quantizer.scale(s, 0, j), "scale " + j);
+            assertEquals(m[j], Quantizer.min(s, 0, j), "min " + j);
+        }
+    }
+
+    /** Rows for the kernels: Gaussian, and the awkward blocks (zero, an outlier, subnormal scales, negative zero, extremes). */
+    private static float[] matrix(int rows, int cols, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (rnd.nextGaussian() * 0.05);
+        }
+        if (rows > 5) {
+            Arrays.fill(w, 0, cols, 0f);                              // row 0: all zero
+            w[cols + 7] = 1e4f;                                        // row 1: one huge outlier
+            for (int i = 2 * cols; i < 3 * cols; i++) {
+                w[i] = (float) (rnd.nextGaussian() * 1e-4);            // row 2: scales below float16's normal range
+            }
+            Arrays.fill(w, 3 * cols, 4 * cols, -0.0f);                 // row 3: negative zeros
+            for (int i = 4 * cols; i < 5 * cols; i++) {
+                w[i] = i % 2 == 0 ? 65000f : -65000f;                  // row 4: float16's extremes
+            }
+        }
+        return w;
+    }
+
+    private static float[] vector(int n, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        return x;
+    }
+
+    /** |y - sum_i w_i x_i| within 1e-5 of sum_i |w_i x_i| (relative to the terms: a dot product's own scale). */
+    private static void assertDot(float[] w, int row, int cols, float[] x, int xOff, float got, String what) {
+        double ref = 0;
+        double scale = 0;
+        for (int i = 0; i < cols; i++) {
+            ref += (double) w[row * cols + i] * x[xOff + i];
+            scale += Math.abs((double) w[row * cols + i] * x[xOff + i]);
+        }
+        assertTrue(Math.abs(got - ref) <= 1e-5 * scale + 1e-30, what + ": got " + got + ", dequantized then multiplied " + ref + " (scale " + scale + ")");
+    }
+
+    @Test
+    void kernelsMatchDequantizeThenMultiply() {
+        int[][] shapes = {{7, 256}, {131, 512}, {200, 768}, {3, 4096}};
+        for (QuantFormat f : FORMATS) {
+            for (int[] s : shapes) {
+                int rows = s[0];
+                int cols = s[1];
+                QuantizedMatrix q = QuantizedMatrix.quantize(f, matrix(rows, cols, rows * 31L + cols), rows, cols);
+                float[] w = new float[rows * cols];
+                q.dequantizeRows(0, rows, w, 0);
+                float[] x = vector(cols, 5);
+                float[] y = new float[rows];
+                q.matvec(x, y);
+                for (int r = 0; r < rows; r++) {
+                    assertDot(w, r, cols, x, 0, y[r], f + " " + rows + "x" + cols + " matvec row " + r);
+                }
+                for (int n : new int[] {2, 3, 17}) {
+                    float[] xs = vector(n * cols, n);
+                    float[] ys = new float[n * rows];
+                    q.matmul(xs, n, ys);
+                    for (int i = 0; i < n; i++) {
+                        for (int r = 0; r < rows; r++) {
+                            assertDot(w, r, cols, xs, i * cols, ys[i * rows + r], f + " matmul " + n + " rows, row " + r + " of input " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void awkwardBlocksDequantizeAsGgmlWould() {
+        for (QuantFormat f : FORMATS) {
+            int cols = 256;
+            QuantizedMatrix q = QuantizedMatrix.quantize(f, matrix(6, cols, 3), 6, cols);
+            float[] w = new float[6 * cols];
+            q.dequantizeRows(0, 6, w, 0);
+            for (int i = 0; i < cols; i++) {
+                assertEquals(0f, w[i], 0f, f + ": an all-zero row stays zero");
+                assertEquals(0f, w[3 * cols + i], 0f, f + ": negative zeros stay zero");
+            }
+            assertEquals(1e4f, w[cols + 7], 1e4f * (f == QuantFormat.Q8_0 ? 1e-3f : 0.02f), f + ": the outlier survives");
+            for (int i = 4 * cols; i < 5 * cols; i++) {
+                assertEquals(i % 2 == 0 ? 65000f : -65000f, w[i], 65000f * 0.01f, f + ": float16's extremes stay finite and close, weight " + i);
+            }
+        }
+    }
+
+    @Test
+    void roundTripErrorOnGaussianWeights() {
+        // theory for Q8_0: the step is max|x| / 127 over 32 Gaussian weights (max about 2.1 sigma), the
+        // error uniform within half a step: 2.1 / 127 / sqrt(12) = 0.48% of sigma; Q4_K's 4-bit steps over
+        // each 32 weights' range, with the fitted scale and min, a few percent
+        int rows = 64;
+        int cols = 4096;
+        float[] w = new float[rows * cols];
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        for (QuantFormat f : FORMATS) {
+            float[] back = new float[w.length];
+            QuantizedMatrix.quantize(f, w, rows, cols).dequantizeRows(0, rows, back, 0);
+            double err = 0;
+            double sig = 0;
+            for (int i = 0; i < w.length; i++) {
+                err += (back[i] - w[i]) * (double) (back[i] - w[i]);
+                sig += (double) w[i] * w[i];
+            }
+            double rel = Math.sqrt(err / sig);
+            System.out.printf("[report] %s round trip on N(0, 1) weights: relative RMS error %.3f%%%n", f, 100 * rel);
+            if (f == QuantFormat.Q8_0) {
+                assertTrue(rel > 0.003 && rel < 0.007, "Q8_0 relative RMS error " + rel);
+            } else {
+                assertTrue(rel > 0.03 && rel < 0.09, "Q4_K relative RMS error " + rel);
+            }
+        }
+    }
+
+    @Test
+    void notANumberFailsNamingRowAndColumn() {
+        float[] w = new float[4 * 256];
+        w[2 * 256 + 9] = Float.NaN;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantizedMatrix.quantize(QuantFormat.Q8_0, w, 4, 256));
+        assertEquals("row 2: weight 9 of the row is NaN: cannot be quantized", e.getMessage());
+        w[2 * 256 + 9] = 0;
+        w[3 * 256] = Float.NEGATIVE_INFINITY;
+        e = assertThrows(IllegalArgumentException.class, () -> QuantizedMatrix.quantize(QuantFormat.Q4_K, w, 4, 256));
+        assertEquals("row 3: weight 0 of the row is -Infinity: cannot be quantized", e.getMessage());
+    }
+
+    @Test
+    void rowLengthsMustBeWholeBlocks() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantizedMatrix.quantize(QuantFormat.Q4_K, new float[300], 1, 300));
+        assertEquals("matrix: rows of 300 weights cannot be stored as Q4_K, which needs a multiple of 256", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new QuantizedMatrix(QuantFormat.Q8_0, 2, 64, new byte[100]));
+        assertEquals("Q8_0 matrix 2 x 64 needs 136 bytes, got 100", e.getMessage());
+    }
+}
