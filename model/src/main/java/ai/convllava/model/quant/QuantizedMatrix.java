@@ -10,12 +10,17 @@ import jdk.incubator.vector.VectorSpecies;
 import java.util.Arrays;
 
 /**
- * A weight matrix {@code [rows, cols]} in a {@link QuantFormat}, its blocks exactly as GGUF stores
- * them, row after row, in one Java heap array: Java 17's Vector API reads heap arrays at memory speed
- * but boxes every load from off-heap memory. The kernels read the blocks in place, never a whole
- * dequantized row: {@link #matvec} (one token: y = W x) and {@link #matmul} (a few tokens), split over
- * output rows on all cores ({@link RowPool}); {@link #dequantizeRows} gives float32 rows for
- * libtorch's GEMM on long prompts.
+ * A weight matrix {@code [rows, cols]} in a {@link QuantFormat}, its blocks row after row in one Java
+ * heap array: Java 17's Vector API reads heap arrays at memory speed, off-heap buffers at about half
+ * of it (docs/bench/quant.md). The kernels read the blocks in place, never a whole dequantized row:
+ * {@link #matvec} (one token: y = W x) and {@link #matmul} (a few tokens), split over output rows on all
+ * cores ({@link RowPool}); {@link #dequantizeRows} gives float32 rows for libtorch's GEMM on long prompts.
+ *
+ * <p>In memory, Q8_0 blocks are exactly GGUF's. A Q4_K block keeps GGUF's quants and its two float16
+ * scales but holds its eight 6-bit sub-block scales and mins unpacked, one byte each (GGUF packs the 16
+ * values into 12 bytes): {@code d (f16), dmin (f16), scales[8], mins[8], qs[128]}, 148 bytes per 256
+ * weights instead of 144. Unpacking the 6-bit fields was a third of the kernel's work for 3% of its bytes.
+ * The blocks are converted when the matrix is made and back in {@link #ggufBlocks}.
  */
 public final class QuantizedMatrix {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
@@ -27,23 +32,68 @@ public final class QuantizedMatrix {
     private final QuantFormat format;
     private final int rows;
     private final int cols;
+    /** Bytes of a Q4_K block in memory: d, dmin, 8 scales, 8 mins, 128 bytes of quants. */
+    static final int Q4K_BLOCK = 148;
+
+    /** Bytes of one row in memory. */
     private final int rowBytes;
     private final byte[] data;
 
     /**
-     * @param data the blocks of all rows, {@code rows * format.rowBytes(cols)} bytes (kept, not copied)
+     * @param blocks the blocks of all rows as GGUF stores them, {@code rows * format.rowBytes(cols)} bytes
+     *               (kept as they are for Q8_0; converted for Q4_K, see the class comment)
      */
-    public QuantizedMatrix(QuantFormat format, int rows, int cols, byte[] data) {
+    public QuantizedMatrix(QuantFormat format, int rows, int cols, byte[] blocks) {
         format.checkRowLength("matrix", cols);
         long need = (long) rows * format.rowBytes(cols);
-        if (rows <= 0 || data.length != need) {
-            throw new IllegalArgumentException(format + " matrix " + rows + " x " + cols + " needs " + need + " bytes, got " + data.length);
+        if (rows <= 0 || blocks.length != need) {
+            throw new IllegalArgumentException(format + " matrix " + rows + " x " + cols + " needs " + need + " bytes, got " + blocks.length);
         }
         this.format = format;
         this.rows = rows;
         this.cols = cols;
-        this.rowBytes = (int) format.rowBytes(cols);
-        this.data = data;
+        if (format == QuantFormat.Q4_K) {
+            this.rowBytes = Math.toIntExact((long) cols / 256 * Q4K_BLOCK);
+            this.data = new byte[Math.toIntExact((long) rows * rowBytes)];
+            int superBlocks = rows * (cols / 256);
+            RowPool.forRows(superBlocks, 4096, (a, b) -> {
+                for (int i = a; i < b; i++) {
+                    unpackQ4K(blocks, i * 144, data, i * Q4K_BLOCK);
+                }
+            });
+        } else {
+            this.rowBytes = (int) format.rowBytes(cols);
+            this.data = blocks;
+        }
+    }
+
+    /** A GGUF Q4_K block at {@code g} into the in-memory form at {@code m}. */
+    private static void unpackQ4K(byte[] gguf, int g, byte[] mem, int m) {
+        System.arraycopy(gguf, g, mem, m, 4);
+        for (int j = 0; j < 8; j++) {
+            mem[m + 4 + j] = (byte) Quantizer.scale(gguf, g + 4, j);
+            mem[m + 12 + j] = (byte) Quantizer.min(gguf, g + 4, j);
+        }
+        System.arraycopy(gguf, g + 16, mem, m + 20, 128);
+    }
+
+    /** An in-memory Q4_K block at {@code m} back into GGUF's form at {@code g} (ggml's packing of the 6-bit scales and mins). */
+    private static void packQ4K(byte[] mem, int m, byte[] gguf, int g) {
+        System.arraycopy(mem, m, gguf, g, 4);
+        int s = g + 4;
+        for (int j = 0; j < 8; j++) {
+            int ls = mem[m + 4 + j];
+            int lm = mem[m + 12 + j];
+            if (j < 4) {
+                gguf[s + j] = (byte) ls;
+                gguf[s + j + 4] = (byte) lm;
+            } else {
+                gguf[s + j + 4] = (byte) ((ls & 0xF) | ((lm & 0xF) << 4));
+                gguf[s + j - 4] |= (byte) ((ls >> 4) << 6);
+                gguf[s + j] |= (byte) ((lm >> 4) << 6);
+            }
+        }
+        System.arraycopy(mem, m + 20, gguf, g + 16, 128);
     }
 
     /** Quantizes a float32 matrix (row-major, rows x cols). */
@@ -73,11 +123,19 @@ public final class QuantizedMatrix {
         return cols;
     }
 
-    /** The blocks as stored (the array itself: for writing a file, not for changing). */
-    public byte[] blocks() {
-        return data;
+    /** The blocks as GGUF stores them (a copy for Q4_K; Q8_0's own array, not for changing): for writing a file. */
+    public byte[] ggufBlocks() {
+        if (format != QuantFormat.Q4_K) {
+            return data;
+        }
+        byte[] out = new byte[Math.toIntExact((long) rows * format.rowBytes(cols))];
+        for (int i = 0; i < rows * (cols / 256); i++) {
+            packQ4K(data, i * Q4K_BLOCK, out, i * 144);
+        }
+        return out;
     }
 
+    /** Bytes held in memory (what a mat-vec reads). */
     public long bytes() {
         return data.length;
     }
@@ -86,9 +144,35 @@ public final class QuantizedMatrix {
     public void dequantizeRows(int from, int to, float[] dst, int dstOff) {
         RowPool.forRows(to - from, CHUNK, (a, b) -> {
             for (int r = a; r < b; r++) {
-                Quantizer.dequantize(format, data, (long) (from + r) * rowBytes, cols, dst, dstOff + r * cols);
+                int p = (from + r) * rowBytes;
+                int o = dstOff + r * cols;
+                if (format == QuantFormat.Q4_K) {
+                    dequantizeQ4K(p, dst, o);
+                } else {
+                    Quantizer.dequantize(format, data, p, cols, dst, o);
+                }
             }
         });
+    }
+
+    /** One row of in-memory Q4_K blocks from byte {@code p}: y = d * scale * q - dmin * min, as ggml's dequantize_row_q4_K. */
+    private void dequantizeQ4K(int p, float[] y, int o) {
+        float[] half = Half.table();
+        for (int sb = 0; sb < cols / 256; sb++, p += Q4K_BLOCK, o += 256) {
+            float d = half[(data[p] & 0xff) | (data[p + 1] & 0xff) << 8];
+            float dmin = half[(data[p + 2] & 0xff) | (data[p + 3] & 0xff) << 8];
+            for (int c = 0; c < 4; c++) {
+                int q = p + 20 + 32 * c;
+                float d1 = d * data[p + 4 + 2 * c];
+                float m1 = dmin * data[p + 12 + 2 * c];
+                float d2 = d * data[p + 5 + 2 * c];
+                float m2 = dmin * data[p + 13 + 2 * c];
+                for (int l = 0; l < 32; l++) {
+                    y[o + 64 * c + l] = d1 * (data[q + l] & 0xF) - m1;
+                    y[o + 64 * c + 32 + l] = d2 * ((data[q + l] & 0xff) >> 4) - m2;
+                }
+            }
+        }
     }
 
     /** y = W x for one vector x (cols) into y (rows). */
@@ -164,22 +248,23 @@ public final class QuantizedMatrix {
     }
 
     /**
-     * Row r of a Q4_K matrix dotted with x: per sub-block of 32, d * sc * (q . x) - dmin * m * sum(x),
-     * the sums of x computed once per input ({@link #blockSums}). The 4-bit quants are widened to ints
-     * once per 8 bytes and split into their two nibbles there (cheaper than splitting bytes and widening
-     * twice: docs/bench/quant.md).
+     * Row r of a Q4_K matrix dotted with x: per sub-block of 32, d * scale * (q . x) - dmin * min * sum(x),
+     * the sums of x computed once per input ({@link #blockSums}), the mins' part for all 8 sub-blocks as one
+     * vector. The 4-bit quants are widened to ints once per 8 bytes and split into their two nibbles there
+     * (cheaper than splitting bytes and widening twice: docs/bench/quant.md).
      */
     private float dotQ4K(int r, float[] x, int xOff, float[] xsum) {
         float[] half = Half.table();
         int p = r * rowBytes;
         FloatVector acc = FloatVector.zero(F);
-        float minTerm = 0;
-        for (int sb = 0, xo = xOff, j0 = 0; sb < cols / 256; sb++, p += 144, xo += 256, j0 += 8) {
+        FloatVector mins = FloatVector.zero(F);
+        for (int sb = 0, xo = xOff; sb < cols / 256; sb++, p += Q4K_BLOCK, xo += 256) {
             float d = half[(data[p] & 0xff) | (data[p + 1] & 0xff) << 8];
             float dmin = half[(data[p + 2] & 0xff) | (data[p + 3] & 0xff) << 8];
-            int s = p + 4;
+            FloatVector m = (FloatVector) ByteVector.fromArray(B, data, p + 12).convertShape(VectorOperators.B2F, F, 0);
+            mins = m.mul(dmin).fma(FloatVector.fromArray(F, xsum, sb * 8), mins);
             for (int c = 0; c < 4; c++) {
-                int q = p + 16 + 32 * c;
+                int q = p + 20 + 32 * c;
                 int x0 = xo + 64 * c;
                 FloatVector lo = FloatVector.zero(F);
                 FloatVector hi = FloatVector.zero(F);
@@ -190,13 +275,11 @@ public final class QuantizedMatrix {
                     lo = ql.fma(FloatVector.fromArray(F, x, x0 + l), lo);
                     hi = qh.fma(FloatVector.fromArray(F, x, x0 + 32 + l), hi);
                 }
-                int j = 2 * c;
-                acc = lo.fma(FloatVector.broadcast(F, d * Quantizer.scale(data, s, j)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * Quantizer.scale(data, s, j + 1)), acc);
-                minTerm += dmin * (Quantizer.min(data, s, j) * xsum[j0 + j] + Quantizer.min(data, s, j + 1) * xsum[j0 + j + 1]);
+                acc = lo.fma(FloatVector.broadcast(F, d * data[p + 4 + 2 * c]), acc);
+                acc = hi.fma(FloatVector.broadcast(F, d * data[p + 5 + 2 * c]), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD) - minTerm;
+        return acc.reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
     }
 
     @Override

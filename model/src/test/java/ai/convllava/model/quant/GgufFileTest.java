@@ -47,8 +47,8 @@ class GgufFileTest {
         meta.put("convllava.test.flag", true);
         try (GgufWriter w = new GgufWriter(p, meta, List.of(new GgufWriter.Entry("a.weight", new long[] {a.rows(), a.cols()}, a.format().ggmlType),
                 new GgufWriter.Entry("b.weight", new long[] {b.rows(), b.cols()}, b.format().ggmlType)))) {
-            w.write("a.weight", a.blocks());
-            w.write("b.weight", b.blocks());
+            w.write("a.weight", a.ggufBlocks());
+            w.write("b.weight", b.ggufBlocks());
             w.finish();
         }
         return p;
@@ -82,13 +82,13 @@ class GgufFileTest {
         Path p = dir.resolve("x.gguf");
         try (GgufWriter w = new GgufWriter(p, Map.of(), List.of(new GgufWriter.Entry("a", new long[] {2, 64}, a.format().ggmlType),
                 new GgufWriter.Entry("b", new long[] {2, 64}, a.format().ggmlType)))) {
-            w.write("a", a.blocks());
+            w.write("a", a.ggufBlocks());
             assertThrows(CancellationException.class, () -> w.checkCancelled(() -> true));
         }
         assertFalse(Files.exists(p));
         assertFalse(Files.exists(dir.resolve("x.gguf.partial")));
         try (GgufWriter w = new GgufWriter(p, Map.of(), List.of(new GgufWriter.Entry("a", new long[] {2, 64}, a.format().ggmlType)))) {
-            w.write("a", a.blocks()); // closed without finish(): as if killed
+            w.write("a", a.ggufBlocks()); // closed without finish(): as if killed
         }
         assertFalse(Files.exists(p));
     }

@@ -181,6 +181,27 @@ class QuantizedMatrixTest {
     }
 
     @Test
+    void theMatrixHoldsExactlyTheGgufBlocksItWasGiven() {
+        for (QuantFormat f : FORMATS) {
+            int rows = 9;
+            int cols = 768;
+            float[] src = matrix(rows, cols, 11);
+            byte[] gguf = new byte[(int) (rows * f.rowBytes(cols))];
+            Quantizer.quantizeRows(f, src, rows, cols, gguf, 0);
+            QuantizedMatrix q = new QuantizedMatrix(f, rows, cols, gguf.clone());
+            assertArrayEquals(gguf, q.ggufBlocks(), f + ": the in-memory blocks convert back to GGUF's bytes");
+            float[] ref = new float[rows * cols];
+            Quantizer.dequantize(f, gguf, 0, rows * cols, ref, 0);
+            float[] got = new float[rows * cols];
+            q.dequantizeRows(0, rows, got, 0);
+            assertArrayEquals(ref, got, 0f, f + ": dequantized from memory as ggml dequantizes the GGUF blocks");
+            float[] part = new float[3 * cols];
+            q.dequantizeRows(4, 7, part, 0);
+            assertArrayEquals(Arrays.copyOfRange(ref, 4 * cols, 7 * cols), part, 0f, f + ": rows 4..6");
+        }
+    }
+
+    @Test
     void awkwardBlocksDequantizeAsGgmlWould() {
         for (QuantFormat f : FORMATS) {
             int cols = 256;
