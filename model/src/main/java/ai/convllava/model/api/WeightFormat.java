@@ -2,11 +2,33 @@ package ai.convllava.model.api;
 
 /**
  * How the language model's linear weights are held in memory. Norms and biases stay float32; F16
- * halves the memory and the bytes each generated token reads. {@code nn.Linears} picks the
- * implementation of each format for the device.
+ * halves the memory and the bytes each generated token reads; Q8_0 (8.5 bits per weight) and Q4_K (4.5)
+ * are llama.cpp's block formats, for the LLM's linear layers and lm_head only (the token embeddings
+ * and the vision tower stay float16, read a row or a block at a time). {@code nn.LinearLayer} picks
+ * the implementation of each format for the device.
  */
 public enum WeightFormat {
-    F32, F16;
+    F32, F16, Q8_0, Q4_K;
+
+    /** Whether this is a quantized (block) format. */
+    public boolean quantized() {
+        return this == Q8_0 || this == Q4_K;
+    }
+
+    /** Bytes per weight of the LLM's linear layers. */
+    public double bytesPerWeight() {
+        return switch (this) {
+            case F32 -> 4;
+            case F16 -> 2;
+            case Q8_0 -> 34.0 / 32;
+            case Q4_K -> 144.0 / 256;
+        };
+    }
+
+    /** The name users type: f32, f16, q8_0, q4_k. */
+    public String optionName() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
 
     /** f32 or f16 in any case, or null for {@code auto} (the engine picks by model size); anything else is an error that lists them. */
     public static WeightFormat parse(String s) {

@@ -15,6 +15,8 @@ import ai.convllava.model.nn.LlamaForCausalLM;
 import ai.convllava.model.nn.LoadListener;
 import ai.convllava.model.nn.MlpProjector;
 import ai.convllava.model.nn.Weights;
+import ai.convllava.model.quant.GgufFile;
+import ai.convllava.model.quant.QuantizedFiles;
 import ai.convllava.model.reliability.MemoryEstimate;
 import ai.convllava.model.spi.ModelSource;
 import ai.convllava.model.spi.TextTokenizer;
@@ -129,16 +131,29 @@ public final class ModelLoader {
             manager = NDManager.newBaseManager(device);
 
             List<String> towerKeys = ConvNextEncoder.keys(tower.weightPrefix(), tower.config());
-            Weights tw = new Weights(towerWeights, manager, format, "vision tower", towerKeys, listener, cancelled);
+            // quantized formats are for the LLM's linear layers: the tower keeps float16 pointwise linears
+            WeightFormat towerFormat = format.quantized() ? WeightFormat.F16 : format;
+            Weights tw = new Weights(towerWeights, manager, towerFormat, "vision tower", towerKeys, listener, cancelled);
             ConvNextEncoder encoder = new ConvNextEncoder(tw, tower.weightPrefix(), tower.config(), streamTower);
 
             List<String> llmKeys = new ArrayList<>(MlpProjector.keys());
             llmKeys.addAll(LlamaForCausalLM.keys(cfg.llm(), o.layerLimit()));
             Weights lw = new Weights(main, manager, format, "language model", llmKeys, listener, cancelled);
-            MlpProjector projector = new MlpProjector(lw, tower.config().outputSize(), cfg.llm().hiddenSize());
-            // a streamed model also leaves the token embeddings in the checkpoint
-            LlamaForCausalLM llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), gpu ? DataType.FLOAT16 : DataType.FLOAT32,
-                    streamTower);
+            LlamaForCausalLM llm;
+            MlpProjector projector;
+            try (GgufFile quantized = format.quantized() && main instanceof ShardedCheckpoint sc
+                    ? QuantizedFiles.open(folder.dir(), format, sc.files(), true, cancelled) : null) {
+                if (quantized != null) {
+                    LOG.info("{} weights from {}", format, quantized.describe());
+                    lw.withQuantized(quantized);
+                } else if (format.quantized()) {
+                    LOG.info("quantizing the language model's linear layers to {} while loading ({} would keep them: convllava models quantize)",
+                            format, QuantizedFiles.path(folder.dir(), format).getFileName());
+                }
+                projector = new MlpProjector(lw, tower.config().outputSize(), cfg.llm().hiddenSize());
+                // a streamed model also leaves the token embeddings in the checkpoint
+                llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), gpu ? DataType.FLOAT16 : DataType.FLOAT32, streamTower);
+            }
 
             Set<String> unused = new TreeSet<>(main.unusedKeys());
             if (towerWeights != main) {

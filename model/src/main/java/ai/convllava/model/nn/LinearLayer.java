@@ -1,5 +1,6 @@
 package ai.convllava.model.nn;
 
+import ai.convllava.model.quant.QuantFormat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 
@@ -8,8 +9,8 @@ import ai.djl.ndarray.types.DataType;
  * The blocks (attention, MLP, lm_head, projector, the tower's pointwise convolutions) only call
  * {@link #forward}; which code multiplies is chosen once, when the layer is made ({@link #of},
  * {@link #load}), by the weight's format and device: {@link F32LinearLayer}, {@link HalfLinearLayer}
- * (float16 on the CPU) or {@link HalfGpuLinearLayer}. A new format is one more implementation and
- * its tests. x and y are float32.
+ * (float16 on the CPU), {@link HalfGpuLinearLayer} or {@link QuantLinearLayer} (Q8_0 and Q4_K on the
+ * CPU). A new format is one more implementation and its tests. x and y are float32.
  */
 public interface LinearLayer {
     /** Output rows per upcast block of {@link HalfLinearLayer}'s long prefills. */
@@ -56,9 +57,18 @@ public interface LinearLayer {
 
     /** Loads {@code prefix.weight} ([out, in]) in the weights' linear format and, when {@code withBias}, {@code prefix.bias}. */
     static LinearLayer load(Weights w, String prefix, long out, long in, boolean withBias) {
-        NDArray weight = w.linear(prefix + ".weight", out, in);
-        NDArray bias = withBias ? w.f32(prefix + ".bias", out) : null;
-        return of(weight, bias);
+        return load(w, prefix + ".weight", withBias ? prefix + ".bias" : null, out, in);
+    }
+
+    /** {@code weightKey} ([out, in]) in the weights' linear format, and the bias {@code biasKey} (or none). */
+    static LinearLayer load(Weights w, String weightKey, String biasKey, long out, long in) {
+        NDArray bias = biasKey != null ? w.f32(biasKey, out) : null;
+        if (w.linearFormat().quantized() && !w.manager().getDevice().isGpu()
+                && in % QuantFormat.valueOf(w.linearFormat().name()).blockSize == 0) {
+            return new QuantLinearLayer(w.quantized(weightKey, out, in), bias, w.manager(), weightKey);
+        }
+        // float16 on the GPU, and for rows that are not whole blocks of the quantized format (small models)
+        return of(w.linear(weightKey, out, in), bias);
     }
 
     /** Turns the Java float16 kernel on or off for every layer (A/B comparisons in one JVM); on by default. */

@@ -25,7 +25,7 @@ public final class LlamaForCausalLM {
         this.cacheType = cacheType;
         this.model = new LlamaModel(w, c, manager, layerLimit, streamEmbeddings);
         String head = c.tieWordEmbeddings() && !w.contains("lm_head.weight") ? LlamaModel.PREFIX + "embed_tokens.weight" : "lm_head.weight";
-        this.lmHead = LinearLayer.of(w.linear(head, c.vocabSize(), c.hiddenSize()), null);
+        this.lmHead = LinearLayer.load(w, head, null, c.vocabSize(), c.hiddenSize());
     }
 
     public static List<String> keys(LlamaConfig c, int layerLimit) {

@@ -1,6 +1,10 @@
 package ai.convllava.model.nn;
 
 import ai.convllava.model.api.WeightFormat;
+import ai.convllava.model.quant.QuantFormat;
+import ai.convllava.model.quant.QuantizedMatrix;
+import ai.convllava.model.quant.QuantizedWeights;
+import ai.convllava.model.quant.Quantizer;
 import ai.convllava.model.spi.CheckpointFormatException;
 import ai.convllava.model.spi.TensorInfo;
 import ai.convllava.model.spi.WeightSource;
@@ -43,6 +47,8 @@ public final class Weights {
     /** A {@link #checking} view: its tensors count in the root's progress. */
     private final boolean partOfLoad;
     private ByteBuffer scratch;
+    /** Quantized linear weights read from a file, or null (quantized at load). */
+    private QuantizedWeights quantizedFile;
     private int tensorsDone;
     private long bytesDone;
 
@@ -128,9 +134,61 @@ public final class Weights {
         return load(key, DataType.FLOAT32, shape);
     }
 
-    /** A linear weight {@code [out, in]} in the configured linear format. */
+    /**
+     * A linear weight {@code [out, in]} in the configured format: float32, or float16 for F16 and for the
+     * quantized formats (whose matrices come from {@link #quantized}; what still comes here with them,
+     * the token embeddings, is read a row at a time and stays float16).
+     */
     public NDArray linear(String key, long out, long in) {
-        return load(key, linearFormat == WeightFormat.F16 ? DataType.FLOAT16 : DataType.FLOAT32, out, in);
+        return load(key, linearFormat == WeightFormat.F32 ? DataType.FLOAT32 : DataType.FLOAT16, out, in);
+    }
+
+    /**
+     * A linear weight {@code [out, in]} in the configured quantized format, on the Java heap: its blocks
+     * read from the quantized file when one was given ({@link #withQuantized}), else quantized now from
+     * the checkpoint, a few rows at a time, on all cores.
+     */
+    public QuantizedMatrix quantized(String key, long out, long in) {
+        checkCancelled();
+        QuantFormat f = QuantFormat.valueOf(linearFormat.name());
+        TensorInfo info = source.info(key);
+        if (info.numel() != out * in) {
+            throw new CheckpointFormatException(info.file().getFileName() + ": tensor '" + key + "' is " + info.shapeString() + ", expected ["
+                    + out + ", " + in + "]");
+        }
+        QuantizedMatrix m = root.quantizedFile != null ? root.quantizedFile.matrix(key, f, out, in) : null;
+        if (m == null) {
+            m = quantizeFromSource(key, f, (int) out, (int) in);
+        }
+        counted(info);
+        return m;
+    }
+
+    private QuantizedMatrix quantizeFromSource(String key, QuantFormat f, int out, int in) {
+        f.checkRowLength(key, in);
+        byte[] blocks = new byte[Math.toIntExact(out * f.rowBytes(in))];
+        int rowBytes = (int) f.rowBytes(in);
+        int rowsPerBlock = Math.max(1, blockFloats / in);
+        float[] rows = new float[rowsPerBlock * in];
+        for (int r = 0; r < out; r += rowsPerBlock) {
+            checkCancelled();
+            int n = Math.min(rowsPerBlock, out - r);
+            FloatBuffer dst = FloatBuffer.wrap(rows, 0, n * in);
+            source.readRangeInto(key, (long) r * in, n * in, dst, out, in);
+            int first = r;
+            try {
+                Quantizer.quantizeRows(f, rows, n, in, blocks, first * rowBytes);
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointFormatException("tensor '" + key + "': " + e.getMessage().replaceFirst("^row (\\d+)", "row " + first + " + $1"));
+            }
+        }
+        return new QuantizedMatrix(f, out, in, blocks);
+    }
+
+    /** These weights, with the linear layers' quantized blocks read from {@code file} (which the model owns) where it has them. */
+    public Weights withQuantized(QuantizedWeights file) {
+        this.quantizedFile = file;
+        return this;
     }
 
     /**

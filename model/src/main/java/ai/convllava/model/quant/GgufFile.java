@@ -34,7 +34,7 @@ import java.util.Map;
 public final class GgufFile implements QuantizedWeights {
     static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian uint32
     static final int VERSION = 3;
-    static final int DEFAULT_ALIGNMENT = 32;
+    public static final int DEFAULT_ALIGNMENT = 32;
     static final String ALIGNMENT_KEY = "general.alignment";
     /** Value types. */
     static final int UINT8 = 0;
@@ -188,7 +188,7 @@ public final class GgufFile implements QuantizedWeights {
         }
     }
 
-    static long align(long v, long alignment) {
+    public static long align(long v, long alignment) {
         return (v + alignment - 1) / alignment * alignment;
     }
 

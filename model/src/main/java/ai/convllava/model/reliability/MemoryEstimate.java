@@ -17,8 +17,9 @@ import java.util.Locale;
  * check against the RAM the OS says is available ({@code MemAvailable} in /proc/meminfo), so that the
  * app can say "this needs 21 GB, you have 8" instead of dying half-way through a 15 GB load.
  *
- * <p>What is counted, matching how the engine holds things on CPU: the LLM's linear weights (embeddings
- * and lm_head included) in the chosen {@link WeightFormat}, its norms in float32; the projector in
+ * <p>What is counted, matching how the engine holds things on CPU: the LLM's linear weights (lm_head
+ * included) in the chosen {@link WeightFormat}, the token embeddings in it too (float16 when it is a
+ * quantized format), its norms in float32; the projector in
  * float32; the vision tower's pointwise linears in the chosen format, the rest of it in float32; the
  * KV cache in float32 for {@code contextTokens} positions (layers x 2 x kv_heads x head_dim); working
  * memory (the largest vision stage's activations, its 4x MLP expansion bounded by the bands of rows
@@ -63,7 +64,9 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
             throw new IllegalArgumentException("contextTokens must be in [1, max_position_embeddings=" + llm.maxPositionEmbeddings()
                     + "] (got " + contextTokens + ")");
         }
-        long w = format == WeightFormat.F16 ? 2 : 4;
+        // the LLM's linear layers in the format; quantized, the token embeddings and the tower stay float16
+        double lw = format.bytesPerWeight();
+        long w = format == WeightFormat.F32 ? 4 : 2;
         long h = llm.hiddenSize();
         long inter = llm.intermediateSize();
         long heads = llm.numAttentionHeads();
@@ -73,10 +76,10 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         long layers = llm.numHiddenLayers();
 
         // lm_head and the embedding table (a copy of its own even when tied); streamed, the table stays on disk (TokenEmbedding)
-        long linearParams = vocab * h * (towerStreamed ? 1 : 2)
-                + layers * (h * h * 2 + h * kvDim * 2 + 3 * h * inter);
+        long linearParams = vocab * h + layers * (h * h * 2 + h * kvDim * 2 + 3 * h * inter);
+        long embeddingParams = towerStreamed ? 0 : vocab * h;
         long normParams = layers * 2 * h + h;
-        long llmBytes = linearParams * w + normParams * 4;
+        long llmBytes = (long) (linearParams * lw) + embeddingParams * w + normParams * 4;
         long projectorBytes = (mmHiddenSize * h + h * h + 2 * h) * 4; // MlpProjector keeps float32
 
         int[] c = tower.hiddenSizes();
@@ -101,7 +104,7 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
             long hiddenBand = Math.min(4 * map, ConvNextLayer.MAX_HIDDEN_BYTES);
             // input, depthwise conv and output, plus a band: 2 hidden (pointwise-1, GELU) and ~3 narrow
             // temporaries (norm, pointwise-2, residual), plus the pointwise weights widened to float32
-            long widenedTower = format == WeightFormat.F16 && !towerStreamed ? pointwise * 4 : 0;
+            long widenedTower = format != WeightFormat.F32 && !towerStreamed ? pointwise * 4 : 0;
             visionPeak = Math.max(visionPeak, 3 * map + 2 * hiddenBand + 3 * hiddenBand / 4 + widenedTower);
         }
 
@@ -112,7 +115,9 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         long t = imageTokens + PROMPT_TEXT_TOKENS;
         long mlp = t * inter * 4 * 3 + t * h * 4 * 6; // gate, up, act; hidden states and residuals
         long attention = heads * t * t * 4 * 2; // scores and probabilities
-        long widened = format == WeightFormat.F16 ? (long) LinearLayer.BLOCK_ROWS * Math.max(h, inter) * 4 : 0; // a weight block upcast for a prefill matmul
+        // a weight block upcast (F16) or dequantized (Q8_0, Q4_K) to float32 for a prefill matmul
+        long widened = format == WeightFormat.F16 ? (long) LinearLayer.BLOCK_ROWS * Math.max(h, inter) * 4
+                : format.quantized() ? 2L * Math.min(16L << 20, vocab * h * 4) : 0;
         long logits = vocab * 4 * 2;
         long llmPeak = mlp + attention + widened + logits;
         long working = Math.max(visionPeak, llmPeak) + (long) canvasSide * canvasSide * 3 * 4 * 2; // + pixel tensor and canvas
@@ -144,7 +149,8 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
                     + gb(available) + " is available");
         }
         String hint = format == WeightFormat.F32 ? "; F16 weights would need about "
-                + gb(need - llmWeightBytes / 2 - visionTowerBytes / 2) : "";
+                + gb(need - llmWeightBytes / 2 - visionTowerBytes / 2) : format == WeightFormat.F16 || format == WeightFormat.Q8_0
+                ? "; 4-bit weights (--weights q4_k, made once with convllava models quantize) need much less" : "";
         return new Check(false, need, available, "this model needs about " + gb(need) + " of RAM (" + parts + ") but only "
                 + gb(available) + " is available; close other programs or use a smaller model" + hint);
     }
