@@ -7,6 +7,7 @@ import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.model.api.image.CanvasGeometry;
 import ai.convllava.model.api.SessionState;
+import javafx.collections.ListChangeListener;
 import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.control.ListView;
@@ -93,11 +94,21 @@ class DesktopAppUiTest {
                 && !app.viewModel().image().busyProperty().get());
 
         // ask: the answer streams in and equals the command line's
+        // the text listener is attached in the same FX event that adds the answer message, so no
+        // update can slip past it however fast the tiny model answers
+        List<String> seen = new CopyOnWriteArrayList<>();
+        run(() -> app.viewModel().chat().messages().addListener((ListChangeListener<ChatMessage>) c -> {
+            while (c.next()) {
+                for (ChatMessage added : c.getAddedSubList()) {
+                    if (c.getList().indexOf(added) == 1) {
+                        added.textProperty().addListener((o, a, t) -> seen.add(t));
+                    }
+                }
+            }
+        }));
         robot.clickOn(".question").write(UiSupport.QUESTION).type(KeyCode.ENTER);
         await("the answer to start", 30, () -> app.viewModel().chat().messages().size() == 2);
         ChatMessage answer = lastMessage();
-        List<String> seen = new CopyOnWriteArrayList<>();
-        run(() -> answer.textProperty().addListener((o, a, t) -> seen.add(t)));
         await("the answer to finish", 60, () -> !app.viewModel().chat().answeringProperty().get());
         assertEquals(UiSupport.CLI_ANSWER, fx(answer::text));
         assertEquals(2, fx(() -> app.view().chatView().messagesBox().getChildren().size()), "both messages are on screen");
