@@ -49,6 +49,8 @@ public final class Weights {
     private ByteBuffer scratch;
     /** Quantized linear weights read from a file, or null (quantized at load). */
     private QuantizedWeights quantizedFile;
+    /** Rows read for quantizing at load, reused from tensor to tensor. */
+    private float[] quantScratch;
     private int tensorsDone;
     private long bytesDone;
 
@@ -169,7 +171,11 @@ public final class Weights {
         byte[] blocks = new byte[Math.toIntExact(out * f.rowBytes(in))];
         int rowBytes = (int) f.rowBytes(in);
         int rowsPerBlock = Math.max(1, blockFloats / in);
-        float[] rows = new float[rowsPerBlock * in];
+        // one buffer for every tensor: hundreds of 16 MB buffers would make the heap grow past what it keeps
+        if (root.quantScratch == null || root.quantScratch.length < rowsPerBlock * in) {
+            root.quantScratch = new float[rowsPerBlock * in];
+        }
+        float[] rows = root.quantScratch;
         for (int r = 0; r < out; r += rowsPerBlock) {
             checkCancelled();
             int n = Math.min(rowsPerBlock, out - r);

@@ -149,10 +149,21 @@ public final class QuantizedMatrix {
                 if (format == QuantFormat.Q4_K) {
                     dequantizeQ4K(p, dst, o);
                 } else {
-                    Quantizer.dequantize(format, data, p, cols, dst, o);
+                    dequantizeQ8(p, dst, o);
                 }
             }
         });
+    }
+
+    /** One row of Q8_0 blocks from byte {@code p}: y = d * q, as ggml's dequantize_row_q8_0, 8 weights per vector. */
+    private void dequantizeQ8(int p, float[] y, int o) {
+        float[] half = Half.table();
+        for (int b = 0; b < cols / 32; b++, p += 34, o += 32) {
+            FloatVector d = FloatVector.broadcast(F, half[(data[p] & 0xff) | (data[p + 1] & 0xff) << 8]);
+            for (int k = 0; k < 4; k++) {
+                q8(p + 2 + 8 * k).mul(d).intoArray(y, o + 8 * k);
+            }
+        }
     }
 
     /** One row of in-memory Q4_K blocks from byte {@code p}: y = d * scale * q - dmin * min, as ggml's dequantize_row_q4_K. */
@@ -163,13 +174,16 @@ public final class QuantizedMatrix {
             float dmin = half[(data[p + 2] & 0xff) | (data[p + 3] & 0xff) << 8];
             for (int c = 0; c < 4; c++) {
                 int q = p + 20 + 32 * c;
-                float d1 = d * data[p + 4 + 2 * c];
-                float m1 = dmin * data[p + 12 + 2 * c];
-                float d2 = d * data[p + 5 + 2 * c];
-                float m2 = dmin * data[p + 13 + 2 * c];
-                for (int l = 0; l < 32; l++) {
-                    y[o + 64 * c + l] = d1 * (data[q + l] & 0xF) - m1;
-                    y[o + 64 * c + 32 + l] = d2 * ((data[q + l] & 0xff) >> 4) - m2;
+                FloatVector d1 = FloatVector.broadcast(F, d * data[p + 4 + 2 * c]);
+                FloatVector m1 = FloatVector.broadcast(F, dmin * data[p + 12 + 2 * c]);
+                FloatVector d2 = FloatVector.broadcast(F, d * data[p + 5 + 2 * c]);
+                FloatVector m2 = FloatVector.broadcast(F, dmin * data[p + 13 + 2 * c]);
+                for (int l = 0; l < 32; l += 8) {
+                    IntVector v = (IntVector) ByteVector.fromArray(B, data, q + l).convertShape(VectorOperators.B2I, I, 0);
+                    FloatVector ql = (FloatVector) v.and(0x0F).convert(VectorOperators.I2F, 0);
+                    FloatVector qh = (FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0);
+                    ql.mul(d1).sub(m1).intoArray(y, o + 64 * c + l); // not fused: the rounding of ggml's d * q - m
+                    qh.mul(d2).sub(m2).intoArray(y, o + 64 * c + 32 + l);
                 }
             }
         }
@@ -186,22 +200,61 @@ public final class QuantizedMatrix {
         });
     }
 
-    /** y = x W^T for {@code n} vectors x (n x cols, row-major) into y (n x rows). */
+    /**
+     * y = x W^T for {@code n} vectors x (n x cols, row-major) into y (n x rows): a prompt of a few
+     * tokens. Each row of W is dequantized once into a float32 scratch row and multiplied with the inputs
+     * four at a time, so the blocks are read and widened once however many inputs there are.
+     */
     public void matmul(float[] x, int n, float[] y) {
         check(x, n, y);
-        float[][] xsum = new float[n][];
-        if (format == QuantFormat.Q4_K) {
-            for (int i = 0; i < n; i++) {
-                xsum[i] = blockSums(x, i * cols);
-            }
-        }
         RowPool.forRows(rows, CHUNK, (a, b) -> {
+            float[] w = new float[cols];
             for (int r = a; r < b; r++) {
-                for (int i = 0; i < n; i++) {
-                    y[i * rows + r] = dot(r, x, i * cols, xsum[i]);
+                if (format == QuantFormat.Q4_K) {
+                    dequantizeQ4K(r * rowBytes, w, 0);
+                } else {
+                    dequantizeQ8(r * rowBytes, w, 0);
+                }
+                int i = 0;
+                for (; i + 3 < n; i += 4) {
+                    dot4(w, x, i, y, r);
+                }
+                for (; i < n; i++) {
+                    y[i * rows + r] = dot1(w, x, i * cols);
                 }
             }
         });
+    }
+
+    /** y[i..i+3][r] = w . x[i..i+3]: one load of w for four inputs. */
+    private void dot4(float[] w, float[] x, int i, float[] y, int r) {
+        int o0 = i * cols;
+        int o1 = o0 + cols;
+        int o2 = o1 + cols;
+        int o3 = o2 + cols;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += 8) {
+            FloatVector wv = FloatVector.fromArray(F, w, k);
+            a0 = wv.fma(FloatVector.fromArray(F, x, o0 + k), a0);
+            a1 = wv.fma(FloatVector.fromArray(F, x, o1 + k), a1);
+            a2 = wv.fma(FloatVector.fromArray(F, x, o2 + k), a2);
+            a3 = wv.fma(FloatVector.fromArray(F, x, o3 + k), a3);
+        }
+        y[i * rows + r] = a0.reduceLanes(VectorOperators.ADD);
+        y[(i + 1) * rows + r] = a1.reduceLanes(VectorOperators.ADD);
+        y[(i + 2) * rows + r] = a2.reduceLanes(VectorOperators.ADD);
+        y[(i + 3) * rows + r] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
+    private float dot1(float[] w, float[] x, int xo) {
+        FloatVector a = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += 8) {
+            a = FloatVector.fromArray(F, w, k).fma(FloatVector.fromArray(F, x, xo + k), a);
+        }
+        return a.reduceLanes(VectorOperators.ADD);
     }
 
     private void check(float[] x, int n, float[] y) {

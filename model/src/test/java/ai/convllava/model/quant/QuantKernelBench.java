@@ -54,6 +54,49 @@ public final class QuantKernelBench {
         }
         directQ8(4096, 11008);
         directQ8(11008, 4096);
+        fewRows();
+    }
+
+    /**
+     * A prompt of a few tokens on 11008 x 4096: the Java kernel that widens each weight row once for all
+     * the inputs, against dequantizing the whole matrix to float32 (what the libtorch GEMM path pays before it
+     * multiplies). GFLOP/s of the kernel; dequantization in GB/s of float32 written.
+     */
+    private static void fewRows() {
+        int rows = 11008;
+        int cols = 4096;
+        SplittableRandom rnd = new SplittableRandom(2);
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * 0.02f;
+        }
+        for (QuantFormat f : QuantFormat.values()) {
+            QuantizedMatrix q = QuantizedMatrix.quantize(f, w, rows, cols);
+            for (int n : new int[] {3, 17, 64}) {
+                float[] x = new float[n * cols];
+                Arrays.fill(x, 0.25f);
+                float[] y = new float[n * rows];
+                double t = median(() -> q.matmul(x, n, y));
+                System.out.printf("%s matmul %2d rows: %6.2f ms  %5.1f GFLOP/s%n", f, n, t * 1e3, 2.0 * n * rows * cols / t / 1e9);
+            }
+            float[] all = new float[rows * cols];
+            double t = median(() -> q.dequantizeRows(0, rows, all, 0));
+            System.out.printf("%s dequantize all: %6.2f ms  %5.1f GB/s written%n", f, t * 1e3, 4.0 * rows * cols / t / 1e9);
+        }
+    }
+
+    private static double median(Runnable r) {
+        for (int i = 0; i < 5; i++) {
+            r.run();
+        }
+        double[] t = new double[9];
+        for (int i = 0; i < t.length; i++) {
+            long t0 = System.nanoTime();
+            r.run();
+            t[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        Arrays.sort(t);
+        return t[t.length / 2];
     }
 
     /**
