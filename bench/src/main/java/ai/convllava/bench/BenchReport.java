@@ -58,7 +58,7 @@ public final class BenchReport {
         Run one = m.oneLayer() != null ? m.oneLayer() : r;
         int full = fullLayers();
         WeightFormat format = WeightFormat.valueOf(r.weightFormat());
-        int bytesPerWeight = format == WeightFormat.F16 ? 2 : 4;
+        double bytesPerWeight = format.bytesPerWeight();
         ObjectNode o = JSON.createObjectNode();
         o.put("model", m.model().name());
         o.put("model_size", m.model().canvas());
@@ -111,11 +111,11 @@ public final class BenchReport {
         long wbpt = m.model().decodeWeightBytesPerToken(bytesPerWeight);
         o.put("weight_bytes_per_token", wbpt);
         o.put("decode_effective_gbs", tps * wbpt / 1e9);
-        // a missing layer would hold its weights and its share of the conversation's float32 KV cache
+        // a missing layer would hold its weights and its share of the conversation's KV cache
         var llmConfig = m.model().config().llm();
         long kvPerLayer = 2L * llmConfig.numKeyValueHeads() * (llmConfig.hiddenSize() / llmConfig.numAttentionHeads())
-                * BenchRunner.cacheCapacity(r.prefillTokens() + 2 * m.options().decodeTokens()) * Float.BYTES;
-        long layerBytes = m.model().llmLayerParams() * bytesPerWeight + kvPerLayer;
+                * BenchRunner.cacheCapacity(r.prefillTokens() + 2 * m.options().decodeTokens()) * format.cpuKvCacheBytesPerValue();
+        long layerBytes = (long) (m.model().llmLayerParams() * bytesPerWeight) + kvPerLayer;
         o.put("peak_rss_bytes", extrapolated() ? Scaling.extrapolateBytes(m.peakRssBytes(), layerBytes, r.layers(), full) : m.peakRssBytes());
         o.put("peak_rss_bytes_measured", m.peakRssBytes());
 

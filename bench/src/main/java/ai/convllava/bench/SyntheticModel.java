@@ -3,6 +3,7 @@ package ai.convllava.bench;
 import ai.convllava.model.config.ConvNextConfig;
 import ai.convllava.model.config.LlamaConfig;
 import ai.convllava.model.config.LlavaConfig;
+import ai.convllava.model.config.StandardModels;
 import ai.convllava.model.config.VisionTower;
 
 import java.nio.file.Path;
@@ -23,8 +24,8 @@ import java.util.Map;
  */
 public record SyntheticModel(String name, LlavaConfig config, ConvNextConfig tower, int llmLayers) {
 
-    public static final int[] CONVNEXT_L_WIDTHS = {192, 384, 768, 1536, 3072};
-    public static final int[] CONVNEXT_L_DEPTHS = {3, 3, 27, 3, 6};
+    public static final int[] CONVNEXT_L_WIDTHS = StandardModels.CONVNEXT_L_WIDTHS;
+    public static final int[] CONVNEXT_L_DEPTHS = StandardModels.CONVNEXT_L_DEPTHS;
 
     public SyntheticModel {
         if (llmLayers < 1 || llmLayers > config.llm().numHiddenLayers()) {
@@ -37,16 +38,12 @@ public record SyntheticModel(String name, LlavaConfig config, ConvNextConfig tow
 
     /** Vicuna-7B v1.5 as ConvLLaVA ships it. */
     public static LlamaConfig vicuna7b() {
-        return new LlamaConfig(4096, 11008, 32, 32, 32, 4096, 1e-5, 10000.0, 32000, false, 1, 2);
+        return StandardModels.vicuna7b();
     }
 
     /** ConvLLaVA-sft-768 / -1024 / -1536 at full scale. */
     public static SyntheticModel convLlava(int canvas) {
-        if (canvas != 768 && canvas != 1024 && canvas != 1536) {
-            throw new IllegalArgumentException("model size must be 768, 1024 or 1536 (got " + canvas + ")");
-        }
-        ConvNextConfig tower = new ConvNextConfig(3, 4, CONVNEXT_L_WIDTHS, CONVNEXT_L_DEPTHS, true, canvas);
-        return of("ConvLLaVA-" + canvas, vicuna7b(), tower);
+        return of("ConvLLaVA-" + canvas, vicuna7b(), StandardModels.tower(canvas));
     }
 
     /** Any LLaMA + ConvNeXt pair (tests use tiny ones); all layers have keys. */
@@ -160,14 +157,14 @@ public record SyntheticModel(String name, LlavaConfig config, ConvNextConfig tow
     }
 
     /**
-     * LLM weight bytes one decode step reads at {@code bytesPerWeight} (2 for f16, 4 for f32): every
+     * LLM weight bytes one decode step reads at {@code bytesPerWeight} (2 for f16, 4 for f32, 34/32 for Q8_0): every
      * layer's matrices and the lm_head ({@code numHiddenLayers} layers, the full model); the
      * embedding row and norms are negligible and left out.
      */
-    public long decodeWeightBytesPerToken(int bytesPerWeight) {
+    public long decodeWeightBytesPerToken(double bytesPerWeight) {
         LlamaConfig c = config.llm();
         long h = c.hiddenSize();
         long matrices = (llmLayerParams() - 2 * h) * c.numHiddenLayers() + (long) c.vocabSize() * h;
-        return matrices * bytesPerWeight;
+        return (long) (matrices * bytesPerWeight);
     }
 }

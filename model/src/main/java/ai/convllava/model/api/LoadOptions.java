@@ -9,7 +9,7 @@ import java.nio.file.Path;
  *
  * @param modelDir       the ConvLLaVA-sft folder (with a source: a name for messages only)
  * @param visionTower    the ConvLLaVA-ConvNeXt folder, or null to search for it (see ModelFolder)
- * @param weightFormat   LLM linear weights in memory; null picks by size (F16 for 7B, F32 for small models)
+ * @param weightFormat   LLM linear weights in memory; null picks the most accurate that fits ({@link MemoryPlan#auto()}: F32 for small models)
  * @param canvasOverride canvas side for an embedded tower whose size the names do not tell; 0 = infer
  * @param layerLimit     use only the first N decoder layers (benchmarks); 0 = all
  * @param towerMemory    whether the vision tower's weights stay in memory or are streamed per image

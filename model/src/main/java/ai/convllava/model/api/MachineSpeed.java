@@ -19,8 +19,16 @@ import java.util.Locale;
  * @param gemmGflops       float32 GEMM throughput on all cores, GFLOP/s
  */
 public record MachineSpeed(double readBandwidthGbs, double gemmGflops) {
-    /** Decode's share of the read bandwidth, as the bench measured it. */
+    /** Decode's share of the read bandwidth with float16 weights, as the bench measured it. */
     static final double DECODE_EFFICIENCY = 0.6;
+    /**
+     * The Java mat-vec kernels of Q8_0 and Q4_K are bound by arithmetic (widening the blocks), not by
+     * memory, on the machines measured: their decode rate as a share of the float32 GEMM probe's
+     * GFLOP/s, 2 FLOP per weight (docs/bench/quant.md); where memory is slower they are capped by
+     * the bandwidth like float16.
+     */
+    static final double Q8_DECODE_GEMM_SHARE = 0.15;
+    static final double Q4_DECODE_GEMM_SHARE = 0.125;
     /** The first answer's share of the GEMM probe's rate, as the bench measured it. */
     static final double COMPUTE_EFFICIENCY = 0.9;
     /** Vision tower + projector at a 1536 canvas (ConvNeXt-L + the 3072-wide fifth stage), FLOP; scales with the canvas area. */
@@ -71,6 +79,26 @@ public record MachineSpeed(double readBandwidthGbs, double gemmGflops) {
         double firstAnswer = flop / (COMPUTE_EFFICIENCY * gemmGflops * 1e9);
         double decode = DECODE_EFFICIENCY * readBandwidthGbs * 1e9 / DECODE_BYTES_PER_TOKEN;
         return new Estimate(firstAnswer, decode);
+    }
+
+    /**
+     * The same with the language model's weights in {@code format}: the first answer as float16's;
+     * decoding by the bytes it reads, and for Q8_0 and Q4_K no faster than their kernels compute.
+     */
+    public Estimate estimate(int canvas, int visualTokens, WeightFormat format) {
+        Estimate f16 = estimate(canvas, visualTokens);
+        double bytes = DECODE_BYTES_PER_TOKEN / 2 * format.bytesPerWeight();
+        double decode = DECODE_EFFICIENCY * readBandwidthGbs * 1e9 / bytes;
+        double share = switch (format) {
+            case Q8_0 -> Q8_DECODE_GEMM_SHARE;
+            case Q4_K -> Q4_DECODE_GEMM_SHARE;
+            default -> 0;
+        };
+        if (share > 0) {
+            double flopPerToken = DECODE_BYTES_PER_TOKEN / 2 * 2; // every LLM weight once, a multiply and an add
+            decode = Math.min(decode, share * gemmGflops * 1e9 / flopPerToken);
+        }
+        return new Estimate(f16.firstAnswerSeconds(), decode);
     }
 
     /** "18 GB/s memory reads, 105 GFLOP/s". */

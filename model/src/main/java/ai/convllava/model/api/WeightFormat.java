@@ -15,14 +15,38 @@ public enum WeightFormat {
         return this == Q8_0 || this == Q4_K;
     }
 
-    /** Bytes per weight of the LLM's linear layers. */
+    /**
+     * Bytes per value of the KV cache the engine keeps with these weights on the CPU: float16 beside
+     * 8-bit and 4-bit weights (half the memory, where memory is the reason for them), float32 otherwise.
+     */
+    public int cpuKvCacheBytesPerValue() {
+        return quantized() ? 2 : 4;
+    }
+
+    /**
+     * Bytes per weight of the LLM's linear layers in memory, what a generated token reads: Q8_0 blocks of
+     * 32 weights in 34 bytes; Q4_K blocks of 256 in 148 (GGUF's 144, with the 6-bit scales unpacked).
+     */
     public double bytesPerWeight() {
         return switch (this) {
             case F32 -> 4;
             case F16 -> 2;
             case Q8_0 -> 34.0 / 32;
-            case Q4_K -> 144.0 / 256;
+            case Q4_K -> 148.0 / 256;
         };
+    }
+
+    /** A quantized format by the name users type (q8_0 or q4_k, any case); anything else is an error naming {@code option}. */
+    public static WeightFormat parseQuantized(String s, String option) {
+        WeightFormat f = s == null ? null : switch (s.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "q8_0" -> Q8_0;
+            case "q4_k" -> Q4_K;
+            default -> null;
+        };
+        if (f == null) {
+            throw new IllegalArgumentException(option + " must be q8_0 or q4_k (got " + s + ")");
+        }
+        return f;
     }
 
     /** The name users type: f32, f16, q8_0, q4_k. */
@@ -30,7 +54,7 @@ public enum WeightFormat {
         return name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    /** f32 or f16 in any case, or null for {@code auto} (the engine picks by model size); anything else is an error that lists them. */
+    /** f32, f16, q8_0 or q4_k in any case, or null for {@code auto} (the engine picks what fits); anything else is an error that lists them. */
     public static WeightFormat parse(String s) {
         return s != null && s.equalsIgnoreCase("auto") ? null : Options.parse(WeightFormat.class, s, "--weights");
     }

@@ -3,12 +3,17 @@ package ai.convllava.model.engine;
 import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.api.Device;
 import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.MemoryPlan;
+import ai.convllava.model.api.NotEnoughMemoryException;
+import ai.convllava.model.api.QuantizedWeightFiles;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.checkpoint.ShardedCheckpoint;
 import ai.convllava.model.config.LlavaConfig;
+import ai.convllava.model.config.ConvNextConfig;
 import ai.convllava.model.config.ModelFolder;
 import ai.convllava.model.config.PreprocessorConfig;
+import ai.convllava.model.config.StandardModels;
 import ai.convllava.model.config.VisionTower;
 import ai.convllava.model.nn.ConvNextEncoder;
 import ai.convllava.model.nn.LlamaForCausalLM;
@@ -35,6 +40,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 
 /**
  * Builds a {@link ConvLlava} from {@link LoadOptions}: a ConvLLaVA-sft folder (bf16 .bin or safetensors
@@ -122,10 +128,7 @@ public final class ModelLoader {
             }
             ai.djl.Device device = pickDevice(o.device());
             boolean gpu = device.isGpu();
-            long llmParams = (long) cfg.llm().vocabSize() * cfg.llm().hiddenSize() * 2
-                    + (long) cfg.llm().numHiddenLayers() * (4L * cfg.llm().hiddenSize() * cfg.llm().hiddenSize()
-                    + 3L * cfg.llm().hiddenSize() * cfg.llm().intermediateSize());
-            WeightFormat format = gpu ? WeightFormat.F16 : o.weightFormat() != null ? o.weightFormat() : WeightFormat.auto(llmParams);
+            WeightFormat format = gpu ? WeightFormat.F16 : o.weightFormat() != null ? o.weightFormat() : autoFormat(folder, tower, main, o);
             TowerMemory towerMemory = gpu ? TowerMemory.RESIDENT : checkMemory(cfg, tower, format, o);
             boolean streamTower = towerMemory == TowerMemory.STREAMED;
             manager = NDManager.newBaseManager(device);
@@ -152,7 +155,10 @@ public final class ModelLoader {
                 }
                 projector = new MlpProjector(lw, tower.config().outputSize(), cfg.llm().hiddenSize());
                 // a streamed model also leaves the token embeddings in the checkpoint
-                llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), gpu ? DataType.FLOAT16 : DataType.FLOAT32, streamTower);
+                // a float16 KV cache on the GPU, and with 8/4-bit weights, whose point is memory (half the cache's bytes; each
+                // decode step widens the positions it reads)
+                DataType cacheType = gpu || format.cpuKvCacheBytesPerValue() == 2 ? DataType.FLOAT16 : DataType.FLOAT32;
+                llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), cacheType, streamTower);
             }
 
             Set<String> unused = new TreeSet<>(main.unusedKeys());
@@ -180,6 +186,110 @@ public final class ModelLoader {
         }
     }
 
+    private static long llmParams(LlavaConfig cfg) {
+        long h = cfg.llm().hiddenSize();
+        return (long) cfg.llm().vocabSize() * h * 2 + (long) cfg.llm().numHiddenLayers() * (4L * h * h + 3L * h * cfg.llm().intermediateSize());
+    }
+
+    /**
+     * {@code --weights auto}: float32 for small models; for big ones the most accurate format that fits
+     * ({@link #plan}); F16 when the memory check is skipped (truncated benchmark models).
+     */
+    private static WeightFormat autoFormat(ModelFolder folder, VisionTower tower, WeightSource main, LoadOptions o) {
+        WeightFormat bySize = WeightFormat.auto(llmParams(folder.config()));
+        if (bySize == WeightFormat.F32 || o.layerLimit() != 0 || Boolean.getBoolean("convllava.skipMemoryCheck")) {
+            return bySize;
+        }
+        MemoryPlan plan = plan(folder, tower, main, o);
+        LOG.info("weights: auto picked {} ({})", plan.auto(), plan.options().stream()
+                .map(p -> p.format().optionName() + (p.fits() ? " fits" : " does not fit")).toList());
+        return plan.auto();
+    }
+
+    /** {@link MemoryPlan#of}: the folder's config, tower and checkpoint headers, nothing loaded. */
+    public static MemoryPlan memoryPlan(LoadOptions o) {
+        ModelFolder folder = ModelFolder.open(o.modelDir());
+        try (ShardedCheckpoint main = ShardedCheckpoint.open(folder.dir())) {
+            return plan(folder, resolveTower(folder, main, o), main, o);
+        }
+    }
+
+    /** {@link MemoryPlan#ofStandard}: a published size from its configs, before it is downloaded. */
+    public static MemoryPlan standardMemoryPlan(int canvas) {
+        return plan(StandardModels.convLlava(canvas), StandardModels.tower(canvas), canvas, TowerMemory.AUTO, f -> QuantizedWeightFiles.Availability.NONE);
+    }
+
+    static MemoryPlan plan(ModelFolder folder, VisionTower tower, WeightSource main, LoadOptions o) {
+        return plan(folder.config(), tower.config(), tower.preprocessor().canvasSide(), o.towerMemory(), f -> {
+            if (!(main instanceof ShardedCheckpoint sc)) {
+                return QuantizedWeightFiles.Availability.NONE;
+            }
+            try (GgufFile g = QuantizedFiles.open(folder.dir(), f, sc.files(), false, () -> false)) {
+                return g != null ? QuantizedWeightFiles.Availability.READY : QuantizedWeightFiles.Availability.NONE;
+            } catch (ConvLlavaException e) {
+                return QuantizedWeightFiles.Availability.UNUSABLE;
+            }
+        });
+    }
+
+    /**
+     * Each format's memory on this machine; auto is float32 for small models, else the first that fits of:
+     * Q8_0 when its file has been made (float16's answers in half the memory, decoding about twice as
+     * fast), F16, Q8_0 (quantized while loading), Q4_K; when none fits, Q4_K, whose refusal names the
+     * least the model needs.
+     */
+    private static MemoryPlan plan(LlavaConfig cfg, ConvNextConfig towerConfig, int canvasSide, TowerMemory towerMemory,
+                                   Function<WeightFormat, QuantizedWeightFiles.Availability> files) {
+        return plan(cfg, towerConfig, canvasSide, towerMemory, files, MemoryEstimate.availableBytes(), Runtime.getRuntime().maxMemory());
+    }
+
+    /** The plan against {@code available} bytes of RAM and a Java heap of at most {@code maxHeap}. */
+    static MemoryPlan plan(LlavaConfig cfg, ConvNextConfig towerConfig, int canvasSide, TowerMemory towerMemory,
+                           Function<WeightFormat, QuantizedWeightFiles.Availability> files, long available, long maxHeap) {
+        int context = Math.min(ConvLlava.INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
+        boolean small = WeightFormat.auto(llmParams(cfg)) == WeightFormat.F32;
+        List<MemoryPlan.Option> options = new ArrayList<>();
+        for (WeightFormat f : WeightFormat.values()) {
+            if (f == WeightFormat.F32 && !small) {
+                continue;
+            }
+            TowerMemory tm = towerMemory == TowerMemory.AUTO ? TowerMemory.RESIDENT : towerMemory;
+            MemoryEstimate resident = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), towerConfig, canvasSide, f, context, tm == TowerMemory.STREAMED);
+            MemoryEstimate.Check ram = resident.check(available);
+            MemoryEstimate chosen = resident;
+            if (!ram.fits() && towerMemory == TowerMemory.AUTO) {
+                MemoryEstimate streamed = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), towerConfig, canvasSide, f, context, true);
+                MemoryEstimate.Check s = streamed.check(available);
+                if (s.fits() || s.neededBytes() < ram.neededBytes()) {
+                    ram = s;
+                    chosen = streamed;
+                    tm = TowerMemory.STREAMED;
+                }
+            }
+            MemoryEstimate.Check heap = chosen.heapCheck(maxHeap);
+            QuantizedWeightFiles.Availability file = f.quantized() ? files.apply(f) : QuantizedWeightFiles.Availability.NONE;
+            boolean fits = ram.fits() && heap.fits();
+            options.add(new MemoryPlan.Option(f, ram.neededBytes(), tm, fits, !ram.fits() ? ram.message() : !heap.fits() ? heap.message() : null, file));
+        }
+        WeightFormat auto = WeightFormat.Q4_K;
+        if (small) {
+            auto = WeightFormat.F32;
+        } else {
+            List<WeightFormat> order = new ArrayList<>();
+            if (files.apply(WeightFormat.Q8_0) == QuantizedWeightFiles.Availability.READY) {
+                order.add(WeightFormat.Q8_0);
+            }
+            order.addAll(List.of(WeightFormat.F16, WeightFormat.Q8_0, WeightFormat.Q4_K));
+            for (WeightFormat f : order) {
+                if (options.stream().anyMatch(p -> p.format() == f && p.fits())) {
+                    auto = f;
+                    break;
+                }
+            }
+        }
+        return new MemoryPlan(available, maxHeap, options, auto);
+    }
+
     /**
      * The tower memory to use: the memory the model needs is predicted from its configs before a byte is
      * allocated, so a model that cannot fit is refused with the numbers instead of being killed mid-load;
@@ -204,7 +314,12 @@ public final class ModelLoader {
         }
         LOG.info("memory: {}", check.message());
         if (!check.fits()) {
-            throw new ConvLlavaException(check.message() + " (to try anyway, start with -Dconvllava.skipMemoryCheck=true)");
+            throw new NotEnoughMemoryException(check.message() + " (to try anyway, start with -Dconvllava.skipMemoryCheck=true)");
+        }
+        MemoryEstimate.Check heap = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), tower.preprocessor().canvasSide(), format, context,
+                towerMemory == TowerMemory.STREAMED).heapCheck(Runtime.getRuntime().maxMemory());
+        if (!heap.fits()) {
+            throw new NotEnoughMemoryException(heap.message());
         }
         return towerMemory;
     }
@@ -214,7 +329,7 @@ public final class ModelLoader {
                 streamTower).check();
     }
 
-    private static VisionTower resolveTower(ModelFolder folder, WeightSource main, LoadOptions o) {
+    static VisionTower resolveTower(ModelFolder folder, WeightSource main, LoadOptions o) {
         if (o.visionTower() != null) {
             if (!Files.isDirectory(o.visionTower())) {
                 throw new ConvLlavaException("vision tower folder " + o.visionTower() + " does not exist");

@@ -41,11 +41,19 @@ public final class ModelQuantizer {
     private ModelQuantizer() {
     }
 
-    /** The linear layers that would be quantized, with their shapes ([rows, cols]). */
+    /**
+     * The linear layers that would be quantized, with their shapes ([rows, cols]).
+     *
+     * @throws GgufException when no layer's rows are whole blocks of the format
+     */
     public static Map<String, long[]> plan(Path modelDir, QuantFormat f) {
         ModelFolder folder = ModelFolder.open(modelDir);
         try (ShardedCheckpoint ckpt = ShardedCheckpoint.open(folder.dir())) {
-            return plan(folder.config().llm(), ckpt, f);
+            Map<String, long[]> plan = plan(folder.config().llm(), ckpt, f);
+            if (plan.isEmpty()) {
+                throw nothingToQuantize(folder, f);
+            }
+            return plan;
         }
     }
 
@@ -60,6 +68,13 @@ public final class ModelQuantizer {
         keys.put(head, ckpt.info(head).shape());
         keys.values().removeIf(s -> s.length != 2 || s[1] % f.blockSize != 0); // rows that are not whole blocks stay float16
         return keys;
+    }
+
+    private static GgufException nothingToQuantize(ModelFolder folder, QuantFormat f) {
+        LlamaConfig c = folder.config().llm();
+        return new GgufException(folder.dir() + ": no linear layer has rows of whole " + f + " blocks of " + f.blockSize + " weights (hidden_size "
+                + c.hiddenSize() + ", intermediate_size " + c.intermediateSize() + "): nothing to quantize"
+                + (f == QuantFormat.Q4_K && c.hiddenSize() % 32 == 0 ? "; q8_0's blocks of 32 fit" : ""));
     }
 
     /** Bytes the file will take. */
@@ -86,7 +101,7 @@ public final class ModelQuantizer {
         try (ShardedCheckpoint ckpt = ShardedCheckpoint.open(folder.dir())) {
             Map<String, long[]> plan = plan(folder.config().llm(), ckpt, f);
             if (plan.isEmpty()) {
-                throw new GgufException(folder.dir() + ": no linear layer has rows of whole " + f + " blocks of " + f.blockSize + ": nothing to quantize");
+                throw nothingToQuantize(folder, f);
             }
             long need = bytes(plan, f);
             long free = Files.getFileStore(folder.dir()).getUsableSpace();

@@ -20,24 +20,30 @@ import java.util.Locale;
  * <p>What is counted, matching how the engine holds things on CPU: the LLM's linear weights (lm_head
  * included) in the chosen {@link WeightFormat}, the token embeddings in it too (float16 when it is a
  * quantized format), its norms in float32; the projector in
- * float32; the vision tower's pointwise linears in the chosen format, the rest of it in float32; the
- * KV cache in float32 for {@code contextTokens} positions (layers x 2 x kv_heads x head_dim); working
+ * float32; the vision tower's pointwise linears in the chosen format (float16 for the quantized ones), the
+ * rest of it in float32; the KV cache in float32 (float16 with the quantized formats) for
+ * {@code contextTokens} positions (layers x 2 x kv_heads x head_dim); working
  * memory (the largest vision stage's activations, its 4x MLP expansion bounded by the bands of rows
  * ConvNextLayer works in, the prefill's MLP / attention temporaries for the image plus a typical
  * question, one block of a weight matrix widened to float32 for a prefill matmul when the weights are
- * F16, the logits); and a fixed allowance for the JVM and libtorch.
+ * F16 or dequantized, the logits); and a fixed allowance for the JVM and libtorch.
  *
  * @param towerStreamed     the tower's blocks are read per image and the token embeddings per token instead of kept
  *                          ({@code TowerMemory.STREAMED})
  * @param llmWeightBytes    LLM weights (linear layers in the weight format, norms float32)
  * @param projectorBytes    the mlp2x_gelu projector
  * @param visionTowerBytes  the ConvNeXt encoder (pointwise linears in the format, the rest float32)
- * @param kvCacheBytes      keys and values for {@code contextTokens} positions, float32
+ * @param kvCacheBytes      keys and values for {@code contextTokens} positions, float32 (float16 with Q8_0 and Q4_K)
  * @param workingBytes      peak temporaries of encoding an image and reading a prompt
  * @param runtimeBytes      JVM heap, class data and libtorch's own allocations (a fixed allowance)
+ * @param javaHeapBytes     the part of {@code llmWeightBytes} held on the Java heap: the quantized formats' blocks
+ *                          (the Vector API kernels read heap arrays), 0 for F32 and F16 (libtorch's memory)
  */
 public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int contextTokens, long llmWeightBytes, long projectorBytes,
-                             long visionTowerBytes, long kvCacheBytes, long workingBytes, long runtimeBytes) {
+                             long visionTowerBytes, long kvCacheBytes, long workingBytes, long runtimeBytes, long javaHeapBytes) {
+
+    /** Java heap the app needs besides quantized weights: images, the UI, loading buffers. */
+    public static final long HEAP_ALLOWANCE = 512L << 20;
 
     /** JVM (heap for images and the UI), class data, libtorch and its thread pools: measured ~0.5-0.8 GB. */
     public static final long RUNTIME_ALLOWANCE = 800L << 20;
@@ -109,7 +115,7 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         }
 
         towerBytes += biggestBlock;
-        long kvBytes = layers * 2 * kvDim * (long) contextTokens * 4;
+        long kvBytes = layers * 2 * kvDim * (long) contextTokens * format.cpuKvCacheBytesPerValue();
 
         long imageTokens = (long) (canvasSide / tower.stride()) * (canvasSide / tower.stride());
         long t = imageTokens + PROMPT_TEXT_TOKENS;
@@ -122,7 +128,9 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         long llmPeak = mlp + attention + widened + logits;
         long working = Math.max(visionPeak, llmPeak) + (long) canvasSide * canvasSide * 3 * 4 * 2; // + pixel tensor and canvas
 
-        return new MemoryEstimate(format, towerStreamed, contextTokens, llmBytes, projectorBytes, towerBytes, kvBytes, working, RUNTIME_ALLOWANCE);
+        long heap = format.quantized() ? (long) (linearParams * lw) : 0;
+        return new MemoryEstimate(format, towerStreamed, contextTokens, llmBytes, projectorBytes, towerBytes, kvBytes, working, RUNTIME_ALLOWANCE,
+                heap);
     }
 
     public long totalBytes() {
@@ -150,9 +158,28 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         }
         String hint = format == WeightFormat.F32 ? "; F16 weights would need about "
                 + gb(need - llmWeightBytes / 2 - visionTowerBytes / 2) : format == WeightFormat.F16 || format == WeightFormat.Q8_0
-                ? "; 4-bit weights (--weights q4_k, made once with convllava models quantize) need much less" : "";
+                ? "; 4-bit weights need about a third of the LLM's memory (the app's Use 4-bit weights, or --weights q4_k)" : "";
         return new Check(false, need, available, "this model needs about " + gb(need) + " of RAM (" + parts + ") but only "
                 + gb(available) + " is available; close other programs or use a smaller model" + hint);
+    }
+
+    /**
+     * Whether the quantized weights fit the Java heap this JVM may grow to ({@code maxHeap}, from -Xmx or
+     * -XX:MaxRAMPercentage) with {@link #HEAP_ALLOWANCE} beside them; always true for F32 and F16.
+     */
+    public Check heapCheck(long maxHeap) {
+        if (javaHeapBytes == 0) {
+            return new Check(true, 0, maxHeap, "the weights are held by libtorch, outside the Java heap");
+        }
+        long need = javaHeapBytes + HEAP_ALLOWANCE;
+        if (need <= maxHeap) {
+            return new Check(true, need, maxHeap, format.optionName() + " weights take " + gb(javaHeapBytes) + " of the Java heap; it may grow to "
+                    + gb(maxHeap));
+        }
+        long gib = (need + (1L << 30) - 1) >> 30;
+        return new Check(false, need, maxHeap, "the " + format.optionName() + " weights take " + gb(javaHeapBytes) + " of Java heap (plus "
+                + gb(HEAP_ALLOWANCE) + " for the rest), but this JVM may use at most " + gb(maxHeap) + ": start Java with -Xmx" + gib
+                + "g (or a higher -XX:MaxRAMPercentage)");
     }
 
     /**
