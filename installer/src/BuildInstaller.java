@@ -408,7 +408,9 @@ public class BuildInstaller {
                 "-Dai.djl.offline=true",           // never download: libtorch comes from the bundled pytorch-native jar
                 "-Dfile.encoding=UTF-8",           // answers are Unicode; also the console output
                 "-Xss4m",                          // as the tests run
-                "-XX:MaxRAMPercentage=60",         // heap sized from the machine; the rest stays for libtorch's tensors
+                "-XX:MaxRAMPercentage=60",         // heap sized from the machine (8/4-bit weights live there); the rest stays for libtorch's tensors
+                "-XX:MaxHeapFreeRatio=30",         // after the load's collection G1 gives back what the weights do not need
+                "-XX:MinHeapFreeRatio=10",
                 "-XX:+UseG1GC",
                 "-Dprism.lcdtext=false",
                 "--add-modules=jdk.incubator.vector", // the Java float16 matmul kernel (model/.../nn/HalfMatmul); libtorch's paths without it

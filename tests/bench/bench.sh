@@ -25,7 +25,12 @@ done
 # glibc malloc: keep freed memory (no mmap for big temporaries, no trimming); otherwise every
 # >32 MB temporary is page-faulted in again and large ops run ~6x slower
 export GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184
+# libtorch's OpenMP workers sleep after each op instead of spinning: the Java mat-vec kernels of the
+# 8-bit and 4-bit formats that run between libtorch's ops get both cores (as the app sets it, app/.../Main)
+export OMP_WAIT_POLICY=PASSIVE
 
 # jdk.incubator.vector: the Java float16 kernel for prefills of 3 to 80 new tokens (model/.../nn/HalfMatmul)
 # -XX:LoopUnrollLimit=40: the float16 kernel 25-35% faster (see model/.../nn/JitOptions)
-exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" --python "$PYTHON" "$@"
+# -XX:MaxRAMPercentage=60: 8-bit and 4-bit weights live on the Java heap (the JVM default is a quarter of RAM);
+# Max/MinHeapFreeRatio: after the load's collection G1 shrinks the heap to what it holds (as the app's launcher)
+exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -XX:MaxRAMPercentage=60 -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10 -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" --python "$PYTHON" "$@"

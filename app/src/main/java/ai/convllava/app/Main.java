@@ -5,6 +5,7 @@ import ai.convllava.app.gui.DesktopLauncher;
 import ai.convllava.model.api.JitOptions;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,6 +20,12 @@ public final class Main {
     static final Set<String> CLI_WORDS = Set.of("ask", "bench", "models", "self-test", "help", "-h", "--help", "-V", "--version");
 
     /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
+    /**
+     * libtorch's OpenMP workers sleep when an op is done instead of spinning on the cores: the Java
+     * kernels that run next (the 8-bit and 4-bit mat-vecs of every generated token) get both cores.
+     * Read by libgomp when libtorch loads, so it too is set for the process from its start.
+     */
+    static final String OMP_WAIT_POLICY = "PASSIVE";
     static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
     /** Set in the environment of the re-executed launcher, so that it never re-executes again. */
     static final String REEXEC_MARKER = "CONVLLAVA_REEXEC";
@@ -66,10 +73,26 @@ public final class Main {
     }
 
     /**
-     * Three things must be in place when the JVM starts: GLIBC_TUNABLES (glibc reads it only at process
-     * start; the installed app's jpackage launcher cannot set environment variables), the
+     * The Java heap's ceiling as a share of RAM, as the installed launcher sets it: 8-bit and 4-bit
+     * weights live on the heap (a 7B model's 4-bit weights are ~3.8 GB, more than the JVM's default quarter
+     * of an 8 GB laptop); the rest stays for libtorch's tensors.
+     */
+    static final int MAX_RAM_PERCENTAGE = 60;
+
+    /** Neither -Xmx nor a heap percentage was given: the JVM's default (a quarter of RAM) is in force. */
+    static boolean heapLeftAtDefault() {
+        return ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .noneMatch(a -> a.startsWith("-Xmx") || a.startsWith("-XX:MaxHeapSize") || a.startsWith("-XX:MaxRAMPercentage")
+                        || a.startsWith("-XX:MaxRAM="));
+    }
+
+    /**
+     * Four things must be in place when the JVM starts: GLIBC_TUNABLES and OMP_WAIT_POLICY (glibc and
+     * libgomp read them only at process start; the installed app's jpackage launcher cannot set
+     * environment variables), the
      * {@code jdk.incubator.vector} module (the float16 kernel for short prefills; without it they run
-     * slower, on libtorch) and the kernel's {@link JitOptions#LOOP_UNROLL_LIMIT}. When one is missing, start once more
+     * slower, on libtorch), the kernel's {@link JitOptions#LOOP_UNROLL_LIMIT} and a heap that can hold
+     * quantized weights ({@link #MAX_RAM_PERCENTAGE}). When one is missing, start once more
      * with them and pass the exit code on: the jpackage launcher again (its options hold the other
      * two), or for {@code java -jar} the same java with the same arguments plus the missing options. Skipped when the marker variable is present (no loops),
      * when the original command line is not known, or with {@code -Dconvllava.reexec=false}.
@@ -78,10 +101,11 @@ public final class Main {
      */
     static Integer reexecWithTunables(String[] args) {
         boolean linux = System.getProperty("os.name", "").toLowerCase().contains("linux");
-        boolean needTunables = linux && System.getenv("GLIBC_TUNABLES") == null;
+        boolean needTunables = linux && (System.getenv("GLIBC_TUNABLES") == null || System.getenv("OMP_WAIT_POLICY") == null);
         boolean needVector = ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty();
         boolean needUnroll = JitOptions.loopUnrollTooHigh(); // false where the option does not exist (no C2): never added there
-        if (!(needTunables || needVector || needUnroll) || System.getenv(REEXEC_MARKER) != null || "false".equals(System.getProperty("convllava.reexec"))) {
+        boolean needHeap = heapLeftAtDefault();
+        if (!(needTunables || needVector || needUnroll || needHeap) || System.getenv(REEXEC_MARKER) != null || "false".equals(System.getProperty("convllava.reexec"))) {
             return null;
         }
         List<String> cmd = new ArrayList<>();
@@ -105,13 +129,19 @@ public final class Main {
             if (needUnroll) {
                 cmd.add("-XX:LoopUnrollLimit=" + JitOptions.LOOP_UNROLL_LIMIT); // before the user's own options, which win
             }
+            if (needHeap) {
+                cmd.add("-XX:MaxRAMPercentage=" + MAX_RAM_PERCENTAGE);
+                cmd.add("-XX:MaxHeapFreeRatio=30"); // after the load's collection G1 gives back what the weights do not need
+                cmd.add("-XX:MinHeapFreeRatio=10");
+            }
             cmd.addAll(Arrays.asList(original));
         }
         ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
         // the launcher marks its own second stage with _JPACKAGE_LAUNCHER; a child that inherited it would skip the cfg file
         pb.environment().keySet().removeIf(k -> k.startsWith("_JPACKAGE"));
         if (linux) {
-            pb.environment().put("GLIBC_TUNABLES", GLIBC_TUNABLES);
+            pb.environment().putIfAbsent("GLIBC_TUNABLES", GLIBC_TUNABLES);
+            pb.environment().putIfAbsent("OMP_WAIT_POLICY", OMP_WAIT_POLICY);
         }
         pb.environment().put(REEXEC_MARKER, "1");
         try {
@@ -132,7 +162,7 @@ public final class Main {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            System.err.println("note: could not restart with GLIBC_TUNABLES and the vector module (" + e.getMessage()
+            System.err.println("note: could not restart with GLIBC_TUNABLES, OMP_WAIT_POLICY and the vector module (" + e.getMessage()
                     + "); carrying on without them");
             return null;
         }

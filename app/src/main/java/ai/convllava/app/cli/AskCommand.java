@@ -52,9 +52,9 @@ public final class AskCommand implements Callable<Integer> {
     String question;
 
     @Option(names = "--mode", defaultValue = "pad", paramLabel = "pad|native",
-            description = {"pad: square canvas as ConvLLaVA was trained (default); native: keep the aspect ratio (documents):",
-                    "the short side goes to the canvas side, sides rounded to multiples of 64, but the long side is capped at 4x the",
-                    "canvas side so the visual tokens stay within the context (a 1200x90 panorama at 1536: 6144x448, 96x7 tokens)"})
+            description = "pad: square canvas as ConvLLaVA was trained (default); native: keep the aspect ratio (documents):"
+                    + " the short side goes to the canvas side, sides rounded to multiples of 64, but the long side is capped at 4x the"
+                    + " canvas side so the visual tokens stay within the context (a 1200x90 panorama at 1536: 6144x448, 96x7 tokens)")
     String mode;
 
     @Option(names = "--max-new-tokens", defaultValue = "512", paramLabel = "N")

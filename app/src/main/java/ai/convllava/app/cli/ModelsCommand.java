@@ -23,6 +23,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import ai.convllava.model.api.MachineSpeed;
+import ai.convllava.model.api.MemoryPlan;
+import ai.convllava.model.api.ProgressListener;
+import ai.convllava.model.api.QuantizeReport;
+import ai.convllava.model.api.QuantizedWeightFiles;
+import ai.convllava.model.api.TaskHandle;
+import ai.convllava.model.api.WeightFormat;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -30,18 +36,21 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code convllava models list|download|verify|remove|path}: the ConvLLaVA sizes in the Hugging
- * Face cache ({@code $HF_HOME/hub} or {@code ~/.cache/huggingface/hub}), shared with Python tools.
+ * {@code convllava models list|download|verify|remove|path|quantize}: the ConvLLaVA sizes in the Hugging
+ * Face cache ({@code $HF_HOME/hub} or {@code ~/.cache/huggingface/hub}), shared with Python tools, and
+ * their 8-bit and 4-bit weights.
  */
-@Command(name = "models", description = "List, download, verify and remove the ConvLLaVA models (Hugging Face cache).",
+@Command(name = "models", description = "List, download, verify, quantize and remove the ConvLLaVA models (Hugging Face cache).",
         subcommands = {ModelsCommand.ListCmd.class, ModelsCommand.DownloadCmd.class, ModelsCommand.VerifyCmd.class,
-                       ModelsCommand.RemoveCmd.class, ModelsCommand.PathCmd.class})
+                       ModelsCommand.RemoveCmd.class, ModelsCommand.PathCmd.class, ModelsCommand.QuantizeCmd.class})
 public final class ModelsCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -166,6 +175,21 @@ public final class ModelsCommand implements Runnable {
                     o.put("tower_repo", v.towerRepo());
                     o.put("download_bytes", v.downloadBytes());
                     o.put("ram_bytes_cpu", v.ramBytesCpu());
+                    MemoryPlan plan = plan(v);
+                    if (plan != null) {
+                        ObjectNode ram = o.putObject("ram_bytes_by_weights");
+                        for (MemoryPlan.Option p : plan.options()) {
+                            ram.put(p.format().optionName(), p.neededBytes());
+                        }
+                        o.put("auto_weights", plan.auto().optionName());
+                    }
+                    if (s.installed()) {
+                        ObjectNode files = o.putObject("quantized_weights");
+                        for (WeightFormat f : List.of(WeightFormat.Q8_0, WeightFormat.Q4_K)) {
+                            QuantizedWeightFiles.Status st = QuantizedWeightFiles.status(s.modelSnapshot(), f);
+                            files.put(f.optionName(), st.availability().name().toLowerCase(Locale.ROOT));
+                        }
+                    }
                     o.put("visual_tokens", v.visualTokens());
                     o.put("expected_speed", v.speedNote());
                     if (machine != null) {
@@ -175,6 +199,10 @@ public final class ModelsCommand implements Runnable {
                         here.put("gemm_gflops", machine.gemmGflops());
                         here.put("first_answer_s_estimate", e.firstAnswerSeconds());
                         here.put("decode_tokens_per_s_estimate", e.decodeTokensPerSecond());
+                        ObjectNode byWeights = here.putObject("decode_tokens_per_s_estimate_by_weights");
+                        for (WeightFormat f : List.of(WeightFormat.F16, WeightFormat.Q8_0, WeightFormat.Q4_K)) {
+                            byWeights.put(f.optionName(), machine.estimate(v.canvas(), v.visualTokens(), f).decodeTokensPerSecond());
+                        }
                     }
                     o.put("state", s.state().name().toLowerCase(Locale.ROOT));
                     o.put("bytes_on_disk", s.bytesOnDisk());
@@ -186,7 +214,9 @@ public final class ModelsCommand implements Runnable {
                 return 0;
             }
             out().println("cache: " + mm.cache().root());
-            out().printf(Locale.ROOT, "%-5s %-7s %-9s %-9s %-15s %s%n", "SIZE", "TOKENS", "DOWNLOAD", "RAM(CPU)", "STATE", "PATH / EXPECTED SPEED");
+            out().printf(Locale.ROOT, "%-5s %-7s %-9s %-26s %-15s %s%n", "SIZE", "TOKENS", "DOWNLOAD", "RAM(CPU) f16 / 8-bit / 4-bit", "STATE",
+                    "PATH / EXPECTED SPEED");
+            String auto = null;
             for (ModelStatus s : all) {
                 ModelVariant v = s.variant();
                 String state = switch (s.state()) {
@@ -194,17 +224,48 @@ public final class ModelsCommand implements Runnable {
                     case PARTIAL -> "partial " + gb(s.bytesOnDisk());
                     case NOT_INSTALLED -> "-";
                 };
-                out().printf(Locale.ROOT, "%-5s %-7d %-9s %-9s %-15s %s%n", v.id(), v.visualTokens(), gb(v.downloadBytes()), gb(v.ramBytesCpu()),
+                MemoryPlan plan = plan(v);
+                String ram = plan == null ? gb(v.ramBytesCpu()) : String.join(" / ", plan.options().stream()
+                        .filter(p -> p.format() != WeightFormat.F32).map(p -> gb(p.neededBytes())).toList());
+                if (plan != null && auto == null) {
+                    auto = "auto loads " + MemoryPlan.label(plan.auto()) + " here (" + (plan.availableBytes() > 0 ? gb(plan.availableBytes())
+                            + " available now" : "free memory unknown") + ")";
+                }
+                out().printf(Locale.ROOT, "%-5s %-7d %-9s %-26s %-15s %s%n", v.id(), v.visualTokens(), gb(v.downloadBytes()), ram,
                         state, s.installed() ? s.modelSnapshot() : v.speedNote());
+                if (s.installed()) {
+                    List<String> made = new ArrayList<>();
+                    for (WeightFormat f : List.of(WeightFormat.Q8_0, WeightFormat.Q4_K)) {
+                        made.add(MemoryPlan.label(f) + " " + QuantizedWeightFiles.status(s.modelSnapshot(), f).availability().name()
+                                .toLowerCase(Locale.ROOT).replace("none", "not made (convllava models quantize " + v.id() + " --format "
+                                        + f.optionName() + ")").replace("ready", "made"));
+                    }
+                    out().println("      " + String.join("; ", made));
+                }
+            }
+            if (auto != null) {
+                out().println(auto);
             }
             if (machine != null) {
-                out().println("this computer: " + machine.describe() + " (measured now); estimates in float16 on the CPU:");
+                out().println("this computer: " + machine.describe() + " (measured now); estimates on the CPU:");
                 for (ModelStatus s : all) {
                     ModelVariant v = s.variant();
-                    out().printf(Locale.ROOT, "%-5s %s%n", v.id(), machine.estimate(v.canvas(), v.visualTokens()).describe());
+                    MachineSpeed.Estimate e = machine.estimate(v.canvas(), v.visualTokens());
+                    out().printf(Locale.ROOT, "%-5s %s; 8-bit ~%.1f, 4-bit ~%.1f tokens/s%n", v.id(), e.describe(),
+                            machine.estimate(v.canvas(), v.visualTokens(), WeightFormat.Q8_0).decodeTokensPerSecond(),
+                            machine.estimate(v.canvas(), v.visualTokens(), WeightFormat.Q4_K).decodeTokensPerSecond());
                 }
             }
             return 0;
+        }
+    }
+
+    /** The memory a standard size needs in each weight format here, or null for a size that is not one of the three. */
+    static MemoryPlan plan(ModelVariant v) {
+        try {
+            return MemoryPlan.ofStandard(v.canvas());
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 
@@ -331,6 +392,144 @@ public final class ModelsCommand implements Runnable {
             }
             out().println(p);
             return 0;
+        }
+    }
+
+    @Command(name = "quantize", description = {"Write a model's 8-bit (q8_0) or 4-bit (q4_k) weights once, beside it, so that",
+            "`ask --weights q8_0|q4_k` and the app load them in seconds; reports each tensor's round-trip error.",
+            "Ctrl+C cancels and leaves no file behind."})
+    static final class QuantizeCmd extends Sub {
+        @Parameters(index = "0", arity = "0..1", paramLabel = "SIZE", description = "an installed size: 768, 1024 or 1536")
+        String size;
+
+        @Option(names = "--model", paramLabel = "DIR", description = "a ConvLLaVA model folder instead of an installed size")
+        Path model;
+
+        @Option(names = "--format", required = true, paramLabel = "q8_0|q4_k",
+                description = "q8_0: 8 bits (1.06 bytes a weight, off by about 0.5% RMS); q4_k: 4 bits (0.56 bytes a weight in the file, off by about 7% RMS)")
+        String format;
+
+        @Option(names = "--quiet", description = "no progress bar and no per-tensor lines")
+        boolean quiet;
+
+        @Override
+        int execute() throws InterruptedException {
+            WeightFormat f = WeightFormat.parseQuantized(format, "--format");
+            Path dir = folder();
+            PrintWriter err = err();
+            QuantizedWeightFiles.Status before = QuantizedWeightFiles.status(dir, f);
+            if (before.availability() == QuantizedWeightFiles.Availability.READY) {
+                err.println("already there: " + before.file() + " (" + size(before.bytes()) + "); delete it to quantize again");
+                out().println(before.file());
+                return 0;
+            }
+            if (before.availability() == QuantizedWeightFiles.Availability.UNUSABLE) {
+                err.println("replacing " + before.file().getFileName() + ": " + before.problem());
+            }
+            err.printf(Locale.ROOT, "quantizing %s to %s: about %s into %s%n", dir, f.optionName(), size(QuantizedWeightFiles.estimatedBytes(dir, f)),
+                    QuantizedWeightFiles.file(dir, f).getFileName());
+            ProgressBar bar = quiet ? null : new ProgressBar(err, System.console() != null);
+            TaskHandle<QuantizeReport> h = QuantizedWeightFiles.quantize(dir, f, bar == null ? ProgressListener.NONE : bar);
+            Thread hook = new Thread(() -> {
+                h.cancel();
+                try {
+                    h.result().get(30, TimeUnit.SECONDS); // the writer removes its partial file when it sees the cancel
+                } catch (Exception ignored) {
+                    // exiting anyway; a leftover .partial is never read, and the next run deletes it
+                }
+            }, "quantize-ctrl-c");
+            Runtime.getRuntime().addShutdownHook(hook);
+            QuantizeReport r;
+            try {
+                r = h.join();
+            } catch (CancellationException e) {
+                err.println();
+                err.println("cancelled; nothing was written");
+                return 130;
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException ignored) {
+                    // shutting down
+                }
+            }
+            if (bar != null) {
+                bar.done();
+            }
+            if (!quiet) {
+                out().println("relative RMS error per tensor (sqrt(sum (dequantized - original)^2 / sum original^2)):");
+                for (QuantizeReport.TensorError t : r.tensors()) {
+                    out().printf(Locale.ROOT, "  %-48s %6d x %-6d %7.3f%%%n", t.name(), t.rows(), t.cols(), 100 * t.relativeRmsError());
+                }
+            }
+            err.printf(Locale.ROOT, "done in %s: %s (%s; the checkpoint is %s), %d tensors, relative RMS error %.3f%% overall, worst tensor %.3f%%%n",
+                    duration(Duration.ofMillis((long) (r.seconds() * 1000))), r.file(), size(r.bytes()), size(r.sourceBytes()), r.tensors().size(),
+                    100 * r.meanError(), 100 * r.worstError());
+            err.println("use it: convllava ask --model " + dir + " --weights " + f.optionName() + " IMAGE QUESTION");
+            out().println(r.file());
+            return 0;
+        }
+
+        private Path folder() {
+            if (model != null && size != null) {
+                throw new IllegalArgumentException("give a size or --model DIR, not both");
+            }
+            if (model != null) {
+                return model;
+            }
+            if (size == null) {
+                throw new IllegalArgumentException("which model? give an installed size (768, 1024 or 1536) or --model DIR");
+            }
+            ModelManager mm = hub.manager(1, -1);
+            ModelVariant v = ModelVariant.standard(size);
+            return mm.snapshotFolder(v).orElseThrow(() -> new IllegalArgumentException(v.id() + " is not installed in " + mm.cache().root()
+                    + ": run `convllava models download " + v.id() + "` first, or give --model DIR"));
+        }
+    }
+
+    /**
+     * Quantizing progress on stderr: on a terminal one bar redrawn in place, otherwise a line every
+     * few percent (logs and pipes).
+     */
+    static final class ProgressBar implements ProgressListener {
+        private static final int WIDTH = 30;
+        private final PrintWriter err;
+        private final boolean terminal;
+        private final long start = System.nanoTime();
+        private long lastDraw;
+        private int lastPercent = -1;
+
+        ProgressBar(PrintWriter err, boolean terminal) {
+            this.err = err;
+            this.terminal = terminal;
+        }
+
+        @Override
+        public synchronized void progress(String stage, double fraction) {
+            long now = System.nanoTime();
+            int percent = (int) Math.floor(Math.max(0, fraction) * 100);
+            if (terminal ? now - lastDraw < 200_000_000L && percent == lastPercent : percent < lastPercent + 5 && fraction < 1) {
+                return;
+            }
+            lastDraw = now;
+            lastPercent = percent;
+            double seconds = (now - start) / 1e9;
+            String eta = fraction > 0.01 ? duration(Duration.ofMillis((long) (seconds * (1 - fraction) / fraction * 1000))) : "-";
+            int filled = (int) Math.round(Math.max(0, fraction) * WIDTH);
+            String line = String.format(Locale.ROOT, "[%s%s] %3d%%  ETA %-8s %s", "#".repeat(filled), " ".repeat(WIDTH - filled), percent, eta,
+                    stage);
+            if (terminal) {
+                err.print("\r" + line + "\u001b[K");
+            } else {
+                err.println(line);
+            }
+            err.flush();
+        }
+
+        void done() {
+            if (terminal) {
+                err.println();
+            }
         }
     }
 

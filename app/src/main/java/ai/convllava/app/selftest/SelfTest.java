@@ -134,6 +134,8 @@ public final class SelfTest {
                 + EngineInfo.djlCacheDir() + ")");
         String tunables = System.getenv("GLIBC_TUNABLES");
         out.println("malloc:     GLIBC_TUNABLES=" + (tunables == null ? "(not set)" : tunables));
+        String wait = System.getenv("OMP_WAIT_POLICY");
+        out.println("OpenMP:     OMP_WAIT_POLICY=" + (wait == null ? "(not set: libtorch's workers spin after each op)" : wait));
         out.println("f16 matmul: " + EngineInfo.halfKernelStatus());
         out.flush();
     }
