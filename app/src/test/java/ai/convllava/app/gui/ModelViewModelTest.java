@@ -3,7 +3,10 @@ package ai.convllava.app.gui;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.api.Device;
+import ai.convllava.app.gui.settings.WeightChoice;
+import ai.convllava.model.api.NotEnoughMemoryException;
 import ai.convllava.model.api.SessionState;
+import ai.convllava.model.api.WeightFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,6 +68,40 @@ class ModelViewModelTest {
         assertEquals(Path.of("/models/tower"), h.service.loads.get(1).visionTower());
         assertNull(m.errorProperty().get());
         assertFalse(m.visionTowerProblemProperty().get());
+    }
+
+    @Test
+    void aRefusalForMemoryOffersFourBitWeightsAndLoadsWithThem() {
+        Harness h = new Harness(tmp);
+        ModelViewModel m = h.vm.model();
+        m.chooseModelFolder(Path.of("/models/sft-1536"));
+        assertNull(h.service.loads.get(0).weightFormat(), "Auto leaves the choice to the engine");
+        h.service.failLoad(new NotEnoughMemoryException("this model needs about 17.1 GB of RAM but only 7.5 GB is available"));
+        h.ui.runAll();
+        assertEquals(SessionState.ERROR, m.stateProperty().get());
+        assertTrue(m.errorProperty().get().contains("7.5 GB"), m.errorProperty().get());
+        assertTrue(m.canUseSmallerWeightsProperty().get());
+
+        m.useSmallerWeights();
+        assertEquals(WeightChoice.Q4_K, h.settings.weightsProperty().get(), "the choice is kept for the next start");
+        assertEquals(WeightFormat.Q4_K, h.service.loads.get(1).weightFormat());
+        assertFalse(m.canUseSmallerWeightsProperty().get());
+        assertNull(m.errorProperty().get());
+
+        // refused again with 4-bit weights: no button that would do the same again
+        h.service.failLoad(new NotEnoughMemoryException("this model needs about 6.1 GB of RAM but only 3.0 GB is available"));
+        h.ui.runAll();
+        assertFalse(m.canUseSmallerWeightsProperty().get());
+    }
+
+    @Test
+    void otherErrorsDoNotOfferSmallerWeights() {
+        Harness h = new Harness(tmp);
+        ModelViewModel m = h.vm.model();
+        m.chooseModelFolder(Path.of("/models/broken"));
+        h.service.failLoad(new ConvLlavaException("pytorch_model-00002-of-00002.bin: truncated"));
+        h.ui.runAll();
+        assertFalse(m.canUseSmallerWeightsProperty().get());
     }
 
     @Test

@@ -2,6 +2,10 @@ package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.SettingsView;
+import ai.convllava.app.gui.settings.WeightChoice;
+import ai.convllava.model.api.MemoryPlan;
+import ai.convllava.model.api.QuantizedWeightFiles;
+import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.image.CanvasMode;
 import javafx.scene.Scene;
@@ -10,19 +14,26 @@ import org.controlsfx.control.PropertySheet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.util.List;
+
 import static ai.convllava.tests.ui.UiSupport.fx;
 import static ai.convllava.tests.ui.UiSupport.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The ControlsFX PropertySheet runs from the class path (no add-opens) and edits the settings. */
+/** The ControlsFX PropertySheet runs from the class path (no add-opens) and edits the settings; the Weights help has this computer's numbers. */
 @ExtendWith(UiFixture.class)
 class SettingsSheetUiTest {
     @Test
     void thePropertySheetShowsAndEditsTheSettings() throws Exception {
         AppSettings settings = new AppSettings();
-        SettingsView view = fx(() -> new SettingsView(settings, null));
+        MemoryPlan plan = new MemoryPlan(12_300_000_000L, 14_000_000_000L, List.of(
+                new MemoryPlan.Option(WeightFormat.F16, 15_900_000_000L, TowerMemory.STREAMED, false, "does not fit", QuantizedWeightFiles.Availability.NONE),
+                new MemoryPlan.Option(WeightFormat.Q8_0, 9_400_000_000L, TowerMemory.RESIDENT, true, null, QuantizedWeightFiles.Availability.READY),
+                new MemoryPlan.Option(WeightFormat.Q4_K, 6_000_000_000L, TowerMemory.RESIDENT, true, null, QuantizedWeightFiles.Availability.NONE)),
+                WeightFormat.Q8_0);
+        SettingsView view = fx(() -> new SettingsView(settings, null, plan));
         Stage stage = fx(() -> {
             Stage s = new Stage();
             s.setScene(new Scene(view.sheet(), 600, 500));
@@ -31,7 +42,7 @@ class SettingsSheetUiTest {
         });
         try {
             PropertySheet sheet = view.sheet();
-            assertEquals(13, fx(() -> sheet.getItems().size()));
+            assertEquals(14, fx(() -> sheet.getItems().size()));
             assertTrue(fx(() -> sheet.lookupAll(".text-field").size()) >= 6, "editors were created");
             PropertySheet.Item temperature = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Temperature")).findFirst().orElseThrow());
             run(() -> temperature.setValue(0.8));
@@ -49,6 +60,13 @@ class SettingsSheetUiTest {
             assertEquals(TowerMemory.AUTO, tower.getValue(), "AUTO by default");
             run(() -> tower.setValue(TowerMemory.STREAMED));
             assertEquals(TowerMemory.STREAMED, settings.towerMemoryProperty().get());
+            PropertySheet.Item weights = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Weights")).findFirst().orElseThrow());
+            assertEquals(WeightChoice.AUTO, weights.getValue(), "Auto by default");
+            assertTrue(weights.getDescription().contains("f16 15.9 GB, 8-bit 9.4 GB, 4-bit 6.0 GB")
+                    && weights.getDescription().contains("12.3 GB is available now") && weights.getDescription().contains("Auto picks 8-bit"),
+                    weights.getDescription());
+            run(() -> weights.setValue(WeightChoice.Q4_K));
+            assertEquals(WeightFormat.Q4_K, settings.weightsProperty().get().format());
             PropertySheet.Item threads = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Threads")).findFirst().orElseThrow());
             assertFalse(threads.isEditable());
         } finally {

@@ -96,6 +96,7 @@ public final class MainView {
     @FXML private Label modelError;
     @FXML private Button chooseAnotherButton;
     @FXML private Button chooseTowerButton;
+    @FXML private Button smallerWeightsButton;
     @FXML private Button retryButton;
     @FXML private SplitPane split;
     @FXML private VBox sidebar;
@@ -181,6 +182,8 @@ public final class MainView {
         modelErrorBox.managedProperty().bind(modelErrorBox.visibleProperty());
         chooseTowerButton.visibleProperty().bind(model.visionTowerProblemProperty());
         chooseTowerButton.managedProperty().bind(chooseTowerButton.visibleProperty());
+        smallerWeightsButton.visibleProperty().bind(model.canUseSmallerWeightsProperty());
+        smallerWeightsButton.managedProperty().bind(smallerWeightsButton.visibleProperty());
         retryButton.visibleProperty().bind(Bindings.createBooleanBinding(model::hasModelFolder, model.errorProperty()));
         retryButton.managedProperty().bind(retryButton.visibleProperty());
 
@@ -359,7 +362,7 @@ public final class MainView {
 
     @FXML
     private void onSettings() {
-        new SettingsView(vm.settings(), vm.model().infoProperty().get()).showDialog(window());
+        new SettingsView(vm.settings(), vm.model().infoProperty().get(), vm.model().memoryPlanProperty().get()).showDialog(window());
     }
 
     @FXML
@@ -393,6 +396,11 @@ public final class MainView {
     }
 
     private Stage modelManager;
+
+    @FXML
+    private void onUseSmallerWeights() {
+        vm.model().useSmallerWeights();
+    }
 
     @FXML
     private void onChooseTower() {

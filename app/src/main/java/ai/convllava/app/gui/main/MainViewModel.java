@@ -65,7 +65,7 @@ public final class MainViewModel {
         this.ui = ui;
         this.hub = hub;
         this.settings = settings;
-        this.model = new ModelViewModel(service, settings, ui);
+        this.model = new ModelViewModel(service, settings, ui, background);
         this.image = new ImageViewModel(service, settings, io, ui);
         this.chat = new ChatViewModel(service, settings, image, model, new ConversationLibrary(store, io, ui), ui, clock, timer);
         this.heatmap = new HeatmapViewModel(chat.latestAttentionProperty(), image.preprocessedProperty(), image.showOriginalProperty(), io, ui);

@@ -3,8 +3,11 @@ package ai.convllava.app.gui.model;
 import ai.convllava.app.gui.common.Coalescer;
 import ai.convllava.app.gui.common.Errors;
 import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.settings.WeightChoice;
 import ai.convllava.model.api.LoadOptions;
+import ai.convllava.model.api.MemoryPlan;
 import ai.convllava.model.api.ModelInfo;
+import ai.convllava.model.api.NotEnoughMemoryException;
 import ai.convllava.model.api.SessionState;
 import ai.convllava.model.api.TaskHandle;
 import ai.convllava.model.api.VisionChatSession;
@@ -32,6 +35,7 @@ public final class ModelViewModel {
     private final VisionChatSession service;
     private final AppSettings settings;
     private final Executor ui;
+    private final Executor background;
 
     private final ReadOnlyObjectWrapper<SessionState> state = new ReadOnlyObjectWrapper<>(this, "state", SessionState.NO_MODEL);
     private final BooleanBinding engineBusy = Bindings.createBooleanBinding(() -> switch (state.get()) {
@@ -42,19 +46,25 @@ public final class ModelViewModel {
     private final ReadOnlyStringWrapper progressText = new ReadOnlyStringWrapper(this, "progressText", "");
     private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
     private final ReadOnlyBooleanWrapper visionTowerProblem = new ReadOnlyBooleanWrapper(this, "visionTowerProblem");
+    private final ReadOnlyBooleanWrapper canUseSmallerWeights = new ReadOnlyBooleanWrapper(this, "canUseSmallerWeights");
     private final ReadOnlyObjectWrapper<ModelInfo> info = new ReadOnlyObjectWrapper<>(this, "info");
     private final ReadOnlyStringWrapper infoText = new ReadOnlyStringWrapper(this, "infoText", "No model: choose a model folder to ask questions");
     private final ReadOnlyBooleanWrapper loading = new ReadOnlyBooleanWrapper(this, "loading");
+    private final ReadOnlyObjectWrapper<MemoryPlan> memoryPlan = new ReadOnlyObjectWrapper<>(this, "memoryPlan");
     private final AtomicReference<String> latestStage = new AtomicReference<>("");
     private volatile double latestFraction = -1;
     private final Coalescer progressUpdate;
     private TaskHandle<ModelInfo> current;
     private Runnable onLoaded = () -> { };
 
-    public ModelViewModel(VisionChatSession service, AppSettings settings, Executor ui) {
+    /**
+     * @param background reads model folders for the memory plan (never the UI thread)
+     */
+    public ModelViewModel(VisionChatSession service, AppSettings settings, Executor ui, Executor background) {
         this.service = service;
         this.settings = settings;
         this.ui = ui;
+        this.background = background;
         this.progressUpdate = new Coalescer(ui, () -> {
             progressText.set(latestStage.get());
             progress.set(latestFraction);
@@ -82,12 +92,14 @@ public final class ModelViewModel {
         String tower = settings.visionTowerDirProperty().get();
         LoadOptions options = LoadOptions.of(Path.of(dir)).withDevice(settings.deviceProperty().get())
                 .withTowerMemory(settings.towerMemoryProperty().get())
+                .withWeightFormat(settings.weightsProperty().get().format())
                 .withVisionTower(tower.isBlank() ? null : Path.of(tower));
         if (current != null) {
             current.cancel();
         }
         error.set(null);
         visionTowerProblem.set(false);
+        canUseSmallerWeights.set(false);
         loading.set(true);
         progress.set(-1);
         progressText.set("Loading " + Path.of(dir).getFileName() + "\u2026");
@@ -110,14 +122,40 @@ public final class ModelViewModel {
                 info.set(mi);
                 infoText.set(describe(mi));
                 onLoaded.run();
+                refreshMemoryPlan(options);
             } else if (Errors.isCancellation(e)) {
                 info.set(null);
                 infoText.set("Loading cancelled: no model");
             } else {
                 info.set(null);
                 fail(Errors.message(e));
+                canUseSmallerWeights.set(Errors.unwrap(e) instanceof NotEnoughMemoryException
+                        && settings.weightsProperty().get() != WeightChoice.Q4_K);
+                refreshMemoryPlan(options);
             }
         }));
+    }
+
+    /**
+     * Works out, on the background executor, what the model needs in each weight format on this computer
+     * (the Settings' Weights help); a folder that cannot be read leaves the plan empty.
+     */
+    private void refreshMemoryPlan(LoadOptions options) {
+        background.execute(() -> {
+            MemoryPlan plan;
+            try {
+                plan = MemoryPlan.of(options);
+            } catch (RuntimeException e) {
+                plan = null;
+            }
+            MemoryPlan p = plan;
+            ui.execute(() -> memoryPlan.set(p));
+        });
+    }
+
+    /** What the current model needs in each weight format here, once worked out after a load; null before. */
+    public ReadOnlyObjectProperty<MemoryPlan> memoryPlanProperty() {
+        return memoryPlan.getReadOnlyProperty();
     }
 
     private void fail(String message) {
@@ -154,6 +192,17 @@ public final class ModelViewModel {
     public void chooseVisionTower(Path dir) {
         settings.visionTowerDirProperty().set(dir.toString());
         load();
+    }
+
+    /** After a refusal for memory: load again with 4-bit weights (the Weights setting changes too). */
+    public void useSmallerWeights() {
+        settings.weightsProperty().set(WeightChoice.Q4_K);
+        load();
+    }
+
+    /** The load was refused for memory and 4-bit weights were not tried yet. */
+    public ReadOnlyBooleanProperty canUseSmallerWeightsProperty() {
+        return canUseSmallerWeights.getReadOnlyProperty();
     }
 
     public void dismissError() {

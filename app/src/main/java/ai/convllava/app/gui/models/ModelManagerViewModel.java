@@ -11,6 +11,11 @@ import ai.convllava.hub.ModelVariant;
 import ai.convllava.hub.RemoveReport;
 import ai.convllava.hub.VerifyReport;
 import ai.convllava.model.api.MachineSpeed;
+import ai.convllava.model.api.MemoryPlan;
+import ai.convllava.model.api.QuantizeReport;
+import ai.convllava.model.api.QuantizedWeightFiles;
+import ai.convllava.model.api.TaskHandle;
+import ai.convllava.model.api.WeightFormat;
 import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyDoubleProperty;
@@ -33,9 +38,10 @@ import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
 /**
- * The model manager: the three published ConvLLaVA sizes with what each costs and whether it is
- * installed in the Hugging Face cache; download (resumable, verified), cancel, verify, remove, and
- * "use" (load the downloaded snapshot with its vision tower). File-system and network work runs on
+ * The model manager: the three published ConvLLaVA sizes with what each costs (the memory of each
+ * weight format on this computer) and whether it is installed in the Hugging Face cache; download
+ * (resumable, verified), cancel, verify, remove, make its 8-bit or 4-bit weights, and "use" (load the
+ * downloaded snapshot with its vision tower). File-system and network work runs on
  * {@code background}; every property changes on {@code ui}.
  */
 public final class ModelManagerViewModel {
@@ -49,7 +55,10 @@ public final class ModelManagerViewModel {
         private final ReadOnlyBooleanWrapper busy = new ReadOnlyBooleanWrapper(false);
         private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper();
         private final ReadOnlyStringWrapper speed;
+        private final ReadOnlyStringWrapper memory = new ReadOnlyStringWrapper("");
+        private final ReadOnlyStringWrapper weights = new ReadOnlyStringWrapper("");
         private volatile DownloadHandle download;
+        private volatile TaskHandle<QuantizeReport> quantizing;
         private volatile ModelStatus last;
 
         Row(ModelVariant variant) {
@@ -61,10 +70,20 @@ public final class ModelManagerViewModel {
             return variant;
         }
 
-        /** "ConvLLaVA-1536 · 576 visual tokens · 16.3 GB download · 18 GB RAM on CPU". */
+        /** "ConvLLaVA-1536 · 576 visual tokens (1536 px canvas) · 16.3 GB download". */
         public String title() {
-            return String.format(Locale.ROOT, "ConvLLaVA-%s \u00b7 %d visual tokens (%d px canvas) \u00b7 %s download \u00b7 %s RAM on CPU",
-                    variant.id(), variant.visualTokens(), variant.canvas(), gb(variant.downloadBytes()), gb(variant.ramBytesCpu()));
+            return String.format(Locale.ROOT, "ConvLLaVA-%s \u00b7 %d visual tokens (%d px canvas) \u00b7 %s download",
+                    variant.id(), variant.visualTokens(), variant.canvas(), gb(variant.downloadBytes()));
+        }
+
+        /** The memory each weight format needs on this computer ("RAM on the CPU: f16 15.9 GB, 8-bit 9.4 GB, 4-bit 6.0 GB; ..."). */
+        public ReadOnlyStringProperty memoryProperty() {
+            return memory.getReadOnlyProperty();
+        }
+
+        /** For an installed size: whether its 8-bit and 4-bit weights have been made; empty otherwise. */
+        public ReadOnlyStringProperty weightsProperty() {
+            return weights.getReadOnlyProperty();
         }
 
         /**
@@ -172,9 +191,50 @@ public final class ModelManagerViewModel {
         for (Row r : rows) {
             background.execute(() -> {
                 ModelStatus s = manager.status(r.variant);
-                ui.execute(() -> show(r, s));
+                String memory = memoryLine(r.variant);
+                String weights = s.installed() ? weightsLine(s.modelSnapshot()) : "";
+                ui.execute(() -> {
+                    r.memory.set(memory);
+                    if (!r.busy.get()) {
+                        r.weights.set(weights);
+                    }
+                    show(r, s);
+                });
             });
         }
+    }
+
+    /** What the size needs in memory in each weight format, and what this computer has free. */
+    static String memoryLine(ModelVariant v) {
+        try {
+            MemoryPlan plan = MemoryPlan.ofStandard(v.canvas());
+            return "RAM on the CPU: " + plan.describe() + (plan.availableBytes() > 0 ? String.format(Locale.ROOT, " (%.1f GB available now;"
+                    + " Auto would load %s)", plan.availableBytes() / 1e9, MemoryPlan.label(plan.auto())) : "");
+        } catch (RuntimeException | LinkageError e) { // not a standard canvas, or no engine: the published figure
+            return "RAM on the CPU: about " + gb(v.ramBytesCpu()) + " with 16-bit weights";
+        }
+    }
+
+    /** "8-bit weights: made (7.2 GB) · 4-bit weights: not made". */
+    static String weightsLine(Path snapshot) {
+        StringBuilder sb = new StringBuilder();
+        for (WeightFormat f : List.of(WeightFormat.Q8_0, WeightFormat.Q4_K)) {
+            if (sb.length() > 0) {
+                sb.append(" \u00b7 ");
+            }
+            sb.append(MemoryPlan.label(f)).append(" weights: ");
+            try {
+                QuantizedWeightFiles.Status st = QuantizedWeightFiles.status(snapshot, f);
+                sb.append(switch (st.availability()) {
+                    case READY -> "made (" + gb(st.bytes()) + ")";
+                    case NONE -> "not made";
+                    case UNUSABLE -> "made from other files, make again";
+                });
+            } catch (RuntimeException e) {
+                sb.append("unknown (").append(Errors.message(e)).append(')');
+            }
+        }
+        return sb.toString();
     }
 
     private void measureWhenIdle() {
@@ -290,6 +350,60 @@ public final class ModelManagerViewModel {
             h.cancel();
             r.status.set("Cancelling\u2026 (the partial files are kept)");
         }
+        TaskHandle<QuantizeReport> q = r.quantizing;
+        if (q != null) {
+            q.cancel();
+            r.status.set("Cancelling\u2026 (nothing is kept)");
+        }
+    }
+
+    /**
+     * Makes the installed size's 8-bit or 4-bit weights ({@link QuantizedWeightFiles#quantize}) with
+     * progress in the row; Cancel stops it and leaves no file.
+     */
+    public void makeWeights(Row r, WeightFormat format) {
+        ModelStatus s = r.last;
+        if (r.busy.get() || s == null || !s.installed()) {
+            return;
+        }
+        r.busy.set(true);
+        r.error.set(null);
+        r.progress.set(-1);
+        r.status.set("Making the " + MemoryPlan.label(format) + " weights\u2026");
+        TaskHandle<QuantizeReport> h;
+        try {
+            h = QuantizedWeightFiles.quantize(s.modelSnapshot(), format, (stage, fraction) -> ui.execute(() -> {
+                r.progress.set(fraction > 0 ? fraction : -1);
+                r.status.set(String.format(Locale.ROOT, "Making the %s weights \u00b7 %.0f%% \u00b7 %s", MemoryPlan.label(format),
+                        100 * Math.max(0, fraction), stage));
+            }));
+        } catch (RuntimeException e) {
+            r.busy.set(false);
+            r.error.set(Errors.message(e));
+            return;
+        }
+        r.quantizing = h;
+        h.result().whenComplete((report, e) -> ui.execute(() -> {
+            r.quantizing = null;
+            r.busy.set(false);
+            refreshWeights(r, s.modelSnapshot());
+            if (e == null) {
+                r.error.set(null);
+                r.status.set(String.format(Locale.ROOT, "%s weights made in %.0f s: %s, relative error %.2f%% (worst tensor %.2f%%)",
+                        MemoryPlan.label(format), report.seconds(), gb(report.bytes()), 100 * report.meanError(), 100 * report.worstError()));
+            } else {
+                r.error.set(Errors.isCancellation(e) ? null : Errors.message(e));
+                r.status.set(Errors.isCancellation(e) ? "Cancelled: no file was kept" : "The " + MemoryPlan.label(format) + " weights were not made");
+                r.progress.set(0);
+            }
+        }));
+    }
+
+    private void refreshWeights(Row r, Path snapshot) {
+        background.execute(() -> {
+            String w = weightsLine(snapshot);
+            ui.execute(() -> r.weights.set(w));
+        });
     }
 
     public void verify(Row r) {

@@ -38,6 +38,7 @@ public final class AppSettings {
     private final ObjectProperty<CanvasMode> canvasMode = new SimpleObjectProperty<>(this, "canvasMode", CanvasMode.PAD);
     private final ObjectProperty<Device> device = new SimpleObjectProperty<>(this, "device", Device.AUTO);
     private final ObjectProperty<TowerMemory> towerMemory = new SimpleObjectProperty<>(this, "towerMemory", TowerMemory.AUTO);
+    private final ObjectProperty<WeightChoice> weights = new SimpleObjectProperty<>(this, "weights", WeightChoice.AUTO);
     private final StringProperty modelDir = new SimpleStringProperty(this, "modelDir", "");
     private final StringProperty visionTowerDir = new SimpleStringProperty(this, "visionTowerDir", "");
     private final ObjectProperty<Theme> theme = new SimpleObjectProperty<>(this, "theme", Theme.LIGHT);
@@ -53,7 +54,7 @@ public final class AppSettings {
     /** Every persisted property, for change tracking. */
     public List<Observable> all() {
         return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, readWhileTyping, canvasMode, device,
-                modelDir, visionTowerDir, towerMemory, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
+                modelDir, visionTowerDir, towerMemory, weights, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
                 sidebarDivider,
                 previewDivider);
     }
@@ -73,6 +74,11 @@ public final class AppSettings {
     public String systemPromptForRequest() {
         String s = systemPrompt.get();
         return s == null || s.isBlank() || s.equals(ChatRequest.VICUNA_V1_SYSTEM) ? null : s;
+    }
+
+    /** How the language model's weights are held (applies at the next model load). */
+    public ObjectProperty<WeightChoice> weightsProperty() {
+        return weights;
     }
 
     public DoubleProperty temperatureProperty() {

@@ -1,6 +1,7 @@
 package ai.convllava.app.gui.settings;
 
 import ai.convllava.model.api.Device;
+import ai.convllava.model.api.MemoryPlan;
 import ai.convllava.model.api.ModelInfo;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.image.CanvasMode;
@@ -14,13 +15,18 @@ import javafx.stage.Window;
 import org.controlsfx.control.PropertySheet;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /** The settings sheet (ControlsFX PropertySheet); edits apply at once and are saved by the settings store. */
 public final class SettingsView {
     private final PropertySheet sheet;
 
-    public SettingsView(AppSettings s, ModelInfo model) {
+    /**
+     * @param plan what the current model needs in each weight format on this computer, or null when not known
+     *             (no model folder yet)
+     */
+    public SettingsView(AppSettings s, ModelInfo model, MemoryPlan plan) {
         String threads = Runtime.getRuntime().availableProcessors() + " processors"
                 + (model != null ? "; model on " + model.device() : "; no model loaded");
         List<PropertySheet.Item> items = List.of(
@@ -45,6 +51,7 @@ public final class SettingsView {
                         + " image and the word embeddings for each word (~1.6 GB less at 1536, about a second more per image);"
                         + " AUTO streams only when the model would not fit"
                         + " (applies at the next model load)", TowerMemory.class, s.towerMemoryProperty()),
+                new Item<>("Model", "Weights", weightsHelp(plan), WeightChoice.class, s.weightsProperty()),
                 new Item<>("Model", "Threads", "Compute threads (read-only)", String.class, new ReadOnlyStringWrapper(threads), false),
                 new Item<>("Appearance", "Theme", "Light or dark", Theme.class, s.themeProperty()));
         sheet = new PropertySheet(FXCollections.observableArrayList(items));
@@ -54,6 +61,23 @@ public final class SettingsView {
         sheet.getStyleClass().add("settings-sheet");
         sheet.setAccessibleText("Settings");
         sheet.setPrefSize(560, 460);
+    }
+
+    /** The Weights setting's help: what each choice costs and gives, and with a plan, this computer's numbers. */
+    static String weightsHelp(MemoryPlan plan) {
+        StringBuilder sb = new StringBuilder("How the language model's weights are held (applies at the next model load). 16-bit: as published."
+                + " 8-bit: about half the memory, nearly the same answers (weights off by about 0.5% RMS)."
+                + " 4-bit: about a third of the memory, a little less accurate (weights off by about 7% RMS)."
+                + " 8-bit and 4-bit load in seconds once their file is made (Download models, or `convllava models quantize`);"
+                + " without it they are made while loading, which takes minutes. Auto: the most accurate that fits.");
+        if (plan != null) {
+            sb.append(" This model on this computer needs: ").append(plan.describe());
+            if (plan.availableBytes() > 0) {
+                sb.append(String.format(Locale.ROOT, "; %.1f GB is available now", plan.availableBytes() / 1e9));
+            }
+            sb.append("; Auto picks ").append(MemoryPlan.label(plan.auto())).append('.');
+        }
+        return sb.toString();
     }
 
     public PropertySheet sheet() {
