@@ -373,6 +373,9 @@ public final class ModelManagerViewModel {
         TaskHandle<QuantizeReport> h;
         try {
             h = QuantizedWeightFiles.quantize(s.modelSnapshot(), format, (stage, fraction) -> ui.execute(() -> {
+                if (!r.busy.get()) {
+                    return; // a last progress report that arrived after the result
+                }
                 r.progress.set(fraction > 0 ? fraction : -1);
                 r.status.set(String.format(Locale.ROOT, "Making the %s weights \u00b7 %.0f%% \u00b7 %s", MemoryPlan.label(format),
                         100 * Math.max(0, fraction), stage));
@@ -385,7 +388,6 @@ public final class ModelManagerViewModel {
         r.quantizing = h;
         h.result().whenComplete((report, e) -> ui.execute(() -> {
             r.quantizing = null;
-            r.busy.set(false);
             refreshWeights(r, s.modelSnapshot());
             if (e == null) {
                 r.error.set(null);
@@ -396,6 +398,7 @@ public final class ModelManagerViewModel {
                 r.status.set(Errors.isCancellation(e) ? "Cancelled: no file was kept" : "The " + MemoryPlan.label(format) + " weights were not made");
                 r.progress.set(0);
             }
+            r.busy.set(false); // last: whoever waits for the row to be idle sees the outcome
         }));
     }
 

@@ -197,4 +197,38 @@ class ModelManagerViewModelTest {
         p.runBackground();
         assertEquals(0, p.measured);
     }
+
+    private static void waitUntilIdle(ModelManagerViewModel.Row r) throws InterruptedException {
+        long end = System.nanoTime() + 60_000_000_000L;
+        while (r.busyProperty().get() && System.nanoTime() < end) {
+            Thread.sleep(20);
+        }
+        assertFalse(r.busyProperty().get(), "the task ended");
+    }
+
+    @Test
+    void eachSizeSaysWhatItNeedsPerFormatAndMakesItsEightBitWeights(@TempDir Path cache) throws Exception {
+        Path model = install(cache, "ConvLLaVA/ConvLLaVA-sft-768", TINY.resolve("tiny-convllava"));
+        install(cache, "ConvLLaVA/ConvLLaVA-ConvNeXt-768", TINY.resolve("tiny-convllava-convnext"));
+        ModelManagerViewModel vm = vm(cache, URI.create("http://127.0.0.1:9"));
+        vm.refresh();
+        ModelManagerViewModel.Row tiny = vm.rows().get(0);
+        String memory = vm.rows().get(2).memoryProperty().get();
+        assertTrue(memory.contains("f16") && memory.contains("8-bit") && memory.contains("4-bit"), memory);
+        assertEquals("8-bit weights: not made \u00b7 4-bit weights: not made", tiny.weightsProperty().get());
+
+        vm.makeWeights(tiny, ai.convllava.model.api.WeightFormat.Q8_0);
+        waitUntilIdle(tiny);
+        assertEquals(null, tiny.errorProperty().get());
+        assertTrue(tiny.statusProperty().get().startsWith("8-bit weights made"), tiny.statusProperty().get());
+        assertTrue(Files.exists(model.resolve("convllava-q8_0.gguf")), "the file is beside the checkpoint");
+        assertTrue(tiny.weightsProperty().get().startsWith("8-bit weights: made ("), tiny.weightsProperty().get());
+
+        // the tiny model's rows (32 wide) are no whole 4-bit blocks: refused, naming why, no file
+        vm.makeWeights(tiny, ai.convllava.model.api.WeightFormat.Q4_K);
+        waitUntilIdle(tiny);
+        assertNotNull(tiny.errorProperty().get());
+        assertTrue(tiny.errorProperty().get().contains("256"), tiny.errorProperty().get());
+        assertFalse(Files.exists(model.resolve("convllava-q4_k.gguf")));
+    }
 }
