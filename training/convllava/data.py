@@ -82,9 +82,10 @@ def render_sample(seed, split, index, chart_share=0.55, other_share=0.04):
 class TowerDataset(torch.utils.data.Dataset):
     """Stage-1 samples: pad-mode pixel values and dense targets."""
 
-    def __init__(self, seed, split, side, length=10 ** 9, curriculum_items=0):
+    def __init__(self, seed, split, side, length=10 ** 9, curriculum_items=0, with_qa=False):
         self.seed, self.split, self.side, self.length = seed, split, side, length
         self.curriculum_items = curriculum_items
+        self.with_qa = with_qa
 
     def __len__(self):
         return self.length
@@ -98,7 +99,18 @@ class TowerDataset(torch.utils.data.Dataset):
         out = {k: torch.from_numpy(v) for k, v in t.items()}
         out["pixel_values"] = torch.from_numpy(to_tensor_array(canvas))
         out["index"] = index
+        if self.with_qa:
+            out["qa"] = qa_for_training(ann, rng)
         return out
+
+
+def qa_for_training(ann, rng):
+    """Charts: highest, lowest, count and colour questions about two bars; forms: the three fields."""
+    qa = questions_for(ann, rng)
+    if ann["kind"] == "chart":
+        b = rng.choice([b for b in ann["bars"] if b["label"] != qa[3][3]])
+        qa.append(("colour", CHART_QUESTIONS["colour"].format(b["label"]), b["colour"], b["label"]))
+    return qa
 
 
 def collate(items):
