@@ -47,6 +47,42 @@ def render_other(rng):
     return img, {"kind": "other", "size": (w, h), "texts": []}
 
 
+SHEET_WORDS = ["Invoice no:", "Date:", "Total:", "Customer:", "Items:", "Amount due:", "Receipt", "INVOICE",
+               "Subtotal", "Tax", "Grand total", "Sales", "Value", "Count", "Month", "Year", "Qty", "No.", "#"]
+
+
+def render_sheet(rng, big):
+    """A page of loose text (labels, numbers, dates, amounts, form keys) with per-character boxes:
+    the reading curriculum. Early on (big=True) the text is large in the canvas, later it spans the
+    sizes charts and forms use."""
+    from .forms import invoice_number, date_value, total_value
+    from .vocab import ALL_LABELS
+    W, H = rng.randint(300, 1100), rng.randint(300, 1100)
+    dark = rng.random() < 0.1
+    bg = tuple(rng.randint(0, 60) for _ in range(3)) if dark else tuple(rng.randint(215, 255) for _ in range(3))
+    img = Image.new("RGB", (W, H), bg)
+    d = ImageDraw.Draw(img)
+    k = max(W, H) / 512
+    texts = []
+    y = rng.uniform(0.02, 0.1) * H
+    while y < H * 0.92:
+        size = (rng.uniform(12, 30) if big else rng.triangular(7, 24, 12)) * k
+        f = render.font(rng.choice(render.TRAIN_FONTS), size)
+        ink = tuple(rng.randint(190, 255) for _ in range(3)) if dark else tuple(rng.randint(0, 90) for _ in range(3))
+        x = rng.uniform(0.02, 0.3) * W
+        for _ in range(rng.randint(1, 4)):
+            r = rng.random()
+            s = (rng.choice(ALL_LABELS) if r < 0.4 else invoice_number(rng) if r < 0.55 else date_value(rng) if r < 0.7
+                 else total_value(rng) if r < 0.85 else rng.choice(SHEET_WORDS))
+            if x + f.getlength(s) > W * 0.98:
+                break
+            box, chars = render.draw_text(d, (x, y), s, f, ink, "la")
+            texts.append({"text": s, "box": box, "chars": chars, "role": "sheet"})
+            x = box[2] + rng.uniform(0.5, 4) * size
+        y += size * rng.uniform(1.2, 2.5)
+    return render.degrade(img, rng), {"kind": "other", "size": (W, H), "texts": texts, "sheet": True}
+
+
 def questions_for(ann, rng):
     """Every question family that applies, with its answer (the bare value)."""
     if ann["kind"] == "chart":
@@ -64,7 +100,7 @@ def questions_for(ann, rng):
     return []
 
 
-def render_sample(seed, split, index, chart_share=0.55, other_share=0.04):
+def render_sample(seed, split, index, chart_share=0.55, other_share=0.04, sheet_share=0.0, big_text=False):
     rng = sample_rng(seed, split, index)
     r = rng.random()
     if split == "other":
@@ -72,7 +108,10 @@ def render_sample(seed, split, index, chart_share=0.55, other_share=0.04):
         img, ann = heldout.render_chart(rng) if r < 0.55 else heldout.render_form(rng)
     elif r < other_share:
         img, ann = render_other(rng)
-    elif r < other_share + chart_share:
+    elif r < other_share + sheet_share:
+        img, ann = render_sheet(rng, big_text)
+        return img, ann, rng
+    elif r < other_share + sheet_share + chart_share * (1 - other_share - sheet_share):
         img, ann = charts.render_chart(rng)
     else:
         img, ann = forms.render_form(rng)
@@ -82,8 +121,9 @@ def render_sample(seed, split, index, chart_share=0.55, other_share=0.04):
 class TowerDataset(torch.utils.data.Dataset):
     """Stage-1 samples: pad-mode pixel values and dense targets."""
 
-    def __init__(self, seed, split, side, length=10 ** 9, curriculum_items=0, with_qa=False):
+    def __init__(self, seed, split, side, length=10 ** 9, curriculum_items=0, with_qa=False, sheet_share=0.0):
         self.seed, self.split, self.side, self.length = seed, split, side, length
+        self.sheet_share = sheet_share
         self.curriculum_items = curriculum_items
         self.with_qa = with_qa
 
@@ -91,9 +131,10 @@ class TowerDataset(torch.utils.data.Dataset):
         return self.length
 
     def __getitem__(self, index):
-        # the curriculum's first samples are mostly charts (colour and count before reading)
-        share = 0.8 if index < self.curriculum_items else 0.55
-        img, ann, rng = render_sample(self.seed, self.split, index, share)
+        # the curriculum: first big loose text (reading), later the sizes charts and forms use
+        early = index < self.curriculum_items
+        img, ann, rng = render_sample(self.seed, self.split, index, 0.55, sheet_share=self.sheet_share * (2 if early else 1),
+                                      big_text=early)
         canvas = pad_canvas(img, self.side)
         t = make_targets(ann, self.side)
         out = {k: torch.from_numpy(v) for k, v in t.items()}

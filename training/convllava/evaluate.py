@@ -79,10 +79,11 @@ class Evaluator:
             fam = {f: [] for f in FAMILIES}
             heat, heat_layers, records = [], [], []
             for it in items:
-                feats = None
+                feats = m.image_tokens(it["px"])
                 for qa in it["qa"]:
                     ids = self.prompter.input_ids(qa[1])
-                    r = m.generate(it["px"], ids, max_new_tokens=max_new_tokens, want_attention=qa[0] == "colour")
+                    r = m.generate(it["px"], ids, max_new_tokens=max_new_tokens, want_attention=qa[0] == "colour",
+                                   feats=feats)
                     text = self.prompter.decode(r["generated_ids"])
                     ok = text == qa[2]
                     fam[qa[0]].append(ok)

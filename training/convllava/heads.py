@@ -25,6 +25,7 @@ class AuxHeads(nn.Module):
         self.slots = nn.Sequential(nn.Linear(c5, 512), nn.GELU(), nn.Linear(512, NF * VALUE_SLOTS * N_VALUE))
         self.char_norm = nn.LayerNorm(c2)
         self.chars = nn.Linear(c2, N_CHARS)
+        self.text = nn.Linear(c2, 1)
 
     def forward(self, h5, h2):
         """h5 (B, C5, g, g), h2 (B, C2, G2, G2) -> dict of logits, cells last-but-one."""
@@ -32,13 +33,15 @@ class AuxHeads(nn.Module):
         out = {k: getattr(self, k)(x) for k in ("kind", "count", "colour", "label", "rank", "tick", "line", "present")}
         b, g = x.shape[0], x.shape[1]
         out["slots"] = self.slots(x).view(b, g, g, NF, VALUE_SLOTS, N_VALUE)
-        out["chars"] = self.chars(self.char_norm(h2.permute(0, 2, 3, 1)))
+        y = self.char_norm(h2.permute(0, 2, 3, 1))
+        out["chars"] = self.chars(y)
+        out["text"] = self.text(y)[..., 0]
         return out
 
 
 WEIGHTS = {"kind": 0.3, "count": 1.0, "colour": 1.0, "label": 1.0, "rank": 1.0, "tick": 0.5, "line": 0.5,
-           "present": 0.5, "slots": 1.0, "chars": 0.5}
-READING = ("label", "tick", "line", "present", "slots", "chars")
+           "present": 0.5, "slots": 1.0, "chars": 0.5, "text": 0.5}
+READING = ("label", "tick", "line", "present", "slots", "chars", "text")
 
 
 def ce(logits, target):
@@ -53,10 +56,12 @@ def losses(out, t, reading_weight=1.0):
     ls = {}
     for k in ("kind", "count", "colour", "label", "rank", "tick", "line"):
         ls[k] = ce(out[k], t[k])
-    # char cells are mostly background: weigh the characters up
-    cw = torch.ones(N_CHARS)
-    cw[0] = 0.1
-    ls["chars"] = F.cross_entropy(out["chars"].reshape(-1, N_CHARS), t["chars"].reshape(-1), weight=cw)
+    # whether a cell holds a character, and which one where it does: apart, so that the many empty
+    # cells do not drown the glyph classes
+    ct = t["chars"]
+    ls["text"] = F.binary_cross_entropy_with_logits(out["text"], (ct > 0).float())
+    on = ct > 0
+    ls["chars"] = F.cross_entropy(out["chars"][on][:, 1:], ct[on] - 1) if on.any() else out["chars"].sum() * 0
     pres = t["present"].permute(0, 2, 3, 1)  # (B, F, g, g) -> (B, g, g, F)
     m = pres >= 0
     ls["present"] = F.binary_cross_entropy_with_logits(out["present"][m], pres[m]) if m.any() else out["present"].sum() * 0
@@ -79,7 +84,8 @@ def readouts(out, t, anns):
     """Per-image answers read straight off the heads, as the language model would have to: the
     proxy accuracies of the gate. Returns {family: [correct bools]}."""
     from .vocab import ALL_LABELS, COLOURS, VALUE_CHARS
-    res = {k: [] for k in ("count", "colour", "highest", "lowest", "label", "invoice", "total", "date", "chars", "kind")}
+    res = {k: [] for k in ("count", "colour_at_bar", "label", "rank", "colour", "highest", "lowest", "invoice", "total",
+                           "date", "chars", "kind")}
     B = out["kind"].shape[0]
     for i in range(B):
         ann = anns[i]
@@ -101,9 +107,12 @@ def readouts(out, t, anns):
                 cell = divmod(int(lp[..., lid].argmax()), lp.shape[1])
                 pred = int(out["colour"][i][cell].argmax())
                 res["colour"].append(pred >= 1 and COLOURS[pred - 1] == b["colour"])
+                # read at the bar's own cells: colour, label identity and rank recognition on their own
                 cells = t["label"][i] == lid
                 if cells.any():
                     res["label"].append(int(lab[cells].mean(0).argmax()) == lid)
+                    res["colour_at_bar"].append(int(out["colour"][i][cells].mean(0).argmax()) == COLOURS.index(b["colour"]) + 1)
+                    res["rank"].append(int(out["rank"][i][cells].mean(0).argmax()) == int(t["rank"][i][cells][0]))
         elif ann["kind"] == "form":
             pres = out["present"][i].sigmoid()
             for fi, f in enumerate(FORM_FIELDS):
@@ -118,5 +127,5 @@ def readouts(out, t, anns):
         ct = t["chars"][i]
         m = ct > 0
         if m.any():
-            res["chars"].extend((out["chars"][i].argmax(-1)[m] == ct[m]).tolist())
+            res["chars"].extend((out["chars"][i][..., 1:].argmax(-1)[m] + 1 == ct[m]).tolist())
     return res

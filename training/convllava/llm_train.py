@@ -23,46 +23,45 @@ from .model import (ConvLlava, LlmConfig, TowerConfig, IMAGE_TOKEN_INDEX, grid_t
 from .prompt import Prompter
 
 
-def build_batch(prompter, qas_per_image, n_tokens):
-    """Sequences for every (image, question): token ids with the image slot, the answer positions
-    and targets. Right padding: causal attention never lets a real position see the padding."""
-    seqs, img_idx, tgt_pos, tgt = [], [], [], []
-    pos = None
-    for i, qas in enumerate(qas_per_image):
-        for qa in qas:
+def qa_loss(model, proj, qas, prompter):
+    """proj (B, N, H) projected image tokens, qas[i] the questions about image i -> mean
+    cross-entropy over the answer tokens (and EOS), and the token accuracy.
+
+    The prompt up to and including the image is the same for every question about an image, so it
+    runs once per image and its keys/values are shared by that image's questions (what a KV cache
+    does at inference); only the question and answer run per question."""
+    b, n, _ = proj.shape
+    first = prompter.input_ids(qas[0][0][1])
+    pos = first.index(IMAGE_TOKEN_INDEX)
+    seqs, img_idx, tpos, tgt = [], [], [], []
+    for i, qa_list in enumerate(qas):
+        for qa in qa_list:
             ids = prompter.input_ids(qa[1])
-            p = ids.index(IMAGE_TOKEN_INDEX)
-            pos = p if pos is None else pos
-            assert p == pos, "the prefix before <image> is the same for every question"
-            ans = prompter.answer_ids(qa[2])
-            full = ids[:p] + [0] * n_tokens + ids[p + 1:] + ans
-            start = len(full) - len(ans)
-            b = len(seqs)
-            seqs.append(full)
+            assert ids[:pos] == first[:pos] and ids[pos] == IMAGE_TOKEN_INDEX
+            post, ans = ids[pos + 1:], prompter.answer_ids(qa[2])
+            m = len(seqs)
+            seqs.append(post + ans)
             img_idx.append(i)
             for j, a in enumerate(ans):
-                tgt_pos.append((b, start - 1 + j))
+                tpos.append((m, len(post) - 1 + j))
                 tgt.append(a)
     L = max(len(s) for s in seqs)
-    ids = torch.zeros(len(seqs), L, dtype=torch.long)
-    for b, s in enumerate(seqs):
-        ids[b, :len(s)] = torch.tensor(s)
-    return ids, torch.tensor(img_idx), pos, torch.tensor(tgt_pos), torch.tensor(tgt)
-
-
-def qa_loss(model, proj, qas, prompter):
-    """proj (B, N, H) projected image tokens -> mean cross-entropy over answer tokens, and the
-    token accuracy."""
-    n = proj.shape[1]
-    ids, img_idx, pos, tpos, tgt = build_batch(prompter, qas, n)
-    emb = model.llm.model.embed_tokens(ids)
-    emb = torch.cat([emb[:, :pos], proj[img_idx], emb[:, pos + n:]], 1)
-    hidden, _, _ = model.llm.model(emb)
-    h = hidden[tpos[:, 0], tpos[:, 1]]
-    logits = model.llm.logits(h)
+    ids = torch.zeros(len(seqs), L, dtype=torch.long)  # right padding: no real position attends to it
+    for m, s in enumerate(seqs):
+        ids[m, :len(s)] = torch.tensor(s)
+    # one embedding lookup for prefix and questions: each lookup's backward writes a dense
+    # 32000 x hidden gradient, so fewer lookups, less memory traffic
+    e = model.llm.model.embed_tokens(torch.cat([torch.tensor(first[:pos]), ids.reshape(-1)]))
+    pre = e[:pos][None].expand(b, -1, -1)
+    _, past, _ = model.llm.model(torch.cat([pre, proj], 1))
+    idx = torch.tensor(img_idx)
+    past_m = [(k[idx], v[idx]) for k, v in past]
+    hidden, _, _ = model.llm.model(e[pos:].view(len(seqs), L, -1), start=pos + n, past=past_m)
+    tpos = torch.tensor(tpos)
+    logits = model.llm.logits(hidden[tpos[:, 0], tpos[:, 1]])
+    tgt = torch.tensor(tgt)
     loss = F.cross_entropy(logits, tgt)
-    acc = (logits.argmax(-1) == tgt).float().mean()
-    return loss, float(acc)
+    return loss, float((logits.argmax(-1) == tgt).float().mean())
 
 
 def init_llm(model, seed):
@@ -205,6 +204,8 @@ def main(argv=None):
                 model.vision_tower.eval()
         if step >= a.steps:
             break
+    if step >= a.steps:
+        open(os.path.join(out, "DONE"), "w").write(f"{step}\n")
 
 
 if __name__ == "__main__":

@@ -328,10 +328,11 @@ class ConvLlava(nn.Module):
         return torch.cat([before, image_feats, after], 1), pos
 
     @torch.no_grad()
-    def generate(self, pixel_values, input_ids, max_new_tokens=8, eos=2, want_attention=False):
+    def generate(self, pixel_values, input_ids, max_new_tokens=8, eos=2, want_attention=False, feats=None):
         """Greedy decoding with a KV cache, as AnswerGenerator does. Returns a dict with the
-        intermediate tensors the goldens hold."""
-        feats = self.image_tokens(pixel_values)
+        intermediate tensors the goldens hold. `feats`: the image's vision features if already known."""
+        if feats is None:
+            feats = self.image_tokens(pixel_values)
         proj = self.mm_projector(feats)
         embeds, pos = self.embed_prompt(input_ids, proj)
         n = proj.shape[1]

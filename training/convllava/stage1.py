@@ -61,13 +61,14 @@ def main(argv=None):
     ap.add_argument("--run", required=True)
     ap.add_argument("--seed", type=int, default=20)
     ap.add_argument("--side", type=int, default=512)
-    ap.add_argument("--widths", default="24,48,96,192,384")
-    ap.add_argument("--depths", default="1,1,3,2,2")
+    ap.add_argument("--widths", default="32,64,128,192,384")
+    ap.add_argument("--depths", default="1,2,3,2,2")
     ap.add_argument("--steps", type=int, default=8000)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--warmup", type=int, default=300)
-    ap.add_argument("--curriculum", type=int, default=1200, help="steps of the chart-heavy, low-reading start")
+    ap.add_argument("--curriculum", type=int, default=1500, help="steps of the big-text start")
+    ap.add_argument("--sheet-share", type=float, default=0.16, help="share of loose-text pages (twice that early)")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--n-val", type=int, default=160)
@@ -108,7 +109,7 @@ def main(argv=None):
     print(f"eval sets rendered in {time.time() - t0:.0f}s")
 
     curriculum_items = a.curriculum * a.batch
-    ds = TowerDataset(a.seed, "train", a.side, curriculum_items=curriculum_items)
+    ds = TowerDataset(a.seed, "train", a.side, curriculum_items=curriculum_items, sheet_share=a.sheet_share)
     loader = torch.utils.data.DataLoader(ds, batch_size=a.batch, sampler=StepSampler(start, a.batch, a.steps),
                                          num_workers=a.workers, collate_fn=collate, prefetch_factor=4 if a.workers else 2,
                                          persistent_workers=False)
@@ -123,8 +124,7 @@ def main(argv=None):
         px = batch["pixel_values"].contiguous(memory_format=torch.channels_last)
         hs = tower(px, return_all=True)
         o = heads(hs[-1], hs[1])
-        rw = 0.3 if step < a.curriculum else 1.0
-        loss, parts = losses(o, batch, rw)
+        loss, parts = losses(o, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -151,6 +151,8 @@ def main(argv=None):
             break
     common.atomic_save({"tower": tower.state_dict(), "heads": heads.state_dict(), "opt": opt.state_dict(),
                         "step": step, "tower_cfg": cfg.__dict__}, ck_path)
+    if step >= a.steps:
+        open(os.path.join(out, "DONE"), "w").write(f"{step}\n")
 
 
 if __name__ == "__main__":
