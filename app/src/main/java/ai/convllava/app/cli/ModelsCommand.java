@@ -41,6 +41,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -290,24 +291,10 @@ public final class ModelsCommand implements Runnable {
             PrintWriter err = err();
             err.println("downloading " + String.join(" + ", v.repos()) + " from " + mm.settings().endpoint() + " into " + mm.cache().root());
             DownloadHandle h = mm.download(v, quiet ? DownloadListener.NONE : new ProgressPrinter(err));
-            Thread hook = new Thread(() -> {
-                h.cancel();
-                try {
-                    h.result().get(5, TimeUnit.SECONDS);
-                } catch (Exception ignored) {
-                    // exiting anyway; the partial data is on disk
-                }
-            }, "download-ctrl-c");
-            Runtime.getRuntime().addShutdownHook(hook);
             DownloadResult r;
-            try {
+            // on exit the partial data stays on disk for the next run to resume
+            try (CancelOnExit ignored = new CancelOnExit("download-ctrl-c", h::cancel, h.result(), 5)) {
                 r = h.await();
-            } finally {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException ignored) {
-                    // shutting down
-                }
             }
             switch (r.status()) {
                 case COMPLETED:
@@ -430,28 +417,14 @@ public final class ModelsCommand implements Runnable {
                     QuantizedWeightFiles.file(dir, f).getFileName());
             ProgressBar bar = quiet ? null : new ProgressBar(err, System.console() != null);
             TaskHandle<QuantizeReport> h = QuantizedWeightFiles.quantize(dir, f, bar == null ? ProgressListener.NONE : bar);
-            Thread hook = new Thread(() -> {
-                h.cancel();
-                try {
-                    h.result().get(30, TimeUnit.SECONDS); // the writer removes its partial file when it sees the cancel
-                } catch (Exception ignored) {
-                    // exiting anyway; a leftover .partial is never read, and the next run deletes it
-                }
-            }, "quantize-ctrl-c");
-            Runtime.getRuntime().addShutdownHook(hook);
             QuantizeReport r;
-            try {
+            // the writer removes its partial file when it sees the cancel; a leftover one is never read, and the next run deletes it
+            try (CancelOnExit ignored = new CancelOnExit("quantize-ctrl-c", h::cancel, h.result(), 30)) {
                 r = h.join();
             } catch (CancellationException e) {
                 err.println();
                 err.println("cancelled; nothing was written");
                 return 130;
-            } finally {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException ignored) {
-                    // shutting down
-                }
             }
             if (bar != null) {
                 bar.done();
@@ -465,7 +438,7 @@ public final class ModelsCommand implements Runnable {
             err.printf(Locale.ROOT, "done in %s: %s (%s; the checkpoint is %s), %d tensors, relative RMS error %.3f%% overall, worst tensor %.3f%%%n",
                     duration(Duration.ofMillis((long) (r.seconds() * 1000))), r.file(), size(r.bytes()), size(r.sourceBytes()), r.tensors().size(),
                     100 * r.meanError(), 100 * r.worstError());
-            err.println("use it: convllava ask --model " + dir + " --weights " + f.optionName() + " IMAGE QUESTION");
+            err.println("use it: convllava ask --model " + dir + " --weights " + f.optionName() + " --image FILE --question TEXT");
             out().println(r.file());
             return 0;
         }
@@ -593,5 +566,34 @@ public final class ModelsCommand implements Runnable {
     static String duration(Duration d) {
         long s = d.toSeconds();
         return s >= 3600 ? s / 3600 + "h " + s % 3600 / 60 + "m" : s >= 60 ? s / 60 + "m " + s % 60 + "s" : String.format(Locale.ROOT, "%.1fs", d.toMillis() / 1000.0);
+    }
+
+    /**
+     * Ctrl+C (or any JVM exit) while a task runs cancels it and gives it {@code waitSeconds} to clean
+     * up; closing removes the hook.
+     */
+    private static final class CancelOnExit implements AutoCloseable {
+        private final Thread hook;
+
+        CancelOnExit(String name, Runnable cancel, Future<?> done, int waitSeconds) {
+            hook = new Thread(() -> {
+                cancel.run();
+                try {
+                    done.get(waitSeconds, TimeUnit.SECONDS);
+                } catch (Exception ignored) {
+                    // exiting anyway
+                }
+            }, name);
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+
+        @Override
+        public void close() {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // already shutting down
+            }
+        }
     }
 }
