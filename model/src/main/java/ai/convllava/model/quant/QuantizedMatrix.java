@@ -202,32 +202,91 @@ public final class QuantizedMatrix {
 
     /**
      * y = x W^T for {@code n} vectors x (n x cols, row-major) into y (n x rows): a prompt of a few
-     * tokens. Each row of W is dequantized once into a float32 scratch row and multiplied with the inputs
-     * four at a time, so the blocks are read and widened once however many inputs there are.
+     * tokens. Rows of W are dequantized three at a time into a float32 scratch and multiplied with the
+     * inputs three at a time (nine sums: six loads for nine multiply-adds), so the blocks are read and
+     * widened once however many inputs there are.
      */
     public void matmul(float[] x, int n, float[] y) {
         check(x, n, y);
         RowPool.forRows(rows, CHUNK, (a, b) -> {
-            float[] w = new float[cols];
-            for (int r = a; r < b; r++) {
-                if (format == QuantFormat.Q4_K) {
-                    dequantizeQ4K(r * rowBytes, w, 0);
-                } else {
-                    dequantizeQ8(r * rowBytes, w, 0);
+            float[] w = new float[3 * cols];
+            for (int r = a; r < b; r += 3) {
+                int m = Math.min(3, b - r);
+                for (int j = 0; j < m; j++) {
+                    if (format == QuantFormat.Q4_K) {
+                        dequantizeQ4K((r + j) * rowBytes, w, j * cols);
+                    } else {
+                        dequantizeQ8((r + j) * rowBytes, w, j * cols);
+                    }
                 }
                 int i = 0;
-                for (; i + 3 < n; i += 4) {
-                    dot4(w, x, i, y, r);
+                if (m == 3) {
+                    for (; i + 2 < n; i += 3) {
+                        tile3x3(w, x, i, y, r);
+                    }
                 }
-                for (; i < n; i++) {
-                    y[i * rows + r] = dot1(w, x, i * cols);
+                for (int j = 0; j < m; j++) {
+                    int k = i;
+                    for (; k + 3 < n; k += 4) {
+                        dot4(w, j * cols, x, k, y, r + j);
+                    }
+                    for (; k < n; k++) {
+                        y[k * rows + r + j] = dot1(w, j * cols, x, k * cols);
+                    }
                 }
             }
         });
     }
 
-    /** y[i..i+3][r] = w . x[i..i+3]: one load of w for four inputs. */
-    private void dot4(float[] w, float[] x, int i, float[] y, int r) {
+    /** y[i..i+2][r..r+2] = the three scratch rows of w . x[i..i+2]. */
+    private void tile3x3(float[] w, float[] x, int i, float[] y, int r) {
+        int w1 = cols;
+        int w2 = 2 * cols;
+        int o0 = i * cols;
+        int o1 = o0 + cols;
+        int o2 = o1 + cols;
+        FloatVector c00 = FloatVector.zero(F);
+        FloatVector c01 = FloatVector.zero(F);
+        FloatVector c02 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F);
+        FloatVector c11 = FloatVector.zero(F);
+        FloatVector c12 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F);
+        FloatVector c21 = FloatVector.zero(F);
+        FloatVector c22 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += 8) {
+            FloatVector a0 = FloatVector.fromArray(F, w, k);
+            FloatVector a1 = FloatVector.fromArray(F, w, w1 + k);
+            FloatVector a2 = FloatVector.fromArray(F, w, w2 + k);
+            FloatVector b = FloatVector.fromArray(F, x, o0 + k);
+            c00 = a0.fma(b, c00);
+            c10 = a1.fma(b, c10);
+            c20 = a2.fma(b, c20);
+            b = FloatVector.fromArray(F, x, o1 + k);
+            c01 = a0.fma(b, c01);
+            c11 = a1.fma(b, c11);
+            c21 = a2.fma(b, c21);
+            b = FloatVector.fromArray(F, x, o2 + k);
+            c02 = a0.fma(b, c02);
+            c12 = a1.fma(b, c12);
+            c22 = a2.fma(b, c22);
+        }
+        int y0 = i * rows + r;
+        int y1 = y0 + rows;
+        int y2 = y1 + rows;
+        y[y0] = c00.reduceLanes(VectorOperators.ADD);
+        y[y0 + 1] = c10.reduceLanes(VectorOperators.ADD);
+        y[y0 + 2] = c20.reduceLanes(VectorOperators.ADD);
+        y[y1] = c01.reduceLanes(VectorOperators.ADD);
+        y[y1 + 1] = c11.reduceLanes(VectorOperators.ADD);
+        y[y1 + 2] = c21.reduceLanes(VectorOperators.ADD);
+        y[y2] = c02.reduceLanes(VectorOperators.ADD);
+        y[y2 + 1] = c12.reduceLanes(VectorOperators.ADD);
+        y[y2 + 2] = c22.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** y[i..i+3][r] = w (from wo) . x[i..i+3]: one load of w for four inputs. */
+    private void dot4(float[] w, int wo, float[] x, int i, float[] y, int r) {
         int o0 = i * cols;
         int o1 = o0 + cols;
         int o2 = o1 + cols;
@@ -237,7 +296,7 @@ public final class QuantizedMatrix {
         FloatVector a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F);
         for (int k = 0; k < cols; k += 8) {
-            FloatVector wv = FloatVector.fromArray(F, w, k);
+            FloatVector wv = FloatVector.fromArray(F, w, wo + k);
             a0 = wv.fma(FloatVector.fromArray(F, x, o0 + k), a0);
             a1 = wv.fma(FloatVector.fromArray(F, x, o1 + k), a1);
             a2 = wv.fma(FloatVector.fromArray(F, x, o2 + k), a2);
@@ -249,10 +308,10 @@ public final class QuantizedMatrix {
         y[(i + 3) * rows + r] = a3.reduceLanes(VectorOperators.ADD);
     }
 
-    private float dot1(float[] w, float[] x, int xo) {
+    private float dot1(float[] w, int wo, float[] x, int xo) {
         FloatVector a = FloatVector.zero(F);
         for (int k = 0; k < cols; k += 8) {
-            a = FloatVector.fromArray(F, w, k).fma(FloatVector.fromArray(F, x, xo + k), a);
+            a = FloatVector.fromArray(F, w, wo + k).fma(FloatVector.fromArray(F, x, xo + k), a);
         }
         return a.reduceLanes(VectorOperators.ADD);
     }

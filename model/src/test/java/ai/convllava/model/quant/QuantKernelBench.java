@@ -22,6 +22,10 @@ public final class QuantKernelBench {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("few")) {
+            fewRows(); // the prompt kernel alone
+            return;
+        }
         int[][] shapes = {{4096, 4096}, {11008, 4096}, {4096, 11008}, {32000, 4096}};
         for (QuantFormat f : QuantFormat.values()) {
             for (int[] s : shapes) {

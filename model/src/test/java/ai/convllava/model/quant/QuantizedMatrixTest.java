@@ -166,7 +166,7 @@ class QuantizedMatrixTest {
                 for (int r = 0; r < rows; r++) {
                     assertDot(w, r, cols, x, 0, y[r], f + " " + rows + "x" + cols + " matvec row " + r);
                 }
-                for (int n : new int[] {2, 3, 17}) {
+                for (int n : new int[] {2, 3, 4, 7, 17}) {
                     float[] xs = vector(n * cols, n);
                     float[] ys = new float[n * rows];
                     q.matmul(xs, n, ys);
