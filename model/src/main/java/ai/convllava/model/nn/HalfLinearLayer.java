@@ -132,7 +132,7 @@ final class HalfLinearLayer implements LinearLayer {
         float[] y = HalfMatmul.multiply(halves, out, in, x.toFloatArray(), rows);
         long[] dims = xs.getShape().clone();
         dims[dims.length - 1] = out;
-        NDArray result = x.getManager().create(y, new Shape(dims)); // (..., in) -> (..., out)
+        NDArray result = HeapArrays.toTensor(x.getManager(), y, new Shape(dims)); // (..., in) -> (..., out)
         return bias == null ? result : result.add(bias);
     }
 

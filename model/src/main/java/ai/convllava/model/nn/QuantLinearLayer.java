@@ -61,11 +61,11 @@ final class QuantLinearLayer implements LinearLayer {
         if (rows == 1) {
             float[] r = new float[out];
             weight.matvec(x.toType(DataType.FLOAT32, false).toFloatArray(), r);
-            y = x.getManager().create(r, new Shape(dims)); // (..., in) -> (..., out)
+            y = HeapArrays.toTensor(x.getManager(), r, new Shape(dims)); // (..., in) -> (..., out)
         } else if (rows <= KERNEL_MAX_ROWS) {
             float[] r = new float[(int) rows * out];
             weight.matmul(x.toType(DataType.FLOAT32, false).toFloatArray(), (int) rows, r);
-            y = x.getManager().create(r, new Shape(dims)); // (..., rows, in) -> (..., rows, out)
+            y = HeapArrays.toTensor(x.getManager(), r, new Shape(dims)); // (..., rows, in) -> (..., rows, out)
         } else {
             y = InnerScope.compute(() -> { // the dequantized blocks go at once; the result to the caller's scope
                 int blockRows = Math.max(1, Math.min(out, blockFloats / in));

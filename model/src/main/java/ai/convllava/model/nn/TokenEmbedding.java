@@ -99,7 +99,7 @@ public abstract sealed class TokenEmbedding permits TokenEmbedding.Resident, Tok
                 dst.position(i * hidden);
                 source.readRangeInto(key, (long) ids[i] * hidden, hidden, dst, vocab, hidden);
             }
-            return m.create(values, new Shape(1, ids.length, hidden)); // (T * hidden) -> (1, T, hidden)
+            return HeapArrays.toTensor(m, values, new Shape(1, ids.length, hidden)); // (T * hidden) -> (1, T, hidden)
         }
 
         @Override
