@@ -62,13 +62,17 @@ public final class QuantKernelBench {
     }
 
     /**
-     * A prompt of a few tokens on 11008 x 4096: the Java kernel that widens each weight row once for all
+     * A prompt of a few tokens on each of Vicuna-7B's layer shapes: the Java kernel that widens each weight row once for all
      * the inputs, against dequantizing the whole matrix to float32 (what the libtorch GEMM path pays before it
      * multiplies). GFLOP/s of the kernel; dequantization in GB/s of float32 written.
      */
     private static void fewRows() {
-        int rows = 11008;
-        int cols = 4096;
+        for (int[] s : new int[][] {{11008, 4096}, {4096, 4096}, {4096, 11008}}) {
+            fewRows(s[0], s[1]);
+        }
+    }
+
+    private static void fewRows(int rows, int cols) {
         SplittableRandom rnd = new SplittableRandom(2);
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) {
@@ -81,7 +85,7 @@ public final class QuantKernelBench {
                 Arrays.fill(x, 0.25f);
                 float[] y = new float[n * rows];
                 double t = median(() -> q.matmul(x, n, y));
-                System.out.printf("%s matmul %2d rows: %6.2f ms  %5.1f GFLOP/s%n", f, n, t * 1e3, 2.0 * n * rows * cols / t / 1e9);
+                System.out.printf("%s %5d x %5d matmul %2d rows: %6.2f ms  %5.1f GFLOP/s%n", f, rows, cols, n, t * 1e3, 2.0 * n * rows * cols / t / 1e9);
             }
             float[] all = new float[rows * cols];
             double t = median(() -> q.dequantizeRows(0, rows, all, 0));
