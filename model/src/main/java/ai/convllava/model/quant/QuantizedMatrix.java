@@ -224,6 +224,9 @@ public final class QuantizedMatrix {
                     for (; i + 2 < n; i += 3) {
                         tile3x3(w, x, i, y, r);
                     }
+                    for (; i < n; i++) { // one or two inputs left: still one pass over the three rows each
+                        tile3x1(w, x, i, y, r);
+                    }
                 }
                 for (int j = 0; j < m; j++) {
                     int k = i;
@@ -283,6 +286,26 @@ public final class QuantizedMatrix {
         y[y2] = c02.reduceLanes(VectorOperators.ADD);
         y[y2 + 1] = c12.reduceLanes(VectorOperators.ADD);
         y[y2 + 2] = c22.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** y[i][r..r+2] = the three scratch rows of w . x[i]. */
+    private void tile3x1(float[] w, float[] x, int i, float[] y, int r) {
+        int w1 = cols;
+        int w2 = 2 * cols;
+        int o = i * cols;
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = FloatVector.zero(F);
+        FloatVector c2 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += 8) {
+            FloatVector b = FloatVector.fromArray(F, x, o + k);
+            c0 = FloatVector.fromArray(F, w, k).fma(b, c0);
+            c1 = FloatVector.fromArray(F, w, w1 + k).fma(b, c1);
+            c2 = FloatVector.fromArray(F, w, w2 + k).fma(b, c2);
+        }
+        int y0 = i * rows + r;
+        y[y0] = c0.reduceLanes(VectorOperators.ADD);
+        y[y0 + 1] = c1.reduceLanes(VectorOperators.ADD);
+        y[y0 + 2] = c2.reduceLanes(VectorOperators.ADD);
     }
 
     /** y[i..i+3][r] = w (from wo) . x[i..i+3]: one load of w for four inputs. */
