@@ -4,7 +4,8 @@ package ai.convllava.bench;
  * Extrapolation of a truncated-LLM run to the full depth. A quantity {@code q} that grows with the
  * number of decoder layers is {@code q(L) = fixed + L * perLayer} (embedding, final norm, lm_head and
  * sampling are the fixed part). Measuring it on the {@code n}-layer model and on a one-layer model
- * gives {@code perLayer = (q(n) - q(1)) / (n - 1)} and {@code q(full) = q(n) + (full - n) * perLayer}.
+ * gives {@code perLayer = (q(n) - q(1)) / (n - 1)} and {@code q(full) = q(n) + (full - n) * perLayer}, with a
+ * negative perLayer (noise) taken as 0.
  */
 public final class Scaling {
     private Scaling() {
@@ -18,7 +19,10 @@ public final class Scaling {
         if (n < 2 || n > full) {
             throw new IllegalArgumentException("extrapolation needs 2 <= layers <= " + full + " (got " + n + ")");
         }
-        double perLayer = (atN - atOne) / (n - 1);
+        // a layer cannot take less than nothing: a smaller figure with more layers is noise, and the
+        // n-layer figure is then the best estimate (multiplying the noise by (full - n) / (n - 1) gave
+        // TTFTs near zero and negative decode times)
+        double perLayer = Math.max(0, (atN - atOne) / (n - 1));
         return atN + (full - n) * perLayer;
     }
 

@@ -24,6 +24,13 @@ class ScalingTest {
     }
 
     @Test
+    void noiseThatMakesMoreLayersFasterIsNotMultipliedIntoANegativeTime() {
+        // one layer measured slower than four: the four-layer figure stands, nothing is subtracted
+        assertEquals(120, Scaling.extrapolate(120, 150, 4, 32), 1e-9);
+        assertEquals(1000 / 12.0, Scaling.extrapolateRate(1000 / 12.0, 1000 / 15.0, 4, 32), 1e-9);
+    }
+
+    @Test
     void memoryAddsTheMissingLayers() {
         assertEquals(1000 + 28 * 10, Scaling.extrapolateBytes(1000, 10, 4, 32));
     }
