@@ -12,7 +12,7 @@ NICE="nice -n 19"         # the machine is shared: training never takes priority
 mkdir -p "$RUN"
 
 [ -f "$RUN/stage1/DONE" ] || $NICE $PY -m convllava.stage1 --run "$RUN" --seed "$SEED" \
-    --side 512 --widths 24,48,96,192,384 --depths 1,1,3,2,2 --steps 8000 --batch 8 --lr 1.5e-3
+    --side 512 --widths 32,64,128,192,384 --depths 1,2,3,2,2 --steps 8000 --batch 8 --lr 1.5e-3
 [ -f "$RUN/stage2/DONE" ] || $NICE $PY -m convllava.llm_train --run "$RUN" --seed "$SEED" --stage 2 \
     --steps 2500 --batch 8 --lr 1e-3 --hidden 256 --layers 4 --heads 8 --intermediate 688
 [ -f "$RUN/stage3/DONE" ] || $NICE $PY -m convllava.llm_train --run "$RUN" --seed "$SEED" --stage 3 \
