@@ -20,13 +20,13 @@ public final class Main {
     static final Set<String> CLI_WORDS = Set.of("ask", "bench", "models", "self-test", "help", "-h", "--help", "-V", "--version");
 
     /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
+    static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
     /**
      * libtorch's OpenMP workers sleep when an op is done instead of spinning on the cores: the Java
      * kernels that run next (the 8-bit and 4-bit mat-vecs of every generated token) get both cores.
      * Read by libgomp when libtorch loads, so it too is set for the process from its start.
      */
     static final String OMP_WAIT_POLICY = "PASSIVE";
-    static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
     /** Set in the environment of the re-executed launcher, so that it never re-executes again. */
     static final String REEXEC_MARKER = "CONVLLAVA_REEXEC";
 
