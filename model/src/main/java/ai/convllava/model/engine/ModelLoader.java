@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
@@ -246,37 +248,26 @@ public final class ModelLoader {
     /** The plan against {@code available} bytes of RAM and a Java heap of at most {@code maxHeap}. */
     static MemoryPlan plan(LlavaConfig cfg, ConvNextConfig towerConfig, int canvasSide, TowerMemory towerMemory,
                            Function<WeightFormat, QuantizedWeightFiles.Availability> files, long available, long maxHeap) {
-        int context = Math.min(ConvLlava.INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
         boolean small = WeightFormat.auto(llmParams(cfg)) == WeightFormat.F32;
+        Map<WeightFormat, QuantizedWeightFiles.Availability> made = new EnumMap<>(WeightFormat.class);
+        for (WeightFormat f : WeightFormat.values()) { // each file looked at once: it is opened and its header read
+            made.put(f, f.quantized() ? files.apply(f) : QuantizedWeightFiles.Availability.NONE);
+        }
         List<MemoryPlan.Option> options = new ArrayList<>();
         for (WeightFormat f : WeightFormat.values()) {
             if (f == WeightFormat.F32 && !small) {
                 continue;
             }
-            TowerMemory tm = towerMemory == TowerMemory.AUTO ? TowerMemory.RESIDENT : towerMemory;
-            MemoryEstimate resident = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), towerConfig, canvasSide, f, context, tm == TowerMemory.STREAMED);
-            MemoryEstimate.Check ram = resident.check(available);
-            MemoryEstimate chosen = resident;
-            if (!ram.fits() && towerMemory == TowerMemory.AUTO) {
-                MemoryEstimate streamed = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), towerConfig, canvasSide, f, context, true);
-                MemoryEstimate.Check s = streamed.check(available);
-                if (s.fits() || s.neededBytes() < ram.neededBytes()) {
-                    ram = s;
-                    chosen = streamed;
-                    tm = TowerMemory.STREAMED;
-                }
-            }
-            MemoryEstimate.Check heap = chosen.heapCheck(maxHeap);
-            QuantizedWeightFiles.Availability file = f.quantized() ? files.apply(f) : QuantizedWeightFiles.Availability.NONE;
-            boolean fits = ram.fits() && heap.fits();
-            options.add(new MemoryPlan.Option(f, ram.neededBytes(), tm, fits, !ram.fits() ? ram.message() : !heap.fits() ? heap.message() : null, file));
+            Need n = need(cfg, towerConfig, canvasSide, towerMemory, f, available, maxHeap);
+            options.add(new MemoryPlan.Option(f, n.ram().neededBytes(), n.towerMemory(), n.fits(),
+                    !n.ram().fits() ? n.ram().message() : !n.heap().fits() ? n.heap().message() : null, made.get(f)));
         }
         WeightFormat auto = WeightFormat.Q4_K;
         if (small) {
             auto = WeightFormat.F32;
         } else {
             List<WeightFormat> order = new ArrayList<>();
-            if (files.apply(WeightFormat.Q8_0) == QuantizedWeightFiles.Availability.READY) {
+            if (made.get(WeightFormat.Q8_0) == QuantizedWeightFiles.Availability.READY) {
                 order.add(WeightFormat.Q8_0);
             }
             order.addAll(List.of(WeightFormat.F16, WeightFormat.Q8_0, WeightFormat.Q4_K));
@@ -290,6 +281,36 @@ public final class ModelLoader {
         return new MemoryPlan(available, maxHeap, options, auto);
     }
 
+    /** What one weight format needs: RAM with the tower memory it would get, and Java heap. */
+    private record Need(MemoryEstimate.Check ram, MemoryEstimate.Check heap, TowerMemory towerMemory) {
+        boolean fits() {
+            return ram.fits() && heap.fits();
+        }
+    }
+
+    /**
+     * The memory {@code format} needs here, predicted from the configs. With {@code AUTO} the tower is
+     * resident when that fits, else streamed (also when nothing fits: the streamed figure is the least
+     * the model needs, which a refusal should name).
+     */
+    private static Need need(LlavaConfig cfg, ConvNextConfig towerConfig, int canvasSide, TowerMemory towerMemory, WeightFormat format,
+                             long available, long maxHeap) {
+        int context = Math.min(ConvLlava.INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
+        TowerMemory tm = towerMemory == TowerMemory.AUTO ? TowerMemory.RESIDENT : towerMemory;
+        MemoryEstimate chosen = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), towerConfig, canvasSide, format, context, tm == TowerMemory.STREAMED);
+        MemoryEstimate.Check ram = chosen.check(available);
+        if (!ram.fits() && towerMemory == TowerMemory.AUTO) {
+            MemoryEstimate streamed = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), towerConfig, canvasSide, format, context, true);
+            MemoryEstimate.Check s = streamed.check(available);
+            if (s.fits() || s.neededBytes() < ram.neededBytes()) {
+                ram = s;
+                chosen = streamed;
+                tm = TowerMemory.STREAMED;
+            }
+        }
+        return new Need(ram, chosen.heapCheck(maxHeap), tm);
+    }
+
     /**
      * The tower memory to use: the memory the model needs is predicted from its configs before a byte is
      * allocated, so a model that cannot fit is refused with the numbers instead of being killed mid-load;
@@ -297,36 +318,22 @@ public final class ModelLoader {
      * {@code -Dconvllava.skipMemoryCheck=true}.
      */
     private static TowerMemory checkMemory(LlavaConfig cfg, VisionTower tower, WeightFormat format, LoadOptions o) {
-        TowerMemory towerMemory = o.towerMemory();
         if (o.layerLimit() != 0 || Boolean.getBoolean("convllava.skipMemoryCheck")) {
-            return towerMemory;
+            return o.towerMemory();
         }
-        int context = Math.min(ConvLlava.INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
-        MemoryEstimate.Check check = estimate(cfg, tower, format, context, towerMemory == TowerMemory.STREAMED);
-        if (!check.fits() && towerMemory == TowerMemory.AUTO) {
-            MemoryEstimate.Check streamed = estimate(cfg, tower, format, context, true);
-            if (streamed.fits()) {
-                LOG.info("memory: the whole model does not fit ({}); the vision tower and the token embeddings will be streamed",
-                        check.message());
-                towerMemory = TowerMemory.STREAMED;
-            }
-            check = streamed;
+        Need n = need(cfg, tower.config(), tower.preprocessor().canvasSide(), o.towerMemory(), format, MemoryEstimate.availableBytes(),
+                Runtime.getRuntime().maxMemory());
+        if (n.ram().fits() && o.towerMemory() == TowerMemory.AUTO && n.towerMemory() == TowerMemory.STREAMED) {
+            LOG.info("memory: the whole model does not fit; the vision tower and the token embeddings will be streamed");
         }
-        LOG.info("memory: {}", check.message());
-        if (!check.fits()) {
-            throw new NotEnoughMemoryException(check.message() + " (to try anyway, start with -Dconvllava.skipMemoryCheck=true)");
+        LOG.info("memory: {}", n.ram().message());
+        if (!n.ram().fits()) {
+            throw new NotEnoughMemoryException(n.ram().message() + " (to try anyway, start with -Dconvllava.skipMemoryCheck=true)");
         }
-        MemoryEstimate.Check heap = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), tower.preprocessor().canvasSide(), format, context,
-                towerMemory == TowerMemory.STREAMED).heapCheck(Runtime.getRuntime().maxMemory());
-        if (!heap.fits()) {
-            throw new NotEnoughMemoryException(heap.message());
+        if (!n.heap().fits()) {
+            throw new NotEnoughMemoryException(n.heap().message());
         }
-        return towerMemory;
-    }
-
-    private static MemoryEstimate.Check estimate(LlavaConfig cfg, VisionTower tower, WeightFormat format, int context, boolean streamTower) {
-        return MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), tower.preprocessor().canvasSide(), format, context,
-                streamTower).check();
+        return n.towerMemory();
     }
 
     static VisionTower resolveTower(ModelFolder folder, WeightSource main, LoadOptions o) {
