@@ -12,12 +12,13 @@ import java.nio.ByteOrder;
  * Java float arrays into libtorch tensors without a new direct buffer each time. DJL's
  * {@code create(float[])} copies the array into a fresh direct buffer that only a garbage collection
  * frees, and the engine makes little Java garbage: the Java kernels' outputs (every layer of every
- * generated token) piled up outside the heap. Here the values go through one reused direct buffer per
- * thread; DJL makes its tensor over that buffer without copying, so it is cloned into memory libtorch
- * owns before the buffer is used again.
+ * generated token, and a prompt's dequantized weight blocks) piled up outside the heap. Here the values
+ * go through one reused direct buffer per thread; DJL makes its tensor over that buffer without copying,
+ * so it is cloned into memory libtorch owns ({@link #toTensor}) or closed ({@link #view}) before the
+ * buffer is used again.
  */
 final class HeapArrays {
-    /** Larger arrays (a long prompt's mask) take DJL's own path: the reused buffer stays small. */
+    /** Larger arrays take DJL's own path in {@link #toTensor} rather than growing the thread's buffer for one call. */
     static final int MAX_REUSED_FLOATS = 1 << 20;
     private static final ThreadLocal<ByteBuffer> BUFFER = new ThreadLocal<>();
 
@@ -29,16 +30,25 @@ final class HeapArrays {
         if (values.length > MAX_REUSED_FLOATS) {
             return manager.create(values, shape);
         }
+        try (NDArray alias = view(manager, values, values.length, shape)) {
+            return alias.duplicate();
+        }
+    }
+
+    /**
+     * {@code values[0, count)} as a float32 tensor over this thread's reused buffer, not copied into
+     * libtorch: valid only until the next call of this class on this thread, so the caller closes it
+     * first (a prompt's dequantized weight blocks, one at a time).
+     */
+    static NDArray view(NDManager manager, float[] values, int count, Shape shape) {
         ByteBuffer b = BUFFER.get();
-        if (b == null || b.capacity() < values.length * Float.BYTES) {
-            b = ByteBuffer.allocateDirect(Math.max(values.length, 1 << 16) * Float.BYTES).order(ByteOrder.nativeOrder());
+        if (b == null || b.capacity() < count * Float.BYTES) {
+            b = ByteBuffer.allocateDirect(Math.max(count, 1 << 16) * Float.BYTES).order(ByteOrder.nativeOrder());
             BUFFER.set(b);
         }
         ByteBuffer view = b.duplicate().order(ByteOrder.nativeOrder());
-        view.limit(values.length * Float.BYTES);
-        view.asFloatBuffer().put(values);
-        try (NDArray alias = manager.create(view, shape, DataType.FLOAT32)) {
-            return alias.duplicate();
-        }
+        view.limit(count * Float.BYTES);
+        view.asFloatBuffer().put(values, 0, count);
+        return manager.create(view, shape, DataType.FLOAT32);
     }
 }

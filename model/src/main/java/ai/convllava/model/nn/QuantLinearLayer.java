@@ -9,8 +9,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -19,13 +17,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * generated token. A few rows (a question, a follow-up: up to {@link #KERNEL_MAX_ROWS}) run the Java
  * kernel that widens each weight row once for all of them. More rows (an image's prompt) dequantize W
  * block by block into float32 and multiply with libtorch's GEMM, which does the many-row work far faster
- * than a Java loop; the blocks go through one reused buffer ({@link Scratch}).
+ * than a Java loop; the blocks go through one reused buffer ({@link HeapArrays#view}).
  */
 final class QuantLinearLayer implements LinearLayer {
     /** Float32 values per dequantized block: 16 MB. */
     static final int BLOCK_FLOATS = 4 << 20;
     /** Most rows the Java kernel takes; above, dequantizing the whole layer for libtorch's GEMM pays (docs/bench/quant.md). */
     static final int KERNEL_MAX_ROWS = 80;
+
+    private static final AtomicReference<float[]> SCRATCH = new AtomicReference<>();
 
     private final QuantizedMatrix weight;
     private final NDArray bias;
@@ -58,28 +58,30 @@ final class QuantLinearLayer implements LinearLayer {
         long[] dims = xs.getShape().clone();
         dims[dims.length - 1] = out;
         NDArray y;
-        if (rows == 1) {
-            float[] r = new float[out];
-            weight.matvec(x.toType(DataType.FLOAT32, false).toFloatArray(), r);
-            y = HeapArrays.toTensor(x.getManager(), r, new Shape(dims)); // (..., in) -> (..., out)
-        } else if (rows <= KERNEL_MAX_ROWS) {
+        if (rows <= KERNEL_MAX_ROWS) {
+            float[] xs32 = x.toType(DataType.FLOAT32, false).toFloatArray();
             float[] r = new float[(int) rows * out];
-            weight.matmul(x.toType(DataType.FLOAT32, false).toFloatArray(), (int) rows, r);
+            if (rows == 1) {
+                weight.matvec(xs32, r);
+            } else {
+                weight.matmul(xs32, (int) rows, r);
+            }
             y = HeapArrays.toTensor(x.getManager(), r, new Shape(dims)); // (..., rows, in) -> (..., rows, out)
         } else {
             y = InnerScope.compute(() -> { // the dequantized blocks go at once; the result to the caller's scope
                 int blockRows = Math.max(1, Math.min(out, blockFloats / in));
                 NDList parts = new NDList();
-                Scratch s = Scratch.take(blockRows * in);
+                float[] w32 = takeScratch(blockRows * in);
                 try {
                     for (int r = 0; r < out; r += blockRows) {
                         int n = Math.min(blockRows, out - r);
-                        try (NDArray block = s.dequantize(weight, r, n, x.getManager())) { // (n, in)
+                        weight.dequantizeRows(r, r + n, w32, 0);
+                        try (NDArray block = HeapArrays.view(x.getManager(), w32, n * in, new Shape(n, in))) { // (n, in)
                             parts.add(Linear.linear(x, block).singletonOrThrow()); // (..., n)
                         }
                     }
                 } finally {
-                    s.give();
+                    SCRATCH.set(w32);
                 }
                 return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, -1); // (..., out)
             });
@@ -88,38 +90,13 @@ final class QuantLinearLayer implements LinearLayer {
     }
 
     /**
-     * The float32 block a prompt's matmuls dequantize into, shared by every layer: a heap array the
-     * Vector API writes fast, and a direct buffer of the same size that libtorch reads in place. Handing
-     * DJL a heap buffer instead makes it allocate a new direct buffer per block, which is freed only by a
-     * later garbage collection: the process grows by gigabytes and, once the allocator has to find fresh
-     * pages, creating a block took 30 times as long as multiplying with it.
+     * The float32 heap array a prompt's matmuls dequantize into, shared by every layer (taken while in
+     * use): a new 16 MB array per layer and prompt would make the Java heap grow far past the weights it
+     * holds. libtorch reads each block through {@link HeapArrays#view}.
      */
-    private record Scratch(float[] heap, ByteBuffer direct) {
-        private static final AtomicReference<Scratch> FREE = new AtomicReference<>();
-
-        static Scratch take(int floats) {
-            Scratch s = FREE.getAndSet(null);
-            if (s != null && s.heap.length >= floats) {
-                return s;
-            }
-            int size = Math.max(floats, BLOCK_FLOATS);
-            return new Scratch(new float[size], ByteBuffer.allocateDirect(size * Float.BYTES).order(ByteOrder.nativeOrder()));
-        }
-
-        /** Rows {@code [r, r + n)} of the weight as a float32 NDArray over the direct buffer; close it before the next block. */
-        NDArray dequantize(QuantizedMatrix weight, int r, int n, NDManager manager) {
-            int floats = n * weight.cols();
-            weight.dequantizeRows(r, r + n, heap, 0);
-            direct.clear();
-            direct.asFloatBuffer().put(heap, 0, floats);
-            ByteBuffer view = direct.duplicate().order(ByteOrder.nativeOrder());
-            view.limit(floats * Float.BYTES);
-            return manager.create(view, new Shape(n, weight.cols()), DataType.FLOAT32);
-        }
-
-        void give() {
-            FREE.set(this);
-        }
+    private static float[] takeScratch(int floats) {
+        float[] s = SCRATCH.getAndSet(null);
+        return s != null && s.length >= floats ? s : new float[Math.max(floats, BLOCK_FLOATS)];
     }
 
     @Override
