@@ -144,15 +144,18 @@ public final class QuantizedMatrix {
     public void dequantizeRows(int from, int to, float[] dst, int dstOff) {
         RowPool.forRows(to - from, CHUNK, (a, b) -> {
             for (int r = a; r < b; r++) {
-                int p = (from + r) * rowBytes;
-                int o = dstOff + r * cols;
-                if (format == QuantFormat.Q4_K) {
-                    dequantizeQ4K(p, dst, o);
-                } else {
-                    dequantizeQ8(p, dst, o);
-                }
+                dequantizeRow(from + r, dst, dstOff + r * cols);
             }
         });
+    }
+
+    /** Row {@code r} as float32 into {@code dst} from {@code o}. */
+    private void dequantizeRow(int r, float[] dst, int o) {
+        if (format == QuantFormat.Q4_K) {
+            dequantizeQ4K(r * rowBytes, dst, o);
+        } else {
+            dequantizeQ8(r * rowBytes, dst, o);
+        }
     }
 
     /** One row of Q8_0 blocks from byte {@code p}: y = d * q, as ggml's dequantize_row_q8_0, 8 weights per vector. */
@@ -213,28 +216,25 @@ public final class QuantizedMatrix {
             for (int r = a; r < b; r += 3) {
                 int m = Math.min(3, b - r);
                 for (int j = 0; j < m; j++) {
-                    if (format == QuantFormat.Q4_K) {
-                        dequantizeQ4K((r + j) * rowBytes, w, j * cols);
-                    } else {
-                        dequantizeQ8((r + j) * rowBytes, w, j * cols);
-                    }
+                    dequantizeRow(r + j, w, j * cols);
                 }
-                int i = 0;
                 if (m == 3) {
+                    int i = 0;
                     for (; i + 2 < n; i += 3) {
                         tile3x3(w, x, i, y, r);
                     }
                     for (; i < n; i++) { // one or two inputs left: still one pass over the three rows each
                         tile3x1(w, x, i, y, r);
                     }
-                }
-                for (int j = 0; j < m; j++) {
-                    int k = i;
-                    for (; k + 3 < n; k += 4) {
-                        dot4(w, j * cols, x, k, y, r + j);
-                    }
-                    for (; k < n; k++) {
-                        y[k * rows + r + j] = dot1(w, j * cols, x, k * cols);
+                } else { // the last one or two rows of a chunk
+                    for (int j = 0; j < m; j++) {
+                        int k = 0;
+                        for (; k + 3 < n; k += 4) {
+                            dot4(w, j * cols, x, k, y, r + j);
+                        }
+                        for (; k < n; k++) {
+                            y[k * rows + r + j] = dot1(w, j * cols, x, k * cols);
+                        }
                     }
                 }
             }
