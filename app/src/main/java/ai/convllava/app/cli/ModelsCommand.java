@@ -237,9 +237,11 @@ public final class ModelsCommand implements Runnable {
                 if (s.installed()) {
                     List<String> made = new ArrayList<>();
                     for (WeightFormat f : List.of(WeightFormat.Q8_0, WeightFormat.Q4_K)) {
-                        made.add(MemoryPlan.label(f) + " " + QuantizedWeightFiles.status(s.modelSnapshot(), f).availability().name()
-                                .toLowerCase(Locale.ROOT).replace("none", "not made (convllava models quantize " + v.id() + " --format "
-                                        + f.optionName() + ")").replace("ready", "made"));
+                        made.add(MemoryPlan.label(f) + " " + switch (QuantizedWeightFiles.status(s.modelSnapshot(), f).availability()) {
+                            case READY -> "made";
+                            case NONE -> "not made (convllava models quantize " + v.id() + " --format " + f.optionName() + ")";
+                            case UNUSABLE -> "unusable";
+                        });
                     }
                     out().println("      " + String.join("; ", made));
                 }

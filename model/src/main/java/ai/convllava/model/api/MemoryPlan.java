@@ -4,6 +4,7 @@ import ai.convllava.model.engine.ModelLoader;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * What a model needs in memory on this machine in each weight format, and which one {@code auto}
@@ -51,7 +52,7 @@ public record MemoryPlan(long availableBytes, long maxHeapBytes, List<Option> op
             if (sb.length() > 0) {
                 sb.append(", ");
             }
-            sb.append(label(o.format())).append(' ').append(String.format(java.util.Locale.ROOT, "%.1f GB", o.neededBytes() / 1e9));
+            sb.append(label(o.format())).append(' ').append(String.format(Locale.ROOT, "%.1f GB", o.neededBytes() / 1e9));
         }
         return sb.toString();
     }

@@ -1,5 +1,7 @@
 package ai.convllava.model.api;
 
+import java.util.Locale;
+
 /**
  * How the language model's linear weights are held in memory. Norms and biases stay float32; F16
  * halves the memory and the bytes each generated token reads; Q8_0 (8.5 bits per weight) and Q4_K (4.5)
@@ -38,7 +40,7 @@ public enum WeightFormat {
 
     /** A quantized format by the name users type (q8_0 or q4_k, any case); anything else is an error naming {@code option}. */
     public static WeightFormat parseQuantized(String s, String option) {
-        WeightFormat f = s == null ? null : switch (s.strip().toLowerCase(java.util.Locale.ROOT)) {
+        WeightFormat f = s == null ? null : switch (s.strip().toLowerCase(Locale.ROOT)) {
             case "q8_0" -> Q8_0;
             case "q4_k" -> Q4_K;
             default -> null;
@@ -51,7 +53,7 @@ public enum WeightFormat {
 
     /** The name users type: f32, f16, q8_0, q4_k. */
     public String optionName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 
     /** f32, f16, q8_0 or q4_k in any case, or null for {@code auto} (the engine picks what fits); anything else is an error that lists them. */

@@ -11,6 +11,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -260,7 +261,7 @@ public final class GgufFile implements QuantizedWeights {
         if (t.ggmlType() != format.ggmlType || t.shape().length != 2 || t.shape()[0] != rows || t.shape()[1] != cols) {
             QuantFormat stored = QuantFormat.ofGgmlType(t.ggmlType());
             throw new GgufException(path.getFileName() + ": tensor '" + key + "' is " + (stored != null ? stored : "ggml type " + t.ggmlType())
-                    + " " + java.util.Arrays.toString(t.shape()) + " but the model needs " + format + " [" + rows + ", " + cols + "]");
+                    + " " + Arrays.toString(t.shape()) + " but the model needs " + format + " [" + rows + ", " + cols + "]");
         }
         return new QuantizedMatrix(format, (int) rows, (int) cols, read(t));
     }

@@ -1,6 +1,7 @@
 package ai.convllava.app.gui.models;
 
 import ai.convllava.model.api.MachineSpeed;
+import ai.convllava.model.api.WeightFormat;
 import ai.convllava.hub.HubSettings;
 import ai.convllava.hub.ModelManager;
 import ai.convllava.hub.ModelStatus;
@@ -217,7 +218,7 @@ class ModelManagerViewModelTest {
         assertTrue(memory.contains("f16") && memory.contains("8-bit") && memory.contains("4-bit"), memory);
         assertEquals("8-bit weights: not made \u00b7 4-bit weights: not made", tiny.weightsProperty().get());
 
-        vm.makeWeights(tiny, ai.convllava.model.api.WeightFormat.Q8_0);
+        vm.makeWeights(tiny, WeightFormat.Q8_0);
         waitUntilIdle(tiny);
         assertEquals(null, tiny.errorProperty().get());
         assertTrue(tiny.statusProperty().get().startsWith("8-bit weights made"), tiny.statusProperty().get());
@@ -225,7 +226,7 @@ class ModelManagerViewModelTest {
         assertTrue(tiny.weightsProperty().get().startsWith("8-bit weights: made ("), tiny.weightsProperty().get());
 
         // the tiny model's rows (32 wide) are no whole 4-bit blocks: refused, naming why, no file
-        vm.makeWeights(tiny, ai.convllava.model.api.WeightFormat.Q4_K);
+        vm.makeWeights(tiny, WeightFormat.Q4_K);
         waitUntilIdle(tiny);
         assertNotNull(tiny.errorProperty().get());
         assertTrue(tiny.errorProperty().get().contains("256"), tiny.errorProperty().get());
