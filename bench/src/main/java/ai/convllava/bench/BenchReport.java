@@ -115,9 +115,20 @@ public final class BenchReport {
         var llmConfig = m.model().config().llm();
         long kvPerLayer = 2L * llmConfig.numKeyValueHeads() * (llmConfig.hiddenSize() / llmConfig.numAttentionHeads())
                 * BenchRunner.cacheCapacity(r.prefillTokens() + 2 * m.options().decodeTokens()) * format.cpuKvCacheBytesPerValue();
-        long layerBytes = (long) (m.model().llmLayerParams() * bytesPerWeight) + kvPerLayer;
-        o.put("peak_rss_bytes", extrapolated() ? Scaling.extrapolateBytes(m.peakRssBytes(), layerBytes, r.layers(), full) : m.peakRssBytes());
+        long layerWeightBytes = (long) (m.model().llmLayerParams() * bytesPerWeight);
+        long layerBytes = layerWeightBytes + kvPerLayer;
+        long peak = extrapolated() ? Scaling.extrapolateBytes(m.peakRssBytes(), layerBytes, r.layers(), full) : m.peakRssBytes();
+        o.put("peak_rss_bytes", peak);
         o.put("peak_rss_bytes_measured", m.peakRssBytes());
+        o.put("peak_rss_scope", r.conversationPeakOnly() ? "the conversation (VmHWM reset after the load)" : "the process, load included");
+        // issue 19's target holds a 2048-token cache: the conversation's cache grown to it, every layer, computed from its bytes per token
+        int capacity = BenchRunner.cacheCapacity(r.prefillTokens() + 2 * m.options().decodeTokens());
+        long kvPerTokenAllLayers = kvPerLayer / capacity * full;
+        o.put("kv_cache_tokens", capacity);
+        o.put("peak_rss_bytes_kv2048", peak + Math.max(0, 2048 - capacity) * kvPerTokenAllLayers);
+        o.put("load_peak_rss_bytes", extrapolated() ? Scaling.extrapolateBytes(r.loadPeakRssBytes(), layerWeightBytes, r.layers(), full)
+                : r.loadPeakRssBytes());
+        o.put("load_peak_rss_bytes_measured", r.loadPeakRssBytes());
 
         if (m.machine() != null) {
             MachineProbe.Machine mc = m.machine();
@@ -211,9 +222,13 @@ public final class BenchReport {
         row("  with attention recorded", String.format("%.2f tokens/s", o.path("decode_tokens_per_s_attention").asDouble()), x.trim());
         row("  weight bytes per token", String.format("%.2f GB", o.path("weight_bytes_per_token").asLong() / 1e9),
                 String.format("%.1f GB/s effective", o.path("decode_effective_gbs").asDouble()));
-        row("peak RSS", String.format("%.2f GB", o.path("peak_rss_bytes").asLong() / 1e9), extrapolated()
+        row("peak RSS", String.format("%.2f GB", o.path("peak_rss_bytes").asLong() / 1e9), (extrapolated()
                 ? String.format("%.2f GB measured + missing layers' weights and KV cache; tower %s", o.path("peak_rss_bytes_measured").asLong() / 1e9,
-                o.path("tower_memory").asText()) : "VmHWM; tower " + o.path("tower_memory").asText());
+                o.path("tower_memory").asText()) : "VmHWM; tower " + o.path("tower_memory").asText()) + "; " + o.path("peak_rss_scope").asText());
+        row("  with a 2048-token KV cache", String.format("%.2f GB", o.path("peak_rss_bytes_kv2048").asLong() / 1e9),
+                "the conversation's " + o.path("kv_cache_tokens").asInt() + "-token cache grown to 2048 (computed)");
+        row("  while loading", String.format("%.2f GB", o.path("load_peak_rss_bytes").asLong() / 1e9), extrapolated()
+                ? String.format("%.2f GB measured + missing layers' weights", o.path("load_peak_rss_bytes_measured").asLong() / 1e9) : "VmHWM");
         if (o.has("machine")) {
             JsonNode mc = o.path("machine");
             row("memory bandwidth", String.format("%.1f GB/s", mc.path("memory_bandwidth_gbs").asDouble()), String.format(

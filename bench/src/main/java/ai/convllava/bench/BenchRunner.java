@@ -50,7 +50,8 @@ public final class BenchRunner {
                       double prefillMs, int prefillTokens, double ttftMs, double preencodePrefillMs, double preencodedTtftMs,
                       int preencodedNewTokens, double typedTtftMs, int typedNewTokens, double followupTtftMs, int followupNewTokens,
                       int decodeTokensGenerated, double decodeTokensPerS, double decodeTokensPerSAttention, String finishReason,
-                      double projectorMs, String towerMemory) {
+                      double projectorMs, String towerMemory, long loadPeakRssBytes, long conversationPeakRssBytes,
+                      boolean conversationPeakOnly) {
     }
 
     /** Everything measured, before extrapolation. */
@@ -108,7 +109,7 @@ public final class BenchRunner {
                 source.close();
             }
         }
-        long peak = MachineProbe.peakRssBytes();
+        long peak = main.conversationPeakRssBytes();
         double genMs = (synthetic.generationNanos() - genBefore) / 1e6;
         long values = synthetic.valuesGenerated() - valuesBefore;
 
@@ -134,10 +135,14 @@ public final class BenchRunner {
                 .withLayerLimit(layers < full ? layers : 0);
         int n = o.decodeTokens();
         try (VisionChatSession session = VisionChatSession.local()) {
+            MachineProbe.resetPeakRss(); // the load's peak without what an earlier run left at its peak
             long loadStart = System.nanoTime();
             ModelInfo info = session.loadModel(lo, ProgressListener.NONE).join();
             double loadMs = ms(loadStart);
             log.accept(String.format("  loaded in %.1f s (%s LLM weights)", loadMs / 1000, info.weightFormat()));
+            // the memory target is a conversation's peak: the load's own (widening, quantizing) is reported apart
+            long loadPeak = MachineProbe.peakRssBytes();
+            boolean peakReset = MachineProbe.resetPeakRss();
             ChatRequest question = ChatRequest.question(QUESTION, GenerationConfig.greedy(1));
 
             ImageTask pre = session.setImage(syntheticImage(IMAGE_WIDTH, IMAGE_HEIGHT, o.seed()), CanvasMode.PAD);
@@ -176,7 +181,8 @@ public final class BenchRunner {
                     preencoded.computedPromptTokens(), typed.timings().timeToFirstTokenMs(), typed.computedPromptTokens(),
                     follow.timings().timeToFirstTokenMs(), follow.computedPromptTokens(), first.generatedIds().length,
                     t.decodeTokensPerSecond(), attention.timings().decodeTokensPerSecond(), first.finishReason().name(),
-                    encoded.projectorMs(), info.visionTower().contains("read for each new image") ? "STREAMED" : "RESIDENT");
+                    encoded.projectorMs(), info.visionTower().contains("read for each new image") ? "STREAMED" : "RESIDENT",
+                    loadPeak, MachineProbe.peakRssBytes(), peakReset);
         }
     }
 

@@ -125,6 +125,20 @@ public final class MachineProbe {
         return statusKb("VmHWM:");
     }
 
+    /**
+     * Starts the peak resident set (VmHWM) again from the current one (Linux's {@code clear_refs} 5), so
+     * a later {@link #peakRssBytes} measures what ran after this call alone, e.g. a conversation without
+     * the load before it. Returns false where that is not possible (not Linux, a kernel before 4.0).
+     */
+    public static boolean resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** Current resident set (VmRSS) in bytes, or -1. */
     public static long rssBytes() {
         return statusKb("VmRSS:");
