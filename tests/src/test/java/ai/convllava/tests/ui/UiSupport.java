@@ -48,8 +48,11 @@ final class UiSupport {
 
     /** Use {@link UiFixture#open}, which also closes it after the test. */
     static DesktopApp open(AppPaths paths) throws Exception {
-        return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), VisionChatSession.local(), paths, null))
-                .get(30, TimeUnit.SECONDS);
+        return open(paths, VisionChatSession.local());
+    }
+
+    static DesktopApp open(AppPaths paths, VisionChatSession session) throws Exception {
+        return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), session, paths, null)).get(30, TimeUnit.SECONDS);
     }
 
     static void close(DesktopApp app) throws Exception {

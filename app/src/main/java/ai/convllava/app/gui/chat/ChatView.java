@@ -5,6 +5,8 @@ import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.conversation.HeatmapSource;
 import ai.convllava.model.api.heatmap.TokenPiece;
 import javafx.beans.binding.Bindings;
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.value.ChangeListener;
 import javafx.beans.value.WeakChangeListener;
 import javafx.collections.ListChangeListener;
@@ -57,7 +59,13 @@ public final class ChatView {
     private final ChatViewModel vm;
     private final Label empty = new Label("Ask about the image: \u201cWhat is the tallest bar in this chart?\u201d, "
             + "\u201cWhat is the total on this invoice?\u201d, \u201cSummarise this page.\u201d");
-    private boolean stickToBottom = true;
+    @FXML private Button jumpButton;
+    /** The chat keeps the end of the conversation in view (until the reader scrolls up from it). */
+    private final ReadOnlyBooleanWrapper following = new ReadOnlyBooleanWrapper(this, "following", true);
+    /** The messages' height when the scroll position was last the reader's doing. */
+    private double laidOutHeight;
+    /** The scroll position is being set here, not by the reader. */
+    private boolean scrolling;
     private BiConsumer<ChatMessage, Integer> onShowHeatmap = (m, piece) -> { };
 
     public ChatView(ChatViewModel vm) {
@@ -93,12 +101,7 @@ public final class ChatView {
         empty.setWrapText(true);
         vm.messages().addListener((ListChangeListener<ChatMessage>) c -> rebuild());
         rebuild();
-        messagesScroll.vvalueProperty().addListener((o, a, v) -> stickToBottom = v.doubleValue() >= messagesScroll.getVmax() - 0.02);
-        messagesBox.heightProperty().addListener((o, a, b) -> {
-            if (stickToBottom) {
-                messagesScroll.setVvalue(messagesScroll.getVmax());
-            }
-        });
+        followTheEnd();
 
         errorLabel.textProperty().bind(vm.errorProperty());
         errorBox.visibleProperty().bind(vm.errorProperty().isNotNull());
@@ -127,6 +130,61 @@ public final class ChatView {
         regenerateButton.disableProperty().bind(vm.canRegenerateProperty().not());
         copyButton.disableProperty().bind(Bindings.isEmpty(vm.messages()));
         clearButton.disableProperty().bind(vm.canClearProperty().not());
+    }
+
+    /**
+     * The chat follows the end while an answer grows, and scrolls to a question when it is asked; once
+     * the reader scrolls up it stays where it is and offers a button to the latest text. Whether the
+     * chat follows changes only with the reader's own scrolling: when the messages grow, the scroll
+     * pane's skin rescales vvalue so that the visible text does not move (and resets it while
+     * everything fits), and taking those changes for the reader's stopped the following at the
+     * first growth.
+     */
+    private void followTheEnd() {
+        messagesScroll.vvalueProperty().addListener((o, a, v) -> {
+            if (!scrolling && messagesBox.getHeight() == laidOutHeight) {
+                following.set(atEnd());
+            }
+        });
+        messagesBox.heightProperty().addListener((o, a, h) -> {
+            laidOutHeight = h.doubleValue();
+            if (following.get() || fitsInView()) {
+                following.set(true);
+                scrollToEnd();
+            }
+        });
+        vm.messages().addListener((ListChangeListener<ChatMessage>) c -> {
+            while (c.next()) {
+                if (c.wasAdded() && c.getAddedSubList().stream().anyMatch(m -> m.role() == ChatMessage.Role.USER) || c.getList().isEmpty()) {
+                    following.set(true); // a question asked (or a new chat): show it, and follow its answer
+                    scrollToEnd();
+                }
+            }
+        });
+        jumpButton.visibleProperty().bind(following.not());
+        jumpButton.managedProperty().bind(jumpButton.visibleProperty());
+    }
+
+    private boolean atEnd() {
+        return fitsInView() || messagesScroll.getVvalue() >= messagesScroll.getVmax() - 1e-6;
+    }
+
+    private boolean fitsInView() {
+        return messagesBox.getHeight() <= messagesScroll.getViewportBounds().getHeight();
+    }
+
+    private void scrollToEnd() {
+        scrolling = true;
+        try {
+            messagesScroll.setVvalue(messagesScroll.getVmax());
+        } finally {
+            scrolling = false;
+        }
+    }
+
+    /** Whether the chat keeps the end of the conversation in view (false once the reader scrolled up). */
+    public ReadOnlyBooleanProperty followingProperty() {
+        return following.getReadOnlyProperty();
     }
 
     private void rebuild() {
@@ -238,6 +296,12 @@ public final class ChatView {
         ClipboardContent c = new ClipboardContent();
         c.putString(s);
         Clipboard.getSystemClipboard().setContent(c);
+    }
+
+    @FXML
+    private void onJumpToLatest() {
+        following.set(true);
+        scrollToEnd();
     }
 
     @FXML

@@ -1,0 +1,136 @@
+package ai.convllava.tests.ui;
+
+import ai.convllava.app.gui.AppPaths;
+import ai.convllava.app.gui.DesktopApp;
+import ai.convllava.app.gui.FakeVisionChatSession;
+import ai.convllava.model.api.FinishReason;
+import javafx.scene.Node;
+import javafx.scene.control.ScrollPane;
+import javafx.scene.input.KeyCode;
+import javafx.scene.layout.VBox;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.testfx.api.FxRobot;
+
+import java.nio.file.Path;
+
+import static ai.convllava.tests.ui.UiSupport.await;
+import static ai.convllava.tests.ui.UiSupport.fx;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Reading the chat, on the real app with a scripted session (answers streamed step by step by the
+ * test): the chat follows a streaming answer unless the reader scrolled up, then offers the latest;
+ * a new question is scrolled to; the dark theme's placeholder can be read.
+ */
+@ExtendWith(UiFixture.class)
+class ChatReadingUiTest {
+    @TempDir
+    Path tmp;
+
+    private FxRobot robot;
+    private UiFixture ui;
+    private DesktopApp app;
+    private FakeVisionChatSession session;
+
+    @BeforeEach
+    void fixture(UiFixture ui) {
+        this.ui = ui;
+        this.robot = ui.robot();
+    }
+
+    /** The app on the scripted session, its (fake) model loaded. */
+    private void openWithModel() throws Exception {
+        AppPaths paths = AppPaths.under(tmp);
+        UiSupport.writeSettings(paths, tmp.resolve("model"), 512);
+        session = new FakeVisionChatSession();
+        app = ui.open(paths, session);
+        await("the model load to start", 10, () -> !session.loadHandles.isEmpty());
+        session.completeLoad();
+        await("the model", 10, () -> app.viewModel().model().infoProperty().get() != null);
+    }
+
+    private ScrollPane scroll() {
+        return fx(() -> (ScrollPane) app.scene().lookup(".messages-scroll"));
+    }
+
+    private VBox messages() {
+        return fx(() -> app.view().chatView().messagesBox());
+    }
+
+    private boolean atBottom(ScrollPane s) {
+        return fx(() -> s.getVvalue() >= s.getVmax() - 1e-9);
+    }
+
+    private Node jump() {
+        return fx(() -> app.scene().lookup(".jump-to-latest"));
+    }
+
+    /** Streams paragraphs into the answer and waits until the chat has laid them out. */
+    private void streamParagraphs(FakeVisionChatSession.Ask ask, int from, int to) {
+        for (int i = from; i < to; i++) {
+            String p = "Paragraph " + i + " of a long answer, long enough to wrap on a narrow chat pane.";
+            double before = fx(() -> messages().getHeight());
+            ask.stream(p + "\n\n");
+            await("paragraph " + i + " laid out", 10, () -> app.viewModel().chat().messages().get(app.viewModel().chat().messages().size() - 1)
+                    .text().contains(p) && messages().getHeight() > before);
+        }
+    }
+
+    @Test
+    void theChatFollowsTheAnswerUnlessScrolledUpAndScrollsToANewQuestion() throws Exception {
+        openWithModel();
+        ScrollPane scroll = scroll();
+        robot.clickOn(".question").write("Describe the chart.").type(KeyCode.ENTER);
+        await("the question to be asked", 10, () -> session.asks.size() == 1);
+        FakeVisionChatSession.Ask ask = session.lastAsk();
+
+        streamParagraphs(ask, 0, 30);
+        assertTrue(fx(() -> messages().getHeight() > scroll.getViewportBounds().getHeight() * 2), "the answer is taller than the chat pane");
+        assertTrue(atBottom(scroll), "the chat followed the answer: vvalue " + fx(scroll::getVvalue));
+        assertFalse(fx(() -> jump().isVisible()), "no jump button while following");
+
+        // the reader scrolls up: the answer goes on growing below, the view stays where it was
+        scrollUp();
+        assertTrue(fx(() -> jump().isVisible()), "a jump-to-latest button once scrolled up");
+        double top = fx(() -> scrolledTop(scroll));
+        streamParagraphs(ask, 30, 35);
+        assertFalse(atBottom(scroll), "not pulled down while reading above");
+        assertEquals(top, fx(() -> scrolledTop(scroll)), 1.0, "the text being read did not move");
+
+        // the button jumps to the latest text, and the chat follows again
+        robot.clickOn(".jump-to-latest");
+        await("the jump", 10, () -> atBottom(scroll));
+        assertFalse(fx(() -> jump().isVisible()));
+        streamParagraphs(ask, 35, 40);
+        assertTrue(atBottom(scroll), "following again: vvalue " + fx(scroll::getVvalue));
+        ask.finish(app.viewModel().chat().lastAnswer(), FinishReason.EOS);
+        await("the answer to end", 10, () -> !app.viewModel().chat().answeringProperty().get());
+
+        // scrolled up, a new question is scrolled to
+        scrollUp();
+        robot.clickOn(".question").write("And the smallest bar?").type(KeyCode.ENTER);
+        await("the second question", 10, () -> session.asks.size() == 2 && messages().getChildren().size() == 4);
+        await("the new question in view", 10, () -> atBottom(scroll));
+        assertFalse(fx(() -> jump().isVisible()));
+    }
+
+    /** The reader drags the chat's scroll bar up. */
+    private void scrollUp() {
+        Node thumb = fx(() -> scroll().lookupAll(".scroll-bar").stream()
+                .filter(n -> n instanceof javafx.scene.control.ScrollBar b && b.getOrientation() == javafx.geometry.Orientation.VERTICAL)
+                .findFirst().orElseThrow().lookup(".thumb"));
+        robot.drag(thumb).moveBy(0, -150).drop();
+        await("the scroll up", 10, () -> !atBottom(scroll()));
+    }
+
+    /** How far the content is scrolled, in pixels from its top. */
+    private static double scrolledTop(ScrollPane s) {
+        double extra = s.getContent().getLayoutBounds().getHeight() - s.getViewportBounds().getHeight();
+        return Math.max(0, extra) * (s.getVvalue() - s.getVmin()) / (s.getVmax() - s.getVmin());
+    }
+}
