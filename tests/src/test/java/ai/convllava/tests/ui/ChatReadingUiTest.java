@@ -3,11 +3,15 @@ package ai.convllava.tests.ui;
 import ai.convllava.app.gui.AppPaths;
 import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.FakeVisionChatSession;
+import ai.convllava.app.gui.settings.Theme;
 import ai.convllava.model.api.FinishReason;
 import javafx.scene.Node;
 import javafx.scene.control.ScrollPane;
+import javafx.scene.control.TextArea;
 import javafx.scene.input.KeyCode;
 import javafx.scene.layout.VBox;
+import javafx.scene.paint.Color;
+import javafx.scene.text.Text;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -18,6 +22,7 @@ import java.nio.file.Path;
 
 import static ai.convllava.tests.ui.UiSupport.await;
 import static ai.convllava.tests.ui.UiSupport.fx;
+import static ai.convllava.tests.ui.UiSupport.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -132,5 +137,35 @@ class ChatReadingUiTest {
     private static double scrolledTop(ScrollPane s) {
         double extra = s.getContent().getLayoutBounds().getHeight() - s.getViewportBounds().getHeight();
         return Math.max(0, extra) * (s.getVvalue() - s.getVmin()) / (s.getVmax() - s.getVmin());
+    }
+
+    @Test
+    void theDarkThemesPlaceholderCanBeRead() throws Exception {
+        openWithModel();
+        run(() -> app.settings().themeProperty().set(Theme.DARK));
+        TextArea question = fx(() -> (TextArea) app.scene().lookup(".question"));
+        await("the placeholder", 10, () -> question.lookupAll(".text").stream()
+                .anyMatch(n -> n instanceof Text t && question.getPromptText().equals(t.getText()) && t.isVisible()));
+        Color fill = fx(() -> (Color) question.lookupAll(".text").stream()
+                .filter(n -> n instanceof Text t && question.getPromptText().equals(t.getText())).map(n -> ((Text) n).getFill())
+                .findFirst().orElseThrow());
+        Color background = Color.web("#1f2328"); // theme-dark.css: -c-surface, the text box's inner background
+        double contrast = contrast(fill, background);
+        assertTrue(contrast >= 3, "placeholder " + fill + " on " + background + ": contrast " + contrast + " (at least 3 to be read)");
+    }
+
+    /** WCAG contrast ratio of two colours. */
+    private static double contrast(Color a, Color b) {
+        double la = luminance(a);
+        double lb = luminance(b);
+        return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+    }
+
+    private static double luminance(Color c) {
+        return 0.2126 * lin(c.getRed()) + 0.7152 * lin(c.getGreen()) + 0.0722 * lin(c.getBlue());
+    }
+
+    private static double lin(double v) {
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
     }
 }
