@@ -3,9 +3,16 @@ package ai.convllava.tests.ui;
 import ai.convllava.app.gui.AppPaths;
 import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.FakeVisionChatSession;
+import ai.convllava.app.gui.chat.MarkdownText;
 import ai.convllava.app.gui.settings.Theme;
 import ai.convllava.model.api.FinishReason;
+import javafx.geometry.Bounds;
+import javafx.geometry.Point2D;
 import javafx.scene.Node;
+import javafx.scene.input.Clipboard;
+import javafx.scene.layout.GridPane;
+import javafx.scene.text.TextAlignment;
+import javafx.scene.text.TextFlow;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.control.TextArea;
 import javafx.scene.input.KeyCode;
@@ -122,6 +129,53 @@ class ChatReadingUiTest {
         await("the second question", 10, () -> session.asks.size() == 2 && messages().getChildren().size() == 4);
         await("the new question in view", 10, () -> atBottom(scroll));
         assertFalse(fx(() -> jump().isVisible()));
+    }
+
+    @Test
+    void anAnswersMarkdownIsShownAndPartOfItCanBeSelectedAndCopied() throws Exception {
+        openWithModel();
+        robot.clickOn(".question").write("What are the bars?").type(KeyCode.ENTER);
+        await("the question to be asked", 10, () -> session.asks.size() == 1);
+        String md = "The **total** is `42`:\n\n- first *item*\n- second item\n\n| Bar | Height |\n|---|---:|\n| red | 3 |\n| blue | 5 |\n\n"
+                + "```\nint x = 1;\n```\n";
+        session.lastAsk().stream(md);
+        session.lastAsk().finish(md, FinishReason.EOS);
+        await("the answer", 10, () -> !app.viewModel().chat().answeringProperty().get());
+
+        MarkdownText answer = fx(() -> MarkdownText.of(app.scene().lookup(".markdown")));
+        assertEquals("The total is 42:\nfirst item\nsecond item\nBar\tHeight\nred\t3\nblue\t5\nint x = 1;", fx(answer::shownText),
+                "the text without the Markdown syntax");
+        assertTrue(fx(() -> text("total").getFont().getStyle()).contains("Bold"), "bold: " + fx(() -> text("total").getFont()));
+        assertTrue(fx(() -> text("item").getFont().getStyle()).contains("Italic"), "italic: " + fx(() -> text("item").getFont()));
+        assertEquals("Monospaced", fx(() -> text("42").getFont().getFamily()), "a code span");
+        assertEquals("Monospaced", fx(() -> text("int x = 1;").getFont().getFamily()), "a code block");
+        assertEquals(2, fx(() -> app.scene().getRoot().lookupAll(".md-list-marker").size()), "two list items");
+        GridPane table = fx(() -> (GridPane) app.scene().lookup(".md-table"));
+        assertEquals(6, fx(() -> table.getChildren().size()), "a 3 x 2 table");
+        assertEquals(TextAlignment.RIGHT, fx(() -> ((TextFlow) text("5").getParent()).getTextAlignment()), "---: aligns right");
+
+        // drag over part of the first paragraph, then Ctrl+C
+        Text total = fx(() -> text("total"));
+        Text code = fx(() -> text("42"));
+        Bounds from = fx(() -> total.localToScreen(total.getLayoutBounds()));
+        Bounds to = fx(() -> code.localToScreen(code.getLayoutBounds()));
+        robot.drag(new Point2D(from.getMinX() + 1, from.getCenterY())).dropTo(new Point2D(to.getMaxX() - 1, to.getCenterY()));
+        assertEquals("total is 42", fx(answer::selectedText));
+        assertTrue(fx(() -> app.scene().getRoot().lookupAll(".md-selection").stream()
+                .anyMatch(n -> !((javafx.scene.shape.Path) n).getElements().isEmpty())), "the selection is drawn");
+        run(() -> Clipboard.getSystemClipboard().clear());
+        robot.push(KeyCode.CONTROL, KeyCode.C);
+        assertEquals("total is 42", fx(() -> Clipboard.getSystemClipboard().getString()));
+
+        // the answer's Copy link copies all of it, as written
+        robot.clickOn(".copy-answer-link");
+        assertEquals(md, fx(() -> Clipboard.getSystemClipboard().getString()));
+    }
+
+    /** The one Text of the answer that reads {@code s}. */
+    private Text text(String s) {
+        return app.scene().getRoot().lookupAll(".md-text").stream().filter(n -> s.equals(((Text) n).getText())).map(n -> (Text) n)
+                .findFirst().orElseThrow(() -> new AssertionError("no text \"" + s + "\" in the answer"));
     }
 
     /** The reader drags the chat's scroll bar up. */

@@ -108,8 +108,12 @@ final class UiSupport {
         return Platform.isFxApplicationThread();
     }
 
-    /** A message's text as shown: a label's, or an answer's clickable words (a TextFlow of Texts) joined. */
+    /** A message's text as shown: a label's, an answer's Markdown without its syntax, or a TextFlow's Texts joined. */
     static String shownText(javafx.scene.Node n) {
+        ai.convllava.app.gui.chat.MarkdownText md = ai.convllava.app.gui.chat.MarkdownText.of(n);
+        if (md != null) {
+            return md.shownText();
+        }
         if (n instanceof javafx.scene.control.Labeled l) {
             return l.getText();
         }
