@@ -64,10 +64,13 @@ class ChatViewModelTest {
         h.ui.runAll();
         assertEquals("the final text", answer.text());
         assertFalse(answer.streamingProperty().get());
-        assertTrue(answer.footerProperty().get().contains("first token 1.50 s"), answer.footerProperty().get());
-        assertTrue(answer.footerProperty().get().contains("10.0 tokens/s"), answer.footerProperty().get());
-        assertTrue(answer.footerProperty().get().contains("66 prompt tokens (16 visual)"), answer.footerProperty().get());
-        assertTrue(answer.footerProperty().get().contains("50 of 66 prompt tokens were ready"), answer.footerProperty().get());
+        assertEquals("first words after 1.50 s \u00b7 3 tokens at 10.0 a second \u00b7 76% already read", answer.footerProperty().get(),
+                "plain words under the answer: no prompt tokens, visual tokens or cache");
+        String details = answer.footerDetailsProperty().get();
+        assertTrue(details.contains("Time to first token: 1.50 s"), details);
+        assertTrue(details.contains("10.0 tokens/s"), details);
+        assertTrue(details.contains("Prompt: 66 tokens (16 visual)"), details);
+        assertTrue(details.contains("50 of 66 prompt tokens were ready"), details);
         assertEquals(50, chat.current().orElseThrow().messages().get(1).stats().readyPromptTokens(), "saved with the answer");
         assertEquals(SessionState.READY, chat.stateProperty().get());
         assertFalse(chat.answeringProperty().get());

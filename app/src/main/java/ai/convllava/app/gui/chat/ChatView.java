@@ -210,6 +210,11 @@ public final class ChatView {
         footer.visibleProperty().bind(m.footerProperty().isNotEmpty());
         footer.managedProperty().bind(footer.visibleProperty());
         footer.setAccessibleText("Answer statistics");
+        // the numbers with their technical names on hover; the line itself is in plain words
+        Tooltip details = new Tooltip();
+        details.textProperty().bind(m.footerDetailsProperty());
+        footer.tooltipProperty().bind(Bindings.when(m.footerDetailsProperty().isEmpty()).then((Tooltip) null).otherwise(details));
+        footer.accessibleHelpProperty().bind(m.footerDetailsProperty());
         Hyperlink heatmap = new Hyperlink("Heatmap");
         heatmap.getStyleClass().add("heatmap-link");
         heatmap.setAccessibleText("Show where the model looked while writing this answer");

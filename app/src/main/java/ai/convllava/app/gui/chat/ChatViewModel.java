@@ -351,12 +351,13 @@ public final class ChatViewModel {
             SavedConversation.Stats stats = new SavedConversation.Stats(t.timeToFirstTokenMs(), t.decodeTokensPerSecond(), r.promptTokens(),
                     r.imageTokens(), r.generatedIds().length, r.reusedPromptTokens());
             String why = r.finishReason() == FinishReason.ERROR ? r.error() : null;
-            conversation.finish(m, text, why, r.finishReason().name(), stats, StatsText.of(stats, r.finishReason().name()));
+            conversation.finish(m, text, why, r.finishReason().name(), stats, StatsText.of(stats, r.finishReason().name()),
+                    StatsText.details(stats, r.finishReason().name()));
             keepAttention(a, r);
         } else if (e != null) {
-            conversation.finish(m, null, Errors.message(e), FinishReason.ERROR.name(), null, "failed");
+            conversation.finish(m, null, Errors.message(e), FinishReason.ERROR.name(), null, "failed", "");
         } else {
-            conversation.finish(m, null, null, FinishReason.CANCELLED.name(), null, "stopped");
+            conversation.finish(m, null, null, FinishReason.CANCELLED.name(), null, "stopped", "");
         }
         answering.set(false);
         stage.set("");
