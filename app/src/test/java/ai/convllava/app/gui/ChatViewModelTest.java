@@ -121,6 +121,38 @@ class ChatViewModelTest {
     }
 
     @Test
+    void regenerateAtTemperatureZeroSamplesAnotherAnswerAndSaysSo() {
+        Harness h = new Harness(tmp).withModel();
+        assertEquals(0.0, h.settings.temperatureProperty().get(), "greedy by default");
+        ChatViewModel chat = send(h, "q");
+        assertEquals(0.0, h.service.lastAsk().request().generation().temperature());
+        h.service.lastAsk().finish("the greedy answer", FinishReason.EOS);
+        h.ui.runAll();
+        assertTrue(chat.regenerateHintProperty().get().contains("sampled at temperature 0.7"), chat.regenerateHintProperty().get());
+        assertNull(chat.noticeProperty().get());
+
+        chat.regenerate();
+        ai.convllava.model.api.GenerationConfig g = h.service.lastAsk().request().generation();
+        assertEquals(ChatViewModel.REGENERATE_TEMPERATURE, g.temperature(), "greedy again would be the same answer");
+        assertNull(g.seed(), "a fresh seed each time");
+        assertTrue(chat.noticeProperty().get().startsWith("Temperature is 0 in Settings"), chat.noticeProperty().get());
+        assertEquals(0.0, h.settings.temperatureProperty().get(), "the settings stay");
+        h.service.lastAsk().finish("a sampled answer", FinishReason.EOS);
+        h.ui.runAll();
+
+        send(h, "next");
+        assertEquals(0.0, h.service.lastAsk().request().generation().temperature(), "a new question is greedy again");
+        assertNull(chat.noticeProperty().get(), "the notice was about the regenerated answer");
+
+        h.settings.temperatureProperty().set(0.9);
+        h.service.lastAsk().finish("x", FinishReason.EOS);
+        h.ui.runAll();
+        chat.regenerate();
+        assertEquals(0.9, h.service.lastAsk().request().generation().temperature(), "a sampling temperature is used as set");
+        assertNull(chat.noticeProperty().get());
+    }
+
+    @Test
     void clearStartsANewConversation() {
         Harness h = new Harness(tmp).withModel();
         ChatViewModel chat = send(h, "q");

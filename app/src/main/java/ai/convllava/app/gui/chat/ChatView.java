@@ -123,6 +123,9 @@ public final class ChatView {
         sendButton.disableProperty().bind(vm.canSendProperty().not());
         stopButton.disableProperty().bind(vm.canStopProperty().not());
         regenerateButton.disableProperty().bind(vm.canRegenerateProperty().not());
+        Tooltip regenerate = new Tooltip();
+        regenerate.textProperty().bind(vm.regenerateHintProperty());
+        regenerateButton.setTooltip(regenerate);
         copyButton.disableProperty().bind(Bindings.isEmpty(vm.messages()));
         clearButton.disableProperty().bind(vm.canClearProperty().not());
     }
