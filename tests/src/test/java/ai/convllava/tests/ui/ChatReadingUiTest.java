@@ -13,6 +13,7 @@ import javafx.scene.input.Clipboard;
 import javafx.scene.layout.GridPane;
 import javafx.scene.text.TextAlignment;
 import javafx.scene.text.TextFlow;
+import javafx.scene.control.Label;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.control.TextArea;
 import javafx.scene.input.KeyCode;
@@ -197,6 +198,8 @@ class ChatReadingUiTest {
     void theDarkThemesPlaceholderCanBeRead() throws Exception {
         openWithModel();
         run(() -> app.settings().themeProperty().set(Theme.DARK));
+        await("the dark theme's styles", 10, () -> app.scene().lookup(".main-root") instanceof javafx.scene.layout.Region r
+                && r.getBackground() != null && Color.web("#16191d").equals(r.getBackground().getFills().get(0).getFill()));
         TextArea question = fx(() -> (TextArea) app.scene().lookup(".question"));
         await("the placeholder", 10, () -> question.lookupAll(".text").stream()
                 .anyMatch(n -> n instanceof Text t && question.getPromptText().equals(t.getText()) && t.isVisible()));
@@ -206,6 +209,18 @@ class ChatReadingUiTest {
         Color background = Color.web("#1f2328"); // theme-dark.css: -c-surface, the text box's inner background
         double contrast = contrast(fill, background);
         assertTrue(contrast >= 3, "placeholder " + fill + " on " + background + ": contrast " + contrast + " (at least 3 to be read)");
+    }
+
+    @Test
+    void theImagesFileNameIsShown() throws Exception {
+        openWithModel();
+        assertFalse(fx(() -> app.scene().lookup(".image-name").isVisible()), "no name without an image");
+        assertTrue(fx(() -> app.view().handleTransfer(ai.convllava.app.gui.image.TransferData.ofFiles(UiSupport.wide().toFile()))));
+        await("the image", 10, () -> app.viewModel().image().originalProperty().get() != null);
+        Label name = fx(() -> (Label) app.scene().lookup(".image-name"));
+        assertEquals("wide.png", fx(name::getText));
+        assertTrue(fx(name::isVisible));
+        assertEquals(UiSupport.wide().toAbsolutePath().toString(), fx(() -> name.getTooltip().getText()), "the whole path on hover");
     }
 
     /** WCAG contrast ratio of two colours. */
