@@ -64,10 +64,13 @@ class ChatViewModelTest {
         h.ui.runAll();
         assertEquals("the final text", answer.text());
         assertFalse(answer.streamingProperty().get());
-        assertTrue(answer.footerProperty().get().contains("first token 1.50 s"), answer.footerProperty().get());
-        assertTrue(answer.footerProperty().get().contains("10.0 tokens/s"), answer.footerProperty().get());
-        assertTrue(answer.footerProperty().get().contains("66 prompt tokens (16 visual)"), answer.footerProperty().get());
-        assertTrue(answer.footerProperty().get().contains("50 of 66 prompt tokens were ready"), answer.footerProperty().get());
+        assertEquals("first words after 1.50 s \u00b7 3 tokens at 10.0 a second \u00b7 76% already read", answer.footerProperty().get(),
+                "plain words under the answer: no prompt tokens, visual tokens or cache");
+        String details = answer.footerDetailsProperty().get();
+        assertTrue(details.contains("Time to first token: 1.50 s"), details);
+        assertTrue(details.contains("10.0 tokens/s"), details);
+        assertTrue(details.contains("Prompt: 66 tokens (16 visual)"), details);
+        assertTrue(details.contains("50 of 66 prompt tokens were ready"), details);
         assertEquals(50, chat.current().orElseThrow().messages().get(1).stats().readyPromptTokens(), "saved with the answer");
         assertEquals(SessionState.READY, chat.stateProperty().get());
         assertFalse(chat.answeringProperty().get());
@@ -115,6 +118,38 @@ class ChatViewModelTest {
         assertEquals("answer two again", chat.messages().get(3).text());
         assertEquals("answer two again", chat.lastAnswer());
         assertEquals(3, h.service.asks.size());
+    }
+
+    @Test
+    void regenerateAtTemperatureZeroSamplesAnotherAnswerAndSaysSo() {
+        Harness h = new Harness(tmp).withModel();
+        assertEquals(0.0, h.settings.temperatureProperty().get(), "greedy by default");
+        ChatViewModel chat = send(h, "q");
+        assertEquals(0.0, h.service.lastAsk().request().generation().temperature());
+        h.service.lastAsk().finish("the greedy answer", FinishReason.EOS);
+        h.ui.runAll();
+        assertTrue(chat.regenerateHintProperty().get().contains("sampled at temperature 0.7"), chat.regenerateHintProperty().get());
+        assertNull(chat.noticeProperty().get());
+
+        chat.regenerate();
+        ai.convllava.model.api.GenerationConfig g = h.service.lastAsk().request().generation();
+        assertEquals(ChatViewModel.REGENERATE_TEMPERATURE, g.temperature(), "greedy again would be the same answer");
+        assertNull(g.seed(), "a fresh seed each time");
+        assertTrue(chat.noticeProperty().get().startsWith("Temperature is 0 in Settings"), chat.noticeProperty().get());
+        assertEquals(0.0, h.settings.temperatureProperty().get(), "the settings stay");
+        h.service.lastAsk().finish("a sampled answer", FinishReason.EOS);
+        h.ui.runAll();
+
+        send(h, "next");
+        assertEquals(0.0, h.service.lastAsk().request().generation().temperature(), "a new question is greedy again");
+        assertNull(chat.noticeProperty().get(), "the notice was about the regenerated answer");
+
+        h.settings.temperatureProperty().set(0.9);
+        h.service.lastAsk().finish("x", FinishReason.EOS);
+        h.ui.runAll();
+        chat.regenerate();
+        assertEquals(0.9, h.service.lastAsk().request().generation().temperature(), "a sampling temperature is used as set");
+        assertNull(chat.noticeProperty().get());
     }
 
     @Test

@@ -103,9 +103,11 @@ class HeatmapViewModelTest {
         assertEquals(0.5f, red[15], 1e-6f);
         assertEquals(0f, red[1]);
         assertTrue(hm.captionProperty().get().startsWith("\u201cRed\u201d (1 of 4)"), hm.captionProperty().get());
+        assertEquals("layer 1 of 2", hm.layerTextProperty().get(), "counted from 1, out of the model's 2 layers");
         hm.aggregationKindProperty().set(Aggregation.Kind.LAYER);
         hm.layerProperty().set(1);
         assertEquals(Aggregation.layer(1), hm.aggregation());
+        assertEquals("layer 2 of 2", hm.layerTextProperty().get(), "the last of 2 layers, not \"1 / 1\"");
         assertEquals(1f, hm.mapProperty().get()[15], 1e-6f);
         assertEquals(0f, hm.mapProperty().get()[0]);
         hm.layerProperty().set(7);

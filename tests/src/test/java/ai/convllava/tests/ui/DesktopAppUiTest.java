@@ -117,7 +117,11 @@ class DesktopAppUiTest {
         assertTrue(seen.size() >= 2, "the answer appeared in steps, not at once: " + seen);
         assertTrue(seen.get(0).length() < UiSupport.CLI_ANSWER.length(), "first update already shorter than the answer: " + seen);
         String footer = fx(() -> answer.footerProperty().get());
-        assertTrue(footer.contains("tokens/s") && footer.contains("16 visual") && footer.contains("16 generated"), footer);
+        assertTrue(footer.contains("16 tokens at") && footer.contains("a second"), footer);
+        String details = fx(() -> answer.footerDetailsProperty().get());
+        assertTrue(details.contains("tokens/s") && details.contains("16 visual") && details.contains("Generated: 16 tokens"), details);
+        assertEquals(details, fx(() -> app.view().chatView().messagesBox().lookupAll(".message-footer").stream()
+                .map(n -> ((Label) n).getTooltip()).filter(t -> t != null).reduce((a, b) -> b).orElseThrow().getText()), "the details on hover");
 
         // a long follow-up, stopped with Esc while it is being written
         run(() -> app.settings().maxNewTokensProperty().set(400));
@@ -182,8 +186,8 @@ class DesktopAppUiTest {
         assertEquals(UiSupport.CLI_ANSWER, fx(answer::text), "the same answer as without reading ahead");
         SavedConversation.Stats stats = answer.stats();
         assertTrue(stats.promptTokens() - stats.readyPromptTokens() <= 6, "only \" ASSISTANT:\" was left to read: " + stats);
-        String footer = fx(() -> answer.footerProperty().get());
-        assertTrue(footer.contains(stats.readyPromptTokens() + " of " + stats.promptTokens() + " prompt tokens were ready"), footer);
+        String details = fx(() -> answer.footerDetailsProperty().get());
+        assertTrue(details.contains(stats.readyPromptTokens() + " of " + stats.promptTokens() + " prompt tokens were ready"), details);
     }
 
     @Test

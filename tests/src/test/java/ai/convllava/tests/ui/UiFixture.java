@@ -70,6 +70,13 @@ public final class UiFixture implements BeforeEachCallback, AfterEachCallback, P
         return app;
     }
 
+    /** Opens the real app on a given session (a scripted one, to stream answers step by step); closed after the test. */
+    public DesktopApp open(AppPaths paths, ai.convllava.model.api.VisionChatSession session) throws Exception {
+        DesktopApp app = UiSupport.open(paths, session);
+        apps.add(app);
+        return app;
+    }
+
     /** Closes an app now (a restart in the middle of a test). */
     public void close(DesktopApp app) throws Exception {
         apps.remove(app);

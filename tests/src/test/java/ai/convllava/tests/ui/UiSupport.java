@@ -48,8 +48,11 @@ final class UiSupport {
 
     /** Use {@link UiFixture#open}, which also closes it after the test. */
     static DesktopApp open(AppPaths paths) throws Exception {
-        return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), VisionChatSession.local(), paths, null))
-                .get(30, TimeUnit.SECONDS);
+        return open(paths, VisionChatSession.local());
+    }
+
+    static DesktopApp open(AppPaths paths, VisionChatSession session) throws Exception {
+        return WaitForAsyncUtils.asyncFx(() -> DesktopApp.open(new Stage(), session, paths, null)).get(30, TimeUnit.SECONDS);
     }
 
     static void close(DesktopApp app) throws Exception {
@@ -105,8 +108,12 @@ final class UiSupport {
         return Platform.isFxApplicationThread();
     }
 
-    /** A message's text as shown: a label's, or an answer's clickable words (a TextFlow of Texts) joined. */
+    /** A message's text as shown: a label's, an answer's Markdown without its syntax, or a TextFlow's Texts joined. */
     static String shownText(javafx.scene.Node n) {
+        ai.convllava.app.gui.chat.MarkdownText md = ai.convllava.app.gui.chat.MarkdownText.of(n);
+        if (md != null) {
+            return md.shownText();
+        }
         if (n instanceof javafx.scene.control.Labeled l) {
             return l.getText();
         }

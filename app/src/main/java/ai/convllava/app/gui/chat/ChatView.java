@@ -4,12 +4,13 @@ import ai.convllava.app.gui.common.Fxml;
 import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.conversation.HeatmapSource;
 import ai.convllava.model.api.heatmap.TokenPiece;
+import javafx.beans.InvalidationListener;
+import javafx.beans.WeakInvalidationListener;
 import javafx.beans.binding.Bindings;
-import javafx.beans.value.ChangeListener;
-import javafx.beans.value.WeakChangeListener;
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.collections.ListChangeListener;
 import javafx.fxml.FXML;
-import javafx.scene.Cursor;
 import javafx.scene.Node;
 import javafx.scene.Parent;
 import javafx.scene.control.Button;
@@ -21,16 +22,12 @@ import javafx.scene.control.ProgressBar;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.control.TextArea;
 import javafx.scene.control.Tooltip;
-import javafx.scene.input.Clipboard;
-import javafx.scene.input.ClipboardContent;
 import javafx.scene.input.KeyCode;
 import javafx.scene.input.KeyEvent;
-import javafx.scene.input.MouseButton;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
-import javafx.scene.text.Text;
-import javafx.scene.text.TextFlow;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
 
@@ -57,7 +54,13 @@ public final class ChatView {
     private final ChatViewModel vm;
     private final Label empty = new Label("Ask about the image: \u201cWhat is the tallest bar in this chart?\u201d, "
             + "\u201cWhat is the total on this invoice?\u201d, \u201cSummarise this page.\u201d");
-    private boolean stickToBottom = true;
+    @FXML private Button jumpButton;
+    /** The chat keeps the end of the conversation in view (until the reader scrolls up from it). */
+    private final ReadOnlyBooleanWrapper following = new ReadOnlyBooleanWrapper(this, "following", true);
+    /** The messages' height when the scroll position was last the reader's doing. */
+    private double laidOutHeight;
+    /** The scroll position is being set here, not by the reader. */
+    private boolean scrolling;
     private BiConsumer<ChatMessage, Integer> onShowHeatmap = (m, piece) -> { };
 
     public ChatView(ChatViewModel vm) {
@@ -93,12 +96,7 @@ public final class ChatView {
         empty.setWrapText(true);
         vm.messages().addListener((ListChangeListener<ChatMessage>) c -> rebuild());
         rebuild();
-        messagesScroll.vvalueProperty().addListener((o, a, v) -> stickToBottom = v.doubleValue() >= messagesScroll.getVmax() - 0.02);
-        messagesBox.heightProperty().addListener((o, a, b) -> {
-            if (stickToBottom) {
-                messagesScroll.setVvalue(messagesScroll.getVmax());
-            }
-        });
+        followTheEnd();
 
         errorLabel.textProperty().bind(vm.errorProperty());
         errorBox.visibleProperty().bind(vm.errorProperty().isNotNull());
@@ -125,8 +123,66 @@ public final class ChatView {
         sendButton.disableProperty().bind(vm.canSendProperty().not());
         stopButton.disableProperty().bind(vm.canStopProperty().not());
         regenerateButton.disableProperty().bind(vm.canRegenerateProperty().not());
+        Tooltip regenerate = new Tooltip();
+        regenerate.textProperty().bind(vm.regenerateHintProperty());
+        regenerateButton.setTooltip(regenerate);
         copyButton.disableProperty().bind(Bindings.isEmpty(vm.messages()));
         clearButton.disableProperty().bind(vm.canClearProperty().not());
+    }
+
+    /**
+     * The chat follows the end while an answer grows, and scrolls to a question when it is asked; once
+     * the reader scrolls up it stays where it is and offers a button to the latest text. Whether the
+     * chat follows changes only with the reader's own scrolling: when the messages grow, the scroll
+     * pane's skin rescales vvalue so that the visible text does not move (and resets it while
+     * everything fits), and taking those changes for the reader's stopped the following at the
+     * first growth.
+     */
+    private void followTheEnd() {
+        messagesScroll.vvalueProperty().addListener((o, a, v) -> {
+            if (!scrolling && messagesBox.getHeight() == laidOutHeight) {
+                following.set(atEnd());
+            }
+        });
+        messagesBox.heightProperty().addListener((o, a, h) -> {
+            laidOutHeight = h.doubleValue();
+            if (following.get() || fitsInView()) {
+                following.set(true);
+                scrollToEnd();
+            }
+        });
+        vm.messages().addListener((ListChangeListener<ChatMessage>) c -> {
+            while (c.next()) {
+                if (c.wasAdded() && c.getAddedSubList().stream().anyMatch(m -> m.role() == ChatMessage.Role.USER) || c.getList().isEmpty()) {
+                    following.set(true); // a question asked (or a new chat): show it, and follow its answer
+                    scrollToEnd();
+                }
+            }
+        });
+        jumpButton.visibleProperty().bind(following.not());
+        jumpButton.managedProperty().bind(jumpButton.visibleProperty());
+    }
+
+    private boolean atEnd() {
+        return fitsInView() || messagesScroll.getVvalue() >= messagesScroll.getVmax() - 1e-6;
+    }
+
+    private boolean fitsInView() {
+        return messagesBox.getHeight() <= messagesScroll.getViewportBounds().getHeight();
+    }
+
+    private void scrollToEnd() {
+        scrolling = true;
+        try {
+            messagesScroll.setVvalue(messagesScroll.getVmax());
+        } finally {
+            scrolling = false;
+        }
+    }
+
+    /** Whether the chat keeps the end of the conversation in view (false once the reader scrolled up). */
+    public ReadOnlyBooleanProperty followingProperty() {
+        return following.getReadOnlyProperty();
     }
 
     private void rebuild() {
@@ -144,11 +200,6 @@ public final class ChatView {
         boolean user = m.role() == ChatMessage.Role.USER;
         Label role = new Label(user ? "You" : "ConvLLaVA");
         role.getStyleClass().add("message-role");
-        Label text = new Label();
-        text.getStyleClass().add("message-text");
-        text.setWrapText(true);
-        text.textProperty().bind(m.textProperty());
-        text.accessibleTextProperty().bind(Bindings.concat(user ? "Question: " : "Answer: ", m.textProperty()));
         Label error = new Label();
         error.getStyleClass().add("message-error");
         error.setWrapText(true);
@@ -162,68 +213,104 @@ public final class ChatView {
         footer.visibleProperty().bind(m.footerProperty().isNotEmpty());
         footer.managedProperty().bind(footer.visibleProperty());
         footer.setAccessibleText("Answer statistics");
+        // the numbers with their technical names on hover; the line itself is in plain words
+        Tooltip details = new Tooltip();
+        details.textProperty().bind(m.footerDetailsProperty());
+        footer.tooltipProperty().bind(Bindings.when(m.footerDetailsProperty().isEmpty()).then((Tooltip) null).otherwise(details));
+        footer.accessibleHelpProperty().bind(m.footerDetailsProperty());
         Hyperlink heatmap = new Hyperlink("Heatmap");
         heatmap.getStyleClass().add("heatmap-link");
         heatmap.setAccessibleText("Show where the model looked while writing this answer");
         heatmap.visibleProperty().bind(m.attentionProperty().isNotNull());
         heatmap.managedProperty().bind(heatmap.visibleProperty());
         heatmap.setOnAction(e -> onShowHeatmap.accept(m, -1));
-        VBox box = new VBox(role, text, error, footer, heatmap);
-        box.getStyleClass().addAll("message", user ? "user" : "assistant");
-        if (!user) {
-            // once the answer's maps are in, its words can be clicked; held by the bubble and observed
-            // weakly, so the bubbles a rebuild drops do not stay attached to the message
-            ChangeListener<HeatmapSource> words = (o, was, now) -> box.getChildren().set(1, answerText(m, now, text));
-            box.getProperties().put(ChangeListener.class, words);
-            m.attentionProperty().addListener(new WeakChangeListener<>(words));
-            box.getChildren().set(1, answerText(m, m.attentionProperty().get(), text));
+        if (user) {
+            Label text = new Label();
+            text.getStyleClass().add("message-text");
+            text.setWrapText(true);
+            text.textProperty().bind(m.textProperty());
+            text.accessibleTextProperty().bind(Bindings.concat("Question: ", m.textProperty()));
+            VBox box = new VBox(role, text, error, footer);
+            box.getStyleClass().addAll("message", "user");
+            MenuItem copy = new MenuItem("Copy");
+            copy.setOnAction(e -> MarkdownText.copy(m.text()));
+            box.setOnContextMenuRequested(e -> new ContextMenu(copy).show(box, e.getScreenX(), e.getScreenY()));
+            return box;
         }
-        MenuItem copy = new MenuItem("Copy");
-        copy.setOnAction(e -> copy(m.text()));
-        box.setOnContextMenuRequested(e -> new ContextMenu(copy).show(box, e.getScreenX(), e.getScreenY()));
+        MarkdownText text = new MarkdownText();
+        Hyperlink copyAnswer = new Hyperlink("Copy");
+        copyAnswer.getStyleClass().add("copy-answer-link");
+        copyAnswer.setAccessibleText("Copy this answer");
+        copyAnswer.visibleProperty().bind(m.streamingProperty().not());
+        copyAnswer.managedProperty().bind(copyAnswer.visibleProperty());
+        copyAnswer.setOnAction(e -> MarkdownText.copy(m.text()));
+        HBox links = new HBox(copyAnswer, heatmap);
+        links.getStyleClass().add("message-links");
+        VBox box = new VBox(role, text.root(), error, footer, links);
+        box.getStyleClass().addAll("message", "assistant");
+        // the answer is rendered again as it grows, and with clickable words once its maps are in; held by
+        // the bubble and observed weakly, so the bubbles a rebuild drops do not stay attached to the message
+        InvalidationListener render = o -> render(m, text);
+        box.getProperties().put(InvalidationListener.class, render);
+        m.textProperty().addListener(new WeakInvalidationListener(render));
+        m.attentionProperty().addListener(new WeakInvalidationListener(render));
+        render(m, text);
+        MenuItem copySelection = new MenuItem("Copy selection");
+        copySelection.setOnAction(e -> MarkdownText.copy(text.selectedText()));
+        MenuItem copy = new MenuItem("Copy answer");
+        copy.setOnAction(e -> MarkdownText.copy(m.text()));
+        box.setOnContextMenuRequested(e -> {
+            copySelection.setDisable(text.selectedText().isEmpty());
+            new ContextMenu(copySelection, copy).show(box, e.getScreenX(), e.getScreenY());
+        });
         return box;
     }
 
+    /** The answer's Markdown, its words clickable (each opening its map) when the answer's maps match its text. */
+    private void render(ChatMessage m, MarkdownText text) {
+        Words words = Words.of(m.text(), m.attentionProperty().get());
+        text.setMarkdown(m.text(), words == null ? null : words.starts());
+        text.setOnWordClicked(k -> onShowHeatmap.accept(m, words == null ? -1 : words.pieces()[k]));
+        text.root().setAccessibleText("Answer: " + m.text());
+        if (words != null && text.root().getProperties().get(Tooltip.class) == null) {
+            Tooltip tip = new Tooltip("Click a word to see where the model looked while it wrote it");
+            Tooltip.install(text.root(), tip);
+            text.root().getProperties().put(Tooltip.class, tip);
+        }
+    }
+
     /**
-     * The answer as the words of its heatmap, each opening the map of itself, when the answer has maps
-     * and its text is exactly their pieces' (else, or while streaming, the plain label).
+     * Where the heatmap's words start in an answer's text (ascending) and the piece of
+     * {@code AttentionMaps.pieces()} each is; null without maps, or when the text is not exactly their
+     * pieces' (an edited or re-decoded text: the pieces no longer say where each word is).
      */
-    private Node answerText(ChatMessage m, HeatmapSource source, Label plain) {
-        if (source == null) {
-            return plain;
-        }
-        List<TokenPiece> pieces = source.maps().pieces();
-        StringBuilder all = new StringBuilder();
-        for (TokenPiece p : pieces) {
-            all.append(p.end() ? "" : p.text());
-        }
-        if (!all.toString().strip().equals(m.text().strip())) {
-            return plain; // an edited or re-decoded text: the pieces no longer say where each word is
-        }
-        TextFlow flow = new TextFlow();
-        flow.getStyleClass().add("message-text");
-        boolean leading = true;
-        for (int i = 0; i < pieces.size(); i++) {
-            TokenPiece p = pieces.get(i);
-            String t = p.end() ? "" : leading ? p.text().stripLeading() : p.text();
-            if (t.isEmpty()) {
-                continue;
+    private record Words(int[] starts, int[] pieces) {
+        static Words of(String text, HeatmapSource source) {
+            if (source == null) {
+                return null;
             }
-            leading = false;
-            Text word = new Text(t);
-            word.getStyleClass().add("answer-word");
-            word.setCursor(Cursor.HAND);
-            int piece = i;
-            word.setOnMouseClicked(e -> {
-                if (e.getButton() == MouseButton.PRIMARY) {
-                    onShowHeatmap.accept(m, piece);
+            List<TokenPiece> pieces = source.maps().pieces();
+            StringBuilder all = new StringBuilder();
+            for (TokenPiece p : pieces) {
+                all.append(p.end() ? "" : p.text());
+            }
+            String joined = all.toString();
+            if (!joined.strip().equals(text.strip())) {
+                return null;
+            }
+            int shift = text.indexOf(text.strip()) - joined.indexOf(joined.strip());
+            List<int[]> found = new ArrayList<>();
+            int at = 0;
+            for (int i = 0; i < pieces.size(); i++) {
+                String t = pieces.get(i).end() ? "" : pieces.get(i).text();
+                int start = at + shift;
+                at += t.length();
+                if (!t.isEmpty() && start >= 0 && start < text.length() && (found.isEmpty() || start > found.get(found.size() - 1)[0])) {
+                    found.add(new int[] {start, i});
                 }
-            });
-            flow.getChildren().add(word);
+            }
+            return new Words(found.stream().mapToInt(f -> f[0]).toArray(), found.stream().mapToInt(f -> f[1]).toArray());
         }
-        flow.setAccessibleText("Answer: " + m.text());
-        Tooltip.install(flow, new Tooltip("Click a word to see where the model looked while it wrote it"));
-        return flow;
     }
 
     /** Puts the last answer on the clipboard. */
@@ -235,9 +322,13 @@ public final class ChatView {
     }
 
     private static void copy(String s) {
-        ClipboardContent c = new ClipboardContent();
-        c.putString(s);
-        Clipboard.getSystemClipboard().setContent(c);
+        MarkdownText.copy(s);
+    }
+
+    @FXML
+    private void onJumpToLatest() {
+        following.set(true);
+        scrollToEnd();
     }
 
     @FXML

@@ -28,6 +28,7 @@ import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.image.PreprocessedImage;
 import javafx.beans.binding.Bindings;
 import javafx.beans.binding.BooleanBinding;
+import javafx.beans.binding.StringBinding;
 import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyDoubleProperty;
@@ -75,6 +76,8 @@ public final class ChatViewModel {
     public static final int KEEP_ATTENTION_ANSWERS = OpenConversation.KEEP_ATTENTION_ANSWERS;
     /** Pause after the last keystroke before the question being typed is read into the model. */
     public static final long DRAFT_DELAY_MS = DraftReader.DELAY_MS;
+    /** Regenerate samples at this temperature when the settings say 0 (greedy would write the same answer again). */
+    public static final double REGENERATE_TEMPERATURE = 0.7;
 
     private final VisionChatSession session;
     private final AppSettings settings;
@@ -96,6 +99,7 @@ public final class ChatViewModel {
     private final BooleanBinding canSend;
     private final BooleanBinding canRegenerate;
     private final BooleanBinding canClear;
+    private final StringBinding regenerateHint;
 
     private Answer current;
     private long lastSave;
@@ -164,6 +168,10 @@ public final class ChatViewModel {
         canClear = Bindings.createBooleanBinding(() -> !answering.get() && (!conversation.isEmpty() || conversation.idProperty().get() != null),
                 answering, conversation.messages(), conversation.idProperty());
 
+        regenerateHint = Bindings.createStringBinding(() -> settings.temperatureProperty().get() == 0
+                ? "Write the last answer again, sampled at temperature " + REGENERATE_TEMPERATURE
+                        + " (at the temperature of 0 in Settings it would be the same answer)"
+                : "Write the last answer again (temperature " + settings.temperatureProperty().get() + ")", settings.temperatureProperty());
         input.addListener((o, a, b) -> drafts.edited());
         settings.readWhileTypingProperty().addListener((o, a, on) -> {
             if (on) {
@@ -244,7 +252,11 @@ public final class ChatViewModel {
         stage.set("Stopping\u2026");
     }
 
-    /** Writes the last answer again (sampling settings may give a different one). */
+    /**
+     * Writes the last answer again. At temperature 0 (greedy, the default) the model would write the very
+     * same answer, so that one answer is sampled at {@link #REGENERATE_TEMPERATURE} with a fresh seed, and a
+     * notice says so; the settings do not change.
+     */
     public void regenerate() {
         if (!canRegenerate.get()) {
             return;
@@ -253,8 +265,21 @@ public final class ChatViewModel {
         if (gen == null) {
             return;
         }
+        String why = null;
+        if (gen.temperature() == 0) {
+            gen = new GenerationConfig(gen.maxNewTokens(), REGENERATE_TEMPERATURE, gen.topP(), gen.topK(), gen.repetitionPenalty(), null,
+                    gen.recordAttention());
+            why = "Temperature is 0 in Settings, which writes the same answer every time: this answer was sampled at temperature "
+                    + REGENERATE_TEMPERATURE + " to give a different one (your settings are unchanged).";
+        }
         conversation.removeLastAnswer();
         ask(gen);
+        notice.set(why);
+    }
+
+    /** What Regenerate will do with the current settings (its tooltip). */
+    public StringBinding regenerateHintProperty() {
+        return regenerateHint;
     }
 
     /** A new, empty conversation about the same image (the current one stays saved in the sidebar). */
@@ -279,6 +304,7 @@ public final class ChatViewModel {
 
     private void ask(GenerationConfig gen) {
         drafts.sent();
+        notice.set(null); // a notice was about the answer before
         List<Turn> turns = conversation.turns();
         ChatRequest request = new ChatRequest(turns, settings.systemPromptForRequest(), gen.withRecordAttention(RECORD_ATTENTION));
         ChatMessage answer = conversation.startAnswer();
@@ -351,12 +377,13 @@ public final class ChatViewModel {
             SavedConversation.Stats stats = new SavedConversation.Stats(t.timeToFirstTokenMs(), t.decodeTokensPerSecond(), r.promptTokens(),
                     r.imageTokens(), r.generatedIds().length, r.reusedPromptTokens());
             String why = r.finishReason() == FinishReason.ERROR ? r.error() : null;
-            conversation.finish(m, text, why, r.finishReason().name(), stats, StatsText.of(stats, r.finishReason().name()));
+            conversation.finish(m, text, why, r.finishReason().name(), stats, StatsText.of(stats, r.finishReason().name()),
+                    StatsText.details(stats, r.finishReason().name()));
             keepAttention(a, r);
         } else if (e != null) {
-            conversation.finish(m, null, Errors.message(e), FinishReason.ERROR.name(), null, "failed");
+            conversation.finish(m, null, Errors.message(e), FinishReason.ERROR.name(), null, "failed", "");
         } else {
-            conversation.finish(m, null, null, FinishReason.CANCELLED.name(), null, "stopped");
+            conversation.finish(m, null, null, FinishReason.CANCELLED.name(), null, "stopped", "");
         }
         answering.set(false);
         stage.set("");

@@ -15,6 +15,7 @@ public final class ChatMessage {
     private final Role role;
     private final ReadOnlyStringWrapper text = new ReadOnlyStringWrapper(this, "text", "");
     private final ReadOnlyStringWrapper footer = new ReadOnlyStringWrapper(this, "footer", "");
+    private final ReadOnlyStringWrapper footerDetails = new ReadOnlyStringWrapper(this, "footerDetails", "");
     private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
     private final ReadOnlyBooleanWrapper streaming = new ReadOnlyBooleanWrapper(this, "streaming");
     private final ReadOnlyObjectWrapper<HeatmapSource> attention = new ReadOnlyObjectWrapper<>(this, "attention");
@@ -40,6 +41,11 @@ public final class ChatMessage {
 
     public ReadOnlyStringProperty footerProperty() {
         return footer.getReadOnlyProperty();
+    }
+
+    /** The footer's numbers with their technical names (its tooltip); empty when there are none. */
+    public ReadOnlyStringProperty footerDetailsProperty() {
+        return footerDetails.getReadOnlyProperty();
     }
 
     public ReadOnlyStringProperty errorProperty() {
@@ -84,10 +90,11 @@ public final class ChatMessage {
         error.set(e);
     }
 
-    void finish(String reason, SavedConversation.Stats s, String footerText) {
+    void finish(String reason, SavedConversation.Stats s, String footerText, String details) {
         finish = reason;
         stats = s;
         footer.set(footerText);
+        footerDetails.set(details);
         streaming.set(false);
     }
 
@@ -98,11 +105,12 @@ public final class ChatMessage {
         return new SavedConversation.Message("assistant", text(), streaming.get() ? "STREAMING" : finish, stats);
     }
 
-    static ChatMessage fromSaved(SavedConversation.Message m, String footerText) {
+    static ChatMessage fromSaved(SavedConversation.Message m, String footerText, String details) {
         ChatMessage c = new ChatMessage("user".equals(m.role()) ? Role.USER : Role.ASSISTANT, m.text() == null ? "" : m.text());
         c.finish = m.finish();
         c.stats = m.stats();
         c.footer.set(footerText);
+        c.footerDetails.set(details);
         return c;
     }
 }

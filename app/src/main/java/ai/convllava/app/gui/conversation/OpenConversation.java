@@ -65,7 +65,7 @@ public final class OpenConversation {
         latestAttention.set(null);
         for (SavedConversation.Message m : c.messages()) {
             String footer = m.stats() != null ? StatsText.of(m.stats(), m.finish()) : StatsText.finishText(m.finish());
-            messages.add(ChatMessage.fromSaved(m, footer));
+            messages.add(ChatMessage.fromSaved(m, footer, m.stats() != null ? StatsText.details(m.stats(), m.finish()) : ""));
         }
         id.set(c.id());
         title = c.title();
@@ -96,15 +96,16 @@ public final class OpenConversation {
         answer.append(text);
     }
 
-    /** Ends an answer: its final text (kept as streamed when null), error, finish reason, numbers and footer. */
-    public void finish(ChatMessage answer, String text, String error, String finish, SavedConversation.Stats stats, String footer) {
+    /** Ends an answer: its final text (kept as streamed when null), error, finish reason, numbers and footer (plain, and its details). */
+    public void finish(ChatMessage answer, String text, String error, String finish, SavedConversation.Stats stats, String footer,
+                       String footerDetails) {
         if (text != null) {
             answer.setText(text);
         }
         if (error != null) {
             answer.setError(error);
         }
-        answer.finish(finish, stats, footer);
+        answer.finish(finish, stats, footer, footerDetails);
     }
 
     /** Gives an answer its heatmap; only the last {@link #KEEP_ATTENTION_ANSWERS} answers keep theirs. */

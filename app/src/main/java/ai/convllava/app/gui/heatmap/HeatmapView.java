@@ -115,9 +115,7 @@ public final class HeatmapView {
             }
         });
         vm.layerProperty().addListener((o, a, l) -> layerSlider.setValue(l.intValue()));
-        layerLabel.textProperty().bind(Bindings.createStringBinding(() -> "layer " + vm.layerProperty().get()
-                + (vm.sourceProperty().get() == null ? "" : " / " + (vm.sourceProperty().get().maps().layers() - 1)),
-                vm.layerProperty(), vm.sourceProperty()));
+        layerLabel.textProperty().bind(vm.layerTextProperty());
 
         (vm.scaleProperty().get() == Scale.ANSWER ? answerScaleButton : perTokenButton).setSelected(true);
         scaleGroup.selectedToggleProperty().addListener((o, was, now) -> {

@@ -9,6 +9,8 @@ import ai.convllava.model.api.heatmap.HeatmapExport;
 import ai.convllava.model.api.heatmap.Scale;
 import ai.convllava.model.api.heatmap.TokenPiece;
 import ai.convllava.model.api.image.PreprocessedImage;
+import javafx.beans.binding.Bindings;
+import javafx.beans.binding.StringBinding;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.IntegerProperty;
@@ -71,6 +73,8 @@ public final class HeatmapViewModel {
     private final ReadOnlyStringWrapper scaleTopText = new ReadOnlyStringWrapper(this, "scaleTopText", "");
     private final ReadOnlyStringWrapper status = new ReadOnlyStringWrapper(this, "status");
     private final ReadOnlyStringWrapper notice = new ReadOnlyStringWrapper(this, "notice");
+    private final StringBinding layerText = Bindings.createStringBinding(() -> "layer " + (layer.get() + 1)
+            + (source.get() == null ? "" : " of " + source.get().maps().layers()), layer, source);
     private final ChangeListener<HeatmapSource> attentionOfMessage = (o, a, s) -> setSource(s);
 
     /**
@@ -404,6 +408,14 @@ public final class HeatmapViewModel {
 
     public ReadOnlyBooleanProperty overlayVisibleProperty() {
         return overlayVisible.getReadOnlyProperty();
+    }
+
+    /**
+     * The layer slider's label, counted from 1 as people count ("layer 2 of 2"); {@link #layerProperty()}
+     * stays 0-based as in the model's weight names.
+     */
+    public StringBinding layerTextProperty() {
+        return layerText;
     }
 
     public ReadOnlyStringProperty captionProperty() {

@@ -14,6 +14,7 @@ import javafx.scene.control.Label;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.control.TextField;
 import javafx.scene.control.ToggleButton;
+import javafx.scene.control.Tooltip;
 import javafx.scene.control.ToggleGroup;
 import javafx.scene.image.Image;
 import javafx.scene.image.ImageView;
@@ -51,6 +52,7 @@ public final class PreviewView {
     @FXML private TextField pageField;
     @FXML private Label pageLabel;
     @FXML private Label documentLabel;
+    @FXML private Label nameLabel;
     @FXML private Button nextPageButton;
     @FXML private StackPane viewport;
     @FXML private ScrollPane scroll;
@@ -141,6 +143,13 @@ public final class PreviewView {
         pageBox.managedProperty().bind(pageBox.visibleProperty());
         pageLabel.textProperty().bind(Bindings.createStringBinding(() -> "of " + vm.pageCountProperty().get(), vm.pageCountProperty()));
         documentLabel.textProperty().bind(vm.sourceNameProperty());
+        nameLabel.textProperty().bind(vm.sourceNameProperty());
+        nameLabel.visibleProperty().bind(vm.sourceNameProperty().isNotEmpty().and(pageBox.visibleProperty().not()));
+        nameLabel.managedProperty().bind(nameLabel.visibleProperty());
+        Tooltip path = new Tooltip();
+        path.textProperty().bind(Bindings.createStringBinding(() -> vm.sourcePathProperty().get() == null ? vm.sourceNameProperty().get()
+                : vm.sourcePathProperty().get().toAbsolutePath().toString(), vm.sourcePathProperty(), vm.sourceNameProperty()));
+        nameLabel.setTooltip(path);
         pageField.setText("1");
         vm.pageProperty().addListener((o, was, now) -> pageField.setText(Integer.toString(now.intValue())));
         pageField.setOnAction(e -> goToTypedPage());
