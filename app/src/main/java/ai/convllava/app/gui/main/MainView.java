@@ -99,6 +99,7 @@ public final class MainView {
     @FXML private Button smallerWeightsButton;
     @FXML private Button retryButton;
     @FXML private SplitPane split;
+    @FXML private SplitPane workSplit;
     @FXML private VBox sidebar;
     @FXML private ListView<SavedConversation> conversationList;
     @FXML private Button deleteButton;
@@ -126,6 +127,7 @@ public final class MainView {
         previewHolder.getChildren().add(previewColumn);
         chatHolder.getChildren().add(chatView.root());
         bind();
+        PaneLayout.attach(split, workSplit, chatView.root(), vm.settings());
     }
 
     public Parent root() {

@@ -27,6 +27,27 @@ import java.util.List;
 public final class AppSettings {
     public static final int RANDOM_SEED = -1;
 
+    /**
+     * Where a divider may be, as a fraction of its split pane, and where it starts. A position outside
+     * (a hand-edited file, or one saved by an older version while its window was too small) would give
+     * one pane almost nothing, so it is moved to the nearest end of the range when read.
+     */
+    public record DividerRange(double min, double max, double initial) {
+        public double clamp(double position) {
+            return Double.isNaN(position) ? initial : Math.max(min, Math.min(max, position));
+        }
+    }
+
+    /** The sidebar's share of the window's width. */
+    public static final DividerRange SIDEBAR_DIVIDER = new DividerRange(0.08, 0.4, 0.17);
+    /** The preview's share of the work area (preview and chat) when the chat is beside it. */
+    public static final DividerRange PREVIEW_DIVIDER = new DividerRange(0.25, 0.75, 0.52);
+    /** The preview's share of the work area's height when the chat is below it (a narrow window). */
+    public static final DividerRange STACKED_DIVIDER = new DividerRange(0.25, 0.75, 0.5);
+    /** The smallest window the layout is made for (the stage's minimum size). */
+    public static final double MIN_WINDOW_WIDTH = 800;
+    public static final double MIN_WINDOW_HEIGHT = 560;
+
     private final DoubleProperty temperature = new SimpleDoubleProperty(this, "temperature", 0);
     private final DoubleProperty topP = new SimpleDoubleProperty(this, "topP", 1.0);
     private final IntegerProperty topK = new SimpleIntegerProperty(this, "topK", 0);
@@ -45,18 +66,36 @@ public final class AppSettings {
     private final BooleanProperty showGrid = new SimpleBooleanProperty(this, "showGrid", true);
     private final DoubleProperty windowX = new SimpleDoubleProperty(this, "windowX", Double.NaN);
     private final DoubleProperty windowY = new SimpleDoubleProperty(this, "windowY", Double.NaN);
-    private final DoubleProperty windowWidth = new SimpleDoubleProperty(this, "windowWidth", 1320);
-    private final DoubleProperty windowHeight = new SimpleDoubleProperty(this, "windowHeight", 840);
+    /** NaN until the window was first shown: the first start sizes it from the screen. */
+    private final DoubleProperty windowWidth = new SimpleDoubleProperty(this, "windowWidth", Double.NaN);
+    private final DoubleProperty windowHeight = new SimpleDoubleProperty(this, "windowHeight", Double.NaN);
     private final BooleanProperty windowMaximized = new SimpleBooleanProperty(this, "windowMaximized", false);
-    private final DoubleProperty sidebarDivider = new SimpleDoubleProperty(this, "sidebarDivider", 0.17);
-    private final DoubleProperty previewDivider = new SimpleDoubleProperty(this, "previewDivider", 0.6);
+    private final DoubleProperty sidebarDivider = new SimpleDoubleProperty(this, "sidebarDivider", SIDEBAR_DIVIDER.initial());
+    private final DoubleProperty previewDivider = new SimpleDoubleProperty(this, "previewDivider", PREVIEW_DIVIDER.initial());
+    private final DoubleProperty stackedDivider = new SimpleDoubleProperty(this, "stackedDivider", STACKED_DIVIDER.initial());
 
     /** Every persisted property, for change tracking. */
     public List<Observable> all() {
         return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, readWhileTyping, canvasMode, device,
                 modelDir, visionTowerDir, towerMemory, weights, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
-                sidebarDivider,
-                previewDivider);
+                sidebarDivider, previewDivider, stackedDivider);
+    }
+
+    /**
+     * Puts the window size and the dividers back into their ranges ({@link SettingsStore#load} does this
+     * for what it read): a window smaller than {@link #MIN_WINDOW_WIDTH} x {@link #MIN_WINDOW_HEIGHT}
+     * grows to it, a divider outside its range moves to the nearest end.
+     */
+    public void clampLayout() {
+        if (windowWidth.get() < MIN_WINDOW_WIDTH) {
+            windowWidth.set(MIN_WINDOW_WIDTH);
+        }
+        if (windowHeight.get() < MIN_WINDOW_HEIGHT) {
+            windowHeight.set(MIN_WINDOW_HEIGHT);
+        }
+        sidebarDivider.set(SIDEBAR_DIVIDER.clamp(sidebarDivider.get()));
+        previewDivider.set(PREVIEW_DIVIDER.clamp(previewDivider.get()));
+        stackedDivider.set(STACKED_DIVIDER.clamp(stackedDivider.get()));
     }
 
     /** The decoding settings; throws IllegalArgumentException with a user-facing message when one is out of range. */
@@ -168,5 +207,9 @@ public final class AppSettings {
 
     public DoubleProperty previewDividerProperty() {
         return previewDivider;
+    }
+
+    public DoubleProperty stackedDividerProperty() {
+        return stackedDivider;
     }
 }
