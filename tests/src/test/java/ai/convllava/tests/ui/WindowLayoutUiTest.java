@@ -175,6 +175,23 @@ class WindowLayoutUiTest {
     }
 
     @Test
+    void aDraggedDividerIsSavedAndComesBackAfterTheWindowWasTooSmall() throws Exception {
+        AppPaths paths = AppPaths.under(tmp);
+        UiSupport.writeSettings(paths, null, 16);
+        app = ui.open(paths);
+        resize(1600, 900);
+        Node divider = fx(() -> app.view().split().lookupAll(".split-pane-divider").stream()
+                .filter(d -> d.getParent() == app.view().split()).findFirst().orElseThrow());
+        ui.robot().drag(divider).dropBy(160, 0);
+        double dragged = fx(() -> app.view().split().getDividers().get(0).getPosition());
+        assertTrue(dragged > AppSettings.SIDEBAR_DIVIDER.initial() + 0.05, "the divider moved: " + dragged);
+        assertEquals(dragged, fx(() -> app.settings().sidebarDividerProperty().get()), 1e-9, "the dragged position is saved");
+        resize(fx(() -> app.stage().getMinWidth()), fx(() -> app.stage().getMinHeight()));
+        resize(1600, 900);
+        assertEquals(dragged, fx(() -> app.view().split().getDividers().get(0).getPosition()), 1e-9, "and restored");
+    }
+
+    @Test
     void theFirstStartTakesMostOfTheScreen() throws Exception {
         AppPaths paths = AppPaths.under(tmp);
         Files.createDirectories(paths.configDir());
