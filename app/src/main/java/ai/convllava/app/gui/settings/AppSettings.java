@@ -10,6 +10,7 @@ import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.IntegerProperty;
 import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.Property;
 import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleDoubleProperty;
 import javafx.beans.property.SimpleIntegerProperty;
@@ -107,6 +108,38 @@ public final class AppSettings {
     public static GenerationConfig generationConfig(int maxNewTokens, double temperature, double topP, int topK, double repetitionPenalty, int seed) {
         Long s = seed == RANDOM_SEED ? null : (long) seed;
         return new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, s, false);
+    }
+
+    /**
+     * Why {@code text}, typed into one of the numeric answer settings ({@code setting} is its property),
+     * cannot be its value; null when it can. It must be a number of the setting's kind and pass the
+     * engine's own checks ({@link GenerationConfig}'s), which name the setting, its range and the value;
+     * the other settings are taken at their defaults, so one setting's reason never speaks of another.
+     */
+    public String problem(Property<?> setting, String text) {
+        String t = text == null ? "" : text.strip();
+        boolean whole = setting instanceof IntegerProperty;
+        Number n;
+        try {
+            n = whole ? Integer.valueOf(t) : Double.valueOf(t);
+        } catch (NumberFormatException e) {
+            return (whole ? "a whole number is needed" : "a number is needed") + (t.isEmpty() ? "" : " (got \"" + t + "\")");
+        }
+        if (setting == seed) {
+            return null; // any whole number: -1 draws a new seed each time
+        }
+        AppSettings d = new AppSettings();
+        try {
+            generationConfig(setting == maxNewTokens ? n.intValue() : d.maxNewTokens.get(),
+                    setting == temperature ? n.doubleValue() : d.temperature.get(),
+                    setting == topP ? n.doubleValue() : d.topP.get(),
+                    setting == topK ? n.intValue() : d.topK.get(),
+                    setting == repetitionPenalty ? n.doubleValue() : d.repetitionPenalty.get(),
+                    RANDOM_SEED);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
     }
 
     /** The system prompt for a request: null when it is ConvLLaVA's own (or blank), so requests match the CLI's. */
