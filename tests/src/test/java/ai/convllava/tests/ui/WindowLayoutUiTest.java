@@ -202,4 +202,18 @@ class WindowLayoutUiTest {
         assertEquals(Math.round(screen.getHeight() * 0.8), Math.round(fx(() -> app.stage().getHeight())), "height: 80% of " + screen);
         assertEquals(Math.round(screen.getMinX() + screen.getWidth() * 0.1), Math.round(fx(() -> app.stage().getX())), "centred");
     }
+
+    @Test
+    void aSavedWindowLargerThanTheScreenOrOffItIsBroughtOntoIt() throws Exception {
+        AppPaths paths = AppPaths.under(tmp);
+        Files.createDirectories(paths.configDir());
+        // saved on a bigger monitor, to the right of this one
+        Files.writeString(paths.settingsFile(), "{\"modelDir\": \"\", \"windowWidth\": 4000, \"windowHeight\": 3000,"
+                + " \"windowX\": 5000, \"windowY\": 100}");
+        app = ui.open(paths);
+        Rectangle2D screen = fx(() -> Screen.getPrimary().getVisualBounds());
+        assertEquals(screen.getWidth(), fx(() -> app.stage().getWidth()), 0.5, "no wider than " + screen);
+        assertEquals(screen.getHeight(), fx(() -> app.stage().getHeight()), 0.5, "no higher than " + screen);
+        assertTrue(fx(() -> screen.contains(app.stage().getX(), app.stage().getY())), "on the screen: " + fx(() -> app.stage().getX()));
+    }
 }
