@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -40,6 +41,7 @@ public final class DesktopApp {
     private final MainViewModel viewModel;
     private final MainView view;
     private final Scene scene;
+    private final Rectangle2D placement;
 
     private DesktopApp(Stage stage, VisionChatSession service, AppPaths paths) {
         this.stage = stage;
@@ -60,7 +62,8 @@ public final class DesktopApp {
         this.viewModel = new MainViewModel(service, settings, store, io, Platform::runLater, System::currentTimeMillis,
                 Debouncer.Timer.fx(), background, ModelManager::fromEnvironment);
         this.view = new MainView(viewModel);
-        this.scene = new Scene(view.root(), settings.windowWidthProperty().get(), settings.windowHeightProperty().get());
+        this.placement = placement(settings, Screen.getPrimary().getVisualBounds());
+        this.scene = new Scene(view.root(), placement.getWidth(), placement.getHeight());
         MainView.applyTheme(scene, settings.themeProperty().get());
         settings.themeProperty().addListener((o, a, t) -> MainView.applyTheme(scene, t));
         settingsStore.autoSave(settings, io);
@@ -76,8 +79,8 @@ public final class DesktopApp {
     private void show(Path initialImage) {
         stage.setTitle("ConvLLaVA Desktop");
         stage.setScene(scene);
-        stage.setMinWidth(720);
-        stage.setMinHeight(480);
+        stage.setMinWidth(AppSettings.MIN_WINDOW_WIDTH);
+        stage.setMinHeight(AppSettings.MIN_WINDOW_HEIGHT);
         restoreWindow();
         view.setOnQuit(() -> {
             close();
@@ -85,24 +88,51 @@ public final class DesktopApp {
         });
         stage.setOnCloseRequest(e -> close());
         stage.show();
-        view.split().setDividerPositions(settings.sidebarDividerProperty().get(), settings.previewDividerProperty().get());
-        view.split().getDividers().get(0).positionProperty().addListener((o, a, b) -> settings.sidebarDividerProperty().set(b.doubleValue()));
-        view.split().getDividers().get(1).positionProperty().addListener((o, a, b) -> settings.previewDividerProperty().set(b.doubleValue()));
         view.chatView().questionArea().requestFocus();
         viewModel.start(initialImage);
     }
 
-    private void restoreWindow() {
-        double x = settings.windowXProperty().get();
-        double y = settings.windowYProperty().get();
-        double w = settings.windowWidthProperty().get();
-        double h = settings.windowHeightProperty().get();
-        stage.setWidth(w);
-        stage.setHeight(h);
-        if (!Double.isNaN(x) && !Double.isNaN(y) && !Screen.getScreensForRectangle(new Rectangle2D(x, y, Math.max(w, 1), Math.max(h, 1))).isEmpty()) {
-            stage.setX(x);
-            stage.setY(y);
+    /**
+     * Where the window opens: where it was, when that is on a screen; else centred on the primary screen.
+     * The first start (no size saved) takes 80% of the screen; a saved size larger than the screen it
+     * goes on (the last run had a bigger monitor) shrinks to that screen.
+     */
+    static Rectangle2D placement(AppSettings s, Rectangle2D primary) {
+        double x = s.windowXProperty().get();
+        double y = s.windowYProperty().get();
+        double w = s.windowWidthProperty().get();
+        double h = s.windowHeightProperty().get();
+        Rectangle2D screen = primary;
+        if (!Double.isNaN(x) && !Double.isNaN(y) && !Double.isNaN(w) && !Double.isNaN(h)) {
+            List<Screen> on = Screen.getScreensForRectangle(new Rectangle2D(x, y, Math.max(w, 1), Math.max(h, 1)));
+            if (!on.isEmpty()) {
+                screen = on.get(0).getVisualBounds();
+            } else {
+                x = Double.NaN;
+            }
         }
+        if (Double.isNaN(w) || Double.isNaN(h)) {
+            w = screen.getWidth() * 0.8;
+            h = screen.getHeight() * 0.8;
+            x = Double.NaN;
+        }
+        w = Math.max(Math.min(w, screen.getWidth()), Math.min(AppSettings.MIN_WINDOW_WIDTH, screen.getWidth()));
+        h = Math.max(Math.min(h, screen.getHeight()), Math.min(AppSettings.MIN_WINDOW_HEIGHT, screen.getHeight()));
+        if (Double.isNaN(x) || Double.isNaN(y)) {
+            x = screen.getMinX() + (screen.getWidth() - w) / 2;
+            y = screen.getMinY() + (screen.getHeight() - h) / 2;
+        } else {
+            x = Math.max(screen.getMinX(), Math.min(x, screen.getMaxX() - w));
+            y = Math.max(screen.getMinY(), Math.min(y, screen.getMaxY() - h));
+        }
+        return new Rectangle2D(x, y, w, h);
+    }
+
+    private void restoreWindow() {
+        stage.setWidth(placement.getWidth());
+        stage.setHeight(placement.getHeight());
+        stage.setX(placement.getMinX());
+        stage.setY(placement.getMinY());
         stage.setMaximized(settings.windowMaximizedProperty().get());
         stage.xProperty().addListener((o, a, b) -> {
             if (!stage.isMaximized()) {

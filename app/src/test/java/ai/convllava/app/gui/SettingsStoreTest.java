@@ -58,6 +58,33 @@ class SettingsStoreTest {
     }
 
     @Test
+    void dividersAndWindowSizeOutOfRangeAreClampedWhenRead() throws Exception {
+        Path file = tmp.resolve("settings.json");
+        // what an older version saved after its window had been made too small: the sidebar over most of
+        // the window, the preview squeezed to nothing, a window smaller than the layout is made for
+        Files.writeString(file, "{\"sidebarDivider\": 0.93, \"previewDivider\": 0.01, \"stackedDivider\": -2,"
+                + " \"windowWidth\": 320, \"windowHeight\": 90}");
+        AppSettings s = new SettingsStore(file).load();
+        assertEquals(AppSettings.SIDEBAR_DIVIDER.max(), s.sidebarDividerProperty().get());
+        assertEquals(AppSettings.PREVIEW_DIVIDER.min(), s.previewDividerProperty().get());
+        assertEquals(AppSettings.STACKED_DIVIDER.min(), s.stackedDividerProperty().get());
+        assertEquals(AppSettings.MIN_WINDOW_WIDTH, s.windowWidthProperty().get());
+        assertEquals(AppSettings.MIN_WINDOW_HEIGHT, s.windowHeightProperty().get());
+        assertTrue(AppSettings.SIDEBAR_DIVIDER.max() < 0.5 && AppSettings.PREVIEW_DIVIDER.min() > 0.1, "the ranges leave each pane room");
+
+        // positions inside their ranges are kept as they were
+        Files.writeString(file, "{\"sidebarDivider\": 0.2, \"previewDivider\": 0.6, \"windowWidth\": 1500, \"windowHeight\": 900}");
+        AppSettings kept = new SettingsStore(file).load();
+        assertEquals(0.2, kept.sidebarDividerProperty().get());
+        assertEquals(0.6, kept.previewDividerProperty().get());
+        assertEquals(1500, kept.windowWidthProperty().get());
+
+        // no size saved yet (the first start): it stays unknown, for the app to size the window from the screen
+        Files.writeString(file, "{}");
+        assertTrue(Double.isNaN(new SettingsStore(file).load().windowWidthProperty().get()));
+    }
+
+    @Test
     void autoSaveWritesOnChange() throws Exception {
         SettingsStore store = new SettingsStore(tmp.resolve("settings.json"));
         AppSettings s = store.load();

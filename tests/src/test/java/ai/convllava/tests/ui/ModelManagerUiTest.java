@@ -75,4 +75,75 @@ class ModelManagerUiTest {
             run(stage::close);
         }
     }
+
+    /**
+     * What is cut off in the window: a wrapped text lower than its lines, a button narrower than its
+     * label, or a text below or beside the window with nothing to scroll it into view.
+     */
+    private static List<String> cutOff(Node root) {
+        List<String> cut = new ArrayList<>();
+        for (Node n : fx(() -> List.copyOf(root.lookupAll("*")))) {
+            if (!(n instanceof javafx.scene.control.Labeled l) || !n.isVisible() || l.getText() == null || l.getText().isEmpty()) {
+                continue;
+            }
+            if (l.isWrapText() && l.getHeight() + 0.5 < l.prefHeight(l.getWidth())) {
+                cut.add("'" + l.getText() + "' is " + Math.round(l.getHeight()) + " px high of the " + Math.round(l.prefHeight(l.getWidth())) + " it needs");
+            }
+            javafx.geometry.Bounds b = n.localToScene(n.getLayoutBounds());
+            boolean scrolls = false;
+            for (Node p = n.getParent(); p != null; p = p.getParent()) {
+                scrolls |= p instanceof javafx.scene.control.ScrollPane;
+            }
+            if (!scrolls && (b.getMaxX() > n.getScene().getWidth() + 0.5 || b.getMaxY() > n.getScene().getHeight() + 0.5)) {
+                cut.add("'" + l.getText() + "' is outside the window, out of reach: " + b);
+            }
+            if (n instanceof Button && l.getWidth() + 0.5 < l.prefWidth(-1)) {
+                cut.add("button '" + l.getText() + "' is " + Math.round(l.getWidth()) + " px wide of the " + Math.round(l.prefWidth(-1)) + " it needs");
+            }
+        }
+        return cut;
+    }
+
+    private static void layout(Stage stage) {
+        run(() -> {
+            stage.getScene().getRoot().applyCss();
+            stage.getScene().getRoot().layout();
+        });
+        org.testfx.util.WaitForAsyncUtils.waitForFxEvents();
+    }
+
+    @Test
+    void theWholeTextIsShownAboutThisComputerAndCloseOrEscClosesTheWindow(@TempDir Path cache, UiFixture ui) throws Exception {
+        install(cache, "ConvLLaVA/ConvLLaVA-sft-1024", TINY.resolve("tiny-convllava"));
+        install(cache, "ConvLLaVA/ConvLLaVA-ConvNeXt-1024", TINY.resolve("tiny-convllava-convnext"));
+        ModelManagerViewModel vm = new ModelManagerViewModel(new ModelManager(HubSettings.of(URI.create("http://127.0.0.1:9"), cache)),
+                Runnable::run, Platform::runLater);
+        Stage stage = ui.track(fx(() -> ModelManagerView.show(null, vm, List.of())));
+        Node root = stage.getScene().getRoot();
+        await("the installed size to show", 10, () -> root.lookupAll(".model-status").stream()
+                .anyMatch(n -> ((Label) n).getText().startsWith("Installed")));
+        for (double[] size : new double[][] {{fx(stage::getWidth), fx(stage::getHeight)}, {640, 300}}) {
+            run(() -> {
+                stage.setWidth(size[0]);
+                stage.setHeight(size[1]);
+            });
+            layout(stage);
+            List<String> cut = fx(() -> cutOff(root));
+            assertTrue(cut.isEmpty(), "at " + size[0] + "x" + size[1] + ": " + cut);
+        }
+        List<String> texts = fx(() -> root.lookupAll(".label").stream().map(n -> ((Label) n).getText()).toList());
+        assertTrue(texts.stream().noneMatch(t -> t != null && t.contains("test machine")), "speaks of this computer, not the project's: " + texts);
+        assertTrue(texts.contains(ModelManagerViewModel.NOT_MEASURED), texts.toString());
+
+        Button close = fx(() -> root.lookupAll(".button").stream().map(n -> (Button) n).filter(b -> "Close".equals(b.getText()))
+                .findFirst().orElseThrow(() -> new AssertionError("no Close button")));
+        ui.robot().clickOn(close);
+        await("Close to close the window", 10, () -> !stage.isShowing());
+
+        Stage again = ui.track(fx(() -> ModelManagerView.show(null, vm, List.of())));
+        await("the window to show", 10, again::isShowing);
+        run(again::requestFocus);
+        ui.robot().type(javafx.scene.input.KeyCode.ESCAPE);
+        await("Esc to close the window", 10, () -> !again.isShowing());
+    }
 }

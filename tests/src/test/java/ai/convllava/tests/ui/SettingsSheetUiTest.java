@@ -9,6 +9,12 @@ import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.image.CanvasMode;
 import javafx.scene.Scene;
+import javafx.scene.control.ButtonType;
+import javafx.scene.control.ComboBox;
+import javafx.scene.control.Dialog;
+import javafx.scene.control.Label;
+import javafx.scene.control.TextField;
+import javafx.scene.input.KeyCode;
 import javafx.stage.Stage;
 import org.controlsfx.control.PropertySheet;
 import org.junit.jupiter.api.Test;
@@ -16,6 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.List;
 
+import static ai.convllava.tests.ui.UiSupport.await;
 import static ai.convllava.tests.ui.UiSupport.fx;
 import static ai.convllava.tests.ui.UiSupport.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -72,5 +79,64 @@ class SettingsSheetUiTest {
         } finally {
             run(stage::close);
         }
+    }
+
+    @Test
+    void numbersAreCheckedAsTypedEnumsHaveNamesAndTheDialogResizesAndClosesWithEsc(UiFixture ui) {
+        AppSettings settings = new AppSettings();
+        SettingsView view = fx(() -> new SettingsView(settings, null, null));
+        Dialog<ButtonType> dialog = fx(() -> {
+            Dialog<ButtonType> d = view.dialog(null);
+            d.show();
+            return d;
+        });
+        Stage window = ui.track(fx(() -> (Stage) dialog.getDialogPane().getScene().getWindow()));
+        assertTrue(fx(dialog::isResizable), "the dialog can be resized");
+        assertTrue(fx(window::isResizable));
+        double sheetWants = fx(() -> view.sheet().prefHeight(-1));
+        assertTrue(fx(() -> view.sheet().getHeight()) >= sheetWants - 0.5 && fx(() -> view.sheet().getWidth()) >= 560,
+                "the dialog fits the sheet: " + fx(() -> view.sheet().getWidth() + "x" + view.sheet().getHeight()) + " for " + sheetWants);
+
+        TextField temperature = fx(() -> view.sheet().lookupAll(".setting-field").stream().map(n -> (TextField) n)
+                .filter(f -> "Temperature".equals(f.getAccessibleText())).findFirst().orElseThrow());
+        Label problem = fx(() -> (Label) temperature.getParent().lookup(".field-problem"));
+        assertFalse(fx(problem::isVisible), "no problem with the default");
+        run(() -> {
+            temperature.requestFocus();
+            temperature.selectAll();
+        });
+        ui.robot().write("abc");
+        assertEquals("a number is needed (got \"abc\")", fx(problem::getText));
+        assertTrue(fx(problem::isVisible), "the reason is shown beside the field as it is typed");
+        assertEquals(0.0, settings.temperatureProperty().get(), "the setting keeps its last good value");
+        run(temperature::selectAll);
+        ui.robot().write("150");
+        assertEquals("temperature must be in [0, 100] (got 150.0)", fx(problem::getText));
+        assertTrue(fx(() -> temperature.getPseudoClassStates().contains(javafx.css.PseudoClass.getPseudoClass("invalid"))));
+        run(temperature::selectAll);
+        ui.robot().write("0.7");
+        assertFalse(fx(problem::isVisible));
+        assertEquals(0.7, settings.temperatureProperty().get());
+        assertEquals("0.7", fx(temperature::getText), "what was typed stays as typed");
+
+        // every enum shows readable names, not its constants
+        List<String> constants = List.of("PAD", "NATIVE", "AUTO", "GPU", "RESIDENT", "STREAMED", "LIGHT", "DARK", "F16", "Q8_0", "Q4_K"); // "CPU" is its name
+        List<ComboBox<?>> combos = fx(() -> view.sheet().lookupAll(".combo-box").stream().map(n -> (ComboBox<?>) n)
+                .collect(java.util.stream.Collectors.toList()));
+        assertEquals(5, combos.size(), "canvas mode, device, tower memory, weights, theme");
+        for (ComboBox<?> c : combos) {
+            List<String> names = fx(() -> {
+                @SuppressWarnings("unchecked")
+                ComboBox<Object> o = (ComboBox<Object>) c;
+                return o.getItems().stream().map(v -> o.getConverter().toString(v)).toList();
+            });
+            assertTrue(names.stream().noneMatch(constants::contains), c.getAccessibleText() + ": " + names);
+        }
+        assertEquals("Pad to square", SettingsView.label(CanvasMode.PAD));
+
+        // Esc closes it, even from a field
+        run(temperature::requestFocus);
+        ui.robot().type(KeyCode.ESCAPE);
+        await("Esc to close the settings", 10, () -> !window.isShowing());
     }
 }

@@ -118,6 +118,11 @@ public final class ChatView {
                 } else {
                     vm.send();
                 }
+            } else if (e.getCode() == KeyCode.TAB && !e.isControlDown() && !e.isAltDown() && !e.isMetaDown()) {
+                // Tab (Shift+Tab) moves the focus on, as from every other control, instead of typing a tab
+                // into the question: sent on as Ctrl+Tab, which is the text area's own key for moving on
+                e.consume();
+                questionArea.fireEvent(new KeyEvent(KeyEvent.KEY_PRESSED, "", "", KeyCode.TAB, e.isShiftDown(), true, false, false));
             }
         });
         sendButton.disableProperty().bind(vm.canSendProperty().not());

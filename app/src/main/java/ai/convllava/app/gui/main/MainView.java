@@ -32,11 +32,14 @@ import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.ListCell;
 import javafx.scene.control.ListView;
+import javafx.scene.control.Menu;
 import javafx.scene.control.MenuBar;
 import javafx.scene.control.MenuItem;
 import javafx.scene.control.ProgressBar;
+import javafx.scene.control.SeparatorMenuItem;
 import javafx.scene.control.SplitPane;
 import javafx.scene.control.TextArea;
+import javafx.scene.control.TextInputControl;
 import javafx.scene.input.Clipboard;
 import javafx.scene.input.DragEvent;
 import javafx.scene.input.KeyCode;
@@ -60,6 +63,8 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The main window: menus and shortcuts, model bar, sidebar of saved conversations, preview and chat.
@@ -99,6 +104,7 @@ public final class MainView {
     @FXML private Button smallerWeightsButton;
     @FXML private Button retryButton;
     @FXML private SplitPane split;
+    @FXML private SplitPane workSplit;
     @FXML private VBox sidebar;
     @FXML private ListView<SavedConversation> conversationList;
     @FXML private Button deleteButton;
@@ -126,6 +132,7 @@ public final class MainView {
         previewHolder.getChildren().add(previewColumn);
         chatHolder.getChildren().add(chatView.root());
         bind();
+        PaneLayout.attach(split, workSplit, chatView.root(), vm.settings());
     }
 
     public Parent root() {
@@ -226,6 +233,42 @@ public final class MainView {
         root.setOnDragExited(e -> preview.viewport().getStyleClass().remove("drop-target"));
         root.setOnDragDropped(this::dragDropped);
         root.addEventFilter(KeyEvent.KEY_PRESSED, this::pasteFilter);
+        root.addEventFilter(KeyEvent.KEY_PRESSED, this::menuShortcutFilter);
+    }
+
+    /**
+     * The menus' shortcuts while a text field has the focus (the question box, the page number): the
+     * field's own key bindings would otherwise take some of them first (Ctrl+H deletes a character) and
+     * the menu would never see them. Shortcut+V stays the field's paste (an image on the clipboard is
+     * {@link #pasteFilter}'s); a disabled item's key is left to the field.
+     */
+    private void menuShortcutFilter(KeyEvent e) {
+        if (e.isConsumed() || !(root.getScene().getFocusOwner() instanceof TextInputControl) || PASTE.match(e)) {
+            return;
+        }
+        for (MenuItem item : menuItems()) {
+            if (item.getAccelerator() != null && item.getAccelerator().match(e) && !item.isDisable()) {
+                e.consume();
+                if (item instanceof CheckMenuItem c) {
+                    c.setSelected(!c.isSelected()); // what the menu bar does for a check item's accelerator
+                }
+                item.fire();
+                return;
+            }
+        }
+    }
+
+    /** Every item of the menu bar, in menu order (the shortcut list is made from their accelerators). */
+    public List<MenuItem> menuItems() {
+        List<MenuItem> items = new ArrayList<>();
+        for (Menu m : menuBar.getMenus()) {
+            for (MenuItem i : m.getItems()) {
+                if (!(i instanceof SeparatorMenuItem)) {
+                    items.add(i);
+                }
+            }
+        }
+        return items;
     }
 
     private void selectCurrent() {
@@ -504,6 +547,18 @@ public final class MainView {
             report.setText(r != null ? r.text() : "The self-test could not run: " + e);
         }));
     }
+
+    /** Help > Keyboard shortcuts: every menu's shortcut (read from the menus) and the question box's keys. */
+    @FXML
+    private void onKeyboardShortcuts() {
+        if (shortcuts != null && shortcuts.isShowing()) {
+            shortcuts.toFront();
+            return;
+        }
+        shortcuts = ShortcutsView.show(window(), menuItems());
+    }
+
+    private Stage shortcuts;
 
     /** A saved conversation in the sidebar: its title and when it was last updated. */
     private static final class ConversationCell extends ListCell<SavedConversation> {

@@ -4,15 +4,19 @@ import ai.convllava.hub.ModelStatus;
 import ai.convllava.model.api.WeightFormat;
 import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
+import javafx.geometry.Pos;
+import javafx.geometry.Rectangle2D;
 import javafx.scene.Node;
 import javafx.scene.Scene;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.scene.control.ProgressBar;
+import javafx.scene.control.ScrollPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
 import javafx.scene.layout.VBox;
 import javafx.stage.Modality;
+import javafx.stage.Screen;
 import javafx.stage.Stage;
 import javafx.stage.Window;
 
@@ -33,6 +37,7 @@ public final class ModelManagerView {
                 + " (shared with Python tools). Downloads resume after an interruption and every file is checked before use."
                 + " Set HF_ENDPOINT for a mirror and HF_TOKEN if the Hub asks for a login.");
         intro.setWrapText(true);
+        intro.setMinHeight(Label.USE_PREF_SIZE);
         intro.getStyleClass().add("model-manager-intro");
         root.getChildren().add(intro);
         for (ModelManagerViewModel.Row r : vm.rows()) {
@@ -93,6 +98,13 @@ public final class ModelManagerView {
                 + ": about a third of the memory, weights off by about 7% (RMS), loaded in seconds", () -> vm.makeWeights(r, WeightFormat.Q4_K));
         make4.disableProperty().bind(r.busyProperty().or(r.stateProperty().isNotEqualTo(ModelStatus.State.INSTALLED)));
 
+        for (Button b : new Button[] {download, cancel, use, make8, make4, verify, remove}) {
+            b.setMinWidth(Button.USE_PREF_SIZE); // a narrow window wraps the row's text, never cuts a button's label
+        }
+        for (Label l : new Label[] {title, memory, speed, status, weights, error}) {
+            l.setMinHeight(Label.USE_PREF_SIZE); // the whole text, however many lines it wraps to
+        }
+        bar.setMinWidth(80);
         HBox actions = new HBox(6, bar, download, cancel, use, make8, make4, verify, remove);
         VBox box = new VBox(4, title, memory, speed, status, weights, actions, error);
         box.getStyleClass().add("model-row");
@@ -111,15 +123,34 @@ public final class ModelManagerView {
         return root;
     }
 
-    /** Shows the manager in its own window (not modal: downloads take long, the app stays usable). */
+    /**
+     * Shows the manager in its own window (not modal: downloads take long, the app stays usable): the
+     * rows scroll when the window is lower than they are, Close (or Esc) closes it; downloads go on.
+     */
     public static Stage show(Window owner, ModelManagerViewModel vm, List<String> stylesheets) {
         Stage stage = new Stage();
         stage.initOwner(owner);
         stage.initModality(Modality.NONE);
         stage.setTitle("ConvLLaVA models");
-        Scene scene = new Scene(new ModelManagerView(vm).root(), 940, 560);
+        ScrollPane scroll = new ScrollPane(new ModelManagerView(vm).root());
+        scroll.setFitToWidth(true);
+        scroll.getStyleClass().add("model-manager-scroll");
+        VBox.setVgrow(scroll, Priority.ALWAYS);
+        Button close = new Button("Close");
+        close.setCancelButton(true);
+        close.setAccessibleText("Close the models window (downloads go on)");
+        close.setOnAction(e -> stage.close());
+        HBox buttons = new HBox(close);
+        buttons.setAlignment(Pos.CENTER_RIGHT);
+        buttons.setPadding(new Insets(8, 12, 12, 12));
+        VBox window = new VBox(scroll, buttons);
+        // wide enough for a row's buttons beside its progress bar, and on a small screen no larger than it
+        Rectangle2D screen = Screen.getPrimary().getVisualBounds();
+        Scene scene = new Scene(window, Math.min(940, screen.getWidth() * 0.9), Math.min(760, screen.getHeight() * 0.85));
         scene.getStylesheets().addAll(stylesheets);
         stage.setScene(scene);
+        stage.setMinWidth(Math.min(640, screen.getWidth()));
+        stage.setMinHeight(Math.min(300, screen.getHeight()));
         stage.show();
         return stage;
     }

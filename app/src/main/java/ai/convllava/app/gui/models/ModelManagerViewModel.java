@@ -45,6 +45,9 @@ import java.util.function.Supplier;
  * {@code background}; every property changes on {@code ui}.
  */
 public final class ModelManagerViewModel {
+    /** A row's speed line before this computer is measured (or when it is never measured: no probe). */
+    public static final String NOT_MEASURED = "This computer's speed is not measured yet";
+
 
     /** One size in the list. */
     public final class Row {
@@ -63,7 +66,7 @@ public final class ModelManagerViewModel {
 
         Row(ModelVariant variant) {
             this.variant = variant;
-            this.speed = new ReadOnlyStringWrapper(variant.speedNote());
+            this.speed = new ReadOnlyStringWrapper(NOT_MEASURED);
         }
 
         public ModelVariant variant() {
@@ -87,8 +90,9 @@ public final class ModelManagerViewModel {
         }
 
         /**
-         * The measured figures of the test machine, then (once this computer was measured) the estimate
-         * for this computer followed by them.
+         * This computer's speed: not measured yet, being measured, or (once measured) the estimate for this
+         * size on it. The figures the project measured on its own machine are in the docs, not here: they
+         * say nothing about the computer the app runs on.
          */
         public ReadOnlyStringProperty speedProperty() {
             return speed.getReadOnlyProperty();
@@ -132,7 +136,7 @@ public final class ModelManagerViewModel {
     private boolean disturbed;
     private BiConsumer<Path, Path> onUse = (model, tower) -> { };
 
-    /** Without a measurement of this computer: the rows show the test machine's figures. */
+    /** Without a measurement of this computer: the rows say that its speed is not measured. */
     public ModelManagerViewModel(ModelManager manager, Executor background, Executor ui) {
         this(manager, background, ui, null);
     }
@@ -241,23 +245,23 @@ public final class ModelManagerViewModel {
         if (engineBusy.get()) {
             measurement = Measurement.WAITING_FOR_IDLE;
             for (Row r : rows) {
-                r.speed.set("This computer is measured once the model is idle (" + r.variant.speedNote() + ")");
+                r.speed.set("This computer is measured once the model is idle");
             }
             return;
         }
         measurement = Measurement.RUNNING;
         disturbed = false;
         for (Row r : rows) {
-            r.speed.set("Measuring this computer\u2026 (" + r.variant.speedNote() + ")");
+            r.speed.set("Measuring this computer\u2026");
         }
         background.execute(() -> {
             MachineSpeed m;
             try {
                 m = machine.get();
-            } catch (RuntimeException | LinkageError e) { // no engine here: the test machine's figures stay
+            } catch (RuntimeException | LinkageError e) { // no engine here: say so, with the reason
                 ui.execute(() -> {
                     measurement = Measurement.DONE;
-                    rows.forEach(r -> r.speed.set(r.variant.speedNote()));
+                    rows.forEach(r -> r.speed.set("This computer's speed could not be measured: " + e.getMessage()));
                 });
                 return;
             }
@@ -285,8 +289,7 @@ public final class ModelManagerViewModel {
     private void showSpeed(MachineSpeed m) {
         for (Row r : rows) {
             MachineSpeed.Estimate e = m.estimate(r.variant.canvas(), r.variant.visualTokens());
-            r.speed.set("This computer (" + m.describe() + ", measured now), float16 on the CPU: " + e.describe()
-                    + " (estimate). " + r.variant.speedNote() + ".");
+            r.speed.set("This computer (" + m.describe() + ", measured now), float16 on the CPU: " + e.describe() + " (estimate).");
         }
     }
 

@@ -10,6 +10,7 @@ import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.IntegerProperty;
 import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.Property;
 import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleDoubleProperty;
 import javafx.beans.property.SimpleIntegerProperty;
@@ -26,6 +27,27 @@ import java.util.List;
  */
 public final class AppSettings {
     public static final int RANDOM_SEED = -1;
+
+    /**
+     * Where a divider may be, as a fraction of its split pane, and where it starts. A position outside
+     * (a hand-edited file, or one saved by an older version while its window was too small) would give
+     * one pane almost nothing, so it is moved to the nearest end of the range when read.
+     */
+    public record DividerRange(double min, double max, double initial) {
+        public double clamp(double position) {
+            return Double.isNaN(position) ? initial : Math.max(min, Math.min(max, position));
+        }
+    }
+
+    /** The sidebar's share of the window's width. */
+    public static final DividerRange SIDEBAR_DIVIDER = new DividerRange(0.08, 0.4, 0.17);
+    /** The preview's share of the work area (preview and chat) when the chat is beside it. */
+    public static final DividerRange PREVIEW_DIVIDER = new DividerRange(0.25, 0.75, 0.52);
+    /** The preview's share of the work area's height when the chat is below it (a narrow window). */
+    public static final DividerRange STACKED_DIVIDER = new DividerRange(0.25, 0.75, 0.5);
+    /** The smallest window the layout is made for (the stage's minimum size). */
+    public static final double MIN_WINDOW_WIDTH = 800;
+    public static final double MIN_WINDOW_HEIGHT = 560;
 
     private final DoubleProperty temperature = new SimpleDoubleProperty(this, "temperature", 0);
     private final DoubleProperty topP = new SimpleDoubleProperty(this, "topP", 1.0);
@@ -45,18 +67,36 @@ public final class AppSettings {
     private final BooleanProperty showGrid = new SimpleBooleanProperty(this, "showGrid", true);
     private final DoubleProperty windowX = new SimpleDoubleProperty(this, "windowX", Double.NaN);
     private final DoubleProperty windowY = new SimpleDoubleProperty(this, "windowY", Double.NaN);
-    private final DoubleProperty windowWidth = new SimpleDoubleProperty(this, "windowWidth", 1320);
-    private final DoubleProperty windowHeight = new SimpleDoubleProperty(this, "windowHeight", 840);
+    /** NaN until the window was first shown: the first start sizes it from the screen. */
+    private final DoubleProperty windowWidth = new SimpleDoubleProperty(this, "windowWidth", Double.NaN);
+    private final DoubleProperty windowHeight = new SimpleDoubleProperty(this, "windowHeight", Double.NaN);
     private final BooleanProperty windowMaximized = new SimpleBooleanProperty(this, "windowMaximized", false);
-    private final DoubleProperty sidebarDivider = new SimpleDoubleProperty(this, "sidebarDivider", 0.17);
-    private final DoubleProperty previewDivider = new SimpleDoubleProperty(this, "previewDivider", 0.6);
+    private final DoubleProperty sidebarDivider = new SimpleDoubleProperty(this, "sidebarDivider", SIDEBAR_DIVIDER.initial());
+    private final DoubleProperty previewDivider = new SimpleDoubleProperty(this, "previewDivider", PREVIEW_DIVIDER.initial());
+    private final DoubleProperty stackedDivider = new SimpleDoubleProperty(this, "stackedDivider", STACKED_DIVIDER.initial());
 
     /** Every persisted property, for change tracking. */
     public List<Observable> all() {
         return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, readWhileTyping, canvasMode, device,
                 modelDir, visionTowerDir, towerMemory, weights, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
-                sidebarDivider,
-                previewDivider);
+                sidebarDivider, previewDivider, stackedDivider);
+    }
+
+    /**
+     * Puts the window size and the dividers back into their ranges ({@link SettingsStore#load} does this
+     * for what it read): a window smaller than {@link #MIN_WINDOW_WIDTH} x {@link #MIN_WINDOW_HEIGHT}
+     * grows to it, a divider outside its range moves to the nearest end.
+     */
+    public void clampLayout() {
+        if (windowWidth.get() < MIN_WINDOW_WIDTH) {
+            windowWidth.set(MIN_WINDOW_WIDTH);
+        }
+        if (windowHeight.get() < MIN_WINDOW_HEIGHT) {
+            windowHeight.set(MIN_WINDOW_HEIGHT);
+        }
+        sidebarDivider.set(SIDEBAR_DIVIDER.clamp(sidebarDivider.get()));
+        previewDivider.set(PREVIEW_DIVIDER.clamp(previewDivider.get()));
+        stackedDivider.set(STACKED_DIVIDER.clamp(stackedDivider.get()));
     }
 
     /** The decoding settings; throws IllegalArgumentException with a user-facing message when one is out of range. */
@@ -68,6 +108,38 @@ public final class AppSettings {
     public static GenerationConfig generationConfig(int maxNewTokens, double temperature, double topP, int topK, double repetitionPenalty, int seed) {
         Long s = seed == RANDOM_SEED ? null : (long) seed;
         return new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, s, false);
+    }
+
+    /**
+     * Why {@code text}, typed into one of the numeric answer settings ({@code setting} is its property),
+     * cannot be its value; null when it can. It must be a number of the setting's kind and pass the
+     * engine's own checks ({@link GenerationConfig}'s), which name the setting, its range and the value;
+     * the other settings are taken at their defaults, so one setting's reason never speaks of another.
+     */
+    public String problem(Property<?> setting, String text) {
+        String t = text == null ? "" : text.strip();
+        boolean whole = setting instanceof IntegerProperty;
+        Number n;
+        try {
+            n = whole ? Integer.valueOf(t) : Double.valueOf(t);
+        } catch (NumberFormatException e) {
+            return (whole ? "a whole number is needed" : "a number is needed") + (t.isEmpty() ? "" : " (got \"" + t + "\")");
+        }
+        if (setting == seed) {
+            return null; // any whole number: -1 draws a new seed each time
+        }
+        AppSettings d = new AppSettings();
+        try {
+            generationConfig(setting == maxNewTokens ? n.intValue() : d.maxNewTokens.get(),
+                    setting == temperature ? n.doubleValue() : d.temperature.get(),
+                    setting == topP ? n.doubleValue() : d.topP.get(),
+                    setting == topK ? n.intValue() : d.topK.get(),
+                    setting == repetitionPenalty ? n.doubleValue() : d.repetitionPenalty.get(),
+                    RANDOM_SEED);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
     }
 
     /** The system prompt for a request: null when it is ConvLLaVA's own (or blank), so requests match the CLI's. */
@@ -168,5 +240,9 @@ public final class AppSettings {
 
     public DoubleProperty previewDividerProperty() {
         return previewDivider;
+    }
+
+    public DoubleProperty stackedDividerProperty() {
+        return stackedDivider;
     }
 }

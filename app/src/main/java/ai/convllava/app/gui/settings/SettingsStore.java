@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Settings as one JSON file ({@code settings.json} in the config folder), written atomically. Unknown
- * or invalid entries are ignored (the default stays), so an old or hand-edited file never stops the app.
+ * or invalid entries are ignored (the default stays), so an old or hand-edited file never stops the app;
+ * the window size and divider positions are put back into their ranges ({@link AppSettings#clampLayout}).
  */
 public final class SettingsStore {
     private static final Logger LOG = LoggerFactory.getLogger(SettingsStore.class);
@@ -56,6 +57,7 @@ public final class SettingsStore {
         } catch (IOException | RuntimeException e) {
             LOG.warn("settings file {} could not be read, using defaults: {}", file, e.getMessage());
         }
+        s.clampLayout();
         return s;
     }
 

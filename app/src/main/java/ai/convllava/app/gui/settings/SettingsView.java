@@ -9,24 +9,42 @@ import javafx.beans.property.Property;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.beans.value.ObservableValue;
 import javafx.collections.FXCollections;
+import javafx.css.PseudoClass;
+import javafx.geometry.Rectangle2D;
+import javafx.scene.Node;
 import javafx.scene.control.ButtonType;
+import javafx.scene.control.ComboBox;
 import javafx.scene.control.Dialog;
+import javafx.scene.control.Label;
+import javafx.scene.control.TextField;
+import javafx.scene.input.KeyCode;
+import javafx.scene.input.KeyEvent;
+import javafx.scene.layout.VBox;
+import javafx.stage.Screen;
 import javafx.stage.Window;
+import javafx.util.StringConverter;
 import org.controlsfx.control.PropertySheet;
+import org.controlsfx.property.editor.AbstractPropertyEditor;
+import org.controlsfx.property.editor.DefaultPropertyEditorFactory;
+import org.controlsfx.property.editor.PropertyEditor;
 
+import java.math.BigDecimal;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
 /** The settings sheet (ControlsFX PropertySheet); edits apply at once and are saved by the settings store. */
 public final class SettingsView {
+    private static final DefaultPropertyEditorFactory DEFAULTS = new DefaultPropertyEditorFactory();
     private final PropertySheet sheet;
+    private final AppSettings settings;
 
     /**
      * @param plan what the current model needs in each weight format on this computer, or null when not known
      *             (no model folder yet)
      */
     public SettingsView(AppSettings s, ModelInfo model, MemoryPlan plan) {
+        this.settings = s;
         String threads = Runtime.getRuntime().availableProcessors() + " processors"
                 + (model != null ? "; model on " + model.device() : "; no model loaded");
         List<PropertySheet.Item> items = List.of(
@@ -44,12 +62,13 @@ public final class SettingsView {
                 new Item<>("Answer", "Read the question while I type", "While you type and the model is idle, your question is read"
                         + " into the model, so the answer starts sooner; turn off to leave the processor alone", Boolean.class,
                         s.readWhileTypingProperty()),
-                new Item<>("Image", "Canvas mode", "PAD: square canvas as trained; NATIVE: keep the aspect ratio (documents)",
+                new Item<>("Image", "Canvas mode", "Pad to square: the square canvas ConvLLaVA was trained with; Native aspect: keep"
+                        + " the image's aspect ratio (documents)",
                         CanvasMode.class, s.canvasModeProperty()),
-                new Item<>("Model", "Device", "AUTO uses a CUDA GPU when present", Device.class, s.deviceProperty()),
-                new Item<>("Model", "Vision tower memory", "RESIDENT keeps the image encoder in memory; STREAMED reads it for each new"
+                new Item<>("Model", "Device", "Auto uses a CUDA GPU when there is one, else the CPU", Device.class, s.deviceProperty()),
+                new Item<>("Model", "Vision tower memory", "Kept in memory: the image encoder stays loaded; Streamed: it is read for each new"
                         + " image and the word embeddings for each word (~1.6 GB less at 1536, about a second more per image);"
-                        + " AUTO streams only when the model would not fit"
+                        + " Auto streams only when the model would not fit"
                         + " (applies at the next model load)", TowerMemory.class, s.towerMemoryProperty()),
                 new Item<>("Model", "Weights", weightsHelp(plan), WeightChoice.class, s.weightsProperty()),
                 new Item<>("Model", "Threads", "Compute threads (read-only)", String.class, new ReadOnlyStringWrapper(threads), false),
@@ -60,7 +79,136 @@ public final class SettingsView {
         sheet.setSearchBoxVisible(false);
         sheet.getStyleClass().add("settings-sheet");
         sheet.setAccessibleText("Settings");
-        sheet.setPrefSize(560, 460);
+        sheet.setPropertyEditorFactory(this::editor);
+        sheet.setPrefSize(620, 520);
+        sheet.setMinSize(420, 300);
+    }
+
+    /** An enum setting's name as the sheet shows it (the constant's name is for the settings file). */
+    public static String label(Object value) {
+        if (value instanceof CanvasMode m) {
+            return m == CanvasMode.PAD ? "Pad to square" : "Native aspect";
+        }
+        if (value instanceof Device d) {
+            return switch (d) {
+                case AUTO -> "Auto (a CUDA GPU when there is one)";
+                case CPU -> "CPU";
+                case GPU -> "GPU (CUDA)";
+            };
+        }
+        if (value instanceof TowerMemory t) {
+            return switch (t) {
+                case AUTO -> "Auto (streamed only when the model would not fit)";
+                case RESIDENT -> "Kept in memory";
+                case STREAMED -> "Streamed from the checkpoint";
+            };
+        }
+        if (value instanceof Theme t) {
+            return t == Theme.LIGHT ? "Light" : "Dark";
+        }
+        return value == null ? "" : value.toString(); // WeightChoice names itself
+    }
+
+    /**
+     * The numbers are typed into fields that check each keystroke and say why a value cannot be used,
+     * beside the field (the setting keeps its last good value meanwhile); enums choose from readable
+     * names; the rest are ControlsFX's editors.
+     */
+    private PropertyEditor<?> editor(PropertySheet.Item item) {
+        if (item instanceof Item<?> i && i.editable && (i.type == Double.class || i.type == Integer.class)) {
+            return new NumberEditor(i, settings);
+        }
+        if (item.getType().isEnum() && item.isEditable()) {
+            ComboBox<Object> box = new ComboBox<>(FXCollections.observableArrayList(item.getType().getEnumConstants()));
+            box.setConverter(new StringConverter<>() {
+                @Override
+                public String toString(Object v) {
+                    return label(v);
+                }
+
+                @Override
+                public Object fromString(String s) {
+                    return null; // not editable: the choices only
+                }
+            });
+            box.setAccessibleText(item.getName());
+            box.setMaxWidth(Double.MAX_VALUE);
+            return new AbstractPropertyEditor<Object, ComboBox<Object>>(item, box) {
+                @Override
+                protected ObservableValue<Object> getObservableValue() {
+                    return getEditor().valueProperty();
+                }
+
+                @Override
+                public void setValue(Object v) {
+                    getEditor().setValue(v);
+                }
+            };
+        }
+        return DEFAULTS.call(item);
+    }
+
+    /** A number setting's field with, under it, why what was typed cannot be used. */
+    static final class NumberEditor implements PropertyEditor<Object> {
+        private static final PseudoClass INVALID = PseudoClass.getPseudoClass("invalid");
+        private final Item<?> item;
+        private final TextField field = new TextField();
+        private final Label problem = new Label();
+        private final VBox box = new VBox(2, field, problem);
+
+        NumberEditor(Item<?> item, AppSettings settings) {
+            this.item = item;
+            field.getStyleClass().add("setting-field");
+            field.setAccessibleText(item.getName());
+            problem.getStyleClass().add("field-problem");
+            problem.setWrapText(true);
+            problem.setMinHeight(Label.USE_PREF_SIZE);
+            problem.setAccessibleText(item.getName() + ": problem");
+            problem.visibleProperty().bind(problem.textProperty().isNotEmpty());
+            problem.managedProperty().bind(problem.visibleProperty());
+            setValue(item.getValue());
+            field.textProperty().addListener((o, was, text) -> {
+                String why = settings.problem((Property<?>) item.value, text);
+                problem.setText(why == null ? "" : why);
+                field.pseudoClassStateChanged(INVALID, why != null);
+                if (why == null) {
+                    item.setValue(parse(text));
+                }
+            });
+        }
+
+        private Number parse(String text) {
+            return item.type == Integer.class ? (Number) Integer.valueOf(text.strip()) : (Number) Double.valueOf(text.strip());
+        }
+
+        @Override
+        public Node getEditor() {
+            return box;
+        }
+
+        @Override
+        public Object getValue() {
+            return item.getValue();
+        }
+
+        /** The setting's value from elsewhere; what is being typed stays when it already says that value. */
+        @Override
+        public void setValue(Object v) {
+            if (!(v instanceof Number n)) {
+                return;
+            }
+            if (problem.getText().isEmpty() && !field.getText().isBlank()) {
+                try {
+                    if (parse(field.getText()).doubleValue() == n.doubleValue()) {
+                        return;
+                    }
+                } catch (NumberFormatException e) {
+                    // not a number: replaced below
+                }
+            }
+            field.setText(item.type == Integer.class ? Integer.toString(n.intValue())
+                    : BigDecimal.valueOf(n.doubleValue()).stripTrailingZeros().toPlainString());
+        }
     }
 
     /** The Weights setting's help: what each choice costs and gives, and with a plan, this computer's numbers. */
@@ -85,13 +233,36 @@ public final class SettingsView {
     }
 
     public void showDialog(Window owner) {
+        dialog(owner).showAndWait();
+    }
+
+    /**
+     * The settings dialog, not shown yet: resizable (the sheet grows with it), as large as the sheet
+     * wants up to most of the screen, closed by Close or Esc wherever the focus is.
+     */
+    public Dialog<ButtonType> dialog(Window owner) {
         Dialog<ButtonType> d = new Dialog<>();
-        d.initOwner(owner);
+        if (owner != null) {
+            d.initOwner(owner);
+            d.getDialogPane().getStylesheets().setAll(owner.getScene().getStylesheets());
+        }
         d.setTitle("Settings");
+        d.setResizable(true);
         d.getDialogPane().setContent(sheet);
         d.getDialogPane().getButtonTypes().add(ButtonType.CLOSE);
-        d.getDialogPane().getStylesheets().setAll(owner.getScene().getStylesheets());
-        d.showAndWait();
+        Rectangle2D screen = Screen.getPrimary().getVisualBounds();
+        d.getDialogPane().setPrefSize(Math.min(sheet.getPrefWidth() + 40, screen.getWidth() * 0.9),
+                Math.min(sheet.getPrefHeight() + 80, screen.getHeight() * 0.85));
+        d.getDialogPane().setMinSize(sheet.getMinWidth(), sheet.getMinHeight());
+        // a field's own Esc handling must not keep the dialog open
+        d.getDialogPane().addEventFilter(KeyEvent.KEY_PRESSED, e -> {
+            if (e.getCode() == KeyCode.ESCAPE) {
+                e.consume();
+                d.setResult(ButtonType.CLOSE);
+                d.close();
+            }
+        });
+        return d;
     }
 
     /** One setting, backed by a property. */
