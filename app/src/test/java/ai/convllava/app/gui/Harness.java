@@ -1,8 +1,10 @@
 package ai.convllava.app.gui;
 
 import ai.convllava.app.gui.main.MainViewModel;
+import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.store.ConversationStore;
+import ai.convllava.hub.ModelManager;
 
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,10 +20,17 @@ final class Harness {
     final ConversationStore store;
     final MainViewModel vm;
 
+    /** Every chosen model folder passes the check (the fake service needs no files). */
     Harness(Path root) {
+        this(root, options -> null);
+    }
+
+    /** With this check of chosen model folders ({@link ModelViewModel.FolderCheck#ENGINE} for the real one). */
+    Harness(Path root, ModelViewModel.FolderCheck folderCheck) {
         paths = AppPaths.under(root);
         store = new ConversationStore(paths.conversationsDir(), paths.imagesDir());
-        vm = new MainViewModel(service, settings, store, Runnable::run, ui, clock::get, timer);
+        vm = new MainViewModel(service, settings, store, Runnable::run, ui, clock::get, timer, Runnable::run, ModelManager::fromEnvironment,
+                folderCheck);
     }
 
     /** Loads the fake model to READY. */

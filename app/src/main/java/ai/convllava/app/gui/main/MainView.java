@@ -32,6 +32,7 @@ import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.ListCell;
 import javafx.scene.control.ListView;
+import javafx.scene.control.Menu;
 import javafx.scene.control.MenuBar;
 import javafx.scene.control.MenuItem;
 import javafx.scene.control.ProgressBar;
@@ -56,6 +57,7 @@ import javafx.stage.Window;
 import java.io.File;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -80,6 +82,7 @@ public final class MainView {
     @FXML private MenuItem newChatItem;
     @FXML private MenuItem cancelLoadItem;
     @FXML private MenuItem chooseTowerItem;
+    @FXML private Menu recentModelsMenu;
     @FXML private CheckMenuItem gridItem;
     @FXML private CheckMenuItem nativeItem;
     @FXML private CheckMenuItem originalItem;
@@ -170,6 +173,8 @@ public final class MainView {
             n.managedProperty().bind(n.visibleProperty());
         }
         cancelLoadItem.disableProperty().bind(model.loadingProperty().not());
+        settings.recentModelsProperty().addListener((ListChangeListener<String>) c -> fillRecentModels());
+        fillRecentModels();
         deviceChoice.getItems().setAll(Device.values());
         deviceChoice.valueProperty().bindBidirectional(settings.deviceProperty());
         settings.deviceProperty().addListener((o, a, b) -> {
@@ -226,6 +231,29 @@ public final class MainView {
         root.setOnDragExited(e -> preview.viewport().getStyleClass().remove("drop-target"));
         root.setOnDragDropped(this::dragDropped);
         root.addEventFilter(KeyEvent.KEY_PRESSED, this::pasteFilter);
+    }
+
+    /** Model > Recent models: each folder that loaded, newest first; choosing one checks it again like a chosen folder. */
+    private void fillRecentModels() {
+        recentModelsMenu.getItems().clear();
+        for (String dir : vm.settings().recentModelsProperty()) {
+            Path p;
+            try {
+                p = Path.of(dir);
+            } catch (InvalidPathException e) {
+                continue; // a hand-edited settings file: not a path on this system
+            }
+            MenuItem item = new MenuItem(p.getFileName() == null ? dir : p.getFileName() + "  \u2014  " + dir);
+            item.setMnemonicParsing(false);
+            item.setOnAction(e -> vm.model().chooseModelFolder(p));
+            recentModelsMenu.getItems().add(item);
+        }
+        recentModelsMenu.setDisable(recentModelsMenu.getItems().isEmpty());
+    }
+
+    /** Model > Recent models (for tests: its items choose their folder). */
+    public Menu recentModelsMenu() {
+        return recentModelsMenu;
     }
 
     private void selectCurrent() {
@@ -374,10 +402,7 @@ public final class MainView {
     private void onChooseModel() {
         DirectoryChooser dc = new DirectoryChooser();
         dc.setTitle("Choose a ConvLLaVA model folder (ConvLLaVA-sft-1536, -1024 or -768)");
-        String current = vm.settings().modelDirProperty().get();
-        if (!current.isBlank() && Path.of(current).getParent() != null && Path.of(current).getParent().toFile().isDirectory()) {
-            dc.setInitialDirectory(Path.of(current).getParent().toFile());
-        }
+        dc.setInitialDirectory(vm.model().chooserStartFolder().toFile());
         File f = dc.showDialog(window());
         if (f != null) {
             vm.model().chooseModelFolder(f.toPath());
@@ -406,6 +431,7 @@ public final class MainView {
     private void onChooseTower() {
         DirectoryChooser dc = new DirectoryChooser();
         dc.setTitle("Choose the ConvLLaVA-ConvNeXt vision tower folder");
+        dc.setInitialDirectory(vm.model().chooserStartFolder().toFile());
         File f = dc.showDialog(window());
         if (f != null) {
             vm.model().chooseVisionTower(f.toPath());

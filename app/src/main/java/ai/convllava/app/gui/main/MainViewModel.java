@@ -61,11 +61,18 @@ public final class MainViewModel {
      */
     public MainViewModel(VisionChatSession service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
                          LongSupplier clock, Debouncer.Timer timer, Executor background, Supplier<ModelManager> hub) {
+        this(service, settings, store, io, ui, clock, timer, background, hub, ModelViewModel.FolderCheck.ENGINE);
+    }
+
+    /** @param folderCheck reads a chosen model folder before it replaces the model in use */
+    public MainViewModel(VisionChatSession service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
+                         LongSupplier clock, Debouncer.Timer timer, Executor background, Supplier<ModelManager> hub,
+                         ModelViewModel.FolderCheck folderCheck) {
         this.background = background;
         this.ui = ui;
         this.hub = hub;
         this.settings = settings;
-        this.model = new ModelViewModel(service, settings, ui, background);
+        this.model = new ModelViewModel(service, settings, ui, background, folderCheck);
         this.image = new ImageViewModel(service, settings, io, ui);
         this.chat = new ChatViewModel(service, settings, image, model, new ConversationLibrary(store, io, ui), ui, clock, timer);
         this.heatmap = new HeatmapViewModel(chat.latestAttentionProperty(), image.preprocessedProperty(), image.showOriginalProperty(), io, ui);

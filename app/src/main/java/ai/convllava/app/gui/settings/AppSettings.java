@@ -9,13 +9,16 @@ import javafx.beans.Observable;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.IntegerProperty;
+import javafx.beans.property.ListProperty;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleDoubleProperty;
 import javafx.beans.property.SimpleIntegerProperty;
+import javafx.beans.property.SimpleListProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
+import javafx.collections.FXCollections;
 
 import java.util.List;
 
@@ -41,6 +44,7 @@ public final class AppSettings {
     private final ObjectProperty<WeightChoice> weights = new SimpleObjectProperty<>(this, "weights", WeightChoice.AUTO);
     private final StringProperty modelDir = new SimpleStringProperty(this, "modelDir", "");
     private final StringProperty visionTowerDir = new SimpleStringProperty(this, "visionTowerDir", "");
+    private final ListProperty<String> recentModels = new SimpleListProperty<>(this, "recentModels", FXCollections.observableArrayList());
     private final ObjectProperty<Theme> theme = new SimpleObjectProperty<>(this, "theme", Theme.LIGHT);
     private final BooleanProperty showGrid = new SimpleBooleanProperty(this, "showGrid", true);
     private final DoubleProperty windowX = new SimpleDoubleProperty(this, "windowX", Double.NaN);
@@ -56,7 +60,7 @@ public final class AppSettings {
         return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, readWhileTyping, canvasMode, device,
                 modelDir, visionTowerDir, towerMemory, weights, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
                 sidebarDivider,
-                previewDivider);
+                previewDivider, recentModels);
     }
 
     /** The decoding settings; throws IllegalArgumentException with a user-facing message when one is out of range. */
@@ -132,6 +136,11 @@ public final class AppSettings {
 
     public StringProperty visionTowerDirProperty() {
         return visionTowerDir;
+    }
+
+    /** Model folders that loaded, most recent first (the Model menu's Recent models). */
+    public ListProperty<String> recentModelsProperty() {
+        return recentModels;
     }
 
     public ObjectProperty<Theme> themeProperty() {
