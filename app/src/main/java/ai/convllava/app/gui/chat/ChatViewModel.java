@@ -93,6 +93,7 @@ public final class ChatViewModel {
     private final ReadOnlyDoubleWrapper stageProgress = new ReadOnlyDoubleWrapper(this, "stageProgress", -1);
     private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
     private final ReadOnlyStringWrapper notice = new ReadOnlyStringWrapper(this, "notice");
+    private final ReadOnlyObjectWrapper<SavedConversation> deleted = new ReadOnlyObjectWrapper<>(this, "deleted");
     private final BooleanBinding canSend;
     private final BooleanBinding canRegenerate;
     private final BooleanBinding canClear;
@@ -484,19 +485,78 @@ public final class ChatViewModel {
         }
     }
 
-    /** Deletes a saved conversation (and its pasted-image copy); the open one becomes a new chat. */
+    /**
+     * Deletes a saved conversation to the trash, where {@link #undoDelete} finds it until the next start.
+     * Deleting the open one opens its neighbour in the list (the one below, else the one above) with its
+     * image, or, when it was the last, leaves an empty chat and no image: the preview shows what is selected.
+     */
     public CompletableFuture<Void> delete(SavedConversation c) {
         if (c.id().equals(conversation.idProperty().get())) {
             if (answering.get()) {
+                error.set("Wait for the answer (or press Esc to stop it) before deleting this conversation.");
                 return CompletableFuture.completedFuture(null);
             }
+            SavedConversation next = neighbour(c);
             clear();
+            if (next != null) {
+                open(next);
+            } else {
+                image.clear();
+            }
         }
-        return library.delete(c).whenComplete((x, e) -> {
+        SavedConversation gone = c; // the listed copy is the one last saved, so the file an undo brings back
+        deleted.set(gone);
+        return library.delete(gone).whenComplete((x, e) -> {
             if (e != null) {
-                ui.execute(() -> error.set("Could not delete " + c.title() + ": " + Errors.unwrap(e).getMessage()));
+                ui.execute(() -> {
+                    if (deleted.get() == gone) {
+                        deleted.set(null);
+                    }
+                    error.set("Could not delete " + gone.title() + ": " + Errors.unwrap(e).getMessage());
+                });
             }
         });
+    }
+
+    private SavedConversation neighbour(SavedConversation c) {
+        List<SavedConversation> all = library.conversations();
+        for (int i = 0; i < all.size(); i++) {
+            if (all.get(i).id().equals(c.id())) {
+                return i + 1 < all.size() ? all.get(i + 1) : i > 0 ? all.get(i - 1) : null;
+            }
+        }
+        return null;
+    }
+
+    /** Brings the last deleted conversation back from the trash and opens it (unless an answer is being written). */
+    public CompletableFuture<Void> undoDelete() {
+        SavedConversation c = deleted.get();
+        if (c == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        deleted.set(null);
+        return library.restore(c).whenComplete((x, e) -> ui.execute(() -> {
+            if (e != null) {
+                error.set("Could not bring back " + c.title() + ": " + Errors.unwrap(e).getMessage());
+            } else if (!answering.get()) {
+                open(c);
+            }
+        }));
+    }
+
+    /** Forgets the offer to undo the last delete (the conversation stays in the trash until the next start). */
+    public void dismissUndoDelete() {
+        deleted.set(null);
+    }
+
+    /** The conversation the last delete removed, while it can be brought back; null otherwise. */
+    public ReadOnlyObjectProperty<SavedConversation> deletedProperty() {
+        return deleted.getReadOnlyProperty();
+    }
+
+    /** Deletes for good what earlier runs of the app deleted (at start). */
+    public void emptyTrash() {
+        library.emptyTrash();
     }
 
     /** Exports the current conversation as Markdown or JSON (by the file's extension), the image beside it. */

@@ -81,19 +81,53 @@ public final class ConversationLibrary {
         return done;
     }
 
-    /** Removes a conversation from the list and deletes its file (and its image copy) in the background. */
+    /** Removes a conversation from the list and moves its file (and its image copy) to the trash, in the background. */
     public CompletableFuture<Void> delete(SavedConversation c) {
         conversations.removeIf(x -> x.id().equals(c.id()));
         CompletableFuture<Void> done = new CompletableFuture<>();
         io.execute(() -> {
             try {
-                store.delete(c);
+                store.trash(c);
                 done.complete(null);
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 done.completeExceptionally(e);
             }
         });
         return done;
+    }
+
+    /** Brings a deleted conversation back from the trash; it is listed again (by its date) once its file is back. */
+    public CompletableFuture<Void> restore(SavedConversation c) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                store.restore(c);
+            } catch (IOException | RuntimeException e) {
+                done.completeExceptionally(e);
+                return;
+            }
+            ui.execute(() -> {
+                conversations.removeIf(x -> x.id().equals(c.id()));
+                int at = 0;
+                while (at < conversations.size() && conversations.get(at).updatedAt() >= c.updatedAt()) {
+                    at++;
+                }
+                conversations.add(at, c);
+                done.complete(null);
+            });
+        });
+        return done;
+    }
+
+    /** Empties the trash in the background (at start). */
+    public void emptyTrash() {
+        io.execute(() -> {
+            try {
+                store.emptyTrash();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("the trash of deleted conversations could not be emptied: {}", e.getMessage());
+            }
+        });
     }
 
     /** Writes a conversation as Markdown or JSON (by the file's extension), the image beside it, in the background. */

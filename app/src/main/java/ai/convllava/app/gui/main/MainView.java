@@ -105,6 +105,9 @@ public final class MainView {
     @FXML private VBox sidebar;
     @FXML private ListView<SavedConversation> conversationList;
     @FXML private Button deleteButton;
+    @FXML private MenuItem undoDeleteItem;
+    @FXML private HBox undoDeleteBox;
+    @FXML private Label undoDeleteLabel;
     @FXML private StackPane previewHolder;
     @FXML private StackPane chatHolder;
     @FXML private Label stateLabel;
@@ -226,6 +229,11 @@ public final class MainView {
             }
         });
         deleteButton.disableProperty().bind(conversationList.getSelectionModel().selectedItemProperty().isNull());
+        undoDeleteBox.visibleProperty().bind(chat.deletedProperty().isNotNull());
+        undoDeleteBox.managedProperty().bind(undoDeleteBox.visibleProperty());
+        undoDeleteItem.disableProperty().bind(chat.deletedProperty().isNull());
+        undoDeleteLabel.textProperty().bind(Bindings.createStringBinding(() -> chat.deletedProperty().get() == null ? ""
+                : "Deleted \u201c" + chat.deletedProperty().get().title() + "\u201d", chat.deletedProperty()));
 
         root.setOnDragOver(this::dragOver);
         root.setOnDragExited(e -> preview.viewport().getStyleClass().remove("drop-target"));
@@ -485,6 +493,16 @@ public final class MainView {
         if (c != null) {
             vm.chat().delete(c);
         }
+    }
+
+    @FXML
+    private void onUndoDelete() {
+        vm.chat().undoDelete();
+    }
+
+    @FXML
+    private void onDismissUndoDelete() {
+        vm.chat().dismissUndoDelete();
     }
 
     @FXML

@@ -79,8 +79,9 @@ public final class MainViewModel {
         model.setOnLoaded(image::update);
     }
 
-    /** At start: saved conversations, the remembered model, the image given on the command line. */
+    /** At start: the trash emptied, saved conversations, the remembered model, the image given on the command line. */
     public void start(Path initialImage) {
+        chat.emptyTrash();
         chat.reloadConversations();
         if (model.hasModelFolder()) {
             model.load();
