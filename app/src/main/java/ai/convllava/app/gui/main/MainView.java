@@ -8,6 +8,7 @@ import ai.convllava.app.gui.heatmap.HeatmapView;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.image.PreviewView;
 import ai.convllava.app.gui.image.TransferData;
+import ai.convllava.app.gui.model.FirstRunViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.models.ModelManagerView;
 import ai.convllava.app.gui.models.ModelManagerViewModel;
@@ -101,6 +102,11 @@ public final class MainView {
     @FXML private Button chooseTowerButton;
     @FXML private Button smallerWeightsButton;
     @FXML private Button retryButton;
+    @FXML private VBox firstRunBox;
+    @FXML private Label firstRunText;
+    @FXML private Label firstRunEstimate;
+    @FXML private Button useDemoButton;
+    @FXML private Button firstRunDownloadButton;
     @FXML private SplitPane split;
     @FXML private VBox sidebar;
     @FXML private ListView<SavedConversation> conversationList;
@@ -194,6 +200,7 @@ public final class MainView {
         smallerWeightsButton.managedProperty().bind(smallerWeightsButton.visibleProperty());
         retryButton.visibleProperty().bind(Bindings.createBooleanBinding(model::hasModelFolder, model.errorProperty()));
         retryButton.managedProperty().bind(retryButton.visibleProperty());
+        bindFirstRun(vm.firstRun());
 
         stopItem.disableProperty().bind(chat.canStopProperty().not());
         previousPageItem.disableProperty().bind(image.canGoToPreviousPageProperty().not());
@@ -239,6 +246,16 @@ public final class MainView {
         root.setOnDragExited(e -> preview.viewport().getStyleClass().remove("drop-target"));
         root.setOnDragDropped(this::dragDropped);
         root.addEventFilter(KeyEvent.KEY_PRESSED, this::pasteFilter);
+    }
+
+    private void bindFirstRun(FirstRunViewModel firstRun) {
+        firstRunBox.visibleProperty().bind(firstRun.shownProperty());
+        firstRunBox.managedProperty().bind(firstRunBox.visibleProperty());
+        firstRunText.textProperty().bind(firstRun.sentenceProperty());
+        firstRunEstimate.textProperty().bind(firstRun.estimateProperty());
+        useDemoButton.visibleProperty().bind(firstRun.demoModelProperty().isNotNull());
+        useDemoButton.managedProperty().bind(useDemoButton.visibleProperty());
+        firstRunDownloadButton.setText("Download ConvLLaVA-" + firstRun.suggested().id() + "\u2026");
     }
 
     /** Model > Recent models: each folder that loaded, newest first; choosing one checks it again like a chosen folder. */
@@ -493,6 +510,11 @@ public final class MainView {
         if (c != null) {
             vm.chat().delete(c);
         }
+    }
+
+    @FXML
+    private void onUseDemoModel() {
+        vm.firstRun().useDemoModel();
     }
 
     @FXML
