@@ -46,6 +46,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -94,6 +95,7 @@ public final class ChatViewModel {
     private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
     private final ReadOnlyStringWrapper notice = new ReadOnlyStringWrapper(this, "notice");
     private final ReadOnlyObjectWrapper<SavedConversation> deleted = new ReadOnlyObjectWrapper<>(this, "deleted");
+    private final ReadOnlyStringWrapper heatmapUsage = new ReadOnlyStringWrapper(this, "heatmapUsage", "");
     private final BooleanBinding canSend;
     private final BooleanBinding canRegenerate;
     private final BooleanBinding canClear;
@@ -374,7 +376,13 @@ public final class ChatViewModel {
         try {
             AttentionMaps maps = AttentionMaps.of(pre.geometry(), r.imageAttention(), List.copyOf(a.tokenTexts), r.generatedIds().length,
                     r.finishReason() == FinishReason.EOS);
-            conversation.keepAttention(a.message, new HeatmapSource(maps, pre.canvas(), a.question));
+            HeatmapSource source = new HeatmapSource(maps, pre.canvas(), a.question);
+            conversation.keepAttention(a.message, source);
+            String id = conversation.idProperty().get();
+            int index = conversation.messages().indexOf(a.message);
+            if (id != null && index >= 0 && settings.heatmapStoreBytes() > 0) {
+                library.saveHeatmap(id, index, source, settings.heatmapStoreBytes());
+            }
         } catch (IllegalArgumentException ex) {
             LOG.info("no heatmap for this answer: {}", ex.getMessage());
         }
@@ -436,6 +444,7 @@ public final class ChatViewModel {
             settings.canvasModeProperty().set(conversation.mode());
         }
         restoreSettings(c); // before the image: its pre-encode reads the conversation's system prompt
+        restoreHeatmaps(c);
         Optional<Path> img = library.imageOf(c);
         if (img.isPresent()) {
             image.openFile(img.get());
@@ -446,6 +455,31 @@ public final class ChatViewModel {
                         + "); open it again to ask more.");
             }
         }
+    }
+
+    /** The saved heatmaps of the conversation's last answers come back (read in the background) while it is still the open one. */
+    private void restoreHeatmaps(SavedConversation c) {
+        List<Integer> answers = new ArrayList<>();
+        List<ChatMessage> shown = conversation.messages();
+        for (int i = shown.size() - 1; i >= 0 && answers.size() < KEEP_ATTENTION_ANSWERS; i--) {
+            if (shown.get(i).role() == ChatMessage.Role.ASSISTANT) {
+                answers.add(0, i);
+            }
+        }
+        if (answers.isEmpty()) {
+            return;
+        }
+        List<ChatMessage> asOpened = List.copyOf(shown);
+        library.loadHeatmaps(c.id(), answers).thenAccept(found -> {
+            if (!c.id().equals(conversation.idProperty().get())) {
+                return; // another conversation was opened meanwhile
+            }
+            found.forEach((i, source) -> {
+                if (i < asOpened.size() && conversation.messages().contains(asOpened.get(i)) && asOpened.get(i).attentionProperty().get() == null) {
+                    conversation.keepAttention(asOpened.get(i), source);
+                }
+            });
+        });
     }
 
     private static boolean isCanvasMode(String s) {
@@ -552,6 +586,21 @@ public final class ChatViewModel {
     /** The conversation the last delete removed, while it can be brought back; null otherwise. */
     public ReadOnlyObjectProperty<SavedConversation> deletedProperty() {
         return deleted.getReadOnlyProperty();
+    }
+
+    /**
+     * Reads (in the background) how much disk the saved heatmaps take, for the Settings; the cap is only
+     * applied when the next map is saved, so a value typed on the way to another drops nothing.
+     */
+    public void refreshHeatmapUsage() {
+        library.heatmapBytes().whenComplete((bytes, e) -> ui.execute(() -> heatmapUsage.set(e != null
+                ? "unknown (" + Errors.unwrap(e).getMessage() + ")"
+                : String.format(Locale.ROOT, "%.1f MB used of %d MB", bytes / 1e6, settings.heatmapStoreBytes() / 1_000_000L))));
+    }
+
+    /** "12.3 MB used of 256 MB" once {@link #refreshHeatmapUsage} has read it; empty before. */
+    public ReadOnlyStringProperty heatmapUsageProperty() {
+        return heatmapUsage.getReadOnlyProperty();
     }
 
     /** Deletes for good what earlier runs of the app deleted (at start). */

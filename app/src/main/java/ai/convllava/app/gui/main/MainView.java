@@ -415,7 +415,9 @@ public final class MainView {
 
     @FXML
     private void onSettings() {
-        new SettingsView(vm.settings(), vm.model().infoProperty().get(), vm.model().memoryPlanProperty().get()).showDialog(window());
+        vm.chat().refreshHeatmapUsage();
+        new SettingsView(vm.settings(), vm.model().infoProperty().get(), vm.model().memoryPlanProperty().get())
+                .withHeatmapUsage(vm.chat().heatmapUsageProperty()).showDialog(window());
     }
 
     @FXML

@@ -29,6 +29,7 @@ import java.util.List;
  */
 public final class AppSettings {
     public static final int RANDOM_SEED = -1;
+    public static final int DEFAULT_HEATMAP_STORE_MB = 256;
 
     private final DoubleProperty temperature = new SimpleDoubleProperty(this, "temperature", 0);
     private final DoubleProperty topP = new SimpleDoubleProperty(this, "topP", 1.0);
@@ -44,6 +45,7 @@ public final class AppSettings {
     private final ObjectProperty<WeightChoice> weights = new SimpleObjectProperty<>(this, "weights", WeightChoice.AUTO);
     private final StringProperty modelDir = new SimpleStringProperty(this, "modelDir", "");
     private final StringProperty visionTowerDir = new SimpleStringProperty(this, "visionTowerDir", "");
+    private final IntegerProperty heatmapStoreMb = new SimpleIntegerProperty(this, "heatmapStoreMb", DEFAULT_HEATMAP_STORE_MB);
     private final ListProperty<String> recentModels = new SimpleListProperty<>(this, "recentModels", FXCollections.observableArrayList());
     private final ObjectProperty<Theme> theme = new SimpleObjectProperty<>(this, "theme", Theme.LIGHT);
     private final BooleanProperty showGrid = new SimpleBooleanProperty(this, "showGrid", true);
@@ -60,7 +62,7 @@ public final class AppSettings {
         return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, readWhileTyping, canvasMode, device,
                 modelDir, visionTowerDir, towerMemory, weights, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
                 sidebarDivider,
-                previewDivider, recentModels);
+                previewDivider, recentModels, heatmapStoreMb);
     }
 
     /** The decoding settings; throws IllegalArgumentException with a user-facing message when one is out of range. */
@@ -136,6 +138,20 @@ public final class AppSettings {
 
     public StringProperty visionTowerDirProperty() {
         return visionTowerDir;
+    }
+
+    /**
+     * How much disk the answers' saved heatmaps may take, in MB; beyond it the least recently written are
+     * dropped. 0 keeps none (heatmaps then last only while their conversation is open).
+     */
+    public IntegerProperty heatmapStoreMbProperty() {
+        return heatmapStoreMb;
+    }
+
+    /** {@link #heatmapStoreMbProperty} in bytes; a negative value (typed or hand-edited) is not a size and means the default. */
+    public long heatmapStoreBytes() {
+        int mb = heatmapStoreMb.get();
+        return (mb < 0 ? DEFAULT_HEATMAP_STORE_MB : mb) * 1_000_000L;
     }
 
     /** Model folders that loaded, most recent first (the Model menu's Recent models). */

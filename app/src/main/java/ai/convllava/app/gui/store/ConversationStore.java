@@ -32,10 +32,17 @@ public final class ConversationStore {
 
     private final Path conversationsDir;
     private final Path imagesDir;
+    private final HeatmapFiles heatmaps;
 
     public ConversationStore(Path conversationsDir, Path imagesDir) {
         this.conversationsDir = conversationsDir;
         this.imagesDir = imagesDir;
+        this.heatmaps = new HeatmapFiles(conversationsDir.resolveSibling("heatmaps"));
+    }
+
+    /** The answers' heatmaps, beside the conversations ({@code heatmaps/}). */
+    public HeatmapFiles heatmaps() {
+        return heatmaps;
     }
 
     public static String newId() {
@@ -86,28 +93,38 @@ public final class ConversationStore {
 
     public synchronized void delete(SavedConversation c) throws IOException {
         Files.deleteIfExists(fileOf(c.id()));
+        for (Path f : heatmaps.filesOf(c.id())) {
+            Files.deleteIfExists(f);
+        }
         if (c.imageCopy() != null) {
             Files.deleteIfExists(imagesDir.resolve(c.imageCopy()));
         }
     }
 
-    /** Moves a conversation's file (and its image copy) to the trash, where {@link #restore} finds it. */
+    /** Moves a conversation's file (and its image copy and heatmaps) to the trash, where {@link #restore} finds it. */
     public synchronized void trash(SavedConversation c) throws IOException {
         Files.createDirectories(trashDir());
         move(fileOf(c.id()), trashDir().resolve(c.id() + ".json"));
+        for (Path f : heatmaps.filesOf(c.id())) {
+            move(f, trashDir().resolve(f.getFileName()));
+        }
         String copy = copyName(c);
         if (copy != null) {
             move(imagesDir.resolve(copy), trashDir().resolve(copy));
         }
     }
 
-    /** Brings a trashed conversation (and its image copy) back; a file already back is left as it is. */
+    /** Brings a trashed conversation (and its image copy and heatmaps) back; a file already back is left as it is. */
     public synchronized void restore(SavedConversation c) throws IOException {
         Path file = trashDir().resolve(c.id() + ".json");
         if (!Files.isRegularFile(file) && !Files.isRegularFile(fileOf(c.id()))) {
             throw new IOException("the deleted conversation is no longer in " + trashDir());
         }
         move(file, fileOf(c.id()));
+        for (Path f : new HeatmapFiles(trashDir()).filesOf(c.id())) {
+            Files.createDirectories(heatmaps.dir());
+            move(f, heatmaps.dir().resolve(f.getFileName()));
+        }
         String copy = copyName(c);
         if (copy != null) {
             Files.createDirectories(imagesDir);
