@@ -279,7 +279,7 @@ public final class ModelViewModel {
 
     /**
      * {@link FolderCheck#ENGINE}: what the engine cannot say as plainly (a file instead of a folder, no
-     * permission to read it), then the engine's own reading of the folder.
+     * permission to read it; the same for a chosen vision tower), then the engine's own reading of the folder.
      */
     static MemoryPlan inspect(LoadOptions options) {
         Path dir = options.modelDir();
@@ -295,6 +295,14 @@ public final class ModelViewModel {
         Path config = dir.resolve("config.json");
         if (Files.exists(config) && !Files.isReadable(config)) {
             throw new IllegalArgumentException("no permission to read " + config);
+        }
+        Path tower = options.visionTower();
+        if (tower != null && Files.isRegularFile(tower)) {
+            throw new IllegalArgumentException(tower + " is a file, not a folder: choose the vision tower folder (ConvLLaVA-ConvNeXt-\u2026)"
+                    + " that holds config.json");
+        }
+        if (tower != null && Files.isDirectory(tower) && (!Files.isReadable(tower) || !Files.isExecutable(tower))) {
+            throw new IllegalArgumentException("no permission to read the vision tower folder " + tower);
         }
         return MemoryPlan.of(options);
     }
