@@ -239,6 +239,24 @@ class ModelViewModelTest {
     }
 
     @Test
+    void aTowerChosenAfterARefusalForAnotherReasonGoesWithTheModelInUse() {
+        Harness h = new Harness(tmp, options -> {
+            if (options.modelDir().equals(Path.of("/home/me/Downloads"))) {
+                throw new ConvLlavaException("/home/me/Downloads has no config.json: choose the ConvLLaVA-sft-768/1024/1536 folder itself");
+            }
+            return null;
+        }).withModel();
+        ModelViewModel m = h.vm.model();
+        m.chooseModelFolder(Path.of("/home/me/Downloads"));
+        h.ui.runAll();
+        assertFalse(m.visionTowerProblemProperty().get());
+        m.chooseVisionTower(Path.of("/models/tower"));
+        h.ui.runAll();
+        assertEquals(Path.of("/models/tiny"), h.service.loads.get(1).modelDir(), "not the folder refused for having no model");
+        assertEquals(Path.of("/models/tower"), h.service.loads.get(1).visionTower());
+    }
+
+    @Test
     void theFolderChooserOpensBesideTheLastModelThatIsStillThere() throws Exception {
         Harness h = new Harness(tmp);
         ModelViewModel m = h.vm.model();

@@ -77,7 +77,7 @@ public final class ModelViewModel {
     private final Coalescer progressUpdate;
     private TaskHandle<ModelInfo> current;
     private Runnable onLoaded = () -> { };
-    /** The last folder refused by the check; a vision tower chosen next goes with it. */
+    /** The last folder refused for want of its vision tower; a vision tower chosen next goes with it. */
     private Path refused;
     /** Bumped by every choice, so only the latest choice's check acts. */
     private int choice;
@@ -262,9 +262,9 @@ public final class ModelViewModel {
                     settings.visionTowerDirProperty().set(tower == null ? "" : tower.toString());
                     load();
                 } else {
-                    refused = dir;
                     ModelInfo inUse = info.get();
-                    reject(Errors.message(p) + (inUse != null ? " — still using " + inUse.name() + "." : ""));
+                    reject(Errors.message(p) + (inUse != null ? " \u2014 still using " + inUse.name() + "." : ""));
+                    refused = visionTowerProblem.get() ? dir : null;
                 }
             });
         });
