@@ -114,6 +114,23 @@ class HeatmapViewModelTest {
     }
 
     @Test
+    void aRegeneratedAnswerWithoutMapsDoesNotReopenWithItsPredecessorsMap() {
+        Harness h = answered();
+        String id = h.vm.chat().conversationIdProperty().get();
+        assertTrue(Files.isRegularFile(h.store.heatmaps().fileOf(id, 1)));
+        h.vm.chat().regenerate();
+        h.ui.runAll();
+        h.service.lastAsk().finish("Blue", FinishReason.EOS); // no attention recorded this time
+        h.ui.runAll();
+        assertFalse(Files.exists(h.store.heatmaps().fileOf(id, 1)));
+        h.vm.chat().clear();
+        h.vm.chat().open(h.vm.chat().conversations().get(0));
+        h.ui.runAll();
+        assertEquals("Blue", h.vm.chat().messages().get(1).text());
+        assertNull(h.vm.chat().messages().get(1).attentionProperty().get());
+    }
+
+    @Test
     void withTheCapAtZeroNoHeatmapIsSaved() {
         Harness h = new Harness(tmp);
         h.settings.heatmapStoreMbProperty().set(0);

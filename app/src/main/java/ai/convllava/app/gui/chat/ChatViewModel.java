@@ -285,6 +285,10 @@ public final class ChatViewModel {
         List<Turn> turns = conversation.turns();
         ChatRequest request = new ChatRequest(turns, settings.systemPromptForRequest(), gen.withRecordAttention(RECORD_ATTENTION));
         ChatMessage answer = conversation.startAnswer();
+        if (conversation.idProperty().get() != null) {
+            // a regenerated answer takes its predecessor's place: that one's saved map must not come back with it
+            library.forgetHeatmap(conversation.idProperty().get(), conversation.messages().size() - 1);
+        }
         Answer a = new Answer(answer, gen.maxNewTokens(), turns.get(turns.size() - 1).user());
         current = a;
         answering.set(true);

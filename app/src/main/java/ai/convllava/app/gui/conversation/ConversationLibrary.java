@@ -10,6 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -150,6 +151,17 @@ public final class ConversationLibrary {
             }
         });
         return done;
+    }
+
+    /** Deletes the saved heatmap of message {@code index} of conversation {@code id}, if any, in the background. */
+    public void forgetHeatmap(String id, int index) {
+        io.execute(() -> {
+            try {
+                Files.deleteIfExists(store.heatmaps().fileOf(id, index));
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("the old heatmap of conversation {} message {} could not be deleted: {}", id, index, e.getMessage());
+            }
+        });
     }
 
     /** Reads the saved heatmaps of these messages of conversation {@code id} in the background; those found, by message index, on the UI thread. */
