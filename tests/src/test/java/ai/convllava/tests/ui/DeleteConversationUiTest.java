@@ -5,6 +5,7 @@ import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.store.ConversationStore;
 import ai.convllava.app.gui.store.SavedConversation;
 import javafx.scene.control.Label;
+import javafx.scene.control.ListCell;
 import javafx.scene.control.ListView;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -76,6 +77,9 @@ class DeleteConversationUiTest {
         Path wide = UiSupport.fixtures().resolve("tiny/images/wide.png");
         Path tall = UiSupport.fixtures().resolve("tiny/images/tall.png");
 
+        // listed is not yet laid out: wait for the cells, as a user waits to see them
+        await("both conversations' cells", 20, () -> robot.lookup(".conversation-list .list-cell").queryAll().stream()
+                .filter(n -> n.isVisible() && n instanceof ListCell<?> c && c.getItem() != null).count() == 2);
         robot.clickOn("About the tall chart");
         await("the tall chart's image", 20, () -> tall.equals(shownImage()));
         assertFalse(undoShown());

@@ -42,6 +42,11 @@ class SavedHeatmapUiTest {
         return fx(() -> robot.lookup(".heatmap-link").queryAll().stream().anyMatch(Node::isVisible));
     }
 
+    private boolean cellShown() {
+        return robot.lookup(".conversation-list .list-cell").queryAll().stream()
+                .anyMatch(n -> n.isVisible() && n instanceof javafx.scene.control.ListCell<?> c && c.getItem() != null);
+    }
+
     @Test
     void aHeatmapOpensAgainAfterSwitchingConversationsAndAfterARestart() throws Exception {
         AppPaths paths = AppPaths.under(tmp);
@@ -58,6 +63,7 @@ class SavedHeatmapUiTest {
 
         robot.clickOn("New chat");
         await("an empty chat", 10, () -> app.viewModel().chat().messages().isEmpty());
+        await("the conversation's cell", 20, this::cellShown);
         robot.clickOn(UiSupport.QUESTION);
         await("the conversation's map back", 30, () -> app.viewModel().chat().messages().size() == 2 && heatmapLinkShown());
         robot.clickOn(".heatmap-link");
@@ -68,8 +74,7 @@ class SavedHeatmapUiTest {
         ui.close(app);
         app = ui.open(paths);
         await("the saved conversation", 20, () -> app.viewModel().chat().conversations().size() == 1);
-        await("its cell", 20, () -> robot.lookup(".conversation-list .list-cell").queryAll().stream()
-                .anyMatch(n -> n.isVisible() && n instanceof javafx.scene.control.ListCell<?> c && c.getItem() != null));
+        await("its cell", 20, this::cellShown);
         robot.clickOn(UiSupport.QUESTION);
         await("the map after a restart", 30, () -> app.viewModel().chat().messages().size() == 2 && heatmapLinkShown());
         robot.clickOn(".heatmap-link");
