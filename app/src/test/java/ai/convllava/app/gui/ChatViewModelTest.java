@@ -327,6 +327,89 @@ class ChatViewModelTest {
         assertTrue(chat.messages().isEmpty(), "deleting the open conversation starts a new chat");
     }
 
+    /** A finished one-question conversation about {@code image} (a fixture), opened and saved. */
+    private SavedConversation conversationAbout(Harness h, String image, String question) {
+        h.vm.openImage(Harness.fixture("tiny/images/" + image));
+        h.ui.runAll();
+        ChatViewModel chat = send(h, question);
+        h.service.lastAsk().finish("an answer", FinishReason.EOS);
+        h.ui.runAll();
+        return chat.conversations().get(0);
+    }
+
+    @Test
+    void deletingTheOpenConversationOpensTheNextWithItsImageAndTheLastLeavesNoImage() {
+        Harness h = new Harness(tmp).withModel();
+        SavedConversation wide = conversationAbout(h, "wide.png", "about wide");
+        SavedConversation tall = conversationAbout(h, "tall.png", "about tall");
+        ChatViewModel chat = h.vm.chat();
+        assertEquals(List.of(tall.id(), wide.id()), chat.conversations().stream().map(SavedConversation::id).toList());
+        assertEquals(tall.id(), chat.conversationIdProperty().get());
+
+        chat.delete(tall);
+        h.ui.runAll();
+        assertEquals(wide.id(), chat.conversationIdProperty().get(), "the one below opens");
+        assertEquals(Harness.fixture("tiny/images/wide.png"), h.vm.image().sourcePathProperty().get(), "with its image, not the deleted one's");
+        assertEquals("about wide", chat.messages().get(0).text());
+
+        chat.delete(wide);
+        h.ui.runAll();
+        assertNull(chat.conversationIdProperty().get());
+        assertTrue(chat.messages().isEmpty());
+        assertNull(h.vm.image().originalProperty().get(), "no conversation left: no image of a deleted one");
+        assertNull(h.vm.image().sourcePathProperty().get());
+    }
+
+    @Test
+    void undoBringsTheDeletedConversationAndItsPastedImageBackAndOpensIt() {
+        Harness h = new Harness(tmp).withModel();
+        h.vm.setImage(RgbImage.filled(4, 3, 200, 30, 30), "pasted image");
+        h.ui.runAll();
+        ChatViewModel chat = send(h, "what colour?");
+        h.service.lastAsk().finish("four", FinishReason.EOS);
+        h.ui.runAll();
+        SavedConversation pasted = chat.conversations().get(0);
+        assertNotNull(pasted.imageCopy());
+        Path copy = h.store.imagesDir().resolve(pasted.imageCopy());
+        assertTrue(Files.isRegularFile(copy));
+
+        chat.delete(pasted);
+        h.ui.runAll();
+        assertTrue(h.store.list().isEmpty(), "gone from the conversations");
+        assertFalse(Files.exists(copy), "its image copy too");
+        assertEquals(pasted, chat.deletedProperty().get(), "an undo is offered");
+
+        chat.undoDelete();
+        h.ui.runAll();
+        assertNull(chat.deletedProperty().get());
+        assertEquals(List.of(pasted.id()), h.store.list().stream().map(SavedConversation::id).toList());
+        assertEquals(List.of(pasted.id()), chat.conversations().stream().map(SavedConversation::id).toList());
+        assertTrue(Files.isRegularFile(copy), "the image copy is back");
+        assertEquals(pasted.id(), chat.conversationIdProperty().get(), "and the conversation is open again");
+        assertEquals(2, chat.messages().size());
+        assertEquals(copy, h.vm.image().sourcePathProperty().get());
+    }
+
+    @Test
+    void theTrashIsEmptiedAtTheNextStartAndAnUndoThenSaysSo() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        SavedConversation c = conversationAbout(h, "wide.png", "q");
+        h.vm.chat().delete(c);
+        h.ui.runAll();
+        Path trashed = h.paths.conversationsDir().resolve("trash").resolve(c.id() + ".json");
+        assertTrue(Files.isRegularFile(trashed));
+
+        Harness again = new Harness(tmp);
+        again.vm.start(null);
+        again.ui.runAll();
+        assertFalse(Files.exists(trashed), "emptied at the next start");
+        h.vm.chat().undoDelete();
+        h.ui.runAll();
+        assertTrue(h.vm.chat().errorProperty().get().startsWith("Could not bring back q: the deleted conversation is no longer in"),
+                h.vm.chat().errorProperty().get());
+        assertTrue(h.vm.chat().conversations().isEmpty());
+    }
+
     @Test
     void exportWritesMarkdownAndJsonWithTheImageBeside() throws Exception {
         Harness h = new Harness(tmp).withModel();

@@ -41,7 +41,11 @@ class HeatmapViewModelTest {
     }
 
     Harness answered() {
-        Harness h = new Harness(tmp).withModel();
+        return answeredWith(new Harness(tmp));
+    }
+
+    Harness answeredWith(Harness h) {
+        h.withModel();
         h.vm.setImage(RgbImage.filled(300, 200, 200, 10, 10), "pasted image");
         h.ui.runAll();
         assertNotNull(h.vm.image().preprocessedProperty().get());
@@ -60,6 +64,80 @@ class HeatmapViewModelTest {
                 new Timings(1, 1, 1, 1, 1, 3), 0, steps, null));
         h.ui.runAll();
         return h;
+    }
+
+    @Test
+    void anAnswersHeatmapIsSavedAndOpensAgainAfterSwitchingConversationsAndAfterARestart() throws Exception {
+        Harness h = answered();
+        ChatMessage answer = h.vm.chat().messages().get(1);
+        float[] whole = answer.attentionProperty().get().maps().answerMap(Aggregation.MEAN);
+        String id = h.vm.chat().conversationIdProperty().get();
+        assertTrue(Files.isRegularFile(h.store.heatmaps().fileOf(id, 1)), "saved with the conversation");
+
+        h.vm.chat().clear(); // another conversation, then back to this one
+        h.ui.runAll();
+        assertNull(h.vm.heatmap().messageProperty().get());
+        h.vm.chat().open(h.vm.chat().conversations().get(0));
+        h.ui.runAll();
+        ChatMessage reopened = h.vm.chat().messages().get(1);
+        assertNotNull(reopened.attentionProperty().get(), "the map is back");
+        assertEquals(reopened, h.vm.heatmap().messageProperty().get());
+        assertEquals(List.of("Red", "bars", "\u00e9", "\u27e8end\u27e9"),
+                reopened.attentionProperty().get().maps().pieces().stream().map(p -> p.label()).toList());
+        float[] back = reopened.attentionProperty().get().maps().answerMap(Aggregation.MEAN);
+        for (int i = 0; i < whole.length; i++) {
+            assertEquals(whole[i], back[i], 0.4f / 255 + 1e-6f, "cell " + i);
+        }
+
+        Harness restarted = new Harness(tmp).withModel();
+        restarted.vm.start(null);
+        restarted.ui.runAll();
+        restarted.vm.chat().open(restarted.vm.chat().conversations().get(0));
+        restarted.ui.runAll();
+        assertNotNull(restarted.vm.chat().messages().get(1).attentionProperty().get(), "and after a restart");
+        restarted.vm.heatmap().open(restarted.vm.chat().messages().get(1), 0);
+        assertEquals(1f, restarted.vm.heatmap().mapProperty().get()[0], 1e-2f);
+    }
+
+    @Test
+    void aDeletedConversationsHeatmapsGoToTheTrashAndComeBackWithAnUndo() {
+        Harness h = answered();
+        String id = h.vm.chat().conversationIdProperty().get();
+        Path file = h.store.heatmaps().fileOf(id, 1);
+        h.vm.chat().delete(h.vm.chat().conversations().get(0));
+        h.ui.runAll();
+        assertFalse(Files.exists(file));
+        h.vm.chat().undoDelete();
+        h.ui.runAll();
+        assertTrue(Files.isRegularFile(file));
+        assertNotNull(h.vm.chat().messages().get(1).attentionProperty().get(), "the undone conversation opens with its map");
+    }
+
+    @Test
+    void aRegeneratedAnswerWithoutMapsDoesNotReopenWithItsPredecessorsMap() {
+        Harness h = answered();
+        String id = h.vm.chat().conversationIdProperty().get();
+        assertTrue(Files.isRegularFile(h.store.heatmaps().fileOf(id, 1)));
+        h.vm.chat().regenerate();
+        h.ui.runAll();
+        h.service.lastAsk().finish("Blue", FinishReason.EOS); // no attention recorded this time
+        h.ui.runAll();
+        assertFalse(Files.exists(h.store.heatmaps().fileOf(id, 1)));
+        h.vm.chat().clear();
+        h.vm.chat().open(h.vm.chat().conversations().get(0));
+        h.ui.runAll();
+        assertEquals("Blue", h.vm.chat().messages().get(1).text());
+        assertNull(h.vm.chat().messages().get(1).attentionProperty().get());
+    }
+
+    @Test
+    void withTheCapAtZeroNoHeatmapIsSaved() {
+        Harness h = new Harness(tmp);
+        h.settings.heatmapStoreMbProperty().set(0);
+        Harness a = answeredWith(h);
+        String id = a.vm.chat().conversationIdProperty().get();
+        assertFalse(Files.exists(a.store.heatmaps().fileOf(id, 1)));
+        assertNotNull(a.vm.chat().messages().get(1).attentionProperty().get(), "still shown while the conversation is open");
     }
 
     @Test

@@ -10,7 +10,9 @@ import ai.convllava.model.api.WeightFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -36,6 +38,7 @@ class ModelViewModelTest {
         h.settings.deviceProperty().set(Device.CPU);
         ModelViewModel m = h.vm.model();
         m.chooseModelFolder(Path.of("/models/tiny"));
+        h.ui.runAll();
         assertEquals(Path.of("/models/tiny"), h.service.loads.get(0).modelDir());
         assertEquals(Device.CPU, h.service.loads.get(0).device());
         h.ui.runAll();
@@ -58,6 +61,7 @@ class ModelViewModelTest {
         Harness h = new Harness(tmp);
         ModelViewModel m = h.vm.model();
         m.chooseModelFolder(Path.of("/models/sft"));
+        h.ui.runAll();
         h.service.failLoad(new ConvLlavaException("no vision tower found for mm_vision_tower=ConvLLaVA-ConvNeXt-1536: looked in ..."));
         h.ui.runAll();
         assertEquals(SessionState.ERROR, m.stateProperty().get());
@@ -65,6 +69,7 @@ class ModelViewModelTest {
         assertTrue(m.visionTowerProblemProperty().get());
 
         m.chooseVisionTower(Path.of("/models/tower"));
+        h.ui.runAll();
         assertEquals(Path.of("/models/tower"), h.service.loads.get(1).visionTower());
         assertNull(m.errorProperty().get());
         assertFalse(m.visionTowerProblemProperty().get());
@@ -75,6 +80,7 @@ class ModelViewModelTest {
         Harness h = new Harness(tmp);
         ModelViewModel m = h.vm.model();
         m.chooseModelFolder(Path.of("/models/sft-1536"));
+        h.ui.runAll();
         assertNull(h.service.loads.get(0).weightFormat(), "Auto leaves the choice to the engine");
         h.service.failLoad(new NotEnoughMemoryException("this model needs about 17.1 GB of RAM but only 7.5 GB is available"));
         h.ui.runAll();
@@ -99,6 +105,7 @@ class ModelViewModelTest {
         Harness h = new Harness(tmp);
         ModelViewModel m = h.vm.model();
         m.chooseModelFolder(Path.of("/models/broken"));
+        h.ui.runAll();
         h.service.failLoad(new ConvLlavaException("pytorch_model-00002-of-00002.bin: truncated"));
         h.ui.runAll();
         assertFalse(m.canUseSmallerWeightsProperty().get());
@@ -109,6 +116,7 @@ class ModelViewModelTest {
         Harness h = new Harness(tmp);
         ModelViewModel m = h.vm.model();
         m.chooseModelFolder(Path.of("/models/tiny"));
+        h.ui.runAll();
         m.cancelLoad();
         assertTrue(h.service.loadHandles.get(0).isCancelled());
         h.service.loadHandles.get(0).result().completeExceptionally(new java.util.concurrent.CancellationException());
@@ -140,5 +148,123 @@ class ModelViewModelTest {
                     || s == SessionState.GENERATING;
             assertEquals(busy, m.engineBusyProperty().get(), s.name());
         }
+    }
+
+    @Test
+    void aFileChosenAsModelFolderIsRefusedAndTheWorkingModelStays() throws Exception {
+        Harness h = new Harness(tmp, ModelViewModel.FolderCheck.ENGINE).withModel();
+        ModelViewModel m = h.vm.model();
+        Path file = Files.writeString(tmp.resolve("notes.txt"), "not a model");
+        m.chooseModelFolder(file);
+        h.ui.runAll();
+        String e = m.errorProperty().get();
+        assertTrue(e.contains(file.toString()) && e.contains("is a file, not a folder"), e);
+        assertTrue(e.contains("still using tiny"), e);
+        assertEquals(1, h.service.loads.size(), "the working model is not unloaded");
+        assertEquals("/models/tiny", h.settings.modelDirProperty().get(), "the refused folder is not remembered for the next start");
+        assertTrue(m.isReady());
+        assertTrue(m.infoTextProperty().get().startsWith("tiny"), m.infoTextProperty().get());
+    }
+
+    @Test
+    void aFolderWithoutAModelOrThatIsGoneIsRefusedWithWhatIsWrong() throws Exception {
+        Harness h = new Harness(tmp, ModelViewModel.FolderCheck.ENGINE).withModel();
+        ModelViewModel m = h.vm.model();
+        Path empty = Files.createDirectories(tmp.resolve("Downloads"));
+        m.chooseModelFolder(empty);
+        h.ui.runAll();
+        assertTrue(m.errorProperty().get().contains(empty + " has no config.json"), m.errorProperty().get());
+
+        Path gone = tmp.resolve("ConvLLaVA-sft-768");
+        m.chooseModelFolder(gone);
+        h.ui.runAll();
+        assertTrue(m.errorProperty().get().contains("the model folder " + gone + " does not exist"), m.errorProperty().get());
+        assertEquals(1, h.service.loads.size());
+        assertTrue(m.isReady());
+    }
+
+    @Test
+    void aUsableFolderIsLoadedAndJoinsTheRecentModels() {
+        Harness h = new Harness(tmp, ModelViewModel.FolderCheck.ENGINE).withModel();
+        ModelViewModel m = h.vm.model();
+        Path tiny = Harness.fixture("tiny/tiny-convllava");
+        m.chooseModelFolder(tiny);
+        h.ui.runAll();
+        assertNull(m.errorProperty().get());
+        assertEquals(tiny, h.service.loads.get(1).modelDir());
+        assertEquals(tiny.toString(), h.settings.modelDirProperty().get());
+        h.service.completeLoad();
+        h.ui.runAll();
+        assertEquals(List.of(tiny.toString(), "/models/tiny"), h.settings.recentModelsProperty().get());
+    }
+
+    @Test
+    void theRecentModelsKeepTheLatestOnceEachAndDropTheOldest() {
+        Harness h = new Harness(tmp);
+        ModelViewModel m = h.vm.model();
+        for (int i = 0; i < ModelViewModel.RECENT_MODELS + 2; i++) {
+            m.chooseModelFolder(Path.of("/models/m" + i));
+            h.ui.runAll();
+            h.service.completeLoad();
+            h.ui.runAll();
+        }
+        m.chooseModelFolder(Path.of("/models/m3"));
+        h.ui.runAll();
+        h.service.completeLoad();
+        h.ui.runAll();
+        assertEquals(List.of("/models/m3", "/models/m7", "/models/m6", "/models/m5", "/models/m4", "/models/m2"),
+                h.settings.recentModelsProperty().get());
+    }
+
+    @Test
+    void aFolderRefusedForItsVisionTowerTakesTheTowerChosenNext() {
+        Harness h = new Harness(tmp, options -> {
+            if (options.visionTower() == null) {
+                throw new ConvLlavaException("no vision tower found for mm_vision_tower=ConvLLaVA-ConvNeXt-768: looked in /models");
+            }
+            return null;
+        }).withModel();
+        ModelViewModel m = h.vm.model();
+        m.chooseModelFolder(Path.of("/models/sft-768"));
+        h.ui.runAll();
+        assertTrue(m.visionTowerProblemProperty().get());
+        assertTrue(m.errorProperty().get().startsWith("no vision tower found"), m.errorProperty().get());
+        assertEquals(1, h.service.loads.size(), "the working model stays until the tower is there");
+
+        m.chooseVisionTower(Path.of("/models/tower-768"));
+        h.ui.runAll();
+        assertEquals(Path.of("/models/sft-768"), h.service.loads.get(1).modelDir());
+        assertEquals(Path.of("/models/tower-768"), h.service.loads.get(1).visionTower());
+        assertNull(m.errorProperty().get());
+    }
+
+    @Test
+    void aTowerChosenAfterARefusalForAnotherReasonGoesWithTheModelInUse() {
+        Harness h = new Harness(tmp, options -> {
+            if (options.modelDir().equals(Path.of("/home/me/Downloads"))) {
+                throw new ConvLlavaException("/home/me/Downloads has no config.json: choose the ConvLLaVA-sft-768/1024/1536 folder itself");
+            }
+            return null;
+        }).withModel();
+        ModelViewModel m = h.vm.model();
+        m.chooseModelFolder(Path.of("/home/me/Downloads"));
+        h.ui.runAll();
+        assertFalse(m.visionTowerProblemProperty().get());
+        m.chooseVisionTower(Path.of("/models/tower"));
+        h.ui.runAll();
+        assertEquals(Path.of("/models/tiny"), h.service.loads.get(1).modelDir(), "not the folder refused for having no model");
+        assertEquals(Path.of("/models/tower"), h.service.loads.get(1).visionTower());
+    }
+
+    @Test
+    void theFolderChooserOpensBesideTheLastModelThatIsStillThere() throws Exception {
+        Harness h = new Harness(tmp);
+        ModelViewModel m = h.vm.model();
+        assertEquals(Path.of(System.getProperty("user.home")), m.chooserStartFolder(), "nothing known: home, not the toolkit's Recent");
+        Path models = Files.createDirectories(tmp.resolve("models"));
+        h.settings.recentModelsProperty().setAll(tmp.resolve("deleted/ConvLLaVA-sft-768").toString(), models.resolve("sft-1536").toString());
+        assertEquals(models, m.chooserStartFolder());
+        h.settings.modelDirProperty().set(tmp.resolve("tiny-convllava").toString());
+        assertEquals(tmp, m.chooserStartFolder());
     }
 }

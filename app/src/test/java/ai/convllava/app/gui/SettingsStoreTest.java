@@ -39,6 +39,7 @@ class SettingsStoreTest {
         s.modelDirProperty().set("/models/ConvLLaVA-sft-1536");
         s.windowWidthProperty().set(1111);
         s.readWhileTypingProperty().set(false);
+        s.recentModelsProperty().setAll("/models/ConvLLaVA-sft-1536", "/models/tiny");
         store.save(s);
 
         AppSettings r = store.load();
@@ -52,6 +53,7 @@ class SettingsStoreTest {
         assertEquals("/models/ConvLLaVA-sft-1536", r.modelDirProperty().get());
         assertEquals(1111, r.windowWidthProperty().get());
         assertFalse(r.readWhileTypingProperty().get());
+        assertEquals(java.util.List.of("/models/ConvLLaVA-sft-1536", "/models/tiny"), r.recentModelsProperty().get());
         GenerationConfig g = r.generationConfig();
         assertEquals(42L, g.seed());
         assertEquals(0.7, g.temperature());

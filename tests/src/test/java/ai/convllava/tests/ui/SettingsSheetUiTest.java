@@ -49,7 +49,7 @@ class SettingsSheetUiTest {
         });
         try {
             PropertySheet sheet = view.sheet();
-            assertEquals(14, fx(() -> sheet.getItems().size()));
+            assertEquals(15, fx(() -> sheet.getItems().size()));
             assertTrue(fx(() -> sheet.lookupAll(".text-field").size()) >= 6, "editors were created");
             PropertySheet.Item temperature = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Temperature")).findFirst().orElseThrow());
             run(() -> temperature.setValue(0.8));
@@ -76,6 +76,16 @@ class SettingsSheetUiTest {
             assertEquals(WeightFormat.Q4_K, settings.weightsProperty().get().format());
             PropertySheet.Item threads = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Threads")).findFirst().orElseThrow());
             assertFalse(threads.isEditable());
+            PropertySheet.Item heatmaps = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Heatmaps kept (MB)"))
+                    .findFirst().orElseThrow());
+            assertEquals(256, heatmaps.getValue(), "256 MB by default");
+            assertTrue(heatmaps.getDescription().contains("the oldest are deleted first"), heatmaps.getDescription());
+            run(() -> heatmaps.setValue(64));
+            assertEquals(64_000_000L, settings.heatmapStoreBytes());
+            run(() -> view.withHeatmapUsage(new javafx.beans.property.SimpleStringProperty("1.5 MB used of 64 MB")));
+            PropertySheet.Item usage = fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals("Heatmaps on disk")).findFirst().orElseThrow());
+            assertEquals("1.5 MB used of 64 MB", usage.getValue());
+            assertFalse(usage.isEditable());
         } finally {
             run(stage::close);
         }

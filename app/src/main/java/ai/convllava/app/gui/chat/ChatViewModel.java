@@ -47,6 +47,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -96,6 +97,8 @@ public final class ChatViewModel {
     private final ReadOnlyDoubleWrapper stageProgress = new ReadOnlyDoubleWrapper(this, "stageProgress", -1);
     private final ReadOnlyStringWrapper error = new ReadOnlyStringWrapper(this, "error");
     private final ReadOnlyStringWrapper notice = new ReadOnlyStringWrapper(this, "notice");
+    private final ReadOnlyObjectWrapper<SavedConversation> deleted = new ReadOnlyObjectWrapper<>(this, "deleted");
+    private final ReadOnlyStringWrapper heatmapUsage = new ReadOnlyStringWrapper(this, "heatmapUsage", "");
     private final BooleanBinding canSend;
     private final BooleanBinding canRegenerate;
     private final BooleanBinding canClear;
@@ -308,6 +311,10 @@ public final class ChatViewModel {
         List<Turn> turns = conversation.turns();
         ChatRequest request = new ChatRequest(turns, settings.systemPromptForRequest(), gen.withRecordAttention(RECORD_ATTENTION));
         ChatMessage answer = conversation.startAnswer();
+        if (conversation.idProperty().get() != null) {
+            // a regenerated answer takes its predecessor's place: that one's saved map must not come back with it
+            library.forgetHeatmap(conversation.idProperty().get(), conversation.messages().size() - 1);
+        }
         Answer a = new Answer(answer, gen.maxNewTokens(), turns.get(turns.size() - 1).user());
         current = a;
         answering.set(true);
@@ -400,7 +407,13 @@ public final class ChatViewModel {
         try {
             AttentionMaps maps = AttentionMaps.of(pre.geometry(), r.imageAttention(), List.copyOf(a.tokenTexts), r.generatedIds().length,
                     r.finishReason() == FinishReason.EOS);
-            conversation.keepAttention(a.message, new HeatmapSource(maps, pre.canvas(), a.question));
+            HeatmapSource source = new HeatmapSource(maps, pre.canvas(), a.question);
+            conversation.keepAttention(a.message, source);
+            String id = conversation.idProperty().get();
+            int index = conversation.messages().indexOf(a.message);
+            if (id != null && index >= 0 && settings.heatmapStoreBytes() > 0) {
+                library.saveHeatmap(id, index, source, settings.heatmapStoreBytes());
+            }
         } catch (IllegalArgumentException ex) {
             LOG.info("no heatmap for this answer: {}", ex.getMessage());
         }
@@ -462,6 +475,7 @@ public final class ChatViewModel {
             settings.canvasModeProperty().set(conversation.mode());
         }
         restoreSettings(c); // before the image: its pre-encode reads the conversation's system prompt
+        restoreHeatmaps(c);
         Optional<Path> img = library.imageOf(c);
         if (img.isPresent()) {
             image.openFile(img.get());
@@ -472,6 +486,31 @@ public final class ChatViewModel {
                         + "); open it again to ask more.");
             }
         }
+    }
+
+    /** The saved heatmaps of the conversation's last answers come back (read in the background) while it is still the open one. */
+    private void restoreHeatmaps(SavedConversation c) {
+        List<Integer> answers = new ArrayList<>();
+        List<ChatMessage> shown = conversation.messages();
+        for (int i = shown.size() - 1; i >= 0 && answers.size() < KEEP_ATTENTION_ANSWERS; i--) {
+            if (shown.get(i).role() == ChatMessage.Role.ASSISTANT) {
+                answers.add(0, i);
+            }
+        }
+        if (answers.isEmpty()) {
+            return;
+        }
+        List<ChatMessage> asOpened = List.copyOf(shown);
+        library.loadHeatmaps(c.id(), answers).thenAccept(found -> {
+            if (!c.id().equals(conversation.idProperty().get())) {
+                return; // another conversation was opened meanwhile
+            }
+            found.forEach((i, source) -> {
+                if (i < asOpened.size() && conversation.messages().contains(asOpened.get(i)) && asOpened.get(i).attentionProperty().get() == null) {
+                    conversation.keepAttention(asOpened.get(i), source);
+                }
+            });
+        });
     }
 
     private static boolean isCanvasMode(String s) {
@@ -511,19 +550,93 @@ public final class ChatViewModel {
         }
     }
 
-    /** Deletes a saved conversation (and its pasted-image copy); the open one becomes a new chat. */
+    /**
+     * Deletes a saved conversation to the trash, where {@link #undoDelete} finds it until the next start.
+     * Deleting the open one opens its neighbour in the list (the one below, else the one above) with its
+     * image, or, when it was the last, leaves an empty chat and no image: the preview shows what is selected.
+     */
     public CompletableFuture<Void> delete(SavedConversation c) {
         if (c.id().equals(conversation.idProperty().get())) {
             if (answering.get()) {
+                error.set("Wait for the answer (or press Esc to stop it) before deleting this conversation.");
                 return CompletableFuture.completedFuture(null);
             }
+            SavedConversation next = neighbour(c);
             clear();
+            if (next != null) {
+                open(next);
+            } else {
+                image.clear();
+            }
         }
-        return library.delete(c).whenComplete((x, e) -> {
+        SavedConversation gone = c; // the listed copy is the one last saved, so the file an undo brings back
+        deleted.set(gone);
+        return library.delete(gone).whenComplete((x, e) -> {
             if (e != null) {
-                ui.execute(() -> error.set("Could not delete " + c.title() + ": " + Errors.unwrap(e).getMessage()));
+                ui.execute(() -> {
+                    if (deleted.get() == gone) {
+                        deleted.set(null);
+                    }
+                    error.set("Could not delete " + gone.title() + ": " + Errors.unwrap(e).getMessage());
+                });
             }
         });
+    }
+
+    private SavedConversation neighbour(SavedConversation c) {
+        List<SavedConversation> all = library.conversations();
+        for (int i = 0; i < all.size(); i++) {
+            if (all.get(i).id().equals(c.id())) {
+                return i + 1 < all.size() ? all.get(i + 1) : i > 0 ? all.get(i - 1) : null;
+            }
+        }
+        return null;
+    }
+
+    /** Brings the last deleted conversation back from the trash and opens it (unless an answer is being written). */
+    public CompletableFuture<Void> undoDelete() {
+        SavedConversation c = deleted.get();
+        if (c == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        deleted.set(null);
+        return library.restore(c).whenComplete((x, e) -> ui.execute(() -> {
+            if (e != null) {
+                error.set("Could not bring back " + c.title() + ": " + Errors.unwrap(e).getMessage());
+            } else if (!answering.get()) {
+                open(c);
+            }
+        }));
+    }
+
+    /** Forgets the offer to undo the last delete (the conversation stays in the trash until the next start). */
+    public void dismissUndoDelete() {
+        deleted.set(null);
+    }
+
+    /** The conversation the last delete removed, while it can be brought back; null otherwise. */
+    public ReadOnlyObjectProperty<SavedConversation> deletedProperty() {
+        return deleted.getReadOnlyProperty();
+    }
+
+    /**
+     * Reads (in the background) how much disk the saved heatmaps take, for the Settings; the cap is only
+     * applied when the next map is saved, so a value typed on the way to another drops nothing.
+     */
+    public void refreshHeatmapUsage() {
+        library.heatmapBytes().whenComplete((bytes, e) -> ui.execute(() -> heatmapUsage.set(e != null
+                ? "unknown (" + Errors.unwrap(e).getMessage() + ")"
+                : String.format(Locale.ROOT, "%.1f MB used of %d MB", bytes / 1e6, settings.heatmapStoreBytes() / 1_000_000L))));
+    }
+
+    /** "12.3 MB used of 256 MB" once {@link #refreshHeatmapUsage} has read it; empty before. */
+    public ReadOnlyStringProperty heatmapUsageProperty() {
+        return heatmapUsage.getReadOnlyProperty();
+    }
+
+    /** Deletes for good what earlier runs of the app deleted (at start). */
+    public void emptyTrash() {
+        library.emptyTrash();
     }
 
     /** Exports the current conversation as Markdown or JSON (by the file's extension), the image beside it. */

@@ -1,6 +1,7 @@
 package ai.convllava.app.gui.conversation;
 
 import ai.convllava.app.gui.store.ConversationStore;
+import ai.convllava.app.gui.store.HeatmapFiles;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.model.api.image.RgbImage;
 import javafx.collections.FXCollections;
@@ -9,9 +10,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -81,15 +85,109 @@ public final class ConversationLibrary {
         return done;
     }
 
-    /** Removes a conversation from the list and deletes its file (and its image copy) in the background. */
+    /** Removes a conversation from the list and moves its file (and its image copy) to the trash, in the background. */
     public CompletableFuture<Void> delete(SavedConversation c) {
         conversations.removeIf(x -> x.id().equals(c.id()));
         CompletableFuture<Void> done = new CompletableFuture<>();
         io.execute(() -> {
             try {
-                store.delete(c);
+                store.trash(c);
                 done.complete(null);
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
+    /** Brings a deleted conversation back from the trash; it is listed again (by its date) once its file is back. */
+    public CompletableFuture<Void> restore(SavedConversation c) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                store.restore(c);
+            } catch (IOException | RuntimeException e) {
+                done.completeExceptionally(e);
+                return;
+            }
+            ui.execute(() -> {
+                conversations.removeIf(x -> x.id().equals(c.id()));
+                int at = 0;
+                while (at < conversations.size() && conversations.get(at).updatedAt() >= c.updatedAt()) {
+                    at++;
+                }
+                conversations.add(at, c);
+                done.complete(null);
+            });
+        });
+        return done;
+    }
+
+    /** Empties the trash in the background (at start). */
+    public void emptyTrash() {
+        io.execute(() -> {
+            try {
+                store.emptyTrash();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("the trash of deleted conversations could not be emptied: {}", e.getMessage());
+            }
+        });
+    }
+
+    /**
+     * Saves an answer's heatmap (message {@code index} of conversation {@code id}) in the background, then
+     * drops the least recently written maps beyond {@code capBytes}.
+     */
+    public CompletableFuture<Void> saveHeatmap(String id, int index, HeatmapSource source, long capBytes) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                store.heatmaps().save(id, index, new HeatmapFiles.Saved(source.maps(), source.canvas(), source.question()));
+                store.heatmaps().trimTo(capBytes);
+                done.complete(null);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("the heatmap of conversation {} message {} could not be saved: {}", id, index, e.getMessage());
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
+    /** Deletes the saved heatmap of message {@code index} of conversation {@code id}, if any, in the background. */
+    public void forgetHeatmap(String id, int index) {
+        io.execute(() -> {
+            try {
+                Files.deleteIfExists(store.heatmaps().fileOf(id, index));
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("the old heatmap of conversation {} message {} could not be deleted: {}", id, index, e.getMessage());
+            }
+        });
+    }
+
+    /** Reads the saved heatmaps of these messages of conversation {@code id} in the background; those found, by message index, on the UI thread. */
+    public CompletableFuture<Map<Integer, HeatmapSource>> loadHeatmaps(String id, List<Integer> indices) {
+        CompletableFuture<Map<Integer, HeatmapSource>> done = new CompletableFuture<>();
+        io.execute(() -> {
+            Map<Integer, HeatmapSource> found = new TreeMap<>();
+            for (int i : indices) {
+                try {
+                    store.heatmaps().load(id, i).ifPresent(h -> found.put(i, new HeatmapSource(h.maps(), h.canvas(), h.question())));
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("the heatmap of conversation {} message {} is not shown: {}", id, i, e.getMessage());
+                }
+            }
+            ui.execute(() -> done.complete(found));
+        });
+        return done;
+    }
+
+    /** The bytes the saved heatmaps take, read in the background. */
+    public CompletableFuture<Long> heatmapBytes() {
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                done.complete(store.heatmaps().totalBytes());
+            } catch (IOException | RuntimeException e) {
                 done.completeExceptionally(e);
             }
         });

@@ -8,6 +8,7 @@ import ai.convllava.app.gui.heatmap.HeatmapView;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.image.PreviewView;
 import ai.convllava.app.gui.image.TransferData;
+import ai.convllava.app.gui.model.FirstRunViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.models.ModelManagerView;
 import ai.convllava.app.gui.models.ModelManagerViewModel;
@@ -59,6 +60,7 @@ import javafx.stage.Window;
 import java.io.File;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -85,6 +87,7 @@ public final class MainView {
     @FXML private MenuItem newChatItem;
     @FXML private MenuItem cancelLoadItem;
     @FXML private MenuItem chooseTowerItem;
+    @FXML private Menu recentModelsMenu;
     @FXML private CheckMenuItem gridItem;
     @FXML private CheckMenuItem nativeItem;
     @FXML private CheckMenuItem originalItem;
@@ -103,11 +106,19 @@ public final class MainView {
     @FXML private Button chooseTowerButton;
     @FXML private Button smallerWeightsButton;
     @FXML private Button retryButton;
+    @FXML private VBox firstRunBox;
+    @FXML private Label firstRunText;
+    @FXML private Label firstRunEstimate;
+    @FXML private Button useDemoButton;
+    @FXML private Button firstRunDownloadButton;
     @FXML private SplitPane split;
     @FXML private SplitPane workSplit;
     @FXML private VBox sidebar;
     @FXML private ListView<SavedConversation> conversationList;
     @FXML private Button deleteButton;
+    @FXML private MenuItem undoDeleteItem;
+    @FXML private HBox undoDeleteBox;
+    @FXML private Label undoDeleteLabel;
     @FXML private StackPane previewHolder;
     @FXML private StackPane chatHolder;
     @FXML private Label stateLabel;
@@ -177,6 +188,8 @@ public final class MainView {
             n.managedProperty().bind(n.visibleProperty());
         }
         cancelLoadItem.disableProperty().bind(model.loadingProperty().not());
+        settings.recentModelsProperty().addListener((ListChangeListener<String>) c -> fillRecentModels());
+        fillRecentModels();
         deviceChoice.getItems().setAll(Device.values());
         deviceChoice.valueProperty().bindBidirectional(settings.deviceProperty());
         settings.deviceProperty().addListener((o, a, b) -> {
@@ -193,6 +206,7 @@ public final class MainView {
         smallerWeightsButton.managedProperty().bind(smallerWeightsButton.visibleProperty());
         retryButton.visibleProperty().bind(Bindings.createBooleanBinding(model::hasModelFolder, model.errorProperty()));
         retryButton.managedProperty().bind(retryButton.visibleProperty());
+        bindFirstRun(vm.firstRun());
 
         stopItem.disableProperty().bind(chat.canStopProperty().not());
         previousPageItem.disableProperty().bind(image.canGoToPreviousPageProperty().not());
@@ -228,6 +242,11 @@ public final class MainView {
             }
         });
         deleteButton.disableProperty().bind(conversationList.getSelectionModel().selectedItemProperty().isNull());
+        undoDeleteBox.visibleProperty().bind(chat.deletedProperty().isNotNull());
+        undoDeleteBox.managedProperty().bind(undoDeleteBox.visibleProperty());
+        undoDeleteItem.disableProperty().bind(chat.deletedProperty().isNull());
+        undoDeleteLabel.textProperty().bind(Bindings.createStringBinding(() -> chat.deletedProperty().get() == null ? ""
+                : "Deleted \u201c" + chat.deletedProperty().get().title() + "\u201d", chat.deletedProperty()));
 
         root.setOnDragOver(this::dragOver);
         root.setOnDragExited(e -> preview.viewport().getStyleClass().remove("drop-target"));
@@ -269,6 +288,39 @@ public final class MainView {
             }
         }
         return items;
+    }
+
+    private void bindFirstRun(FirstRunViewModel firstRun) {
+        firstRunBox.visibleProperty().bind(firstRun.shownProperty());
+        firstRunBox.managedProperty().bind(firstRunBox.visibleProperty());
+        firstRunText.textProperty().bind(firstRun.sentenceProperty());
+        firstRunEstimate.textProperty().bind(firstRun.estimateProperty());
+        useDemoButton.visibleProperty().bind(firstRun.demoModelProperty().isNotNull());
+        useDemoButton.managedProperty().bind(useDemoButton.visibleProperty());
+        firstRunDownloadButton.setText("Download ConvLLaVA-" + firstRun.suggested().id() + "\u2026");
+    }
+
+    /** Model > Recent models: each folder that loaded, newest first; choosing one checks it again like a chosen folder. */
+    private void fillRecentModels() {
+        recentModelsMenu.getItems().clear();
+        for (String dir : vm.settings().recentModelsProperty()) {
+            Path p;
+            try {
+                p = Path.of(dir);
+            } catch (InvalidPathException e) {
+                continue; // a hand-edited settings file: not a path on this system
+            }
+            MenuItem item = new MenuItem(p.getFileName() == null ? dir : p.getFileName() + "  \u2014  " + dir);
+            item.setMnemonicParsing(false);
+            item.setOnAction(e -> vm.model().chooseModelFolder(p));
+            recentModelsMenu.getItems().add(item);
+        }
+        recentModelsMenu.setDisable(recentModelsMenu.getItems().isEmpty());
+    }
+
+    /** Model > Recent models (for tests: its items choose their folder). */
+    public Menu recentModelsMenu() {
+        return recentModelsMenu;
     }
 
     private void selectCurrent() {
@@ -405,7 +457,9 @@ public final class MainView {
 
     @FXML
     private void onSettings() {
-        new SettingsView(vm.settings(), vm.model().infoProperty().get(), vm.model().memoryPlanProperty().get()).showDialog(window());
+        vm.chat().refreshHeatmapUsage();
+        new SettingsView(vm.settings(), vm.model().infoProperty().get(), vm.model().memoryPlanProperty().get())
+                .withHeatmapUsage(vm.chat().heatmapUsageProperty()).showDialog(window());
     }
 
     @FXML
@@ -417,10 +471,7 @@ public final class MainView {
     private void onChooseModel() {
         DirectoryChooser dc = new DirectoryChooser();
         dc.setTitle("Choose a ConvLLaVA model folder (ConvLLaVA-sft-1536, -1024 or -768)");
-        String current = vm.settings().modelDirProperty().get();
-        if (!current.isBlank() && Path.of(current).getParent() != null && Path.of(current).getParent().toFile().isDirectory()) {
-            dc.setInitialDirectory(Path.of(current).getParent().toFile());
-        }
+        dc.setInitialDirectory(vm.model().chooserStartFolder().toFile());
         File f = dc.showDialog(window());
         if (f != null) {
             vm.model().chooseModelFolder(f.toPath());
@@ -449,6 +500,7 @@ public final class MainView {
     private void onChooseTower() {
         DirectoryChooser dc = new DirectoryChooser();
         dc.setTitle("Choose the ConvLLaVA-ConvNeXt vision tower folder");
+        dc.setInitialDirectory(vm.model().chooserStartFolder().toFile());
         File f = dc.showDialog(window());
         if (f != null) {
             vm.model().chooseVisionTower(f.toPath());
@@ -502,6 +554,21 @@ public final class MainView {
         if (c != null) {
             vm.chat().delete(c);
         }
+    }
+
+    @FXML
+    private void onUseDemoModel() {
+        vm.firstRun().useDemoModel();
+    }
+
+    @FXML
+    private void onUndoDelete() {
+        vm.chat().undoDelete();
+    }
+
+    @FXML
+    private void onDismissUndoDelete() {
+        vm.chat().dismissUndoDelete();
     }
 
     @FXML

@@ -8,6 +8,7 @@ import ai.convllava.app.gui.heatmap.HeatmapViewModel;
 import ai.convllava.app.gui.image.FxImages;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.image.TransferData;
+import ai.convllava.app.gui.model.FirstRunViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.models.ModelManagerViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
@@ -26,6 +27,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.LongSupplier;
@@ -41,6 +43,7 @@ public final class MainViewModel {
     private final ImageViewModel image;
     private final ChatViewModel chat;
     private final HeatmapViewModel heatmap;
+    private final FirstRunViewModel firstRun;
 
     private final Executor background;
     private final Executor ui;
@@ -61,20 +64,39 @@ public final class MainViewModel {
      */
     public MainViewModel(VisionChatSession service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
                          LongSupplier clock, Debouncer.Timer timer, Executor background, Supplier<ModelManager> hub) {
+        this(service, settings, store, io, ui, clock, timer, background, hub, Probes.REAL);
+    }
+
+    /**
+     * What the app finds out about this computer and its files, replaceable in tests.
+     *
+     * @param folderCheck reads a chosen model folder before it replaces the model in use
+     * @param machine     measures this computer for the first start's speed estimate
+     * @param demoModel   the bundled demo model's folder, if the installation has one
+     */
+    public record Probes(ModelViewModel.FolderCheck folderCheck, Supplier<MachineSpeed> machine, Supplier<Optional<Path>> demoModel) {
+        public static final Probes REAL = new Probes(ModelViewModel.FolderCheck.ENGINE, MachineSpeed::measure, FirstRunViewModel::bundledDemoModel);
+    }
+
+    public MainViewModel(VisionChatSession service, AppSettings settings, ConversationStore store, Executor io, Executor ui,
+                         LongSupplier clock, Debouncer.Timer timer, Executor background, Supplier<ModelManager> hub, Probes probes) {
         this.background = background;
         this.ui = ui;
         this.hub = hub;
         this.settings = settings;
-        this.model = new ModelViewModel(service, settings, ui, background);
+        this.model = new ModelViewModel(service, settings, ui, background, probes.folderCheck());
+        this.firstRun = new FirstRunViewModel(model, settings, background, ui, probes.machine(), probes.demoModel());
         this.image = new ImageViewModel(service, settings, io, ui);
         this.chat = new ChatViewModel(service, settings, image, model, new ConversationLibrary(store, io, ui), ui, clock, timer);
         this.heatmap = new HeatmapViewModel(chat.latestAttentionProperty(), image.preprocessedProperty(), image.showOriginalProperty(), io, ui);
         model.setOnLoaded(image::update);
     }
 
-    /** At start: saved conversations, the remembered model, the image given on the command line. */
+    /** At start: the trash emptied, saved conversations, the remembered model, the image given on the command line. */
     public void start(Path initialImage) {
+        chat.emptyTrash();
         chat.reloadConversations();
+        firstRun.start();
         if (model.hasModelFolder()) {
             model.load();
         }
@@ -188,5 +210,10 @@ public final class MainViewModel {
 
     public HeatmapViewModel heatmap() {
         return heatmap;
+    }
+
+    /** The way to a working model while there is none. */
+    public FirstRunViewModel firstRun() {
+        return firstRun;
     }
 }

@@ -9,14 +9,17 @@ import javafx.beans.Observable;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.IntegerProperty;
+import javafx.beans.property.ListProperty;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.Property;
 import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleDoubleProperty;
 import javafx.beans.property.SimpleIntegerProperty;
+import javafx.beans.property.SimpleListProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
+import javafx.collections.FXCollections;
 
 import java.util.List;
 
@@ -27,6 +30,7 @@ import java.util.List;
  */
 public final class AppSettings {
     public static final int RANDOM_SEED = -1;
+    public static final int DEFAULT_HEATMAP_STORE_MB = 256;
 
     /**
      * Where a divider may be, as a fraction of its split pane, and where it starts. A position outside
@@ -63,6 +67,8 @@ public final class AppSettings {
     private final ObjectProperty<WeightChoice> weights = new SimpleObjectProperty<>(this, "weights", WeightChoice.AUTO);
     private final StringProperty modelDir = new SimpleStringProperty(this, "modelDir", "");
     private final StringProperty visionTowerDir = new SimpleStringProperty(this, "visionTowerDir", "");
+    private final IntegerProperty heatmapStoreMb = new SimpleIntegerProperty(this, "heatmapStoreMb", DEFAULT_HEATMAP_STORE_MB);
+    private final ListProperty<String> recentModels = new SimpleListProperty<>(this, "recentModels", FXCollections.observableArrayList());
     private final ObjectProperty<Theme> theme = new SimpleObjectProperty<>(this, "theme", Theme.LIGHT);
     private final BooleanProperty showGrid = new SimpleBooleanProperty(this, "showGrid", true);
     private final DoubleProperty windowX = new SimpleDoubleProperty(this, "windowX", Double.NaN);
@@ -79,7 +85,7 @@ public final class AppSettings {
     public List<Observable> all() {
         return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, readWhileTyping, canvasMode, device,
                 modelDir, visionTowerDir, towerMemory, weights, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
-                sidebarDivider, previewDivider, stackedDivider);
+                sidebarDivider, previewDivider, stackedDivider, recentModels, heatmapStoreMb);
     }
 
     /**
@@ -204,6 +210,25 @@ public final class AppSettings {
 
     public StringProperty visionTowerDirProperty() {
         return visionTowerDir;
+    }
+
+    /**
+     * How much disk the answers' saved heatmaps may take, in MB; beyond it the least recently written are
+     * dropped. 0 keeps none (heatmaps then last only while their conversation is open).
+     */
+    public IntegerProperty heatmapStoreMbProperty() {
+        return heatmapStoreMb;
+    }
+
+    /** {@link #heatmapStoreMbProperty} in bytes; a negative value (typed or hand-edited) is not a size and means the default. */
+    public long heatmapStoreBytes() {
+        int mb = heatmapStoreMb.get();
+        return (mb < 0 ? DEFAULT_HEATMAP_STORE_MB : mb) * 1_000_000L;
+    }
+
+    /** Model folders that loaded, most recent first (the Model menu's Recent models). */
+    public ListProperty<String> recentModelsProperty() {
+        return recentModels;
     }
 
     public ObjectProperty<Theme> themeProperty() {

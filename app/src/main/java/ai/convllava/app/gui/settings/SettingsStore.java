@@ -3,12 +3,14 @@ package ai.convllava.app.gui.settings;
 import ai.convllava.app.gui.store.AtomicFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import javafx.beans.InvalidationListener;
 import javafx.beans.Observable;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.IntegerProperty;
+import javafx.beans.property.ListProperty;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.Property;
 import javafx.beans.property.StringProperty;
@@ -18,6 +20,8 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -71,6 +75,14 @@ public final class SettingsStore {
             b.set(v.asBoolean());
         } else if (p instanceof StringProperty str && v.isTextual()) {
             str.set(v.asText());
+        } else if (p instanceof ListProperty list && v.isArray()) {
+            List<String> items = new ArrayList<>();
+            v.forEach(item -> {
+                if (item.isTextual()) {
+                    items.add(item.asText());
+                }
+            });
+            list.setAll(items);
         } else if (p instanceof ObjectProperty op && op.get() instanceof Enum<?> e && v.isTextual()) {
             try {
                 op.set(Enum.valueOf(e.getDeclaringClass(), v.asText()));
@@ -95,6 +107,9 @@ public final class SettingsStore {
                 root.put(p.getName(), b);
             } else if (v instanceof Enum<?> e) {
                 root.put(p.getName(), e.name());
+            } else if (v instanceof List<?> list) {
+                ArrayNode a = root.putArray(p.getName());
+                list.forEach(item -> a.add(String.valueOf(item)));
             } else if (v != null) {
                 root.put(p.getName(), v.toString());
             }

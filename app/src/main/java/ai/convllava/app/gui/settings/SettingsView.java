@@ -72,7 +72,9 @@ public final class SettingsView {
                         + " (applies at the next model load)", TowerMemory.class, s.towerMemoryProperty()),
                 new Item<>("Model", "Weights", weightsHelp(plan), WeightChoice.class, s.weightsProperty()),
                 new Item<>("Model", "Threads", "Compute threads (read-only)", String.class, new ReadOnlyStringWrapper(threads), false),
-                new Item<>("Appearance", "Theme", "Light or dark", Theme.class, s.themeProperty()));
+                new Item<>("Appearance", "Theme", "Light or dark", Theme.class, s.themeProperty()),
+                new Item<>("Storage", "Heatmaps kept (MB)", "Disk space for the answers' saved heatmaps (so they open again later);"
+                        + " when a new one would exceed it, the oldest are deleted first; 0 saves none", Integer.class, s.heatmapStoreMbProperty()));
         sheet = new PropertySheet(FXCollections.observableArrayList(items));
         sheet.setMode(PropertySheet.Mode.CATEGORY);
         sheet.setModeSwitcherVisible(false);
@@ -226,6 +228,12 @@ public final class SettingsView {
             sb.append("; Auto picks ").append(MemoryPlan.label(plan.auto())).append('.');
         }
         return sb.toString();
+    }
+
+    /** Adds the read-only line of how much disk the saved heatmaps take now. */
+    public SettingsView withHeatmapUsage(ObservableValue<String> usage) {
+        sheet.getItems().add(new Item<>("Storage", "Heatmaps on disk", "What the saved heatmaps take now", String.class, usage, false));
+        return this;
     }
 
     public PropertySheet sheet() {

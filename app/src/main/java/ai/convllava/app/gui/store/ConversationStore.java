@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -22,7 +23,8 @@ import javax.imageio.ImageIO;
 
 /**
  * Conversations on disk: {@code conversations/<id>.json} (written atomically) and {@code images/<id>.png}
- * for pasted images, under the data folder. Thread-safe for the app's use (one writer thread).
+ * for pasted images, under the data folder; a deleted conversation waits in {@code conversations/trash/}
+ * for an undo until the next start empties it. Thread-safe for the app's use (one writer thread).
  */
 public final class ConversationStore {
     private static final Logger LOG = LoggerFactory.getLogger(ConversationStore.class);
@@ -30,10 +32,17 @@ public final class ConversationStore {
 
     private final Path conversationsDir;
     private final Path imagesDir;
+    private final HeatmapFiles heatmaps;
 
     public ConversationStore(Path conversationsDir, Path imagesDir) {
         this.conversationsDir = conversationsDir;
         this.imagesDir = imagesDir;
+        this.heatmaps = new HeatmapFiles(conversationsDir.resolveSibling("heatmaps"));
+    }
+
+    /** The answers' heatmaps, beside the conversations ({@code heatmaps/}). */
+    public HeatmapFiles heatmaps() {
+        return heatmaps;
     }
 
     public static String newId() {
@@ -84,8 +93,73 @@ public final class ConversationStore {
 
     public synchronized void delete(SavedConversation c) throws IOException {
         Files.deleteIfExists(fileOf(c.id()));
+        for (Path f : heatmaps.filesOf(c.id())) {
+            Files.deleteIfExists(f);
+        }
         if (c.imageCopy() != null) {
             Files.deleteIfExists(imagesDir.resolve(c.imageCopy()));
+        }
+    }
+
+    /** Moves a conversation's file (and its image copy and heatmaps) to the trash, where {@link #restore} finds it. */
+    public synchronized void trash(SavedConversation c) throws IOException {
+        Files.createDirectories(trashDir());
+        move(fileOf(c.id()), trashDir().resolve(c.id() + ".json"));
+        for (Path f : heatmaps.filesOf(c.id())) {
+            move(f, trashDir().resolve(f.getFileName()));
+        }
+        String copy = copyName(c);
+        if (copy != null) {
+            move(imagesDir.resolve(copy), trashDir().resolve(copy));
+        }
+    }
+
+    /** Brings a trashed conversation (and its image copy and heatmaps) back; a file already back is left as it is. */
+    public synchronized void restore(SavedConversation c) throws IOException {
+        Path file = trashDir().resolve(c.id() + ".json");
+        if (!Files.isRegularFile(file) && !Files.isRegularFile(fileOf(c.id()))) {
+            throw new IOException("the deleted conversation is no longer in " + trashDir());
+        }
+        move(file, fileOf(c.id()));
+        for (Path f : new HeatmapFiles(trashDir()).filesOf(c.id())) {
+            Files.createDirectories(heatmaps.dir());
+            move(f, heatmaps.dir().resolve(f.getFileName()));
+        }
+        String copy = copyName(c);
+        if (copy != null) {
+            Files.createDirectories(imagesDir);
+            move(trashDir().resolve(copy), imagesDir.resolve(copy));
+        }
+    }
+
+    /** Deletes what is in the trash (at start: an undo only lasts while the app that deleted is open). */
+    public synchronized void emptyTrash() throws IOException {
+        if (!Files.isDirectory(trashDir())) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(trashDir())) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.deleteIfExists(f);
+            }
+        }
+    }
+
+    private Path trashDir() {
+        return conversationsDir.resolve("trash");
+    }
+
+    /** The image copy's file name only (a hand-edited name never reaches outside the images folder). */
+    private static String copyName(SavedConversation c) {
+        if (c.imageCopy() == null) {
+            return null;
+        }
+        Path name = Path.of(c.imageCopy()).getFileName();
+        return name == null ? null : name.toString();
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        if (Files.exists(from)) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 
