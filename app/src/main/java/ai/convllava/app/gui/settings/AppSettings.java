@@ -51,7 +51,7 @@ public final class AppSettings {
     public static final DividerRange STACKED_DIVIDER = new DividerRange(0.25, 0.75, 0.5);
     /** The smallest window the layout is made for (the stage's minimum size). */
     public static final double MIN_WINDOW_WIDTH = 800;
-    public static final double MIN_WINDOW_HEIGHT = 560;
+    public static final double MIN_WINDOW_HEIGHT = 600;
 
     private final DoubleProperty temperature = new SimpleDoubleProperty(this, "temperature", 0);
     private final DoubleProperty topP = new SimpleDoubleProperty(this, "topP", 1.0);
