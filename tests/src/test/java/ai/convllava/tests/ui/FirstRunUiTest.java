@@ -5,6 +5,7 @@ import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.model.FirstRunViewModel;
 import javafx.scene.Node;
 import javafx.scene.control.Button;
+import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.testfx.api.FxRobot;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import static ai.convllava.tests.ui.UiSupport.await;
 import static ai.convllava.tests.ui.UiSupport.fx;
@@ -68,6 +70,25 @@ class FirstRunUiTest {
         assertFalse(shown("#useDemoButton"), "no demo model is bundled here: no button for one");
         await("this computer's estimate", 60, () -> text("#firstRunEstimate").contains("On this computer ConvLLaVA-768 should take: first answer"));
         assertTrue(text("#firstRunEstimate").startsWith("RAM it needs: f"), text("#firstRunEstimate"));
+    }
+
+    @Test
+    void theModelBarNamesTheDeviceInWordsNotAsAnEnumConstant() throws Exception {
+        AppPaths paths = AppPaths.under(tmp);
+        UiSupport.writeSettings(paths, null, 16);
+        app = ui.open(paths);
+        ChoiceBox<?> device = (ChoiceBox<?>) app.scene().lookup("#deviceChoice");
+        assertEquals("Auto", fx(() -> shownChoice(device)));
+        assertEquals(List.of("Auto", "CPU", "GPU (CUDA)"), fx(() -> device.getItems().stream().map(d -> shownText(device, d)).toList()));
+    }
+
+    private static String shownChoice(ChoiceBox<?> box) {
+        return shownText(box, box.getValue());
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static String shownText(ChoiceBox box, Object value) {
+        return box.getConverter() == null ? String.valueOf(value) : box.getConverter().toString(value);
     }
 
     @Test
