@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .common import read_jsonl  # noqa: E402
 
-AUX = ["count", "colour", "label", "highest", "lowest", "invoice", "total", "date", "chars"]
+AUX = ["count", "colour_at_bar", "colour", "label", "rank", "highest", "lowest", "invoice", "total", "date", "chars"]
 FAM = ["highest", "lowest", "count", "colour", "invoice", "total", "date"]
 
 
@@ -43,6 +43,7 @@ def stage1(run, out):
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
         for ax, split, title in ((axes[0], "val", "held-out images of the training generator"),
                                  (axes[1], "other", "other renderer (matplotlib, held-out fonts)")):
+            ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)  # more read-outs than the default 10 colours
             for k in AUX:
                 ys = [r[split].get(k) for r in e]
                 if any(y is not None for y in ys):
