@@ -1,18 +1,12 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
-import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.settings.SettingsView;
 import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.input.KeyCode;
 import org.controlsfx.control.PropertySheet;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import org.testfx.api.FxRobot;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,21 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * gives a message naming the field or file and the value, the question typed and the model in use are
  * kept, and no exception reaches the FX thread (UiFixture fails the test on any).
  */
-@ExtendWith(UiFixture.class)
-class BadInputUiTest {
-    @TempDir
-    Path tmp;
-
-    private FxRobot robot;
-    private UiFixture ui;
-    private DesktopApp app;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-        this.robot = ui.robot();
-    }
-
+class BadInputUiTest extends AppUiTest {
     private PropertySheet.Item item(PropertySheet sheet, String name) {
         return fx(() -> sheet.getItems().stream().filter(i -> i.getName().equals(name)).findFirst().orElseThrow());
     }
@@ -67,12 +47,7 @@ class BadInputUiTest {
     @Test
     void absurdSettingsAndFoldersGiveAMessageAndLoseNothing() throws Exception {
         AppPaths paths = AppPaths.under(tmp.resolve("data"));
-        UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
-        app = ui.open(paths);
-        await("the tiny model to load", 60, () -> app.viewModel().model().infoProperty().get() != null);
-        assertTrue(fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile()))));
-        await("the canvas", 20, () -> app.viewModel().image().preprocessedProperty().get() != null
-                && !app.viewModel().image().busyProperty().get());
+        openTinyModelWithWideImage(paths);
 
         // the settings sheet's own items, as its editors set them (not shown: the question box keeps the keyboard)
         PropertySheet sheet = fx(() -> new SettingsView(app.settings(), app.viewModel().model().infoProperty().get(), null).sheet());

@@ -1,7 +1,6 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.FakeVisionChatSession;
 import ai.convllava.app.gui.chat.MarkdownText;
 import ai.convllava.app.gui.settings.Theme;
@@ -20,11 +19,7 @@ import javafx.scene.input.KeyCode;
 import javafx.scene.layout.VBox;
 import javafx.scene.paint.Color;
 import javafx.scene.text.Text;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import org.testfx.api.FxRobot;
 
 import java.nio.file.Path;
 
@@ -40,21 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * test): the chat follows a streaming answer unless the reader scrolled up, then offers the latest;
  * a new question is scrolled to; the dark theme's placeholder can be read.
  */
-@ExtendWith(UiFixture.class)
-class ChatReadingUiTest {
-    @TempDir
-    Path tmp;
-
-    private FxRobot robot;
-    private UiFixture ui;
-    private DesktopApp app;
+class ChatReadingUiTest extends AppUiTest {
     private FakeVisionChatSession session;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-        this.robot = ui.robot();
-    }
 
     /** The app on the scripted session, its (fake) model loaded. */
     private void openWithModel() throws Exception {

@@ -1,17 +1,12 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.store.ConversationStore;
 import ai.convllava.app.gui.store.SavedConversation;
 import javafx.scene.control.Label;
 import javafx.scene.control.ListCell;
 import javafx.scene.control.ListView;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import org.testfx.api.FxRobot;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,21 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * next conversation's image (none once the last is gone), and Undo brings a deleted one back, selected and
  * shown, with its file.
  */
-@ExtendWith(UiFixture.class)
-class DeleteConversationUiTest {
-    @TempDir
-    Path tmp;
-
-    private FxRobot robot;
-    private UiFixture ui;
-    private DesktopApp app;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-        this.robot = ui.robot();
-    }
-
+class DeleteConversationUiTest extends AppUiTest {
     private static SavedConversation about(String id, String image, String question, long updatedAt) {
         return new SavedConversation(id, question, updatedAt, updatedAt, UiSupport.fixtures().resolve("tiny/images/" + image).toString(), null,
                 "PAD", null, List.of(new SavedConversation.Message("user", question, null, null),

@@ -1,7 +1,6 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.store.SavedConversation;
@@ -16,11 +15,7 @@ import javafx.scene.input.Clipboard;
 import javafx.scene.input.ClipboardContent;
 import javafx.scene.input.KeyCode;
 import javafx.scene.shape.Path;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import org.testfx.api.FxRobot;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -37,21 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * drop, paste, the canvas and grid readout, pad/native, a streamed answer equal to the CLI's, Stop,
  * a restart that finds the conversation again, and a question read while it was typed.
  */
-@ExtendWith(UiFixture.class)
-class DesktopAppUiTest {
-    @TempDir
-    java.nio.file.Path tmp;
-
-    private FxRobot robot;
-    private UiFixture ui;
-    private DesktopApp app;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-        this.robot = ui.robot();
-    }
-
+class DesktopAppUiTest extends AppUiTest {
     private String readout() {
         return fx(() -> ((Label) app.scene().lookup(".readout")).getText());
     }
@@ -163,13 +144,7 @@ class DesktopAppUiTest {
 
     @Test
     void aQuestionTypedThenPausedOnIsReadAheadAndAnsweredTheSame() throws Exception {
-        AppPaths paths = AppPaths.under(tmp);
-        UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
-        app = ui.open(paths);
-        await("the tiny model to load", 60, () -> app.viewModel().model().infoProperty().get() != null);
-        assertTrue(fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile()))));
-        await("the canvas preview", 20, () -> app.viewModel().image().preprocessedProperty().get() != null
-                && !app.viewModel().image().busyProperty().get());
+        openTinyModelWithWideImage(AppPaths.under(tmp));
         List<String> status = new CopyOnWriteArrayList<>();
         run(() -> {
             Label state = (Label) app.scene().lookup(".status-bar .label");

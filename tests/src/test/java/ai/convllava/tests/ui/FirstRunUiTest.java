@@ -1,19 +1,13 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.model.FirstRunViewModel;
 import javafx.scene.Node;
 import javafx.scene.control.Button;
 import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import org.testfx.api.FxRobot;
 
-import java.nio.file.Path;
 import java.util.List;
 
 import static ai.convllava.tests.ui.UiSupport.await;
@@ -26,21 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The first start (no model): one sentence saying what to do, the download's size and memory, an
  * estimate for this computer, and buttons; "Use the demo model" only when the installation bundles one.
  */
-@ExtendWith(UiFixture.class)
-class FirstRunUiTest {
-    @TempDir
-    Path tmp;
-
-    private FxRobot robot;
-    private UiFixture ui;
-    private DesktopApp app;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-        this.robot = ui.robot();
-    }
-
+class FirstRunUiTest extends AppUiTest {
     private boolean shown(String id) {
         return fx(() -> {
             Node n = app.scene().lookup(id);

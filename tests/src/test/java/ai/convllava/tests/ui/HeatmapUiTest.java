@@ -1,21 +1,15 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.heatmap.HeatmapPng;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;
-import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.model.api.image.CanvasGeometry;
 import javafx.geometry.Point2D;
 import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.input.KeyCode;
 import javafx.scene.text.Text;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import org.testfx.api.FxRobot;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -38,30 +32,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * export has the expected size. With {@code -Dconvllava.screenshots=DIR} it also writes
  * {@code heatmap.png} (the app) and {@code heatmap-export.png} (the exported overlay) there.
  */
-@ExtendWith(UiFixture.class)
-class HeatmapUiTest {
-    @TempDir
-    Path tmp;
-
-    private FxRobot robot;
-    private UiFixture ui;
-    private DesktopApp app;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-        this.robot = ui.robot();
-    }
-
+class HeatmapUiTest extends AppUiTest {
     @Test
     void clickAWordSeeItsMapAndExportIt() throws Exception {
         AppPaths paths = AppPaths.under(tmp);
-        UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
-        app = ui.open(paths);
-        await("the tiny model to load", 60, () -> app.viewModel().model().infoProperty().get() != null);
-        assertTrue(fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile()))));
-        await("the canvas", 20, () -> app.viewModel().image().preprocessedProperty().get() != null
-                && !app.viewModel().image().busyProperty().get());
+        openTinyModelWithWideImage(paths);
         HeatmapViewModel hm = app.viewModel().heatmap();
         assertFalse(fx(() -> app.view().heatmapView().root().isVisible()), "the panel starts closed");
 

@@ -1,14 +1,10 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
 import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.control.MenuItem;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,19 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * model, a recent model that was deleted) is refused with what is wrong while the working model stays
  * loaded, and is not what the next start loads; folders that loaded are offered under Model > Recent models.
  */
-@ExtendWith(UiFixture.class)
-class ModelFolderUiTest {
-    @TempDir
-    Path tmp;
-
-    private UiFixture ui;
-    private DesktopApp app;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-    }
-
+class ModelFolderUiTest extends AppUiTest {
     private String shownError() {
         return fx(() -> {
             Node box = app.scene().lookup(".inline-error");

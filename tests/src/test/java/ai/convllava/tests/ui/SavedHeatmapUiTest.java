@@ -1,43 +1,21 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.heatmap.HeatmapViewModel;
-import ai.convllava.app.gui.image.TransferData;
 import javafx.scene.Node;
 import javafx.scene.input.KeyCode;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import org.testfx.api.FxRobot;
 
-import java.nio.file.Path;
 
 import static ai.convllava.tests.ui.UiSupport.await;
 import static ai.convllava.tests.ui.UiSupport.fx;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * An answer's heatmap on the tiny model is saved with its conversation: after switching to another
  * conversation and back, and after a restart, its Heatmap link opens the map again.
  */
-@ExtendWith(UiFixture.class)
-class SavedHeatmapUiTest {
-    @TempDir
-    Path tmp;
-
-    private FxRobot robot;
-    private UiFixture ui;
-    private DesktopApp app;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-        this.robot = ui.robot();
-    }
-
+class SavedHeatmapUiTest extends AppUiTest {
     private boolean heatmapLinkShown() {
         return fx(() -> robot.lookup(".heatmap-link").queryAll().stream().anyMatch(Node::isVisible));
     }
@@ -50,12 +28,7 @@ class SavedHeatmapUiTest {
     @Test
     void aHeatmapOpensAgainAfterSwitchingConversationsAndAfterARestart() throws Exception {
         AppPaths paths = AppPaths.under(tmp);
-        UiSupport.writeSettings(paths, UiSupport.tinyModel(), 16);
-        app = ui.open(paths);
-        await("the tiny model to load", 60, () -> app.viewModel().model().infoProperty().get() != null);
-        assertTrue(fx(() -> app.view().handleTransfer(TransferData.ofFiles(UiSupport.wide().toFile()))));
-        await("the canvas", 20, () -> app.viewModel().image().preprocessedProperty().get() != null
-                && !app.viewModel().image().busyProperty().get());
+        openTinyModelWithWideImage(paths);
         robot.clickOn(".question").write(UiSupport.QUESTION).type(KeyCode.ENTER);
         await("the answer", 60, () -> app.viewModel().chat().messages().size() == 2 && !app.viewModel().chat().answeringProperty().get());
         await("the Heatmap link", 10, this::heatmapLinkShown);

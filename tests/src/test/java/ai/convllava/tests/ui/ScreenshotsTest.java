@@ -1,15 +1,10 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.settings.Theme;
 import javafx.scene.input.KeyCode;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
-import org.testfx.api.FxRobot;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,21 +18,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Writes docs/screenshots/main-light.png and main-dark.png: the app with the tiny model, wide.png with
  * its token grid, and an answer. Runs only with {@code -Dconvllava.screenshots=DIR} (tests/screenshots.sh).
  */
-@ExtendWith(UiFixture.class)
-class ScreenshotsTest {
-    @TempDir
-    Path tmp;
-
-    private DesktopApp app;
-    private FxRobot robot;
-    private UiFixture ui;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-        this.robot = ui.robot();
-    }
-
+class ScreenshotsTest extends AppUiTest {
     @Test
     void screenshots() throws Exception {
         String dir = System.getProperty("convllava.screenshots");

@@ -1,7 +1,6 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
-import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.settings.AppSettings;
 import javafx.geometry.Bounds;
 import javafx.geometry.Rectangle2D;
@@ -9,13 +8,9 @@ import javafx.scene.Node;
 import javafx.scene.Parent;
 import javafx.scene.control.Labeled;
 import javafx.stage.Screen;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,19 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * content needs, the key controls inside the window and not cut off, and a window shrunk to its minimum
  * then grown back laid out as before; and the first start's size comes from the screen.
  */
-@ExtendWith(UiFixture.class)
-class WindowLayoutUiTest {
-    @TempDir
-    Path tmp;
-
-    private UiFixture ui;
-    private DesktopApp app;
-
-    @BeforeEach
-    void fixture(UiFixture ui) {
-        this.ui = ui;
-    }
-
+class WindowLayoutUiTest extends AppUiTest {
     private void resize(double w, double h) {
         run(() -> {
             app.stage().setWidth(w);
