@@ -3,6 +3,7 @@ package ai.convllava.app.gui;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.model.api.ConvLlavaException;
 import ai.convllava.model.api.Device;
+import ai.convllava.model.api.LoadOptions;
 import ai.convllava.app.gui.settings.WeightChoice;
 import ai.convllava.model.api.NotEnoughMemoryException;
 import ai.convllava.model.api.SessionState;
@@ -148,6 +149,41 @@ class ModelViewModelTest {
                     || s == SessionState.GENERATING;
             assertEquals(busy, m.engineBusyProperty().get(), s.name());
         }
+    }
+
+    @Test
+    void aModelUsedWhileAChosenFolderIsStillBeingCheckedWinsOverThatCheck() {
+        Harness h = new Harness(tmp).withModel();
+        ModelViewModel m = h.vm.model();
+        m.chooseModelFolder(Path.of("/models/chosen")); // its check's answer waits in the UI queue
+        m.useDownloaded(Path.of("/models/downloaded"), null); // the model manager's Use, meanwhile
+        h.ui.runAll();
+        assertEquals("/models/downloaded", h.settings.modelDirProperty().get());
+        assertEquals(2, h.service.loads.size(), "the model before and the downloaded one: the older choice's check does not load");
+        assertEquals(Path.of("/models/downloaded"), h.service.loads.get(1).modelDir());
+    }
+
+    @Test
+    void afterAnotherLoadAVisionTowerGoesWithTheModelInUseNotAFolderRefusedEarlier() {
+        Path refused = Path.of("/models/no-tower");
+        Harness h = new Harness(tmp, options -> {
+            if (options.modelDir().equals(refused) && options.visionTower() == null) {
+                throw new IllegalArgumentException("no vision tower found for " + refused);
+            }
+            return null;
+        }).withModel();
+        ModelViewModel m = h.vm.model();
+        m.chooseModelFolder(refused);
+        h.ui.runAll();
+        assertTrue(m.visionTowerProblemProperty().get(), m.errorProperty().get());
+        m.useDownloaded(Path.of("/models/downloaded"), null);
+        h.service.completeLoad();
+        h.ui.runAll();
+        m.chooseVisionTower(Path.of("/towers/convnext"));
+        h.ui.runAll();
+        LoadOptions last = h.service.loads.get(h.service.loads.size() - 1);
+        assertEquals(Path.of("/models/downloaded"), last.modelDir(), "the tower goes with the model in use");
+        assertEquals(Path.of("/towers/convnext"), last.visionTower());
     }
 
     @Test

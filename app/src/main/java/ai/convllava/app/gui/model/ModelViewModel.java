@@ -131,6 +131,10 @@ public final class ModelViewModel {
         if (current != null) {
             current.cancel();
         }
+        // this load supersedes a chosen folder still being checked (its answer is then ignored) and any folder
+        // refused for want of its vision tower: a tower chosen from now on goes with this model
+        choice++;
+        refused = null;
         error.set(null);
         visionTowerProblem.set(false);
         canUseSmallerWeights.set(false);
