@@ -19,8 +19,10 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -59,14 +61,30 @@ public final class DesktopApp {
             return t;
         });
         ConversationStore store = new ConversationStore(paths.conversationsDir(), paths.imagesDir());
-        this.viewModel = new MainViewModel(service, settings, store, io, Platform::runLater, System::currentTimeMillis,
-                Debouncer.Timer.fx(), background, ModelManager::fromEnvironment);
+        this.viewModel = new MainViewModel(service, settings, store, untilClosed(io), Platform::runLater, System::currentTimeMillis,
+                Debouncer.Timer.fx(), untilClosed(background), ModelManager::fromEnvironment);
         this.view = new MainView(viewModel);
         this.placement = placement(settings, Screen.getPrimary().getVisualBounds());
         this.scene = new Scene(view.root(), placement.getWidth(), placement.getHeight());
         MainView.applyTheme(scene, settings.themeProperty().get());
         settings.themeProperty().addListener((o, a, t) -> MainView.applyTheme(scene, t));
-        settingsStore.autoSave(settings, io);
+        settingsStore.autoSave(settings, untilClosed(io));
+    }
+
+    /**
+     * The executor, and after {@link #close} has stopped it, nothing: work still arriving then (the stopped
+     * answer's end comes a moment after Stop, through the FX queue, and saves and loads from it) is left out
+     * with a log line instead of a RejectedExecutionException on the FX thread. Close saved the conversation
+     * already; an answer cut off there reads "interrupted" when the conversation is opened again.
+     */
+    private static Executor untilClosed(ExecutorService executor) {
+        return task -> {
+            try {
+                executor.execute(task);
+            } catch (RejectedExecutionException e) {
+                LOG.debug("the app is closed: background work left out ({})", task);
+            }
+        };
     }
 
     /** Opens the app in {@code stage} (on the FX thread); {@code initialImage} may be null. */

@@ -1,6 +1,7 @@
 package ai.convllava.tests.ui;
 
 import ai.convllava.app.gui.AppPaths;
+import ai.convllava.app.gui.DesktopApp;
 import ai.convllava.app.gui.conversation.ChatMessage;
 import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.store.SavedConversation;
@@ -16,6 +17,7 @@ import javafx.scene.input.ClipboardContent;
 import javafx.scene.input.KeyCode;
 import javafx.scene.shape.Path;
 import org.junit.jupiter.api.Test;
+import org.testfx.util.WaitForAsyncUtils;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -140,6 +142,32 @@ class DesktopAppUiTest extends AppUiTest {
                 && app.viewModel().image().originalProperty().get() != null);
         assertEquals(saved.id(), fx(() -> list.getSelectionModel().getSelectedItem().id()));
         assertEquals(300, fx(() -> app.viewModel().image().originalProperty().get().width()));
+    }
+
+    @Test
+    void closingWhileAnAnswerIsWrittenKeepsWhatWasShownAndThrowsNothing() throws Exception {
+        AppPaths paths = AppPaths.under(tmp);
+        openTinyModelWithWideImage(paths);
+        run(() -> app.settings().maxNewTokensProperty().set(400));
+        robot.clickOn(".question").write(UiSupport.QUESTION).type(KeyCode.ENTER);
+        await("the answer to stream", 60, () -> {
+            List<ChatMessage> m = app.viewModel().chat().messages();
+            return m.size() == 2 && m.get(1).text().length() > 10;
+        });
+        DesktopApp closing = app;
+        ui.close(closing);
+        app = null;
+        // the stopped answer ends a moment later through the FX queue, after the I/O thread has stopped:
+        // that must not throw there (UiFixture fails the test on any exception that reaches the FX thread)
+        await("the stopped answer's end", 20, () -> !closing.viewModel().chat().answeringProperty().get());
+        WaitForAsyncUtils.waitForFxEvents();
+
+        app = ui.open(paths);
+        await("the saved conversation", 20, () -> app.viewModel().chat().conversations().size() == 1);
+        SavedConversation saved = fx(() -> app.viewModel().chat().conversations().get(0));
+        assertEquals(2, saved.messages().size());
+        assertFalse(saved.messages().get(1).text().isEmpty(), "what was shown is kept");
+        assertEquals("STREAMING", saved.messages().get(1).finish(), "saved as cut off by the close (shown as interrupted)");
     }
 
     @Test
