@@ -10,6 +10,7 @@ import ai.convllava.app.gui.conversation.OpenConversation;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.store.ConversationStore;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.app.gui.store.StatsText;
 import ai.convllava.model.api.AnswerListener;
@@ -603,6 +604,9 @@ public final class ChatViewModel {
         return library.restore(c).whenComplete((x, e) -> ui.execute(() -> {
             if (e != null) {
                 error.set("Could not bring back " + c.title() + ": " + Errors.unwrap(e).getMessage());
+                if (deleted.get() == null && !(Errors.unwrap(e) instanceof ConversationStore.GoneFromTrash)) {
+                    deleted.set(c); // nothing was moved: the undo can be tried again
+                }
             } else if (!answering.get()) {
                 open(c);
             }
