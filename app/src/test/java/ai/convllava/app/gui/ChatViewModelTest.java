@@ -451,6 +451,41 @@ class ChatViewModelTest {
     }
 
     @Test
+    void deletingAPastedConversationKeepsItsImageForAnotherConversationAskedAboutIt() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        SavedConversation a = pastedConversation(h);
+        SavedConversation other = conversationAbout(h, "wide.png", "about wide");
+        ChatViewModel chat = h.vm.chat();
+        chat.open(a); // its image now opens from the copy, images/<a>.png, as a file
+        h.ui.runAll();
+        Path copy = h.store.imagesDir().resolve(a.imageCopy());
+        assertEquals(copy, h.vm.image().sourcePathProperty().get());
+        assertFalse(h.vm.image().pastedProperty().get(), "opened from a file: no copy of its own for the next conversation");
+        chat.clear(); // New chat, same image
+        send(h, "and now?");
+        h.service.lastAsk().finish("still four", FinishReason.EOS);
+        h.ui.runAll();
+        SavedConversation b = chat.conversations().get(0);
+        assertEquals(copy.toAbsolutePath().toString(), b.imagePath(), "b refers to a's copy");
+
+        chat.delete(a);
+        h.ui.runAll();
+        assertNull(chat.errorProperty().get());
+        assertTrue(Files.isRegularFile(copy), "the copy stays while b refers to it");
+        chat.open(other);
+        h.ui.runAll();
+        chat.open(b);
+        h.ui.runAll();
+        assertNull(h.vm.image().messageProperty().get(), "b's image is not gone");
+        assertEquals(copy, h.vm.image().sourcePathProperty().get());
+
+        Harness again = new Harness(tmp);
+        again.vm.start(null);
+        again.ui.runAll();
+        assertTrue(Files.isRegularFile(copy), "nor deleted with the trash at the next start");
+    }
+
+    @Test
     void theTrashIsEmptiedAtTheNextStartAndAnUndoThenSaysSo() throws Exception {
         Harness h = new Harness(tmp).withModel();
         SavedConversation c = conversationAbout(h, "wide.png", "q");

@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -96,9 +97,34 @@ public final class ConversationStore {
         for (Path f : heatmaps.filesOf(c.id())) {
             Files.deleteIfExists(f);
         }
-        if (c.imageCopy() != null) {
+        if (c.imageCopy() != null && !usedByAnother(c, imagesDir.resolve(c.imageCopy()))) {
             Files.deleteIfExists(imagesDir.resolve(c.imageCopy()));
         }
+    }
+
+    /**
+     * Whether another saved conversation refers to {@code image} (as its copy or as its file): a conversation
+     * started on an opened conversation's copy records that file as its image, and must not lose it to the trash.
+     */
+    private boolean usedByAnother(SavedConversation c, Path image) {
+        Path target = image.toAbsolutePath().normalize();
+        for (SavedConversation o : list()) {
+            if (o.id().equals(c.id())) {
+                continue;
+            }
+            String copy = copyName(o);
+            if (copy != null && imagesDir.resolve(copy).toAbsolutePath().normalize().equals(target)) {
+                return true;
+            }
+            try {
+                if (o.imagePath() != null && Path.of(o.imagePath()).toAbsolutePath().normalize().equals(target)) {
+                    return true;
+                }
+            } catch (InvalidPathException e) {
+                // a hand-edited path that is no path refers to nothing
+            }
+        }
+        return false;
     }
 
     /** {@link #restore} found nothing to bring back (the trash was emptied); any other failure left the trash as it was. */
@@ -133,7 +159,7 @@ public final class ConversationStore {
             plan.add(new Path[] {f, trashDir().resolve(f.getFileName())});
         }
         String copy = copyName(c);
-        if (copy != null) {
+        if (copy != null && !usedByAnother(c, imagesDir.resolve(copy))) {
             plan.add(new Path[] {imagesDir.resolve(copy), trashDir().resolve(copy)});
         }
         plan.add(new Path[] {fileOf(c.id()), trashDir().resolve(c.id() + ".json")});
