@@ -164,6 +164,21 @@ public final class ConversationLibrary {
         return done;
     }
 
+    /** Drops the least recently written heatmaps beyond {@code capBytes}, in the background (when the cap changes, and at start). */
+    public CompletableFuture<Void> trimHeatmaps(long capBytes) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                store.heatmaps().trimTo(capBytes);
+                done.complete(null);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("the saved heatmaps could not be trimmed to {} bytes: {}", capBytes, e.getMessage());
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
     /** Deletes the saved heatmap of message {@code index} of conversation {@code id}, if any, in the background. */
     public void forgetHeatmap(String id, int index) {
         io.execute(() -> {
