@@ -390,6 +390,101 @@ class ChatViewModelTest {
         assertEquals(copy, h.vm.image().sourcePathProperty().get());
     }
 
+    /** A finished conversation about a pasted image (kept as a copy in the images folder). */
+    private SavedConversation pastedConversation(Harness h) {
+        h.vm.setImage(RgbImage.filled(4, 3, 200, 30, 30), "pasted image");
+        h.ui.runAll();
+        ChatViewModel chat = send(h, "what colour?");
+        h.service.lastAsk().finish("four", FinishReason.EOS);
+        h.ui.runAll();
+        return chat.conversations().get(0);
+    }
+
+    /** A non-empty folder where {@code file} would be moved to: a move onto it fails, even as root. */
+    private static void block(Path file) throws Exception {
+        Files.createDirectories(file);
+        Files.write(file.resolve("x"), new byte[] {1});
+    }
+
+    @Test
+    void aDeleteThatFailsKeepsTheConversationListedAndOutOfTheTrash() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        SavedConversation pasted = pastedConversation(h);
+        ChatViewModel chat = h.vm.chat();
+        Path trash = h.paths.conversationsDir().resolve("trash");
+        block(trash.resolve(pasted.imageCopy())); // the image copy cannot be moved to the trash
+
+        chat.delete(pasted);
+        h.ui.runAll();
+        assertTrue(chat.errorProperty().get().startsWith("Could not delete what colour?"), chat.errorProperty().get());
+        assertNull(chat.deletedProperty().get(), "nothing was deleted: no undo");
+        assertEquals(List.of(pasted.id()), chat.conversations().stream().map(SavedConversation::id).toList(), "still listed");
+        assertEquals(List.of(pasted.id()), h.store.list().stream().map(SavedConversation::id).toList(), "its file is where it was");
+        assertFalse(Files.exists(trash.resolve(pasted.id() + ".json")), "not in the trash the next start empties");
+        assertTrue(Files.isRegularFile(h.store.imagesDir().resolve(pasted.imageCopy())));
+    }
+
+    @Test
+    void anUndoThatFailsKeepsTheUndoOfferedAndCanBeRetried() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        SavedConversation pasted = pastedConversation(h);
+        ChatViewModel chat = h.vm.chat();
+        chat.delete(pasted);
+        h.ui.runAll();
+        Path copy = h.store.imagesDir().resolve(pasted.imageCopy());
+        block(copy); // the image copy cannot come back
+
+        chat.undoDelete();
+        h.ui.runAll();
+        assertTrue(chat.errorProperty().get().startsWith("Could not bring back what colour?"), chat.errorProperty().get());
+        assertEquals(pasted, chat.deletedProperty().get(), "still in the trash: the undo is still offered");
+        assertTrue(chat.conversations().isEmpty());
+        assertTrue(h.store.list().isEmpty(), "not half back");
+
+        Files.delete(copy.resolve("x"));
+        Files.delete(copy);
+        chat.undoDelete();
+        h.ui.runAll();
+        assertNull(chat.deletedProperty().get());
+        assertEquals(List.of(pasted.id()), h.store.list().stream().map(SavedConversation::id).toList());
+        assertTrue(Files.isRegularFile(copy));
+    }
+
+    @Test
+    void deletingAPastedConversationKeepsItsImageForAnotherConversationAskedAboutIt() throws Exception {
+        Harness h = new Harness(tmp).withModel();
+        SavedConversation a = pastedConversation(h);
+        SavedConversation other = conversationAbout(h, "wide.png", "about wide");
+        ChatViewModel chat = h.vm.chat();
+        chat.open(a); // its image now opens from the copy, images/<a>.png, as a file
+        h.ui.runAll();
+        Path copy = h.store.imagesDir().resolve(a.imageCopy());
+        assertEquals(copy, h.vm.image().sourcePathProperty().get());
+        assertFalse(h.vm.image().pastedProperty().get(), "opened from a file: no copy of its own for the next conversation");
+        chat.clear(); // New chat, same image
+        send(h, "and now?");
+        h.service.lastAsk().finish("still four", FinishReason.EOS);
+        h.ui.runAll();
+        SavedConversation b = chat.conversations().get(0);
+        assertEquals(copy.toAbsolutePath().toString(), b.imagePath(), "b refers to a's copy");
+
+        chat.delete(a);
+        h.ui.runAll();
+        assertNull(chat.errorProperty().get());
+        assertTrue(Files.isRegularFile(copy), "the copy stays while b refers to it");
+        chat.open(other);
+        h.ui.runAll();
+        chat.open(b);
+        h.ui.runAll();
+        assertNull(h.vm.image().messageProperty().get(), "b's image is not gone");
+        assertEquals(copy, h.vm.image().sourcePathProperty().get());
+
+        Harness again = new Harness(tmp);
+        again.vm.start(null);
+        again.ui.runAll();
+        assertTrue(Files.isRegularFile(copy), "nor deleted with the trash at the next start");
+    }
+
     @Test
     void theTrashIsEmptiedAtTheNextStartAndAnUndoThenSaysSo() throws Exception {
         Harness h = new Harness(tmp).withModel();

@@ -141,6 +141,31 @@ class HeatmapViewModelTest {
     }
 
     @Test
+    void loweringTheCapToZeroDeletesTheSavedHeatmapsAfterAPause() {
+        Harness h = answered();
+        Path file = h.store.heatmaps().fileOf(h.vm.chat().conversationIdProperty().get(), 1);
+        assertTrue(Files.isRegularFile(file));
+        h.settings.heatmapStoreMbProperty().set(0);
+        assertTrue(Files.isRegularFile(file), "not while the value may still be being typed");
+        h.timer.elapse();
+        h.ui.runAll();
+        assertFalse(Files.exists(file), "0 keeps none: the saved maps are deleted");
+        assertEquals("0.0 MB used of 0 MB", h.vm.chat().heatmapUsageProperty().get());
+    }
+
+    @Test
+    void theCapIsAppliedAtStart() {
+        Harness h = answered();
+        Path file = h.store.heatmaps().fileOf(h.vm.chat().conversationIdProperty().get(), 1);
+        assertTrue(Files.isRegularFile(file));
+        Harness restarted = new Harness(tmp);
+        restarted.settings.heatmapStoreMbProperty().set(0); // as read from the settings file
+        restarted.vm.start(null);
+        restarted.ui.runAll();
+        assertFalse(Files.exists(file));
+    }
+
+    @Test
     void aWordOfAnOlderAnswerOpensThePanelOnItsOwnMap() {
         Harness h = answered();
         HeatmapViewModel hm = h.vm.heatmap();

@@ -26,6 +26,14 @@ class SettingsProblemTest {
     }
 
     @Test
+    void aNegativeHeatmapCapIsRefusedWithTheFieldAndTheValue() {
+        assertEquals("heatmaps kept (MB) must be >= 0, 0 saving none (got -5)", s.problem(s.heatmapStoreMbProperty(), "-5"));
+        assertNull(s.problem(s.heatmapStoreMbProperty(), "0"));
+        assertNull(s.problem(s.heatmapStoreMbProperty(), "256"));
+        assertEquals("a whole number is needed (got \"2.5\")", s.problem(s.heatmapStoreMbProperty(), "2.5"));
+    }
+
+    @Test
     void anotherSettingOutOfRangeDoesNotMakeThisOneWrong() {
         s.topPProperty().set(7); // a hand-edited settings file
         assertNull(s.problem(s.temperatureProperty(), "0.5"));

@@ -10,6 +10,7 @@ import ai.convllava.app.gui.conversation.OpenConversation;
 import ai.convllava.app.gui.image.ImageViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.store.ConversationStore;
 import ai.convllava.app.gui.store.SavedConversation;
 import ai.convllava.app.gui.store.StatsText;
 import ai.convllava.model.api.AnswerListener;
@@ -77,6 +78,8 @@ public final class ChatViewModel {
     public static final int KEEP_ATTENTION_ANSWERS = OpenConversation.KEEP_ATTENTION_ANSWERS;
     /** Pause after the last keystroke before the question being typed is read into the model. */
     public static final long DRAFT_DELAY_MS = DraftReader.DELAY_MS;
+    /** The pause after the last change of the heatmap cap before maps beyond it are deleted (typing "256" passes "2"). */
+    public static final long HEATMAP_CAP_PAUSE_MS = 2000;
     /** Regenerate samples at this temperature when the settings say 0 (greedy would write the same answer again). */
     public static final double REGENERATE_TEMPERATURE = 0.7;
 
@@ -159,6 +162,8 @@ public final class ChatViewModel {
         this.clock = clock;
         this.drafts = new DraftReader(session, timer, ui,
                 () -> settings.readWhileTypingProperty().get() && input.get() != null && !input.get().isBlank(), this::draftRequest);
+        Debouncer heatmapCap = new Debouncer(timer, HEATMAP_CAP_PAUSE_MS, this::applyHeatmapCap);
+        settings.heatmapStoreMbProperty().addListener((o, a, b) -> heatmapCap.restart());
         model.stateProperty().addListener((o, a, b) -> recomputeState());
         model.infoProperty().addListener((o, a, b) -> recomputeState());
         answering.addListener((o, a, b) -> recomputeState());
@@ -603,6 +608,9 @@ public final class ChatViewModel {
         return library.restore(c).whenComplete((x, e) -> ui.execute(() -> {
             if (e != null) {
                 error.set("Could not bring back " + c.title() + ": " + Errors.unwrap(e).getMessage());
+                if (deleted.get() == null && !(Errors.unwrap(e) instanceof ConversationStore.GoneFromTrash)) {
+                    deleted.set(c); // nothing was moved: the undo can be tried again
+                }
             } else if (!answering.get()) {
                 open(c);
             }
@@ -620,9 +628,21 @@ public final class ChatViewModel {
     }
 
     /**
-     * Reads (in the background) how much disk the saved heatmaps take, for the Settings; the cap is only
-     * applied when the next map is saved, so a value typed on the way to another drops nothing.
+     * Drops (in the background) the least recently written heatmaps beyond the cap, at start and a pause after
+     * the setting changes (so a value typed on the way to another drops nothing); then reads the usage again,
+     * or shows why the maps could not be dropped.
      */
+    public CompletableFuture<Void> applyHeatmapCap() {
+        return library.trimHeatmaps(settings.heatmapStoreBytes()).whenComplete((x, e) -> {
+            if (e != null) {
+                ui.execute(() -> heatmapUsage.set("unknown (old heatmaps could not be deleted: " + Errors.unwrap(e).getMessage() + ")"));
+            } else {
+                refreshHeatmapUsage();
+            }
+        });
+    }
+
+    /** Reads (in the background) how much disk the saved heatmaps take, for the Settings. */
     public void refreshHeatmapUsage() {
         library.heatmapBytes().whenComplete((bytes, e) -> ui.execute(() -> heatmapUsage.set(e != null
                 ? "unknown (" + Errors.unwrap(e).getMessage() + ")"

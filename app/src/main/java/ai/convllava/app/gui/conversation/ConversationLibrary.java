@@ -85,7 +85,10 @@ public final class ConversationLibrary {
         return done;
     }
 
-    /** Removes a conversation from the list and moves its file (and its image copy) to the trash, in the background. */
+    /**
+     * Removes a conversation from the list and moves its file (and its image copy) to the trash, in the background;
+     * when that fails nothing was moved, and it is listed again before the returned future fails.
+     */
     public CompletableFuture<Void> delete(SavedConversation c) {
         conversations.removeIf(x -> x.id().equals(c.id()));
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -94,10 +97,23 @@ public final class ConversationLibrary {
                 store.trash(c);
                 done.complete(null);
             } catch (IOException | RuntimeException e) {
-                done.completeExceptionally(e);
+                ui.execute(() -> {
+                    insertByDate(c);
+                    done.completeExceptionally(e);
+                });
             }
         });
         return done;
+    }
+
+    /** Lists {@code c} (once) where its date puts it. */
+    private void insertByDate(SavedConversation c) {
+        conversations.removeIf(x -> x.id().equals(c.id()));
+        int at = 0;
+        while (at < conversations.size() && conversations.get(at).updatedAt() >= c.updatedAt()) {
+            at++;
+        }
+        conversations.add(at, c);
     }
 
     /** Brings a deleted conversation back from the trash; it is listed again (by its date) once its file is back. */
@@ -111,12 +127,7 @@ public final class ConversationLibrary {
                 return;
             }
             ui.execute(() -> {
-                conversations.removeIf(x -> x.id().equals(c.id()));
-                int at = 0;
-                while (at < conversations.size() && conversations.get(at).updatedAt() >= c.updatedAt()) {
-                    at++;
-                }
-                conversations.add(at, c);
+                insertByDate(c);
                 done.complete(null);
             });
         });
@@ -147,6 +158,21 @@ public final class ConversationLibrary {
                 done.complete(null);
             } catch (IOException | RuntimeException e) {
                 LOG.warn("the heatmap of conversation {} message {} could not be saved: {}", id, index, e.getMessage());
+                done.completeExceptionally(e);
+            }
+        });
+        return done;
+    }
+
+    /** Drops the least recently written heatmaps beyond {@code capBytes}, in the background (when the cap changes, and at start). */
+    public CompletableFuture<Void> trimHeatmaps(long capBytes) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                store.heatmaps().trimTo(capBytes);
+                done.complete(null);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("the saved heatmaps could not be trimmed to {} bytes: {}", capBytes, e.getMessage());
                 done.completeExceptionally(e);
             }
         });

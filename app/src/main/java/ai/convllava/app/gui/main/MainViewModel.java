@@ -92,9 +92,10 @@ public final class MainViewModel {
         model.setOnLoaded(image::update);
     }
 
-    /** At start: the trash emptied, saved conversations, the remembered model, the image given on the command line. */
+    /** At start: the trash emptied, the heatmaps within their cap, saved conversations, the remembered model, the image given on the command line. */
     public void start(Path initialImage) {
         chat.emptyTrash();
+        chat.applyHeatmapCap();
         chat.reloadConversations();
         firstRun.start();
         if (model.hasModelFolder()) {

@@ -134,6 +134,9 @@ public final class AppSettings {
         if (setting == seed) {
             return null; // any whole number: -1 draws a new seed each time
         }
+        if (setting == heatmapStoreMb) {
+            return n.intValue() < 0 ? "heatmaps kept (MB) must be >= 0, 0 saving none (got " + n.intValue() + ")" : null;
+        }
         AppSettings d = new AppSettings();
         try {
             generationConfig(setting == maxNewTokens ? n.intValue() : d.maxNewTokens.get(),
@@ -220,7 +223,7 @@ public final class AppSettings {
         return heatmapStoreMb;
     }
 
-    /** {@link #heatmapStoreMbProperty} in bytes; a negative value (typed or hand-edited) is not a size and means the default. */
+    /** {@link #heatmapStoreMbProperty} in bytes; a negative value (hand-edited: {@link #problem} refuses one typed) is not a size and means the default. */
     public long heatmapStoreBytes() {
         int mb = heatmapStoreMb.get();
         return (mb < 0 ? DEFAULT_HEATMAP_STORE_MB : mb) * 1_000_000L;

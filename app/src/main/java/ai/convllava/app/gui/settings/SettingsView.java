@@ -74,7 +74,7 @@ public final class SettingsView {
                 new Item<>("Model", "Threads", "Compute threads (read-only)", String.class, new ReadOnlyStringWrapper(threads), false),
                 new Item<>("Appearance", "Theme", "Light or dark", Theme.class, s.themeProperty()),
                 new Item<>("Storage", "Heatmaps kept (MB)", "Disk space for the answers' saved heatmaps (so they open again later);"
-                        + " when a new one would exceed it, the oldest are deleted first; 0 saves none", Integer.class, s.heatmapStoreMbProperty()));
+                        + " when a new one would exceed it, or when it is lowered, the oldest are deleted first; 0 saves none", Integer.class, s.heatmapStoreMbProperty()));
         sheet = new PropertySheet(FXCollections.observableArrayList(items));
         sheet.setMode(PropertySheet.Mode.CATEGORY);
         sheet.setModeSwitcherVisible(false);

@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -96,39 +97,118 @@ public final class ConversationStore {
         for (Path f : heatmaps.filesOf(c.id())) {
             Files.deleteIfExists(f);
         }
-        if (c.imageCopy() != null) {
+        if (c.imageCopy() != null && !usedByAnother(c, imagesDir.resolve(c.imageCopy()))) {
             Files.deleteIfExists(imagesDir.resolve(c.imageCopy()));
         }
     }
 
-    /** Moves a conversation's file (and its image copy and heatmaps) to the trash, where {@link #restore} finds it. */
-    public synchronized void trash(SavedConversation c) throws IOException {
-        Files.createDirectories(trashDir());
-        move(fileOf(c.id()), trashDir().resolve(c.id() + ".json"));
-        for (Path f : heatmaps.filesOf(c.id())) {
-            move(f, trashDir().resolve(f.getFileName()));
+    /**
+     * Whether another saved conversation refers to {@code image} (as its copy or as its file): a conversation
+     * started on an opened conversation's copy records that file as its image, and must not lose it to the trash.
+     */
+    private boolean usedByAnother(SavedConversation c, Path image) {
+        Path target = image.toAbsolutePath().normalize();
+        for (SavedConversation o : list()) {
+            if (o.id().equals(c.id())) {
+                continue;
+            }
+            String copy = copyName(o);
+            if (copy != null && imagesDir.resolve(copy).toAbsolutePath().normalize().equals(target)) {
+                return true;
+            }
+            try {
+                if (o.imagePath() != null && Path.of(o.imagePath()).toAbsolutePath().normalize().equals(target)) {
+                    return true;
+                }
+            } catch (InvalidPathException e) {
+                // a hand-edited path that is no path refers to nothing
+            }
         }
-        String copy = copyName(c);
-        if (copy != null) {
-            move(imagesDir.resolve(copy), trashDir().resolve(copy));
+        return false;
+    }
+
+    /** {@link #restore} found nothing to bring back (the trash was emptied); any other failure left the trash as it was. */
+    public static final class GoneFromTrash extends IOException {
+        GoneFromTrash(String message) {
+            super(message);
         }
     }
 
-    /** Brings a trashed conversation (and its image copy and heatmaps) back; a file already back is left as it is. */
+    /** Moves one file; a seam so tests can make a move fail. */
+    @FunctionalInterface
+    interface Mover {
+        void move(Path from, Path to) throws IOException;
+    }
+
+    private Mover mover = (from, to) -> Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+
+    /** Tests only: the moves {@link #trash} and {@link #restore} make go through this. */
+    void setMover(Mover mover) {
+        this.mover = mover;
+    }
+
+    /**
+     * Moves a conversation's heatmaps and image copy, then its file, to the trash, where {@link #restore} finds
+     * it. All or nothing: when a move fails, what was moved goes back, so the conversation stays whole and listed
+     * (its file last, so a failure never leaves it in the trash that the next start empties).
+     */
+    public synchronized void trash(SavedConversation c) throws IOException {
+        Files.createDirectories(trashDir());
+        List<Path[]> plan = new ArrayList<>();
+        for (Path f : heatmaps.filesOf(c.id())) {
+            plan.add(new Path[] {f, trashDir().resolve(f.getFileName())});
+        }
+        String copy = copyName(c);
+        if (copy != null && !usedByAnother(c, imagesDir.resolve(copy))) {
+            plan.add(new Path[] {imagesDir.resolve(copy), trashDir().resolve(copy)});
+        }
+        plan.add(new Path[] {fileOf(c.id()), trashDir().resolve(c.id() + ".json")});
+        moveAll(plan);
+    }
+
+    /**
+     * Brings a trashed conversation (and its image copy and heatmaps) back, its file last; a file already back is
+     * left as it is. All or nothing: when a move fails, what was moved goes back to the trash, so an undo can be tried again.
+     */
     public synchronized void restore(SavedConversation c) throws IOException {
         Path file = trashDir().resolve(c.id() + ".json");
         if (!Files.isRegularFile(file) && !Files.isRegularFile(fileOf(c.id()))) {
-            throw new IOException("the deleted conversation is no longer in " + trashDir());
+            throw new GoneFromTrash("the deleted conversation is no longer in " + trashDir());
         }
-        move(file, fileOf(c.id()));
+        List<Path[]> plan = new ArrayList<>();
         for (Path f : new HeatmapFiles(trashDir()).filesOf(c.id())) {
             Files.createDirectories(heatmaps.dir());
-            move(f, heatmaps.dir().resolve(f.getFileName()));
+            plan.add(new Path[] {f, heatmaps.dir().resolve(f.getFileName())});
         }
         String copy = copyName(c);
         if (copy != null) {
             Files.createDirectories(imagesDir);
-            move(trashDir().resolve(copy), imagesDir.resolve(copy));
+            plan.add(new Path[] {trashDir().resolve(copy), imagesDir.resolve(copy)});
+        }
+        plan.add(new Path[] {file, fileOf(c.id())});
+        moveAll(plan);
+    }
+
+    /** Makes the moves in order (skipping sources that are not there); on a failure, moves back those made, last first, and rethrows. */
+    private void moveAll(List<Path[]> plan) throws IOException {
+        List<Path[]> done = new ArrayList<>();
+        try {
+            for (Path[] m : plan) {
+                if (Files.exists(m[0])) {
+                    mover.move(m[0], m[1]);
+                    done.add(m);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            for (int i = done.size() - 1; i >= 0; i--) {
+                try {
+                    mover.move(done.get(i)[1], done.get(i)[0]);
+                } catch (IOException | RuntimeException back) {
+                    LOG.warn("could not move {} back to {}: {}", done.get(i)[1], done.get(i)[0], back.getMessage());
+                    e.addSuppressed(back);
+                }
+            }
+            throw e;
         }
     }
 
@@ -155,12 +235,6 @@ public final class ConversationStore {
         }
         Path name = Path.of(c.imageCopy()).getFileName();
         return name == null ? null : name.toString();
-    }
-
-    private static void move(Path from, Path to) throws IOException {
-        if (Files.exists(from)) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-        }
     }
 
     /** Saves a copy of a pasted image as {@code images/<id>.png}; returns the file name. */
