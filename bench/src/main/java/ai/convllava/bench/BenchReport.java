@@ -113,8 +113,10 @@ public final class BenchReport {
         o.put("decode_effective_gbs", tps * wbpt / 1e9);
         // a missing layer would hold its weights and its share of the conversation's KV cache
         var llmConfig = m.model().config().llm();
-        long kvPerLayer = 2L * llmConfig.numKeyValueHeads() * (llmConfig.hiddenSize() / llmConfig.numAttentionHeads())
-                * BenchRunner.cacheCapacity(r.prefillTokens() + 2 * m.options().decodeTokens()) * format.cpuKvCacheBytesPerValue();
+        int capacity = BenchRunner.cacheCapacity(r.prefillTokens() + 2 * m.options().decodeTokens());
+        long kvPerLayerToken = 2L * llmConfig.numKeyValueHeads() * (llmConfig.hiddenSize() / llmConfig.numAttentionHeads())
+                * format.cpuKvCacheBytesPerValue();
+        long kvPerLayer = kvPerLayerToken * capacity;
         long layerWeightBytes = (long) (m.model().llmLayerParams() * bytesPerWeight);
         long layerBytes = layerWeightBytes + kvPerLayer;
         long peak = extrapolated() ? Scaling.extrapolateBytes(m.peakRssBytes(), layerBytes, r.layers(), full) : m.peakRssBytes();
@@ -122,10 +124,8 @@ public final class BenchReport {
         o.put("peak_rss_bytes_measured", m.peakRssBytes());
         o.put("peak_rss_scope", r.conversationPeakOnly() ? "the conversation (VmHWM reset after the load)" : "the process, load included");
         // issue 19's target holds a 2048-token cache: the conversation's cache grown to it, every layer, computed from its bytes per token
-        int capacity = BenchRunner.cacheCapacity(r.prefillTokens() + 2 * m.options().decodeTokens());
-        long kvPerTokenAllLayers = kvPerLayer / capacity * full;
         o.put("kv_cache_tokens", capacity);
-        o.put("peak_rss_bytes_kv2048", peak + Math.max(0, 2048 - capacity) * kvPerTokenAllLayers);
+        o.put("peak_rss_bytes_kv2048", peak + Math.max(0, 2048 - capacity) * kvPerLayerToken * full);
         o.put("load_peak_rss_bytes", extrapolated() ? Scaling.extrapolateBytes(r.loadPeakRssBytes(), layerWeightBytes, r.layers(), full)
                 : r.loadPeakRssBytes());
         o.put("load_peak_rss_bytes_measured", r.loadPeakRssBytes());

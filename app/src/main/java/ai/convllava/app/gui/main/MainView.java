@@ -56,7 +56,6 @@ import javafx.stage.DirectoryChooser;
 import javafx.stage.FileChooser;
 import javafx.stage.Stage;
 import javafx.stage.Window;
-import javafx.util.StringConverter;
 
 import java.io.File;
 import java.io.PrintWriter;
@@ -192,22 +191,7 @@ public final class MainView {
         settings.recentModelsProperty().addListener((ListChangeListener<String>) c -> fillRecentModels());
         fillRecentModels();
         deviceChoice.getItems().setAll(Device.values());
-        // short names in the model bar (Settings' longer ones would widen it); the FXML's help says what Auto does
-        deviceChoice.setConverter(new StringConverter<>() {
-            @Override
-            public String toString(Device d) {
-                return d == null ? "" : switch (d) {
-                    case AUTO -> "Auto";
-                    case CPU -> "CPU";
-                    case GPU -> "GPU (CUDA)";
-                };
-            }
-
-            @Override
-            public Device fromString(String s) {
-                return deviceChoice.getItems().stream().filter(d -> toString(d).equals(s)).findFirst().orElse(null);
-            }
-        });
+        deviceChoice.setConverter(SettingsView.namedBy(SettingsView::shortLabel)); // the FXML's help says what Auto does
         deviceChoice.valueProperty().bindBidirectional(settings.deviceProperty());
         settings.deviceProperty().addListener((o, a, b) -> {
             if (model.hasModelFolder()) {

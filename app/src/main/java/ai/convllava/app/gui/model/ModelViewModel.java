@@ -261,7 +261,6 @@ public final class ModelViewModel {
                     return;
                 }
                 if (p == null) {
-                    refused = null;
                     settings.modelDirProperty().set(dir.toString());
                     settings.visionTowerDirProperty().set(tower == null ? "" : tower.toString());
                     load();

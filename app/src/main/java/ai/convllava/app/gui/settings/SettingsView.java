@@ -32,6 +32,7 @@ import java.math.BigDecimal;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Function;
 
 /** The settings sheet (ControlsFX PropertySheet); edits apply at once and are saved by the settings store. */
 public final class SettingsView {
@@ -87,6 +88,30 @@ public final class SettingsView {
     }
 
     /** An enum setting's name as the sheet shows it (the constant's name is for the settings file). */
+    /** Shows each choice by {@code name}; for choice and combo boxes that are not editable, which never read text back. */
+    public static <T> StringConverter<T> namedBy(Function<? super T, String> name) {
+        return new StringConverter<>() {
+            @Override
+            public String toString(T v) {
+                return name.apply(v);
+            }
+
+            @Override
+            public T fromString(String s) {
+                return null; // not editable: the choices only
+            }
+        };
+    }
+
+    /** The device as the model bar names it: short, where {@link #label}'s longer names would widen the bar. */
+    public static String shortLabel(Device d) {
+        return d == null ? "" : switch (d) {
+            case AUTO -> "Auto";
+            case CPU -> "CPU";
+            case GPU -> "GPU (CUDA)";
+        };
+    }
+
     public static String label(Object value) {
         if (value instanceof CanvasMode m) {
             return m == CanvasMode.PAD ? "Pad to square" : "Native aspect";
@@ -122,17 +147,7 @@ public final class SettingsView {
         }
         if (item.getType().isEnum() && item.isEditable()) {
             ComboBox<Object> box = new ComboBox<>(FXCollections.observableArrayList(item.getType().getEnumConstants()));
-            box.setConverter(new StringConverter<>() {
-                @Override
-                public String toString(Object v) {
-                    return label(v);
-                }
-
-                @Override
-                public Object fromString(String s) {
-                    return null; // not editable: the choices only
-                }
-            });
+            box.setConverter(namedBy(SettingsView::label));
             box.setAccessibleText(item.getName());
             box.setMaxWidth(Double.MAX_VALUE);
             return new AbstractPropertyEditor<Object, ComboBox<Object>>(item, box) {
