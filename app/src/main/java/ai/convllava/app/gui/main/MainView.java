@@ -460,7 +460,7 @@ public final class MainView {
     private void onSettings() {
         vm.chat().refreshHeatmapUsage();
         new SettingsView(vm.settings(), vm.model().infoProperty().get(), vm.model().memoryPlanProperty().get())
-                .withHeatmapUsage(vm.chat().heatmapUsageProperty()).showDialog(window());
+                .withHeatmapUsage(vm.chat().heatmapUsageProperty()).withEngine(vm.newEngineSettings()).showDialog(window());
     }
 
     @FXML

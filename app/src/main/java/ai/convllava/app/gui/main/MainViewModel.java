@@ -12,6 +12,7 @@ import ai.convllava.app.gui.model.FirstRunViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.models.ModelManagerViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.settings.EngineViewModel;
 import ai.convllava.app.gui.store.ConversationStore;
 import ai.convllava.app.selftest.SelfTest;
 import ai.convllava.hub.ModelManager;
@@ -177,6 +178,11 @@ public final class MainViewModel {
         ModelManagerViewModel mm = new ModelManagerViewModel(hub.get(), background, ui, MachineSpeed::measure, model.engineBusyProperty());
         mm.setOnUse((m, tower) -> model.useDownloaded(m, tower));
         return mm;
+    }
+
+    /** Settings > Engine's view-model: what it finds out, and the opt-in download, on the background executor. */
+    public EngineViewModel newEngineSettings() {
+        return new EngineViewModel(settings, background, ui, EngineViewModel.Probe.ENGINE);
     }
 
     /** Help > Self-test on the bundled tiny model, in the background: its exit code and report. */
