@@ -118,6 +118,7 @@ public final class LibtorchProbe {
         pb.environment().keySet().removeIf(k -> k.startsWith("PYTORCH_"));
         Properties found = new Properties();
         Deque<String> tail = new ArrayDeque<>();
+        List<String> errors = new ArrayList<>();
         try {
             Process p = pb.start();
             Thread reader = new Thread(() -> {
@@ -129,7 +130,10 @@ public final class LibtorchProbe {
                             found.setProperty(line.substring(0, eq), line.substring(eq + 1));
                         } else if (!line.isBlank()) {
                             synchronized (tail) {
-                                tail.addLast(line.startsWith(ERROR + "=") ? line.substring(ERROR.length() + 1) : line);
+                                if (line.startsWith(ERROR + "=")) {
+                                    errors.add(line.substring(ERROR.length() + 1));
+                                }
+                                tail.addLast(line);
                                 if (tail.size() > 4) {
                                     tail.removeFirst();
                                 }
@@ -154,7 +158,8 @@ public final class LibtorchProbe {
             int code = p.exitValue();
             String last;
             synchronized (tail) {
-                last = String.join(" / ", tail);
+                // the child's own error when it printed one, else its last lines (a crash prints none)
+                last = String.join(" / ", errors.isEmpty() ? tail : errors);
             }
             if (code == 0 && found.containsKey(VERSION)) {
                 return new Result(true, found.getProperty(VERSION), parseInt(found.getProperty(GPUS)), found.getProperty(PATH), null);
