@@ -285,8 +285,28 @@ public final class SettingsView {
         return this;
     }
 
+    /** An editor that only shows: its node is bound to the view-model, so there is no value to set or read back. */
+    abstract static class ShowingEditor implements PropertyEditor<Object> {
+        abstract Node node();
+
+        @Override
+        public Node getEditor() {
+            return node();
+        }
+
+        @Override
+        public Object getValue() {
+            return null;
+        }
+
+        @Override
+        public void setValue(Object value) {
+            // bound to the view-model
+        }
+    }
+
     /** A read-only line of text, wrapped rather than cut off (the reasons are sentences). */
-    static final class TextLine implements PropertyEditor<Object> {
+    static final class TextLine extends ShowingEditor {
         private final Label label = new Label();
 
         TextLine(Item<?> item) {
@@ -298,18 +318,8 @@ public final class SettingsView {
         }
 
         @Override
-        public Node getEditor() {
+        Node node() {
             return label;
-        }
-
-        @Override
-        public Object getValue() {
-            return label.getText();
-        }
-
-        @Override
-        public void setValue(Object value) {
-            // bound to the property
         }
     }
 
@@ -370,7 +380,7 @@ public final class SettingsView {
     }
 
     /** Download and Cancel, with what DJL's download says. */
-    static final class DownloadEditor implements PropertyEditor<Object> {
+    static final class DownloadEditor extends ShowingEditor {
         private final VBox box;
         private final Label status = new Label();
 
@@ -390,18 +400,8 @@ public final class SettingsView {
         }
 
         @Override
-        public Node getEditor() {
+        Node node() {
             return box;
-        }
-
-        @Override
-        public Object getValue() {
-            return status.getText();
-        }
-
-        @Override
-        public void setValue(Object value) {
-            // bound to the view-model
         }
     }
 
