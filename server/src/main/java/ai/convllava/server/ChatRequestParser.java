@@ -287,7 +287,8 @@ final class ChatRequestParser {
                 throw ApiException.invalid(param, param + " has media type '" + mime + "'; accepted: image/png, image/jpeg, image/webp, image/gif, image/bmp");
             }
             try {
-                return Base64.getMimeDecoder().decode(url.substring(comma + 1));
+                // strict (the MIME decoder skips what is not base64, so garbage would become an empty image); line breaks allowed
+                return Base64.getDecoder().decode(url.substring(comma + 1).replaceAll("[\\r\\n ]", ""));
             } catch (IllegalArgumentException e) {
                 throw ApiException.invalid(param, param + " is not valid base64 (" + e.getMessage() + ")");
             }

@@ -142,6 +142,25 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads what is left of a refused request's body (a 413 or 429 is sent before the body is read) before
+     * the response is closed: the JDK server then drains only 64 KB and closes the connection, and closing
+     * with unread bytes makes the kernel reset it, so the client would lose the error it was sent. Bounded
+     * in time and bytes, as a web server's lingering close.
+     */
+    private static void drain(InputStream in) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        long left = 1L << 30;
+        byte[] buf = new byte[1 << 16];
+        try {
+            for (int r; left > 0 && System.nanoTime() < deadline && (r = in.read(buf)) > 0; ) {
+                left -= r;
+            }
+        } catch (IOException e) {
+            // gone: nothing to drain
+        }
+    }
+
     private void route(HttpExchange ex) throws IOException {
         checkHost(ex);
         String path = ex.getRequestURI().getPath();
@@ -542,6 +561,8 @@ public final class OpenAiServer implements AutoCloseable {
         ex.sendResponseHeaders(status, b.length);
         try (OutputStream out = ex.getResponseBody()) {
             out.write(b);
+            out.flush();
+            drain(ex.getRequestBody());
         }
     }
 
