@@ -128,7 +128,12 @@ public final class OpenAiServer implements AutoCloseable {
         threads.shutdownNow();
     }
 
-    private void handle(HttpExchange ex) {
+    /**
+     * An IOException (the client went away) is thrown on, not swallowed: the JDK server then closes the
+     * connection and forgets it. Swallowed, the dead connection stayed in the server's sets (found by the
+     * stress test: one HttpConnection and its socket per client that left mid-stream).
+     */
+    private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             try {
                 route(ex);
@@ -137,8 +142,6 @@ public final class OpenAiServer implements AutoCloseable {
             } catch (RuntimeException | Error e) { // a bug must become a 500, never a dead server thread
                 sendError(ex, new ApiException(500, "server_error", null, null, "internal error: " + e));
             }
-        } catch (IOException e) {
-            // the client went away while its answer was written: nothing left to tell it
         }
     }
 
@@ -360,13 +363,13 @@ public final class OpenAiServer implements AutoCloseable {
                 o.set("usage", usage(d.result()));
                 o.set("convllava", extension(arrival, d, chat.imageAttention()));
                 ex.getResponseHeaders().set("X-Queue-Position", Integer.toString(arrival));
-                boolean gone = false;
                 try {
                     sendJson(ex, 200, o);
                 } catch (IOException io) {
-                    gone = true;
+                    logDone(id, d, true);
+                    throw io;
                 }
-                logDone(id, d, gone);
+                logDone(id, d, false);
                 return;
             }
         }
@@ -380,8 +383,8 @@ public final class OpenAiServer implements AutoCloseable {
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
         ex.getResponseHeaders().set("X-Queue-Position", Integer.toString(arrival));
         OutputStream out = ex.getResponseBody();
-        boolean gone = false;
         boolean started = false;
+        IOException gone;
         try {
             ex.sendResponseHeaders(200, 0);
             write(out, ": queue-position " + arrival + "\n\n");
@@ -430,19 +433,19 @@ public final class OpenAiServer implements AutoCloseable {
                 }
             }
         } catch (IOException io) {
-            gone = true;
+            gone = io;
         }
         // the client went away: stop its generation (or take it out of the queue), then wait for the end to log it
         job.cancel();
         while (true) {
             ModelQueue.Event e = next(job);
             if (e instanceof ModelQueue.Done d) {
-                logDone(id, d, gone);
-                return;
+                logDone(id, d, true);
+                throw gone;
             }
             if (e instanceof ModelQueue.Failed f) {
-                log(new RequestLog(id, 500, null, 0, 0, 0, gone, f.error().getMessage()));
-                return;
+                log(new RequestLog(id, 500, null, 0, 0, 0, true, f.error().getMessage()));
+                throw gone;
             }
         }
     }
