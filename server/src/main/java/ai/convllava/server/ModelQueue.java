@@ -39,8 +39,12 @@ final class ModelQueue implements AutoCloseable {
     record Text(String delta) implements Event {
     }
 
-    /** @param finishReason OpenAI's: stop, length, or cancelled (the client went away) */
-    record Done(GenerationResult result, String text, String finishReason, CanvasGeometry geometry) implements Event {
+    /**
+     * @param finishReason OpenAI's: stop, length, or cancelled (the client went away)
+     * @param sessionMs    time in the session (setImage when the image changed, then ask until its result): the
+     *                     in-process call; the rest of a request's time is what the server adds
+     */
+    record Done(GenerationResult result, String text, String finishReason, CanvasGeometry geometry, double sessionMs) implements Event {
     }
 
     record Failed(RuntimeException error) implements Event {
@@ -64,7 +68,7 @@ final class ModelQueue implements AutoCloseable {
                 removed = waiting.remove(this);
             }
             if (removed) {
-                events.add(new Done(null, "", "cancelled", null));
+                events.add(new Done(null, "", "cancelled", null, 0));
                 announcePositions();
             }
             TaskHandle<GenerationResult> h = handle;
@@ -144,7 +148,7 @@ final class ModelQueue implements AutoCloseable {
                     j.events.add(new Position(0));
                     run(j);
                 } else {
-                    j.events.add(new Done(null, "", "cancelled", null));
+                    j.events.add(new Done(null, "", "cancelled", null, 0));
                 }
             } catch (RuntimeException | Error e) { // the worker must survive anything a request does
                 j.events.add(new Failed(e instanceof RuntimeException r ? r : new IllegalStateException(e.toString(), e)));
@@ -157,6 +161,7 @@ final class ModelQueue implements AutoCloseable {
     }
 
     private void run(Job j) {
+        long t0 = System.nanoTime();
         ParsedChat c = j.chat;
         if (!c.imageKey().equals(currentImageKey)) {
             currentImageKey = null; // until the new image is in place: a failure must not leave the old key standing
@@ -192,10 +197,12 @@ final class ModelQueue implements AutoCloseable {
             h.cancel();
         }
         GenerationResult r;
+        double sessionMs;
         try {
             r = h.join();
+            sessionMs = (System.nanoTime() - t0) / 1e6;
         } catch (CancellationException e) {
-            j.events.add(new Done(null, stops.answer(), stops.stopped() ? "stop" : "cancelled", geometry));
+            j.events.add(new Done(null, stops.answer(), stops.stopped() ? "stop" : "cancelled", geometry, (System.nanoTime() - t0) / 1e6));
             return;
         }
         if (!stops.stopped()) {
@@ -217,7 +224,7 @@ final class ModelQueue implements AutoCloseable {
                 default -> "cancelled";
             };
         }
-        j.events.add(new Done(r, stops.answer(), finish, geometry));
+        j.events.add(new Done(r, stops.answer(), finish, geometry, sessionMs));
     }
 
     /** Stops the worker; waiting jobs end with "cancelled", the running one is cancelled. */
@@ -234,7 +241,7 @@ final class ModelQueue implements AutoCloseable {
         }
         for (Job j : dropped) {
             j.cancelled = true;
-            j.events.add(new Done(null, "", "cancelled", null));
+            j.events.add(new Done(null, "", "cancelled", null, 0));
         }
         if (r != null) {
             r.cancel();

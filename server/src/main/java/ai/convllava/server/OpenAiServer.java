@@ -62,6 +62,16 @@ public final class OpenAiServer implements AutoCloseable {
         void onFinished(RequestLog log);
     }
 
+    static {
+        // The JDK server leaves Nagle's algorithm on: a response written as headers then body (and every SSE event
+        // after the first) waits for the client's delayed ACK, 40 ms on Linux, measured as a 40-55 ms overhead per
+        // request before this. The JDK reads the property once, when its first server starts; a value given on the
+        // command line wins.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
     /** Threads beyond the queue's: refusals (429, 400, 401) and /v1/models are answered while the queue is full. */
     private static final int SPARE_THREADS = 8;
 
@@ -523,6 +533,8 @@ public final class OpenAiServer implements AutoCloseable {
         tn.put("ttft_ms", t.timeToFirstTokenMs());
         tn.put("decode_ms", t.decodeMs());
         tn.put("decode_tokens_per_s", t.decodeTokensPerSecond());
+        // the in-process call's own time: a client's round trip minus this is what the server added (docs/bench/server-overhead.json)
+        tn.put("session_ms", d.sessionMs());
         x.put("seed", r.seed());
         if (attention) {
             // entry k: the query that chose generated token k, (layers, image tokens), mean over heads
