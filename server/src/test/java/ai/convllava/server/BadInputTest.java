@@ -117,6 +117,15 @@ class BadInputTest {
     }
 
     @Test
+    void aPromptLongerThanTheContextIs400ContextLengthExceeded() {
+        // ~3 tokens per repetition, well over the tiny model's 4096-token context, well under the 1 MB text limit
+        String body = ServerFixture.simpleRequest(false).replace(QUESTION, "how tall is the bar? ".repeat(2000));
+        JsonNode e = error(f.chat(body), 400);
+        assertEquals("context_length_exceeded", e.get("code").asText());
+        assertTrue(e.get("message").asText().contains("the model's context is 4096 tokens"), e.toString());
+    }
+
+    @Test
     void outOfRangeSamplingIsNamed() {
         JsonNode e = error(f.chat(ServerFixture.simpleRequest(false).replace("\"temperature\": 0", "\"temperature\": 3.5")), 400);
         assertTrue(e.get("message").asText().contains("temperature must be in [0.0, 2.0] (got 3.5)"), e.toString());
