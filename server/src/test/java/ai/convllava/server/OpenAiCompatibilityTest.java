@@ -48,7 +48,7 @@ class OpenAiCompatibilityTest {
         JsonNode fx = fixture(name);
         HttpRequest.Builder b = HttpRequest.newBuilder(f.uri("/v1/chat/completions"))
                 .POST(HttpRequest.BodyPublishers.ofString(fx.get("body").toString(), StandardCharsets.UTF_8));
-        for (Iterator<Map.Entry<String, JsonNode>> it = fx.get("headers").fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = fx.get("headers").properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> h = it.next();
             b.header(h.getKey(), h.getValue().asText());
         }
