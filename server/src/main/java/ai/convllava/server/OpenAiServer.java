@@ -336,9 +336,14 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private static <E> E next(ModelQueue.Job job) {
+        return next(job, 0);
+    }
+
+    /** The job's next event; with a timeout (ms > 0), null when none came in time. */
+    private static <E> E next(ModelQueue.Job job, long ms) {
         try {
             @SuppressWarnings("unchecked")
-            E e = (E) job.events.take();
+            E e = (E) (ms > 0 ? job.events.poll(ms, TimeUnit.MILLISECONDS) : job.events.take());
             return e;
         } catch (InterruptedException e) {
             job.cancel();
@@ -399,8 +404,10 @@ public final class OpenAiServer implements AutoCloseable {
             ex.sendResponseHeaders(200, 0);
             write(out, ": queue-position " + arrival + "\n\n");
             while (true) {
-                ModelQueue.Event e = next(job);
-                if (e instanceof ModelQueue.Position p) {
+                ModelQueue.Event e = next(job, options.heartbeatMillis());
+                if (e == null) {
+                    write(out, ": keep-alive\n\n"); // nothing for a while: a write is the only way to find out the client left
+                } else if (e instanceof ModelQueue.Position p) {
                     write(out, ": queue-position " + p.ahead() + "\n\n");
                     if (p.ahead() == 0 && !started) {
                         started = true;

@@ -16,9 +16,13 @@ import java.nio.file.Path;
  * @param maxImagePixels  a larger image is refused before its pixels are decoded
  * @param maxTokens       the largest max_tokens a request may ask for
  * @param maxQueued       requests waiting behind the running one; more get 429
+ * @param heartbeatMillis a streamed request that has had nothing to send for this long gets an SSE comment
+ *                        ({@code : keep-alive}): the JDK server notices a client that left only when a write
+ *                        fails, and a request can wait in the queue, or in a cold prefill (100 s on the
+ *                        full model), with nothing else to write
  */
 public record ServerOptions(String host, int port, String apiKey, Path allowedFolder, long maxBodyBytes, long maxImagePixels, int maxTokens,
-                            int maxQueued) {
+                            int maxQueued, long heartbeatMillis) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080;
     /** The OpenAI API's own limit per image is 20 MB; base64 adds a third, plus the rest of the request. */
@@ -31,6 +35,7 @@ public record ServerOptions(String host, int port, String apiKey, Path allowedFo
      * turn, so the queue is bounded: 32 waiting is at most 1.6 GB of images in the worst case.
      */
     public static final int DEFAULT_MAX_QUEUED = 32;
+    public static final long DEFAULT_HEARTBEAT_MILLIS = 1000;
 
     public ServerOptions {
         if (host == null || host.isBlank()) {
@@ -42,9 +47,9 @@ public record ServerOptions(String host, int port, String apiKey, Path allowedFo
         if (apiKey != null && apiKey.isBlank()) {
             apiKey = null;
         }
-        if (maxBodyBytes < 1024 || maxImagePixels < 1 || maxTokens < 1 || maxQueued < 0) {
+        if (maxBodyBytes < 1024 || maxImagePixels < 1 || maxTokens < 1 || maxQueued < 0 || heartbeatMillis < 1) {
             throw new IllegalArgumentException("limits must be positive (got max body " + maxBodyBytes + " bytes, max image " + maxImagePixels
-                    + " pixels, max tokens " + maxTokens + ", max queued " + maxQueued + ")");
+                    + " pixels, max tokens " + maxTokens + ", max queued " + maxQueued + ", heartbeat " + heartbeatMillis + " ms)");
         }
         if (apiKey == null && !isLoopback(host)) {
             throw new IllegalArgumentException("binding to " + host + " exposes the model to the network: give an API key (--api-key or"
@@ -54,31 +59,35 @@ public record ServerOptions(String host, int port, String apiKey, Path allowedFo
 
     public static ServerOptions defaults() {
         return new ServerOptions(DEFAULT_HOST, DEFAULT_PORT, null, null, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_TOKENS,
-                DEFAULT_MAX_QUEUED);
+                DEFAULT_MAX_QUEUED, DEFAULT_HEARTBEAT_MILLIS);
     }
 
     public ServerOptions withHost(String h) {
-        return new ServerOptions(h, port, apiKey, allowedFolder, maxBodyBytes, maxImagePixels, maxTokens, maxQueued);
+        return new ServerOptions(h, port, apiKey, allowedFolder, maxBodyBytes, maxImagePixels, maxTokens, maxQueued, heartbeatMillis);
     }
 
     public ServerOptions withPort(int p) {
-        return new ServerOptions(host, p, apiKey, allowedFolder, maxBodyBytes, maxImagePixels, maxTokens, maxQueued);
+        return new ServerOptions(host, p, apiKey, allowedFolder, maxBodyBytes, maxImagePixels, maxTokens, maxQueued, heartbeatMillis);
     }
 
     public ServerOptions withApiKey(String key) {
-        return new ServerOptions(host, port, key, allowedFolder, maxBodyBytes, maxImagePixels, maxTokens, maxQueued);
+        return new ServerOptions(host, port, key, allowedFolder, maxBodyBytes, maxImagePixels, maxTokens, maxQueued, heartbeatMillis);
     }
 
     public ServerOptions withAllowedFolder(Path folder) {
-        return new ServerOptions(host, port, apiKey, folder, maxBodyBytes, maxImagePixels, maxTokens, maxQueued);
+        return new ServerOptions(host, port, apiKey, folder, maxBodyBytes, maxImagePixels, maxTokens, maxQueued, heartbeatMillis);
     }
 
     public ServerOptions withMaxBodyBytes(long bytes) {
-        return new ServerOptions(host, port, apiKey, allowedFolder, bytes, maxImagePixels, maxTokens, maxQueued);
+        return new ServerOptions(host, port, apiKey, allowedFolder, bytes, maxImagePixels, maxTokens, maxQueued, heartbeatMillis);
     }
 
     public ServerOptions withMaxQueued(int n) {
-        return new ServerOptions(host, port, apiKey, allowedFolder, maxBodyBytes, maxImagePixels, maxTokens, n);
+        return new ServerOptions(host, port, apiKey, allowedFolder, maxBodyBytes, maxImagePixels, maxTokens, n, heartbeatMillis);
+    }
+
+    public ServerOptions withHeartbeatMillis(long ms) {
+        return new ServerOptions(host, port, apiKey, allowedFolder, maxBodyBytes, maxImagePixels, maxTokens, maxQueued, ms);
     }
 
     /** Whether {@code host} names only this machine (127.0.0.0/8, ::1, localhost); an unknown name is not. */

@@ -134,4 +134,35 @@ class DisconnectAndQueueTest {
             }
         }
     }
+
+    @Test
+    void aStreamedRequestThatLeavesTheQueueIsDroppedWithoutRunning() throws Exception {
+        // a short heartbeat: the waiting request writes a keep-alive comment soon after its client left, and finds it gone
+        try (ServerFixture f = new ServerFixture(ServerOptions.defaults().withPort(0).withHeartbeatMillis(20))) {
+            Socket first = streamUntilFirstToken(f, 3000);
+            Socket second = new Socket("127.0.0.1", f.server.port());
+            byte[] b = ServerFixture.simpleRequest(true).getBytes(StandardCharsets.UTF_8);
+            second.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                    + b.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            second.getOutputStream().write(b);
+            BufferedReader in = new BufferedReader(new InputStreamReader(second.getInputStream(), StandardCharsets.UTF_8));
+            for (String line; (line = in.readLine()) != null && !line.equals(": queue-position 1"); ) {
+                // headers, up to the first position comment: it is queued
+            }
+            second.setSoLinger(true, 0);
+            second.close();
+            // the first is still writing its 3000 tokens: the first request to end is the one that left the queue
+            OpenAiServer.RequestLog queued = f.finished.poll(120, TimeUnit.SECONDS);
+            assertNotNull(queued);
+            assertTrue(queued.clientGone(), queued.toString());
+            assertEquals("cancelled", queued.finishReason(), queued.toString());
+            assertEquals(0, queued.promptTokens(), "it never ran: " + queued);
+            first.setSoLinger(true, 0);
+            first.close();
+            OpenAiServer.RequestLog running = f.finished.poll(120, TimeUnit.SECONDS);
+            assertNotNull(running);
+            assertEquals("cancelled", running.finishReason(), running.toString());
+            assertTrue(running.promptTokens() > 0 && running.completionTokens() < 3000, running.toString());
+        }
+    }
 }
