@@ -349,7 +349,15 @@ final class ChatRequestParser {
                 throw new ApiException(413, "invalid_request_error", param, "image_too_large", param + ": " + file + " is " + size
                         + " bytes; the limit is " + options.maxBodyBytes());
             }
-            return Files.readAllBytes(real);
+            // the checked path itself, not following a link put in its place since the check
+            try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(real, java.nio.file.StandardOpenOption.READ,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) size);
+                while (buf.hasRemaining() && ch.read(buf) > 0) {
+                    // read to the size checked above; a file grown since is cut there
+                }
+                return java.util.Arrays.copyOf(buf.array(), buf.position());
+            }
         } catch (IOException e) {
             throw new ApiException(403, "invalid_request_error", param, "file_not_allowed", param + ": " + file + " cannot be read (" + e.getMessage() + ")");
         }
