@@ -21,7 +21,7 @@ import java.util.Set;
  */
 public final class Main {
     /** First arguments that mean the command line, not the app. */
-    static final Set<String> CLI_WORDS = Set.of("ask", "bench", "models", "self-test", "help", "-h", "--help", "-V", "--version");
+    static final Set<String> CLI_WORDS = Set.of("ask", "serve", "bench", "models", "self-test", "help", "-h", "--help", "-V", "--version");
 
     /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
     static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";

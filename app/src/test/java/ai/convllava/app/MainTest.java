@@ -20,6 +20,14 @@ class MainTest {
     }
 
     @Test
+    void everySubcommandRunsTheCommandLine() {
+        // serve was once left out of CLI_WORDS: `java -jar convllava.jar serve` then took the GUI path
+        for (String name : new picocli.CommandLine(new ai.convllava.app.cli.ConvLlavaCli()).getSubcommands().keySet()) {
+            assertFalse(Main.isGui(new String[] {name}), name + " must run the command line");
+        }
+    }
+
+    @Test
     void selfTestOptionIsTheSelfTestSubcommand() {
         assertArrayEquals(new String[] {"self-test", "--model", "m"}, Main.aliases(new String[] {"--self-test", "--model", "m"}));
         assertFalse(Main.isGui(Main.aliases(new String[] {"--self-test"})));

@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 /** The {@code convllava} command line. */
 @Command(name = "convllava", mixinStandardHelpOptions = true, version = About.VERSION,
         description = "Ask questions about images with ConvLLaVA, locally.",
-        subcommands = {AskCommand.class, ModelsCommand.class, SelfTestCommand.class, BenchNotHere.class})
+        subcommands = {AskCommand.class, ServeCommand.class, ModelsCommand.class, SelfTestCommand.class, BenchNotHere.class})
 public final class ConvLlavaCli implements Runnable {
 
     @Override

@@ -21,7 +21,7 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  * The architecture, checked on the compiled production classes of every module: the app sees the
  * engine only through its session API; the engine knows no JavaFX; the model hub knows neither the
  * engine nor the app; the benchmark goes through the API, the engine's SPI (and its diagnostics, for the
- * machine probe); the app's packages, and the engine's below its API, have no cycles; views start no
+ * machine probe); the local server goes through the session API alone; the app's packages, and the engine's below its API, have no cycles; views start no
  * threads and make no model hub.
  */
 class ArchitectureTest {
@@ -43,7 +43,7 @@ class ArchitectureTest {
     @Test
     void allModulesAreImported() {
         for (String pkg : new String[] {"ai.convllava.app", "ai.convllava.model.api", "ai.convllava.model.engine", "ai.convllava.hub",
-                "ai.convllava.bench"}) {
+                "ai.convllava.bench", "ai.convllava.server"}) {
             if (!classes.containPackage(pkg)) {
                 throw new AssertionError("no classes of " + pkg + " were found: the rules below would check nothing");
             }
@@ -85,6 +85,21 @@ class ArchitectureTest {
         check(noClasses().that().resideInAPackage("ai.convllava.bench..").should().dependOnClassesThat(
                 resideInAPackage("ai.convllava.model..").and(not(resideInAnyPackage("ai.convllava.model.api..", "ai.convllava.model.spi..",
                         "ai.convllava.model.config..", "ai.convllava.model.diagnostics..")))));
+    }
+
+    @Test
+    void theServerGoesThroughTheSessionApiOnly() {
+        check(noClasses().that().resideInAPackage("ai.convllava.server..").should().dependOnClassesThat(
+                resideInAPackage("ai.convllava.model..").and(not(resideInAPackage("ai.convllava.model.api.."))))
+                .orShould().dependOnClassesThat().resideInAnyPackage("ai.djl..", "javafx..", "ai.convllava.app..", "ai.convllava.hub..",
+                        "ai.convllava.bench..")
+                .because("the local server is one more thin adapter over VisionChatSession, like the CLI and the app"));
+    }
+
+    @Test
+    void theEngineAndTheBenchmarkKnowNoServer() {
+        check(noClasses().that().resideInAnyPackage("ai.convllava.model..", "ai.convllava.bench..", "ai.convllava.hub..").should()
+                .dependOnClassesThat().resideInAPackage("ai.convllava.server.."));
     }
 
     @Test

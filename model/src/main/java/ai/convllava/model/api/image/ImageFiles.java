@@ -51,4 +51,18 @@ public final class ImageFiles {
     public static DecodedImage read(Path file, int page) {
         return ImageDecoder.decodeFile(file, page);
     }
+
+    /**
+     * An image sent as bytes (the local server's data: URLs), within {@code maxPixels}. Only images: a
+     * PDF is refused here, because a caller that names its bytes an image (image/png ...) must not get a
+     * document rendered behind its back (PDFBox fonts and all).
+     *
+     * @param name what the messages call it, e.g. "messages[0].content[1].image_url"
+     */
+    public static RgbImage decodeImage(byte[] bytes, String name, long maxPixels) {
+        if (bytes != null && bytes.length >= 5 && bytes[0] == '%' && bytes[1] == 'P' && bytes[2] == 'D' && bytes[3] == 'F' && bytes[4] == '-') {
+            throw new ImageDecodeException(name + " is a PDF document, not an image (PNG, JPEG, GIF, BMP or WebP)");
+        }
+        return ImageDecoder.decode(bytes, name, maxPixels);
+    }
 }
