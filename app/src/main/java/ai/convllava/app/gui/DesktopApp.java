@@ -198,6 +198,7 @@ public final class DesktopApp {
         } catch (IOException e) {
             LOG.warn("settings could not be saved: {}", e.getMessage());
         }
+        viewModel.localServer().close();
         background.shutdownNow();
         service.close();
     }

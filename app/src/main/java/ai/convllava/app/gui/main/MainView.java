@@ -470,7 +470,8 @@ public final class MainView {
     private void onSettings() {
         vm.chat().refreshHeatmapUsage();
         new SettingsView(vm.settings(), vm.model().infoProperty().get(), vm.model().memoryPlanProperty().get())
-                .withHeatmapUsage(vm.chat().heatmapUsageProperty()).withEngine(vm.newEngineSettings()).showDialog(window());
+                .withHeatmapUsage(vm.chat().heatmapUsageProperty()).withEngine(vm.newEngineSettings())
+                .withLocalServer(vm.localServer().statusProperty()).showDialog(window());
     }
 
     @FXML

@@ -12,6 +12,7 @@ import ai.convllava.app.gui.model.FirstRunViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.models.ModelManagerViewModel;
 import ai.convllava.app.gui.pages.PageSweepViewModel;
+import ai.convllava.app.gui.server.LocalServerViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
 import ai.convllava.app.gui.settings.EngineViewModel;
 import ai.convllava.app.gui.store.ConversationStore;
@@ -51,6 +52,7 @@ public final class MainViewModel {
     private final Executor ui;
     private final Supplier<ModelManager> hub;
     private final VisionChatSession service;
+    private final LocalServerViewModel localServer;
 
     /**
      * @param ui    runs on the UI thread
@@ -94,6 +96,7 @@ public final class MainViewModel {
         this.chat = new ChatViewModel(service, settings, image, model, new ConversationLibrary(store, io, ui), ui, clock, timer);
         this.heatmap = new HeatmapViewModel(chat.latestAttentionProperty(), image.preprocessedProperty(), image.showOriginalProperty(), io, ui);
         model.setOnLoaded(image::update);
+        this.localServer = new LocalServerViewModel(settings, model.infoProperty(), ui, LocalServerViewModel.REAL);
     }
 
     /** At start: the trash emptied, the heatmaps within their cap, saved conversations, the remembered model, the image given on the command line. */
@@ -102,6 +105,7 @@ public final class MainViewModel {
         chat.applyHeatmapCap();
         chat.reloadConversations();
         firstRun.start();
+        localServer.apply(); // on from the last run: it starts once the model is loaded
         if (model.hasModelFolder()) {
             model.load();
         }
@@ -194,6 +198,11 @@ public final class MainViewModel {
             return Optional.empty();
         }
         return Optional.of(new PageSweepViewModel(service, settings, pdf, pages, background, ui, image::showPage, image::update));
+    }
+
+    /** Settings > Local server: the app's model served to other tools while the setting is on. */
+    public LocalServerViewModel localServer() {
+        return localServer;
     }
 
     /** Settings > Engine's view-model: what it finds out, and the opt-in download, on the background executor. */

@@ -70,6 +70,9 @@ public final class AppSettings {
     /** A libtorch folder to load instead of the bundled one, from the next start (read before the engine loads); empty: the bundled one. */
     private final StringProperty libtorchFolder = new SimpleStringProperty(this, "libtorchFolder", "");
     private final IntegerProperty heatmapStoreMb = new SimpleIntegerProperty(this, "heatmapStoreMb", DEFAULT_HEATMAP_STORE_MB);
+    /** Serve the model to other tools (OpenAI's chat API on 127.0.0.1); off by default. */
+    private final BooleanProperty localServer = new SimpleBooleanProperty(this, "localServer", false);
+    private final IntegerProperty localServerPort = new SimpleIntegerProperty(this, "localServerPort", 8080);
     private final ListProperty<String> recentModels = new SimpleListProperty<>(this, "recentModels", FXCollections.observableArrayList());
     private final ObjectProperty<Theme> theme = new SimpleObjectProperty<>(this, "theme", Theme.LIGHT);
     private final BooleanProperty showGrid = new SimpleBooleanProperty(this, "showGrid", true);
@@ -87,7 +90,7 @@ public final class AppSettings {
     public List<Observable> all() {
         return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, readWhileTyping, canvasMode, device,
                 modelDir, visionTowerDir, libtorchFolder, towerMemory, weights, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
-                sidebarDivider, previewDivider, stackedDivider, recentModels, heatmapStoreMb);
+                sidebarDivider, previewDivider, stackedDivider, recentModels, heatmapStoreMb, localServer, localServerPort);
     }
 
     /**
@@ -135,6 +138,9 @@ public final class AppSettings {
         }
         if (setting == seed) {
             return null; // any whole number: -1 draws a new seed each time
+        }
+        if (setting == localServerPort) {
+            return n.intValue() < 1 || n.intValue() > 65535 ? "the port must be 1 to 65535 (got " + n.intValue() + ")" : null;
         }
         if (setting == heatmapStoreMb) {
             return n.intValue() < 0 ? "heatmaps kept (MB) must be >= 0, 0 saving none (got " + n.intValue() + ")" : null;
@@ -215,6 +221,14 @@ public final class AppSettings {
 
     public StringProperty visionTowerDirProperty() {
         return visionTowerDir;
+    }
+
+    public BooleanProperty localServerProperty() {
+        return localServer;
+    }
+
+    public IntegerProperty localServerPortProperty() {
+        return localServerPort;
     }
 
     public StringProperty libtorchFolderProperty() {

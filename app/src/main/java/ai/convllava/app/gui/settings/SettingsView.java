@@ -405,6 +405,20 @@ public final class SettingsView {
         }
     }
 
+    /** Adds the Local server category: on/off, the port, and what the server is doing. */
+    public SettingsView withLocalServer(ObservableValue<String> status) {
+        sheet.getItems().addAll(
+                new Item<>("Local server", "Serve the model to other tools", "Other programs on this computer ask the model through"
+                        + " OpenAI's chat API (POST /v1/chat/completions, as `convllava serve`), on 127.0.0.1 only. The server loads a second"
+                        + " copy of the model, so that its requests never replace your image or conversation: it needs the model's memory"
+                        + " once more, and is refused with the numbers when that does not fit. Off by default", Boolean.class,
+                        settings.localServerProperty()),
+                new Item<>("Local server", "Port", "The port on 127.0.0.1 (default 8080); a change restarts the server", Integer.class,
+                        settings.localServerPortProperty()),
+                Item.text("Local server", "Status", "What the server is doing", status));
+        return this;
+    }
+
     /** Adds the read-only line of how much disk the saved heatmaps take now. */
     public SettingsView withHeatmapUsage(ObservableValue<String> usage) {
         sheet.getItems().add(new Item<>("Storage", "Heatmaps on disk", "What the saved heatmaps take now", String.class, usage, false));
