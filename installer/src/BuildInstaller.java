@@ -42,7 +42,7 @@ import java.util.zip.ZipOutputStream;
  * <p>{@code --flavor cuda} packages the app built with {@code -Pcuda} (pytorch-native-cu124): its libtorch
  * is extracted here into {@code libtorch/} of the app image (see {@link #stageLibtorch}) instead of being
  * shipped as a jar that DJL would extract into {@code ~/.djl.ai} at the first start (4 GB), and the
- * package is named {@code convllava-desktop-cuda}.
+ * package is named {@code convllava-desktop-cuda}. Types: app-image and deb.
  */
 public class BuildInstaller {
     static final String NAME = "ConvLLaVA";
@@ -133,6 +133,9 @@ public class BuildInstaller {
     }
 
     List<String> defaultTypes() {
+        if (cuda()) {
+            return os.equals("linux") ? List.of("app-image", "deb") : List.of("app-image");
+        }
         return switch (os) {
             case "windows" -> List.of("app-image", "msi");
             case "mac" -> List.of("app-image", "dmg");
@@ -151,8 +154,15 @@ public class BuildInstaller {
         Files.createDirectories(input.resolve("lib"));
         Files.copy(appJar, input.resolve(MAIN_JAR));
         stageLib(libDir, input.resolve("lib"));
+        Path libtorch = out.resolve(LIBTORCH_DIR); // outside the input: see addLibtorchToDeb
         if (cuda()) {
-            stageLibtorch(libDir, input.resolve(LIBTORCH_DIR));
+            for (String type : types) {
+                if (!type.equals("app-image") && !type.equals("deb")) {
+                    throw new BuildException("--flavor cuda builds app-image and deb only, not " + type + ": the libtorch folder is added"
+                            + " to the deb after jpackage (addLibtorchToDeb); the other package types have no such step yet");
+                }
+            }
+            stageLibtorch(libDir, libtorch);
         }
         stageSelfTest(input.resolve("selftest"));
         System.out.printf("staged %s: %.1f MB%n", input, size(input) / 1e6);
@@ -164,7 +174,7 @@ public class BuildInstaller {
         System.out.printf("runtime %s (%s): %.1f MB%n", runtime, modules, size(runtime) / 1e6);
 
         Set<String> sonames = os.equals("linux") && types.stream().anyMatch(t -> t.equals("deb") || t.equals("rpm"))
-                ? systemLibrariesNeeded(input.resolve("lib"), input.resolve(LIBTORCH_DIR)) : Set.of();
+                ? systemLibrariesNeeded(input.resolve("lib"), libtorch) : Set.of();
         for (String type : types) {
             List<String> a = new ArrayList<>(commonOptions(version, input, runtime));
             a.addAll(List.of("--type", type, "--dest", out.resolve(type.equals("app-image") ? "image" : "packages").toString()));
@@ -179,8 +189,13 @@ public class BuildInstaller {
             long t = System.nanoTime();
             run("jpackage", a.toArray(String[]::new));
             System.out.printf("jpackage --type %s done in %.0f s%n", type, (System.nanoTime() - t) / 1e9);
-            if (cuda() && !type.equals("app-image")) {
-                markCudaPackage(out.resolve("packages"), type);
+            if (cuda() && type.equals("app-image")) {
+                Path appDir = out.resolve("image").resolve(os.equals("mac") ? NAME + ".app/Contents/app" : os.equals("windows") ? NAME + "/app" : NAME + "/lib/app");
+                linkTree(libtorch, appDir.resolve(LIBTORCH_DIR));
+            } else if (cuda() && type.equals("deb")) {
+                long t2 = System.nanoTime();
+                addLibtorchToDeb(out.resolve("packages"), libtorch);
+                System.out.printf("libtorch added to the deb in %.0f s%n", (System.nanoTime() - t2) / 1e9);
             }
         }
         try (Stream<Path> s = Files.list(out.resolve(Files.isDirectory(out.resolve("packages")) ? "packages" : "image"))) {
@@ -314,15 +329,66 @@ public class BuildInstaller {
     }
 
     /**
-     * Gives the cuda flavour's msi/dmg/exe a name of its own (the deb and rpm get theirs from
-     * --linux-package-name): jpackage names them after --name, which stays ConvLLaVA for both flavours.
+     * Puts the libtorch folder into the cuda flavour's deb after jpackage built it without: jpackage runs
+     * ldd on every .so of the image it packages and declares the Debian packages of what it finds, so
+     * with libtorch in the image it declared whatever the build machine resolves libtorch's names to (a
+     * Debian libtorch installed there brought OpenCV, GDAL and Qt into Depends; libcaffe2_nvrtc.so would
+     * bring the driver's libcuda1 on a machine with the NVIDIA driver). The folder's real needs are in
+     * the Depends from systemLibrariesNeeded. The deb is unpacked, the folder added, Installed-Size
+     * raised by its size, and packed again with dpkg-deb (DPKG_DEB_COMPRESSOR_TYPE applies).
      */
-    void markCudaPackage(Path packages, String type) throws IOException {
+    void addLibtorchToDeb(Path packages, Path libtorch) throws IOException {
+        Path deb;
         try (Stream<Path> s = Files.list(packages)) {
+            List<Path> debs = s.filter(f -> f.getFileName().toString().endsWith(".deb")).collect(Collectors.toList());
+            if (debs.size() != 1) {
+                throw new BuildException("expected one .deb in " + packages + " after jpackage, found " + debs);
+            }
+            deb = debs.get(0);
+        }
+        Path tree = out.resolve("deb-tree");
+        deleteTree(tree);
+        runProcess("dpkg-deb", "-R", deb.toString(), tree.toString());
+        Path appDir = tree.resolve("opt/convllava-desktop-cuda/lib/app");
+        if (!Files.isDirectory(appDir)) {
+            throw new BuildException(deb + " has no opt/convllava-desktop-cuda/lib/app/: jpackage's layout changed, see addLibtorchToDeb");
+        }
+        linkTree(libtorch, appDir.resolve(LIBTORCH_DIR));
+        Path control = tree.resolve("DEBIAN/control");
+        List<String> lines = new ArrayList<>(Files.readAllLines(control));
+        long addedKiB = 0;
+        try (Stream<Path> s = Files.walk(libtorch)) {
+            for (Path f : s.filter(Files::isRegularFile).collect(Collectors.toList())) {
+                addedKiB += (Files.size(f) + 1023) / 1024; // dpkg counts each file in whole KiB
+            }
+        }
+        boolean sized = false;
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).startsWith("Installed-Size:")) {
+                long kiB = Long.parseLong(lines.get(i).substring("Installed-Size:".length()).trim());
+                lines.set(i, "Installed-Size: " + (kiB + addedKiB));
+                sized = true;
+            }
+        }
+        if (!sized) {
+            throw new BuildException(control + " in " + deb + " has no Installed-Size line");
+        }
+        Files.write(control, lines);
+        Files.delete(deb);
+        runProcess("fakeroot", "dpkg-deb", "-b", tree.toString(), deb.toString());
+        deleteTree(tree);
+    }
+
+    /** Hard links of a folder's files (the same file system, 4 GB not copied again), copies where linking fails. */
+    static void linkTree(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> s = Files.list(from)) {
             for (Path f : s.collect(Collectors.toList())) {
-                String n = f.getFileName().toString();
-                if (n.endsWith("." + type) && n.startsWith(NAME + "-") && !n.startsWith(NAME + "-cuda-")) {
-                    Files.move(f, f.resolveSibling(NAME + "-cuda-" + n.substring(NAME.length() + 1)));
+                Path d = to.resolve(f.getFileName().toString());
+                try {
+                    Files.createLink(d, f);
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(f, d);
                 }
             }
         }
