@@ -207,6 +207,9 @@ public class BuildInstaller {
 
     /** Copies the runtime jars, leaving out the JavaFX stubs and other platforms' natives. */
     void stageLib(Path from, Path to) throws IOException {
+        // copy-dependencies adds to app/target/lib and never removes: after a build with the other profile
+        // (-Pcuda or not) both DJL versions would be there and on the launcher's class path
+        Map<String, String> artifacts = new java.util.HashMap<>();
         try (Stream<Path> s = Files.list(from)) {
             for (Path jar : s.sorted().collect(Collectors.toList())) {
                 String name = jar.getFileName().toString();
@@ -218,6 +221,12 @@ public class BuildInstaller {
                 }
                 if (name.matches(".*-tests?\\.jar") || name.startsWith("junit-") || name.startsWith("testfx-") || name.contains("monocle")) {
                     throw new BuildException("test jar in app/target/lib: " + name);
+                }
+                String artifact = name.replaceFirst("-[0-9].*$", ""); // api-0.33.0.jar -> api
+                String other = artifacts.put(artifact, name);
+                if (other != null) {
+                    throw new BuildException(from + " holds both " + other + " and " + name + ", left from a build with another profile:"
+                            + " rebuild with mvn clean package" + (cuda() ? " -Pcuda" : ""));
                 }
                 if (name.startsWith("pytorch-native-") && !name.contains(djlPlatform)) {
                     throw new BuildException(name + " is not for this platform (" + djlPlatform + "): rebuild the app on this OS");
