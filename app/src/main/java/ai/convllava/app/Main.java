@@ -2,10 +2,14 @@ package ai.convllava.app;
 
 import ai.convllava.app.cli.ConvLlavaCli;
 import ai.convllava.app.gui.DesktopLauncher;
+import ai.convllava.app.gui.AppPaths;
+import ai.convllava.app.gui.settings.SettingsStore;
+import ai.convllava.model.api.EngineInfo;
 import ai.convllava.model.api.JitOptions;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -43,9 +47,14 @@ public final class Main {
                 System.exit(1);
             }
         }
-        Integer reexec = reexecWithTunables(args);
+        // before anything loads DJL's engine: a libtorch folder named in Settings or PYTORCH_LIBRARY_PATH is checked first
+        EngineInfo.LibtorchChoice libtorch = EngineInfo.chooseLibtorch(libtorchFolderSetting());
+        Integer reexec = reexecWithTunables(args, libtorch.restartWithoutEnv() ? (libtorch.refused() != null ? libtorch.refused() : "") : null);
         if (reexec != null) {
             System.exit(reexec);
+        }
+        if (libtorch.refused() != null) { // in the process that carries on (a restarted one says it again)
+            System.err.println("note: " + libtorch.refused() + "; using " + libtorch.inUse().replaceFirst("; not used: .*", ""));
         }
         if (isGui(args)) {
             int code = DesktopLauncher.launch(args);
@@ -55,6 +64,12 @@ public final class Main {
             return;
         }
         System.exit(ConvLlavaCli.run(args));
+    }
+
+    /** The libtorch folder named in Settings (the app's and the command line's), or null for none. */
+    static Path libtorchFolderSetting() {
+        String dir = new SettingsStore(AppPaths.fromSystem().settingsFile()).load().libtorchFolderProperty().get();
+        return dir == null || dir.isBlank() ? null : Path.of(dir.strip());
     }
 
     /** {@code --self-test} is {@code self-test}. */
@@ -97,21 +112,26 @@ public final class Main {
      * two), or for {@code java -jar} the same java with the same arguments plus the missing options. Skipped when the marker variable is present (no loops),
      * when the original command line is not known, or with {@code -Dconvllava.reexec=false}.
      *
+     * <p>A fifth: DJL reads {@code PYTORCH_LIBRARY_PATH} from the environment before anything this process
+     * can set, so a refused one ({@code refusedLibtorchEnv}, the reason) means starting again without it.
+     *
      * @return the child's exit code, or null to carry on in this process
      */
-    static Integer reexecWithTunables(String[] args) {
+    static Integer reexecWithTunables(String[] args, String refusedLibtorchEnv) {
+        boolean dropLibtorchEnv = refusedLibtorchEnv != null;
         boolean linux = System.getProperty("os.name", "").toLowerCase().contains("linux");
         boolean needTunables = linux && (System.getenv("GLIBC_TUNABLES") == null || System.getenv("OMP_WAIT_POLICY") == null);
         boolean needVector = ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty();
         boolean needUnroll = JitOptions.loopUnrollTooHigh(); // false where the option does not exist (no C2): never added there
         boolean needHeap = heapLeftAtDefault();
-        if (!(needTunables || needVector || needUnroll || needHeap) || System.getenv(REEXEC_MARKER) != null || "false".equals(System.getProperty("convllava.reexec"))) {
-            return null;
+        if (!(needTunables || needVector || needUnroll || needHeap || dropLibtorchEnv) || System.getenv(REEXEC_MARKER) != null
+                || "false".equals(System.getProperty("convllava.reexec"))) {
+            return dropLibtorchEnv ? cannotDropLibtorchEnv() : null;
         }
         List<String> cmd = new ArrayList<>();
         String launcher = System.getProperty("jpackage.app-path");
         if (launcher != null) {
-            if (!needTunables) {
+            if (!needTunables && !dropLibtorchEnv) {
                 return null; // the launcher's own options hold the module and the unrolling limit; only the tunables need a restart
             }
             cmd.add(launcher);
@@ -120,7 +140,7 @@ public final class Main {
             ProcessHandle.Info info = ProcessHandle.current().info();
             String[] original = info.arguments().orElse(null);
             if (info.command().isEmpty() || original == null || !Arrays.asList(original).contains("-jar")) {
-                return null; // started some other way (an IDE, a test): leave it alone
+                return dropLibtorchEnv ? cannotDropLibtorchEnv() : null; // started some other way (an IDE, a test): leave it alone
             }
             cmd.add(info.command().get());
             if (needVector) {
@@ -144,6 +164,10 @@ public final class Main {
             pb.environment().putIfAbsent("OMP_WAIT_POLICY", OMP_WAIT_POLICY);
         }
         pb.environment().put(REEXEC_MARKER, "1");
+        if (dropLibtorchEnv) {
+            pb.environment().keySet().removeAll(EngineInfo.LIBTORCH_ENV_VARIABLES);
+            pb.environment().put(EngineInfo.LIBTORCH_REFUSED_ENV, refusedLibtorchEnv);
+        }
         try {
             Process p = pb.start();
             Thread killer = new Thread(p::destroy, "convllava-reexec-stop");
@@ -162,9 +186,22 @@ public final class Main {
                 }
             }
         } catch (IOException | RuntimeException e) {
+            if (dropLibtorchEnv) {
+                return cannotDropLibtorchEnv();
+            }
             System.err.println("note: could not restart with GLIBC_TUNABLES, OMP_WAIT_POLICY and the vector module (" + e.getMessage()
                     + "); carrying on without them");
             return null;
         }
+    }
+
+    /**
+     * A refused PYTORCH_LIBRARY_PATH that this process cannot get rid of (no restart possible): loading it
+     * could abort the JVM, so stop here with what to do.
+     */
+    private static Integer cannotDropLibtorchEnv() {
+        System.err.println("error: PYTORCH_LIBRARY_PATH names a libtorch this build cannot use (above); start again without it"
+                + " (unset PYTORCH_LIBRARY_PATH) or point it at a libtorch of the version named above");
+        return 1;
     }
 }

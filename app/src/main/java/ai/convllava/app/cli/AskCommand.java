@@ -26,12 +26,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code convllava ask}: one question about one image, the answer streamed to stdout. */
-@Command(name = "ask", description = "Answer one question about one image; the answer streams to stdout, timings go to stderr.")
+/**
+ * {@code convllava ask}: one question about one image, the answer streamed to stdout; or, with several
+ * images, a folder, a PDF's pages or a file of questions, one record per image and question
+ * ({@link BatchAsk}).
+ */
+@Command(name = "ask", description = {"Answer one question about one image; the answer streams to stdout, timings go to stderr.",
+        "With several --image, a folder, a PDF's --pages or --questions FILE: one record per image (or page) and question,"
+                + " as JSON Lines (default) or CSV, to stdout or --output, with progress on stderr."})
 public final class AskCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -42,14 +50,30 @@ public final class AskCommand implements Callable<Integer> {
     @Option(names = "--vision-tower", paramLabel = "DIR", description = "ConvLLaVA-ConvNeXt folder (default: found from mm_vision_tower)")
     Path visionTower;
 
-    @Option(names = "--image", required = true, paramLabel = "FILE", description = "PNG, JPEG, GIF, BMP, WebP, or a PDF (see --page)")
-    Path image;
+    @Option(names = "--image", required = true, paramLabel = "FILE|DIR",
+            description = "PNG, JPEG, GIF, BMP, WebP, or a PDF (see --page, --pages); repeat it, or give a folder (its images and PDFs), for a batch")
+    List<Path> images;
 
     @Option(names = "--page", defaultValue = "1", paramLabel = "N", description = "the page of a PDF to ask about (default 1)")
     int page;
 
-    @Option(names = "--question", required = true, paramLabel = "TEXT")
+    @Option(names = "--pages", paramLabel = "SPEC", description = "batch: the pages of each PDF to ask about, e.g. 1-5,8 (default: all)")
+    String pages;
+
+    @Option(names = "--question", paramLabel = "TEXT")
     String question;
+
+    @Option(names = "--questions", paramLabel = "FILE", description = "batch: questions, one per line (# starts a comment)")
+    Path questionsFile;
+
+    @Option(names = "--output", paramLabel = "FILE", description = "batch: write the records to FILE instead of stdout")
+    Path output;
+
+    @Option(names = "--format", paramLabel = "jsonl|csv", description = "batch: JSON Lines (default) or CSV with a header")
+    String format;
+
+    @Option(names = "--resume", description = "batch: append to --output, skipping the records it already has an answer for")
+    boolean resume;
 
     @Option(names = "--mode", defaultValue = "pad", paramLabel = "pad|native",
             description = "pad: square canvas as ConvLLaVA was trained (default); native: keep the aspect ratio (documents):"
@@ -103,9 +127,29 @@ public final class AskCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try {
             CanvasMode canvasMode = parseMode(mode);
+            if ((question == null) == (questionsFile == null)) {
+                throw new IllegalArgumentException("give the question with --question TEXT, or a file of questions with --questions FILE (one of them)");
+            }
+            boolean batch = images.size() > 1 || Files.isDirectory(images.get(0)) || questionsFile != null || pages != null || output != null
+                    || format != null || resume;
+            if (batch && json) {
+                throw new IllegalArgumentException("--json is for one answer; a batch writes one JSON record per answer already (--format jsonl)");
+            }
+            if (batch && page != 1) {
+                throw new IllegalArgumentException("--page is for one answer; a batch takes --pages (e.g. 1-5,8)");
+            }
+            if (resume && output == null) {
+                throw new IllegalArgumentException("--resume needs --output FILE, the file to carry on with");
+            }
             GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topP, topK, repetitionPenalty, seed, json && attention);
             LoadOptions options = LoadOptions.of(model).withVisionTower(visionTower).withDevice(Device.parse(device))
                     .withWeightFormat(memory.weightFormat()).withCanvasOverride(canvas).withTowerMemory(memory.towerMemory());
+            if (batch) {
+                BatchOutput.Format f = format == null ? BatchOutput.Format.JSONL : BatchOutput.Format.parse(format);
+                List<String> qs = questionsFile != null ? BatchInputs.questions(questionsFile) : List.of(question);
+                return BatchAsk.run(new BatchAsk.Job(BatchInputs.expand(images, pages), qs, options, canvasMode, gen, system, output, f, resume), out, err);
+            }
+            Path image = images.get(0);
             DecodedImage decoded = ImageFiles.read(image, page); // a bad image or page fails before the (slow) model load
             if (decoded.pageCount() == 0 && page != 1) {
                 throw new ConvLlavaException("--page " + page + " is for PDF documents; " + image.getFileName() + " is an image");
@@ -128,7 +172,7 @@ public final class AskCommand implements Callable<Integer> {
                 }
             }
             return 0;
-        } catch (ConvLlavaException | IllegalArgumentException e) {
+        } catch (ConvLlavaException | IllegalArgumentException | UncheckedIOException e) {
             err.println("error: " + e.getMessage());
             if (verbose) {
                 e.printStackTrace(err);

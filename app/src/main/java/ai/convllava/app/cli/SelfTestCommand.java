@@ -1,6 +1,7 @@
 package ai.convllava.app.cli;
 
 import ai.convllava.app.selftest.SelfTest;
+import ai.convllava.model.api.Device;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -41,9 +42,13 @@ public final class SelfTestCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "stack traces on errors")
     boolean verbose;
 
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu",
+            description = "where to run it (default: auto, the GPU when there is one; gpu fails when there is none, with the reason)")
+    String device;
+
     @Override
     public Integer call() {
-        return SelfTest.run(new SelfTest.Options(model, image, question, maxNewTokens, expect, verbose), spec.commandLine().getOut(),
+        return SelfTest.run(new SelfTest.Options(model, image, question, maxNewTokens, expect, verbose, Device.parse(device)), spec.commandLine().getOut(),
                 spec.commandLine().getErr());
     }
 }

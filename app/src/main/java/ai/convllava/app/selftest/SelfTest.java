@@ -3,6 +3,7 @@ package ai.convllava.app.selftest;
 import ai.convllava.app.about.About;
 import ai.convllava.model.api.AnswerListener;
 import ai.convllava.model.api.ChatRequest;
+import ai.convllava.model.api.Device;
 import ai.convllava.model.api.EngineInfo;
 import ai.convllava.model.api.GenerationConfig;
 import ai.convllava.model.api.GenerationResult;
@@ -46,11 +47,18 @@ public final class SelfTest {
      * @param image  image, or null for the bundled wide.png
      * @param question question, or null for {@link #QUESTION}
      * @param expect expected answer, or null: the known one when model, image, question and token count are the defaults
+     * @param device where to run it (Auto: the GPU when there is one)
      */
-    public record Options(Path model, Path image, String question, int maxNewTokens, String expect, boolean verbose) {
-        /** The bundled model, image and question, 16 tokens. */
+    public record Options(Path model, Path image, String question, int maxNewTokens, String expect, boolean verbose, Device device) {
+        public Options {
+            if (device == null) {
+                device = Device.AUTO;
+            }
+        }
+
+        /** The bundled model, image and question, 16 tokens, the GPU when there is one. */
         public static Options defaults() {
-            return new Options(null, null, null, 16, null, false);
+            return new Options(null, null, null, 16, null, false, Device.AUTO);
         }
     }
 
@@ -78,10 +86,14 @@ public final class SelfTest {
             out.flush();
 
             out.println("pdf pages:  " + EngineInfo.pdfSelfCheck());
+            out.println("libtorch:   " + EngineInfo.libtorchStatus());
+            out.println("nvidia:     " + EngineInfo.gpuDriverStatus());
+            out.println("runs on:    " + EngineInfo.deviceStatus(o.device()) + " (--device " + o.device().name().toLowerCase(java.util.Locale.ROOT) + ")");
+            out.flush();
             RgbImage rgb = ImageFiles.read(img);
             String answer;
             try (VisionChatSession session = VisionChatSession.local()) {
-                ModelInfo info = session.loadModel(LoadOptions.of(dir), ProgressListener.NONE).join();
+                ModelInfo info = session.loadModel(LoadOptions.of(dir).withDevice(o.device()), ProgressListener.NONE).join();
                 out.printf("device:     %s (weights %s, %d layers)%n", info.device(), info.weightFormat(), info.layers());
                 out.println("pytorch:    " + EngineInfo.pytorchVersion());
                 session.setImage(rgb, CanvasMode.PAD, false).join();

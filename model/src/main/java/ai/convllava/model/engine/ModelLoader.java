@@ -24,6 +24,9 @@ import ai.convllava.model.nn.Weights;
 import ai.convllava.model.quant.GgufFile;
 import ai.convllava.model.quant.QuantizedFiles;
 import ai.convllava.model.reliability.MemoryEstimate;
+import ai.convllava.model.runtime.DeviceChoice;
+import ai.convllava.model.runtime.LibtorchSetup;
+import ai.convllava.model.runtime.NvidiaDriver;
 import ai.convllava.model.spi.ModelSource;
 import ai.convllava.model.spi.TextTokenizer;
 import ai.convllava.model.spi.WeightSource;
@@ -129,8 +132,8 @@ public final class ModelLoader {
                 throw new ConvLlavaException(tokenizer.describe() + " has " + tokenizer.vocabSize() + " tokens but " + cfg.file()
                         + " says vocab_size=" + cfg.llm().vocabSize() + ": tokenizer and weights do not belong together");
             }
-            ai.djl.Device device = pickDevice(o.device());
-            boolean gpu = device.isGpu();
+            ai.djl.Device device = pickDevice(o.device(), cfg, tower, o);
+            boolean gpu = !device.equals(ai.djl.Device.cpu()); // CUDA or Apple's mps: libtorch's device code, float16
             WeightFormat format = gpu ? WeightFormat.F16 : o.weightFormat() != null ? o.weightFormat() : autoFormat(folder, tower, main, o);
             TowerMemory towerMemory = gpu ? TowerMemory.RESIDENT : checkMemory(cfg, tower, format, o);
             boolean streamTower = towerMemory == TowerMemory.STREAMED;
@@ -173,7 +176,7 @@ public final class ModelLoader {
             if (o.layerLimit() == 0 && !unused.isEmpty()) {
                 LOG.warn("{} checkpoint tensors were not used: {}", unused.size(), unused.size() > 12 ? List.copyOf(unused).subList(0, 12) + " ..." : unused);
             }
-            String deviceName = gpu ? "GPU " + device : "CPU (" + Runtime.getRuntime().availableProcessors() + " cores, PyTorch "
+            String deviceName = gpu ? (device.isGpu() ? "GPU " : "Apple GPU ") + device : "CPU (" + Runtime.getRuntime().availableProcessors() + " cores, PyTorch "
                     + Engine.getInstance().getVersion() + ")";
             LOG.info("loaded {} on {}: LLM weights {}, {} layers", folder.dir(), deviceName, format, llm.model().numLayers());
             ConvLlava model = new ConvLlava(manager, folder, tower, encoder, projector, llm, tokenizer, format, deviceName, unused);
@@ -351,11 +354,34 @@ public final class ModelLoader {
                 .orElseGet(() -> folder.embeddedTower(main, o.canvasOverride()));
     }
 
-    private static ai.djl.Device pickDevice(Device d) {
-        int gpus = Engine.getInstance().getGpuCount();
-        if (d == Device.GPU && gpus == 0) {
-            throw new ConvLlavaException("a GPU was requested but DJL/PyTorch reports no CUDA device on this machine; choose CPU or Auto");
+    /**
+     * The device for {@code d}: the GPU when asked for (or Auto) and usable ({@link DeviceChoice}), else the
+     * CPU with the reason logged; a GPU asked for and not usable is refused with that reason. A model too big
+     * for the GPU's free memory is refused with the numbers (GPU) or goes to the CPU (Auto).
+     */
+    private static ai.djl.Device pickDevice(Device d, LlavaConfig cfg, VisionTower tower, LoadOptions o) {
+        DeviceChoice choice = LibtorchSetup.choose(d);
+        if (d == Device.GPU && !choice.accelerated()) {
+            throw new ConvLlavaException("a GPU was requested but it cannot be used: " + choice.reason() + "; choose CPU or Auto");
         }
-        return d != Device.CPU && gpus > 0 ? ai.djl.Device.gpu() : ai.djl.Device.cpu();
+        if (choice.kind() == DeviceChoice.Kind.CUDA && o.layerLimit() == 0 && !Boolean.getBoolean("convllava.skipMemoryCheck")) {
+            int context = Math.min(ConvLlava.INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
+            long need = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), tower.preprocessor().canvasSide(), WeightFormat.F16,
+                    context, false).totalBytes();
+            String problem = DeviceChoice.gpuMemoryProblem(need, NvidiaDriver.query());
+            if (problem != null) {
+                if (d == Device.GPU) {
+                    throw new NotEnoughMemoryException(problem + "; choose CPU, or Auto to fall back to the CPU");
+                }
+                LOG.info("device: the CPU, because {}", problem);
+                return ai.djl.Device.cpu();
+            }
+        }
+        LOG.info("device: {}", choice.reason());
+        return switch (choice.kind()) {
+            case CUDA -> ai.djl.Device.gpu();
+            case MPS -> ai.djl.Device.of("mps", -1);
+            case CPU -> ai.djl.Device.cpu();
+        };
     }
 }

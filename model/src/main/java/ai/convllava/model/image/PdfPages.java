@@ -64,6 +64,16 @@ public final class PdfPages {
         }
     }
 
+    /** The number of pages, without rendering any. */
+    public static int pageCount(Path path) {
+        String name = nameOf(path);
+        try (PDDocument doc = open(path, name)) {
+            return doc.getNumberOfPages();
+        } catch (IOException e) { // closing
+            throw new ImageDecodeException(name + " cannot be read: " + e.getMessage(), e);
+        }
+    }
+
     /** The same for a PDF held in memory (pasted). */
     static RgbImage render(byte[] bytes, String name, int page, long maxPixels) {
         PDDocument doc;

@@ -1,5 +1,6 @@
 package ai.convllava.app.gui.main;
 
+import ai.convllava.app.gui.pages.PageSweepView;
 import ai.convllava.app.gui.chat.ChatView;
 import ai.convllava.app.gui.chat.ChatViewModel;
 import ai.convllava.app.gui.common.Fxml;
@@ -84,6 +85,7 @@ public final class MainView {
     @FXML private MenuItem nextPageItem;
     @FXML private MenuItem sendItem;
     @FXML private MenuItem regenerateItem;
+    @FXML private MenuItem askEveryPageItem;
     @FXML private MenuItem newChatItem;
     @FXML private MenuItem cancelLoadItem;
     @FXML private MenuItem chooseTowerItem;
@@ -214,6 +216,9 @@ public final class MainView {
         nextPageItem.disableProperty().bind(image.canGoToNextPageProperty().not());
         sendItem.disableProperty().bind(chat.canSendProperty().not());
         regenerateItem.disableProperty().bind(chat.canRegenerateProperty().not());
+        askEveryPageItem.disableProperty().bind(Bindings.createBooleanBinding(
+                () -> image.pageCountProperty().get() < 2 || chat.answeringProperty().get() || model.infoProperty().get() == null,
+                image.pageCountProperty(), chat.answeringProperty(), model.infoProperty()));
         newChatItem.disableProperty().bind(chat.canClearProperty().not());
 
         gridItem.selectedProperty().bindBidirectional(settings.showGridProperty());
@@ -457,10 +462,15 @@ public final class MainView {
     }
 
     @FXML
+    private void onAskEveryPage() {
+        vm.newPageSweep().ifPresent(sweep -> new PageSweepView(sweep, window()).show(vm.chat().inputProperty().get()));
+    }
+
+    @FXML
     private void onSettings() {
         vm.chat().refreshHeatmapUsage();
         new SettingsView(vm.settings(), vm.model().infoProperty().get(), vm.model().memoryPlanProperty().get())
-                .withHeatmapUsage(vm.chat().heatmapUsageProperty()).showDialog(window());
+                .withHeatmapUsage(vm.chat().heatmapUsageProperty()).withEngine(vm.newEngineSettings()).showDialog(window());
     }
 
     @FXML

@@ -11,7 +11,9 @@ import ai.convllava.app.gui.image.TransferData;
 import ai.convllava.app.gui.model.FirstRunViewModel;
 import ai.convllava.app.gui.model.ModelViewModel;
 import ai.convllava.app.gui.models.ModelManagerViewModel;
+import ai.convllava.app.gui.pages.PageSweepViewModel;
 import ai.convllava.app.gui.settings.AppSettings;
+import ai.convllava.app.gui.settings.EngineViewModel;
 import ai.convllava.app.gui.store.ConversationStore;
 import ai.convllava.app.selftest.SelfTest;
 import ai.convllava.hub.ModelManager;
@@ -48,6 +50,7 @@ public final class MainViewModel {
     private final Executor background;
     private final Executor ui;
     private final Supplier<ModelManager> hub;
+    private final VisionChatSession service;
 
     /**
      * @param ui    runs on the UI thread
@@ -83,6 +86,7 @@ public final class MainViewModel {
         this.background = background;
         this.ui = ui;
         this.hub = hub;
+        this.service = service;
         this.settings = settings;
         this.model = new ModelViewModel(service, settings, ui, background, probes.folderCheck());
         this.firstRun = new FirstRunViewModel(model, settings, background, ui, probes.machine(), probes.demoModel());
@@ -177,6 +181,24 @@ public final class MainViewModel {
         ModelManagerViewModel mm = new ModelManagerViewModel(hub.get(), background, ui, MachineSpeed::measure, model.engineBusyProperty());
         mm.setOnUse((m, tower) -> model.useDownloaded(m, tower));
         return mm;
+    }
+
+    /**
+     * Chat > Ask about every page, for the open PDF: its answers per page; when a run ends the session gets
+     * back the page the preview shows. Empty when the image is not a page of a PDF with several pages.
+     */
+    public Optional<PageSweepViewModel> newPageSweep() {
+        Path pdf = image.sourcePathProperty().get();
+        int pages = image.pageCountProperty().get();
+        if (pdf == null || pages < 2) {
+            return Optional.empty();
+        }
+        return Optional.of(new PageSweepViewModel(service, settings, pdf, pages, background, ui, image::showPage, image::update));
+    }
+
+    /** Settings > Engine's view-model: what it finds out, and the opt-in download, on the background executor. */
+    public EngineViewModel newEngineSettings() {
+        return new EngineViewModel(settings, background, ui, EngineViewModel.Probe.ENGINE);
     }
 
     /** Help > Self-test on the bundled tiny model, in the background: its exit code and report. */

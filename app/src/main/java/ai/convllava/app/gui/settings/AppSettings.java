@@ -67,6 +67,8 @@ public final class AppSettings {
     private final ObjectProperty<WeightChoice> weights = new SimpleObjectProperty<>(this, "weights", WeightChoice.AUTO);
     private final StringProperty modelDir = new SimpleStringProperty(this, "modelDir", "");
     private final StringProperty visionTowerDir = new SimpleStringProperty(this, "visionTowerDir", "");
+    /** A libtorch folder to load instead of the bundled one, from the next start (read before the engine loads); empty: the bundled one. */
+    private final StringProperty libtorchFolder = new SimpleStringProperty(this, "libtorchFolder", "");
     private final IntegerProperty heatmapStoreMb = new SimpleIntegerProperty(this, "heatmapStoreMb", DEFAULT_HEATMAP_STORE_MB);
     private final ListProperty<String> recentModels = new SimpleListProperty<>(this, "recentModels", FXCollections.observableArrayList());
     private final ObjectProperty<Theme> theme = new SimpleObjectProperty<>(this, "theme", Theme.LIGHT);
@@ -84,7 +86,7 @@ public final class AppSettings {
     /** Every persisted property, for change tracking. */
     public List<Observable> all() {
         return List.of(temperature, topP, topK, repetitionPenalty, maxNewTokens, seed, systemPrompt, readWhileTyping, canvasMode, device,
-                modelDir, visionTowerDir, towerMemory, weights, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
+                modelDir, visionTowerDir, libtorchFolder, towerMemory, weights, theme, showGrid, windowX, windowY, windowWidth, windowHeight, windowMaximized,
                 sidebarDivider, previewDivider, stackedDivider, recentModels, heatmapStoreMb);
     }
 
@@ -213,6 +215,10 @@ public final class AppSettings {
 
     public StringProperty visionTowerDirProperty() {
         return visionTowerDir;
+    }
+
+    public StringProperty libtorchFolderProperty() {
+        return libtorchFolder;
     }
 
     /**

@@ -5,6 +5,7 @@ import ai.convllava.model.api.MemoryPlan;
 import ai.convllava.model.api.ModelInfo;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.image.CanvasMode;
+import javafx.beans.binding.Bindings;
 import javafx.beans.property.Property;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.beans.value.ObservableValue;
@@ -12,6 +13,7 @@ import javafx.collections.FXCollections;
 import javafx.css.PseudoClass;
 import javafx.geometry.Rectangle2D;
 import javafx.scene.Node;
+import javafx.scene.control.Button;
 import javafx.scene.control.ButtonType;
 import javafx.scene.control.ComboBox;
 import javafx.scene.control.Dialog;
@@ -19,7 +21,10 @@ import javafx.scene.control.Label;
 import javafx.scene.control.TextField;
 import javafx.scene.input.KeyCode;
 import javafx.scene.input.KeyEvent;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
 import javafx.scene.layout.VBox;
+import javafx.stage.DirectoryChooser;
 import javafx.stage.Screen;
 import javafx.stage.Window;
 import javafx.util.StringConverter;
@@ -28,6 +33,7 @@ import org.controlsfx.property.editor.AbstractPropertyEditor;
 import org.controlsfx.property.editor.DefaultPropertyEditorFactory;
 import org.controlsfx.property.editor.PropertyEditor;
 
+import java.io.File;
 import java.math.BigDecimal;
 import java.util.List;
 import java.util.Locale;
@@ -39,6 +45,7 @@ public final class SettingsView {
     private static final DefaultPropertyEditorFactory DEFAULTS = new DefaultPropertyEditorFactory();
     private final PropertySheet sheet;
     private final AppSettings settings;
+    private EngineViewModel engine;
 
     /**
      * @param plan what the current model needs in each weight format on this computer, or null when not known
@@ -66,7 +73,8 @@ public final class SettingsView {
                 new Item<>("Image", "Canvas mode", "Pad to square: the square canvas ConvLLaVA was trained with; Native aspect: keep"
                         + " the image's aspect ratio (documents)",
                         CanvasMode.class, s.canvasModeProperty()),
-                new Item<>("Model", "Device", "Auto uses a CUDA GPU when there is one, else the CPU", Device.class, s.deviceProperty()),
+                new Item<>("Model", "Device", "Auto uses a CUDA GPU when there is one, else the CPU (Settings > Engine says which and why);"
+                        + " applies at the next model load", Device.class, s.deviceProperty()),
                 new Item<>("Model", "Vision tower memory", "Kept in memory: the image encoder stays loaded; Streamed: it is read for each new"
                         + " image and the word embeddings for each word (~1.6 GB less at 1536, about a second more per image);"
                         + " Auto streams only when the model would not fit"
@@ -144,6 +152,15 @@ public final class SettingsView {
     private PropertyEditor<?> editor(PropertySheet.Item item) {
         if (item instanceof Item<?> i && i.editable && (i.type == Double.class || i.type == Integer.class)) {
             return new NumberEditor(i, settings);
+        }
+        if (item instanceof Item<?> i && engine != null && i.value == settings.libtorchFolderProperty()) {
+            return new FolderEditor(i, engine);
+        }
+        if (item instanceof Item<?> i && engine != null && i.value == engine.downloadStatusProperty()) {
+            return new DownloadEditor(i, engine);
+        }
+        if (item instanceof Item<?> i && i.shownAsText) {
+            return new TextLine(i);
         }
         if (item.getType().isEnum() && item.isEditable()) {
             ComboBox<Object> box = new ComboBox<>(FXCollections.observableArrayList(item.getType().getEnumConstants()));
@@ -245,6 +262,149 @@ public final class SettingsView {
         return sb.toString();
     }
 
+    /**
+     * Adds the Engine category: the libtorch in use, where the model runs and why, the NVIDIA driver's report
+     * (found out in the background), the libtorch folder for the next start and the opt-in CUDA download.
+     */
+    public SettingsView withEngine(EngineViewModel e) {
+        this.engine = e;
+        sheet.getItems().addAll(
+                Item.text("Engine", "libtorch in use", "The PyTorch library that runs the model, chosen when the app started",
+                        e.libtorchProperty()),
+                Item.text("Engine", "Runs on", "Where a model runs with the Device setting, and why not on the GPU when it does not",
+                        e.runsOnProperty()),
+                Item.text("Engine", "NVIDIA driver", "What the NVIDIA driver reports (nvidia-smi): GPUs, memory, driver and CUDA versions",
+                        e.driverProperty()),
+                new Item<>("Engine", "libtorch folder", "A libtorch to use instead of the bundled one, e.g. a CUDA build: the lib folder of"
+                        + " PyTorch's libtorch download or torch/lib of a pip install, of the version this build needs. Checked as you type;"
+                        + " tried in a separate process at the next start, and refused with the reason if it does not load. Empty: the bundled"
+                        + " libtorch", String.class, settings.libtorchFolderProperty()),
+                Item.text("Engine", "CUDA libtorch download", "Only when you ask: DJL downloads the CUDA libtorch this build can use"
+                        + " (online, about 2.5 GB) and the folder above is set to it", e.downloadStatusProperty()));
+        e.refresh();
+        return this;
+    }
+
+    /** An editor that only shows: its node is bound to the view-model, so there is no value to set or read back. */
+    abstract static class ShowingEditor implements PropertyEditor<Object> {
+        abstract Node node();
+
+        @Override
+        public Node getEditor() {
+            return node();
+        }
+
+        @Override
+        public Object getValue() {
+            return null;
+        }
+
+        @Override
+        public void setValue(Object value) {
+            // bound to the view-model
+        }
+    }
+
+    /** A read-only line of text, wrapped rather than cut off (the reasons are sentences). */
+    static final class TextLine extends ShowingEditor {
+        private final Label label = new Label();
+
+        TextLine(Item<?> item) {
+            label.setWrapText(true);
+            label.setMinHeight(Label.USE_PREF_SIZE);
+            label.setAccessibleText(item.getName());
+            label.getStyleClass().add("setting-text");
+            label.textProperty().bind(Bindings.convert(item.value));
+        }
+
+        @Override
+        Node node() {
+            return label;
+        }
+    }
+
+    /** The libtorch folder: typed or chosen, checked at each keystroke, the reason under the field. */
+    static final class FolderEditor implements PropertyEditor<Object> {
+        private static final PseudoClass INVALID = PseudoClass.getPseudoClass("invalid");
+        private final TextField field = new TextField();
+        private final Label problem = new Label();
+        private final VBox box;
+
+        FolderEditor(Item<?> item, EngineViewModel engine) {
+            field.getStyleClass().add("setting-field");
+            field.setAccessibleText(item.getName());
+            field.setPromptText("empty: the bundled libtorch");
+            field.setText(String.valueOf(item.getValue()));
+            Button browse = new Button("Choose…");
+            browse.setOnAction(a -> {
+                DirectoryChooser dc = new DirectoryChooser();
+                dc.setTitle("Choose a libtorch folder (the folder holding " + System.mapLibraryName("torch") + ")");
+                File f = dc.showDialog(field.getScene() == null ? null : field.getScene().getWindow());
+                if (f != null) {
+                    field.setText(f.getAbsolutePath());
+                }
+            });
+            problem.getStyleClass().add("field-problem");
+            problem.setWrapText(true);
+            problem.setMinHeight(Label.USE_PREF_SIZE);
+            problem.setAccessibleText(item.getName() + ": problem");
+            problem.visibleProperty().bind(problem.textProperty().isNotEmpty());
+            problem.managedProperty().bind(problem.visibleProperty());
+            HBox row = new HBox(4, field, browse);
+            HBox.setHgrow(field, Priority.ALWAYS);
+            box = new VBox(2, row, problem);
+            field.textProperty().addListener((o, was, text) -> {
+                String why = engine.folderProblem(text);
+                problem.setText(why == null ? "" : why);
+                field.pseudoClassStateChanged(INVALID, why != null);
+                engine.setFolder(text);
+            });
+        }
+
+        @Override
+        public Node getEditor() {
+            return box;
+        }
+
+        @Override
+        public Object getValue() {
+            return field.getText();
+        }
+
+        @Override
+        public void setValue(Object v) {
+            if (v != null && !v.toString().equals(field.getText()) && problem.getText().isEmpty()) {
+                field.setText(v.toString());
+            }
+        }
+    }
+
+    /** Download and Cancel, with what DJL's download says. */
+    static final class DownloadEditor extends ShowingEditor {
+        private final VBox box;
+        private final Label status = new Label();
+
+        DownloadEditor(Item<?> item, EngineViewModel engine) {
+            Button download = new Button("Download (online)");
+            Button cancel = new Button("Cancel");
+            download.setOnAction(a -> engine.download());
+            cancel.setOnAction(a -> engine.cancelDownload());
+            download.disableProperty().bind(engine.downloadingProperty().or(Bindings.createBooleanBinding(() -> !engine.canDownload())));
+            cancel.visibleProperty().bind(engine.downloadingProperty());
+            cancel.managedProperty().bind(cancel.visibleProperty());
+            status.setWrapText(true);
+            status.setMinHeight(Label.USE_PREF_SIZE);
+            status.setAccessibleText(item.getName() + ": status");
+            status.textProperty().bind(engine.downloadStatusProperty());
+            box = new VBox(2, new HBox(4, download, cancel), status);
+        }
+
+        @Override
+        Node node() {
+            return box;
+        }
+    }
+
     /** Adds the read-only line of how much disk the saved heatmaps take now. */
     public SettingsView withHeatmapUsage(ObservableValue<String> usage) {
         sheet.getItems().add(new Item<>("Storage", "Heatmaps on disk", "What the saved heatmaps take now", String.class, usage, false));
@@ -296,18 +456,33 @@ public final class SettingsView {
         private final Class<T> type;
         private final ObservableValue<?> value;
         private final boolean editable;
+        /**
+         * Read-only, shown by its own editor (a wrapped line of text, or buttons): the sheet is told it is
+         * editable because it disables, and so greys out, the editors of read-only items.
+         */
+        private final boolean shownAsText;
 
         Item(String category, String name, String description, Class<T> type, ObservableValue<?> value) {
             this(category, name, description, type, value, true);
         }
 
         Item(String category, String name, String description, Class<T> type, ObservableValue<?> value, boolean editable) {
+            this(category, name, description, type, value, editable, false);
+        }
+
+        private Item(String category, String name, String description, Class<T> type, ObservableValue<?> value, boolean editable, boolean shownAsText) {
             this.category = category;
             this.name = name;
             this.description = description;
             this.type = type;
             this.value = value;
             this.editable = editable;
+            this.shownAsText = shownAsText;
+        }
+
+        /** A read-only line that stays readable (not greyed out), wrapped; see {@link #shownAsText}. */
+        static Item<String> text(String category, String name, String description, ObservableValue<String> value) {
+            return new Item<>(category, name, description, String.class, value, false, true);
         }
 
         @Override
@@ -358,7 +533,7 @@ public final class SettingsView {
 
         @Override
         public boolean isEditable() {
-            return editable;
+            return editable || shownAsText;
         }
     }
 }
