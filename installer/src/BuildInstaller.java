@@ -10,6 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.spi.ToolProvider;
@@ -35,8 +36,13 @@ import java.util.zip.ZipOutputStream;
  * </ol>
  *
  * Run from the project root after {@code mvn package}: {@code java installer/src/BuildInstaller.java
- * [--types app-image,deb] [--version 0.1.0]}; {@code mvn -Pinstaller package} and
+ * [--types app-image,deb] [--version 0.1.0] [--flavor cpu|cuda]}; {@code mvn -Pinstaller package} and
  * {@code installer/build.sh} do that. Output: {@code installer/target/jpackage/}.
+ *
+ * <p>{@code --flavor cuda} packages the app built with {@code -Pcuda} (pytorch-native-cu124): its libtorch
+ * is extracted here into {@code libtorch/} of the app image (see {@link #stageLibtorch}) instead of being
+ * shipped as a jar that DJL would extract into {@code ~/.djl.ai} at the first start (4 GB), and the
+ * package is named {@code convllava-desktop-cuda}. Types: app-image and deb.
  */
 public class BuildInstaller {
     static final String NAME = "ConvLLaVA";
@@ -49,15 +55,30 @@ public class BuildInstaller {
     static final String LOCALES = "en,de,fr,es,it,pt,nl,sv,pl,ru,uk,tr,ja,ko,zh";
     /** Fixed so that a newer msi upgrades an older one. */
     static final String WIN_UPGRADE_UUID = "6b0c6f1e-2f5e-4a53-9a1c-3c1f0e1d7a41";
+    /**
+     * The pre-extracted libtorch of the cuda flavour, relative to the app folder ({@code lib/app/} on
+     * Linux, {@code app/} on Windows, jpackage's {@code $APPDIR}); the launcher passes it to the app as
+     * {@code -Dconvllava.libtorch.bundled}, from where the app points DJL's PYTORCH_LIBRARY_PATH at it.
+     */
+    static final String LIBTORCH_DIR = "libtorch";
+    /**
+     * Sonames the CUDA libtorch links against that are not Debian dependencies: libcuda.so.1 is the
+     * NVIDIA driver's (installed with the driver, often not from Debian's archive); the app must install
+     * and run without it, on the CPU.
+     */
+    static final Set<String> DRIVER_LIBRARIES = Set.of("libcuda.so.1");
 
     final Path root;
     final Path out;
     final String os;
     final String djlPlatform;
     final String jnaPlatform;
+    /** "cpu" (the libtorch stays in its pytorch-native jar) or "cuda" (pre-extracted into {@link #LIBTORCH_DIR}). */
+    final String flavor;
 
-    BuildInstaller(Path root) {
+    BuildInstaller(Path root, String flavor) {
         this.root = root;
+        this.flavor = flavor;
         this.out = root.resolve("installer/target/jpackage");
         String n = System.getProperty("os.name").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
@@ -81,16 +102,21 @@ public class BuildInstaller {
         Path root = Path.of("").toAbsolutePath();
         String types = null;
         String version = null;
+        String flavor = "cpu";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--root" -> root = Path.of(args[++i]).toAbsolutePath();
                 case "--types" -> types = args[++i];
                 case "--version" -> version = args[++i];
+                case "--flavor" -> flavor = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (usage: BuildInstaller [--root DIR] [--types app-image,deb,rpm,msi,dmg] [--version X.Y.Z])");
+                        + " (usage: BuildInstaller [--root DIR] [--types app-image,deb,rpm,msi,dmg] [--version X.Y.Z] [--flavor cpu|cuda])");
             }
         }
-        BuildInstaller b = new BuildInstaller(root);
+        if (!flavor.equals("cpu") && !flavor.equals("cuda")) {
+            throw new IllegalArgumentException("--flavor " + flavor + ": cpu or cuda");
+        }
+        BuildInstaller b = new BuildInstaller(root, flavor);
         if (version == null || version.isBlank()) {
             version = "0.1.0";
         }
@@ -107,6 +133,9 @@ public class BuildInstaller {
     }
 
     List<String> defaultTypes() {
+        if (cuda()) {
+            return os.equals("linux") ? List.of("app-image", "deb") : List.of("app-image");
+        }
         return switch (os) {
             case "windows" -> List.of("app-image", "msi");
             case "mac" -> List.of("app-image", "dmg");
@@ -125,6 +154,16 @@ public class BuildInstaller {
         Files.createDirectories(input.resolve("lib"));
         Files.copy(appJar, input.resolve(MAIN_JAR));
         stageLib(libDir, input.resolve("lib"));
+        Path libtorch = out.resolve(LIBTORCH_DIR); // outside the input: see addLibtorchToDeb
+        if (cuda()) {
+            for (String type : types) {
+                if (!type.equals("app-image") && !type.equals("deb")) {
+                    throw new BuildException("--flavor cuda builds app-image and deb only, not " + type + ": the libtorch folder is added"
+                            + " to the deb after jpackage (addLibtorchToDeb); the other package types have no such step yet");
+                }
+            }
+            stageLibtorch(libDir, libtorch);
+        }
         stageSelfTest(input.resolve("selftest"));
         System.out.printf("staged %s: %.1f MB%n", input, size(input) / 1e6);
 
@@ -135,7 +174,7 @@ public class BuildInstaller {
         System.out.printf("runtime %s (%s): %.1f MB%n", runtime, modules, size(runtime) / 1e6);
 
         Set<String> sonames = os.equals("linux") && types.stream().anyMatch(t -> t.equals("deb") || t.equals("rpm"))
-                ? systemLibrariesNeeded(input.resolve("lib")) : Set.of();
+                ? systemLibrariesNeeded(input.resolve("lib"), libtorch) : Set.of();
         for (String type : types) {
             List<String> a = new ArrayList<>(commonOptions(version, input, runtime));
             a.addAll(List.of("--type", type, "--dest", out.resolve(type.equals("app-image") ? "image" : "packages").toString()));
@@ -150,6 +189,14 @@ public class BuildInstaller {
             long t = System.nanoTime();
             run("jpackage", a.toArray(String[]::new));
             System.out.printf("jpackage --type %s done in %.0f s%n", type, (System.nanoTime() - t) / 1e9);
+            if (cuda() && type.equals("app-image")) {
+                Path appDir = out.resolve("image").resolve(os.equals("mac") ? NAME + ".app/Contents/app" : os.equals("windows") ? NAME + "/app" : NAME + "/lib/app");
+                linkTree(libtorch, appDir.resolve(LIBTORCH_DIR));
+            } else if (cuda() && type.equals("deb")) {
+                long t2 = System.nanoTime();
+                addLibtorchToDeb(out.resolve("packages"), libtorch);
+                System.out.printf("libtorch added to the deb in %.0f s%n", (System.nanoTime() - t2) / 1e9);
+            }
         }
         try (Stream<Path> s = Files.list(out.resolve(Files.isDirectory(out.resolve("packages")) ? "packages" : "image"))) {
             for (Path p : s.collect(Collectors.toList())) {
@@ -160,6 +207,9 @@ public class BuildInstaller {
 
     /** Copies the runtime jars, leaving out the JavaFX stubs and other platforms' natives. */
     void stageLib(Path from, Path to) throws IOException {
+        // copy-dependencies adds to app/target/lib and never removes: after a build with the other profile
+        // (-Pcuda or not) both DJL versions would be there and on the launcher's class path
+        Map<String, String> artifacts = new java.util.HashMap<>();
         try (Stream<Path> s = Files.list(from)) {
             for (Path jar : s.sorted().collect(Collectors.toList())) {
                 String name = jar.getFileName().toString();
@@ -172,10 +222,183 @@ public class BuildInstaller {
                 if (name.matches(".*-tests?\\.jar") || name.startsWith("junit-") || name.startsWith("testfx-") || name.contains("monocle")) {
                     throw new BuildException("test jar in app/target/lib: " + name);
                 }
+                String artifact = name.replaceFirst("-[0-9].*$", ""); // api-0.33.0.jar -> api
+                String other = artifacts.put(artifact, name);
+                if (other != null) {
+                    throw new BuildException(from + " holds both " + other + " and " + name + ", left from a build with another profile:"
+                            + " rebuild with mvn clean package" + (cuda() ? " -Pcuda" : ""));
+                }
                 if (name.startsWith("pytorch-native-") && !name.contains(djlPlatform)) {
                     throw new BuildException(name + " is not for this platform (" + djlPlatform + "): rebuild the app on this OS");
                 }
+                if (name.startsWith("pytorch-native-") && name.startsWith("pytorch-native-cu") != cuda()) {
+                    throw new BuildException(name + " in app/target/lib does not fit --flavor " + flavor + ": build the app with"
+                            + (cuda() ? " -Pcuda (installer/build.sh --flavor cuda does)" : "out -Pcuda"));
+                }
+                if (name.startsWith("pytorch-native-") && cuda()) {
+                    continue; // stageLibtorch extracts it into libtorch/
+                }
                 trimNatives(jar, to.resolve(name));
+            }
+        }
+    }
+
+    boolean cuda() {
+        return flavor.equals("cuda");
+    }
+
+    /**
+     * The cuda flavour's libtorch, extracted at build time as DJL's LibUtils.copyNativeLibraryFromClasspath
+     * would at the first start: the libraries listed in the pytorch-native jar's
+     * {@code native/lib/pytorch.properties} from its {@code pytorch/<flavor>/<classifier>/}, plus the JNI
+     * library of the same flavour from the pytorch-jni jar ({@code jnilib/<classifier>/<flavor>/}; DJL's
+     * findJniLibrary looks in the libtorch folder first), and a {@code build-version} file as in
+     * PyTorch's own libtorch archives ({@code 2.5.1+cu124}), from which the app sets PYTORCH_VERSION and
+     * PYTORCH_FLAVOR. Extracting here rather than at the first start: 4 GB would otherwise be written
+     * into every user's ~/.djl.ai, and the pytorch-native jar itself (2.5 GB) stays out of the image.
+     */
+    void stageLibtorch(Path libDir, Path to) throws IOException {
+        Path nativeJar = onlyJar(libDir, "pytorch-native-");
+        Path jniJar = onlyJar(libDir, "pytorch-jni-");
+        Properties p = new Properties();
+        String propsEntry = "native/lib/pytorch.properties";
+        if (!readEntry(nativeJar, propsEntry, in -> p.load(in))) {
+            throw new BuildException(nativeJar + " has no " + propsEntry);
+        }
+        String version = p.getProperty("version", "");   // 2.5.1-20241113
+        String torchFlavor = p.getProperty("flavor", ""); // cu124
+        String classifier = p.getProperty("classifier", "");
+        List<String> libraries = List.of(p.getProperty("libraries", "").split(","));
+        if (!version.matches("\\d+\\.\\d+\\.\\d+(-.*)?") || !torchFlavor.startsWith("cu") || !classifier.equals(djlPlatform)
+                || libraries.contains("")) {
+            throw new BuildException(nativeJar + "!/" + propsEntry + " is not a CUDA libtorch for " + djlPlatform + ": version=" + version
+                    + " flavor=" + torchFlavor + " classifier=" + classifier + " libraries=" + libraries);
+        }
+        String torchVersion = version.replaceFirst("-.*", "");
+        Files.createDirectories(to);
+        String prefix = "pytorch/" + torchFlavor + "/" + classifier + "/";
+        Set<String> missing = new TreeSet<>(libraries);
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(nativeJar))) {
+            for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                String n = e.getName();
+                if (n.startsWith(prefix) && missing.remove(n.substring(prefix.length()))) {
+                    Files.copy(in, to.resolve(n.substring(prefix.length())));
+                }
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new BuildException(nativeJar + " lacks " + missing.size() + " of the " + libraries.size() + " libraries its " + propsEntry
+                    + " lists under " + prefix + ": " + missing);
+        }
+        String jniName = System.mapLibraryName("djl_torch"); // libdjl_torch.so, djl_torch.dll
+        String jniEntry = "jnilib/" + classifier + "/" + torchFlavor + "/" + jniName;
+        if (!readEntry(jniJar, jniEntry, in -> Files.copy(in, to.resolve(jniName)))) {
+            throw new BuildException(jniJar + " has no " + jniEntry + ": the pytorch-jni version does not match " + nativeJar.getFileName());
+        }
+        Properties jni = new Properties();
+        readEntry(jniJar, "jnilib/pytorch.properties", in -> jni.load(in));
+        String jniVersion = jni.getProperty("jni_version", "");
+        if (!jniVersion.startsWith(torchVersion + "-")) {
+            // DJL's findJniLibrary makes the same check and would try to download the right one
+            throw new BuildException(jniJar + "!/jnilib/pytorch.properties says jni_version=" + jniVersion + ", not for libtorch "
+                    + torchVersion + " (" + nativeJar.getFileName() + ")");
+        }
+        Files.writeString(to.resolve("build-version"), torchVersion + "+" + torchFlavor + "\n");
+        System.out.printf("  %s -> %s/: %d libraries + %s, build-version %s+%s, %.1f MB%n", nativeJar.getFileName(), LIBTORCH_DIR,
+                libraries.size(), jniName, torchVersion, torchFlavor, size(to) / 1e6);
+    }
+
+    interface EntryReader {
+        void read(java.io.InputStream in) throws IOException;
+    }
+
+    /** Reads one entry of a jar; false when it has none of that name. */
+    static boolean readEntry(Path jar, String entry, EntryReader reader) throws IOException {
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(jar))) {
+            for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                if (e.getName().equals(entry)) {
+                    reader.read(in);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    static Path onlyJar(Path dir, String prefix) throws IOException {
+        List<Path> jars;
+        try (Stream<Path> s = Files.list(dir)) {
+            jars = s.filter(f -> f.getFileName().toString().startsWith(prefix) && f.getFileName().toString().endsWith(".jar"))
+                    .sorted().collect(Collectors.toList());
+        }
+        if (jars.size() != 1) {
+            throw new BuildException("expected one " + prefix + "*.jar in " + dir + ", found " + jars.size() + ": " + jars);
+        }
+        return jars.get(0);
+    }
+
+    /**
+     * Puts the libtorch folder into the cuda flavour's deb after jpackage built it without: jpackage runs
+     * ldd on every .so of the image it packages and declares the Debian packages of what it finds, so
+     * with libtorch in the image it declared whatever the build machine resolves libtorch's names to (a
+     * Debian libtorch installed there brought OpenCV, GDAL and Qt into Depends; libcaffe2_nvrtc.so would
+     * bring the driver's libcuda1 on a machine with the NVIDIA driver). The folder's real needs are in
+     * the Depends from systemLibrariesNeeded. The deb is unpacked, the folder added, Installed-Size
+     * raised by its size, and packed again with dpkg-deb (DPKG_DEB_COMPRESSOR_TYPE applies).
+     */
+    void addLibtorchToDeb(Path packages, Path libtorch) throws IOException {
+        Path deb;
+        try (Stream<Path> s = Files.list(packages)) {
+            List<Path> debs = s.filter(f -> f.getFileName().toString().endsWith(".deb")).collect(Collectors.toList());
+            if (debs.size() != 1) {
+                throw new BuildException("expected one .deb in " + packages + " after jpackage, found " + debs);
+            }
+            deb = debs.get(0);
+        }
+        Path tree = out.resolve("deb-tree");
+        deleteTree(tree);
+        runProcess("dpkg-deb", "-R", deb.toString(), tree.toString());
+        Path appDir = tree.resolve("opt/convllava-desktop-cuda/lib/app");
+        if (!Files.isDirectory(appDir)) {
+            throw new BuildException(deb + " has no opt/convllava-desktop-cuda/lib/app/: jpackage's layout changed, see addLibtorchToDeb");
+        }
+        linkTree(libtorch, appDir.resolve(LIBTORCH_DIR));
+        Path control = tree.resolve("DEBIAN/control");
+        List<String> lines = new ArrayList<>(Files.readAllLines(control));
+        long addedKiB = 0;
+        try (Stream<Path> s = Files.walk(libtorch)) {
+            for (Path f : s.filter(Files::isRegularFile).collect(Collectors.toList())) {
+                addedKiB += (Files.size(f) + 1023) / 1024; // dpkg counts each file in whole KiB
+            }
+        }
+        boolean sized = false;
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).startsWith("Installed-Size:")) {
+                long kiB = Long.parseLong(lines.get(i).substring("Installed-Size:".length()).trim());
+                lines.set(i, "Installed-Size: " + (kiB + addedKiB));
+                sized = true;
+            }
+        }
+        if (!sized) {
+            throw new BuildException(control + " in " + deb + " has no Installed-Size line");
+        }
+        Files.write(control, lines);
+        Files.delete(deb);
+        runProcess("fakeroot", "dpkg-deb", "-b", tree.toString(), deb.toString());
+        deleteTree(tree);
+    }
+
+    /** Hard links of a folder's files (the same file system, 4 GB not copied again), copies where linking fails. */
+    static void linkTree(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path f : s.collect(Collectors.toList())) {
+                Path d = to.resolve(f.getFileName().toString());
+                try {
+                    Files.createLink(d, f);
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(f, d);
+                }
             }
         }
     }
@@ -183,7 +406,7 @@ public class BuildInstaller {
     /**
      * Copies a jar without the native libraries of other platforms: DJL's {@code native/lib/<os-arch>/}
      * and {@code jnilib/<os-arch>/<flavor>/} (only the CPU flavor of this platform stays: the bundled
-     * libtorch is the CPU build) and JNA's {@code com/sun/jna/<os-arch>/}. Jars without such folders are
+     * libtorch is the CPU build; the cuda flavour's JNI library goes to libtorch/) and JNA's {@code com/sun/jna/<os-arch>/}. Jars without such folders are
      * copied as they are.
      */
     void trimNatives(Path jar, Path dest) throws IOException {
@@ -259,6 +482,7 @@ public class BuildInstaller {
             Map.entry("libXtst.so.6", "libxtst6"),
             Map.entry("libXxf86vm.so.1", "libxxf86vm1"),
             Map.entry("libGL.so.1", "libgl1"),
+            Map.entry("libz.so.1", "zlib1g"), // the CUDA flavour's cuDNN (libcudnn_graph)
             Map.entry("libstdc++.so.6", "libstdc++6"),
             Map.entry("libgcc_s.so.1", "libgcc-s1"),
             Map.entry("libc.so.6", "libc6"),
@@ -270,15 +494,27 @@ public class BuildInstaller {
             Map.entry("ld-linux-aarch64.so.1", "libc6"));
 
     /**
-     * The system libraries (sonames) that the shared libraries inside the staged jars link against:
-     * {@code objdump -p}'s NEEDED entries of every {@code .so} in them, less the ones the jars bring
-     * themselves (libtorch's libc10, its libgomp).
+     * The system libraries (sonames) that the shared libraries inside the staged jars and in the
+     * pre-extracted libtorch folder (cuda flavour) link against: {@code objdump -p}'s NEEDED entries of
+     * every {@code .so} in them, less the ones they bring themselves (libtorch's libc10, its libgomp, the
+     * CUDA flavour's cuBLAS, cuDNN, cudart) and the NVIDIA driver's ({@link #DRIVER_LIBRARIES}).
      */
-    Set<String> systemLibrariesNeeded(Path lib) throws IOException {
+    Set<String> systemLibrariesNeeded(Path lib, Path libtorch) throws IOException {
         Path tmp = Files.createTempDirectory("convllava-natives");
         try {
             Set<String> provided = new TreeSet<>();
             List<Path> natives = new ArrayList<>();
+            List<Path> extracted = new ArrayList<>();
+            if (Files.isDirectory(libtorch)) {
+                try (Stream<Path> s = Files.list(libtorch)) {
+                    for (Path f : s.sorted().collect(Collectors.toList())) {
+                        if (f.getFileName().toString().matches(".*\\.so(\\.[0-9]+)*")) {
+                            provided.add(f.getFileName().toString());
+                            extracted.add(f);
+                        }
+                    }
+                }
+            }
             try (Stream<Path> s = Files.list(lib)) {
                 for (Path jar : s.sorted().collect(Collectors.toList())) {
                     try (ZipInputStream in = new ZipInputStream(Files.newInputStream(jar))) {
@@ -306,8 +542,21 @@ public class BuildInstaller {
                 }
                 Files.delete(f); // libtorch_cpu alone is 450 MB: one at a time
             }
+            for (Path f : extracted) {
+                String dump = runProcess("objdump", "-p", f.toString());
+                for (String line : dump.split("\n")) {
+                    String[] w = line.trim().split("\\s+");
+                    if (w.length == 2 && w[0].equals("NEEDED")) {
+                        needed.add(w[1]);
+                    }
+                }
+            }
             needed.removeAll(provided);
-            System.out.printf("system libraries the %d bundled natives link against: %s%n", natives.size(), needed);
+            Set<String> driver = new TreeSet<>(needed);
+            driver.retainAll(DRIVER_LIBRARIES);
+            needed.removeAll(DRIVER_LIBRARIES);
+            System.out.printf("system libraries the %d bundled natives link against: %s%s%n", natives.size() + extracted.size(), needed,
+                    driver.isEmpty() ? "" : " (and the GPU driver's " + driver + ", not declared: without it libtorch runs on the CPU)");
             return needed;
         } finally {
             deleteTree(tmp);
@@ -405,7 +654,7 @@ public class BuildInstaller {
     /** The launcher's JVM options (also in the README). */
     List<String> javaOptions() {
         List<String> o = new ArrayList<>(List.of(
-                "-Dai.djl.offline=true",           // never download: libtorch comes from the bundled pytorch-native jar
+                "-Dai.djl.offline=true",           // never download: libtorch comes from the bundled pytorch-native jar (cuda: libtorch/)
                 "-Dfile.encoding=UTF-8",           // answers are Unicode; also the console output
                 "-Xss4m",                          // as the tests run
                 "-XX:MaxRAMPercentage=60",         // heap sized from the machine (8/4-bit weights live there); the rest stays for libtorch's tensors
@@ -415,13 +664,16 @@ public class BuildInstaller {
                 "-Dprism.lcdtext=false",
                 "--add-modules=jdk.incubator.vector", // the Java float16 matmul kernel (model/.../nn/HalfMatmul); libtorch's paths without it
                 "-XX:LoopUnrollLimit=40")); // that kernel 25-35% faster: C2's default unrolling (60) spills its 9 accumulators
+        if (cuda()) {
+            o.add("-Dconvllava.libtorch.bundled=$APPDIR/" + LIBTORCH_DIR); // the app points DJL at the pre-extracted libtorch
+        }
         if (Runtime.version().feature() >= 22) {
             o.add("--enable-native-access=ALL-UNNAMED"); // JNA/JavaFX natives without warnings (JDK 22+; unknown to 17)
         }
         return o;
     }
 
-    List<String> packageOptions(String type) {
+    List<String> packageOptions(String type) throws IOException {
         List<String> a = new ArrayList<>();
         Path license = licenseFile();
         if (license != null) {
@@ -433,8 +685,9 @@ public class BuildInstaller {
         }
         switch (type) {
             case "deb", "rpm" -> {
-                a.addAll(List.of("--linux-package-name", "convllava-desktop", "--linux-menu-group", "Graphics;Science;ArtificialIntelligence;",
-                        "--linux-shortcut", "--linux-app-release", "1", "--resource-dir", root.resolve("installer/src/packaging/linux").toString()));
+                a.addAll(List.of("--linux-package-name", cuda() ? "convllava-desktop-cuda" : "convllava-desktop", "--linux-menu-group",
+                        "Graphics;Science;ArtificialIntelligence;", "--linux-shortcut", "--linux-app-release", "1", "--resource-dir",
+                        linuxResourceDir().toString()));
                 if (type.equals("deb")) {
                     a.addAll(List.of("--linux-app-category", "graphics", "--linux-deb-maintainer", "convllava@localhost"));
                 } else {
@@ -448,6 +701,27 @@ public class BuildInstaller {
             default -> throw new BuildException("unknown package type " + type);
         }
         return a;
+    }
+
+    /**
+     * jpackage's resource folder for Linux: {@code packaging/linux/}; for the cuda flavour, that plus
+     * {@code packaging/linux-cuda/} (its deb control template declares Conflicts/Replaces with the CPU
+     * package, which installs into another /opt folder but the same menu entry and file associations).
+     */
+    Path linuxResourceDir() throws IOException {
+        Path common = root.resolve("installer/src/packaging/linux");
+        if (!cuda()) {
+            return common;
+        }
+        Path merged = out.resolve("resources-cuda");
+        deleteTree(merged);
+        copyTree(common, merged);
+        try (Stream<Path> s = Files.list(root.resolve("installer/src/packaging/linux-cuda"))) {
+            for (Path f : s.collect(Collectors.toList())) {
+                Files.copy(f, merged.resolve(f.getFileName().toString()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return merged;
     }
 
     Path icon() {

@@ -52,7 +52,54 @@ public record LibtorchFolder(Path libDir, String version, String flavor, String 
     public void applyToDjl() {
         System.setProperty("PYTORCH_LIBRARY_PATH", libDir.toString());
         System.setProperty("PYTORCH_VERSION", version);
-        System.setProperty("PYTORCH_FLAVOR", flavor);
+        System.setProperty("PYTORCH_FLAVOR", djlFlavor(flavor, driverLibraryPresent()));
+    }
+
+    /**
+     * The flavour DJL is told. For a flavour starting with "cu" DJL's LibUtils loads libcaffe2_nvrtc
+     * itself, which links the NVIDIA driver's libcuda.so.1 (nvcuda.dll): without the driver the engine
+     * would not load at all. Told "cpu", DJL loads what libtorch links (libtorch_cuda included), CUDA finds
+     * no device and the model runs on the CPU; the folder's own flavour stays what is reported.
+     */
+    static String djlFlavor(String flavor, boolean driverLibrary) {
+        return flavor.startsWith("cu") && !driverLibrary ? "cpu" : flavor;
+    }
+
+    /** Whether the NVIDIA driver's library is where the dynamic linker would find it, looked up without loading it. */
+    static boolean driverLibraryPresent() {
+        if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("win")) {
+            String root = System.getenv("SystemRoot");
+            return Files.isRegularFile(Path.of(root == null ? "C:\\Windows" : root, "System32", "nvcuda.dll"));
+        }
+        String name = "libcuda.so.1";
+        List<String> dirs = new ArrayList<>();
+        String ld = System.getenv("LD_LIBRARY_PATH");
+        if (ld != null) {
+            dirs.addAll(List.of(ld.split(":")));
+        }
+        dirs.addAll(List.of("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib64", "/usr/lib/wsl/lib",
+                "/usr/local/nvidia/lib64"));
+        for (String d : dirs) {
+            if (!d.isBlank() && Files.exists(Path.of(d, name))) {
+                return true;
+            }
+        }
+        for (String ldconfig : List.of("/sbin/ldconfig", "/usr/sbin/ldconfig")) { // the folders of /etc/ld.so.conf.d
+            if (Files.isExecutable(Path.of(ldconfig))) {
+                try {
+                    Process p = new ProcessBuilder(ldconfig, "-p").redirectErrorStream(true).start();
+                    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    p.waitFor();
+                    return out.contains(name + " ");
+                } catch (IOException e) {
+                    return false;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return false;
     }
 
     public String describe() {

@@ -107,4 +107,11 @@ class LibtorchFolderTest {
         assertTrue(e.jniVersion() != null && e.jniVersion().startsWith(e.version() + "-"), e.toString());
         assertTrue(e.flavors().contains("cpu"), e.toString());
     }
+
+    @Test
+    void cudaFlavourReachesDjlOnlyWithTheDriverLibrary() {
+        assertEquals("cu124", LibtorchFolder.djlFlavor("cu124", true));
+        assertEquals("cpu", LibtorchFolder.djlFlavor("cu124", false));
+        assertEquals("cpu", LibtorchFolder.djlFlavor("cpu", true));
+    }
 }
