@@ -78,7 +78,7 @@ public final class LibtorchProbe {
     /** Loads {@code folder} in a child JVM (offline), waiting at most {@code timeout}. */
     public static Result run(LibtorchFolder folder, Duration timeout) {
         List<String> props = List.of("-Dai.djl.offline=true", "-DPYTORCH_LIBRARY_PATH=" + folder.libDir(), "-DPYTORCH_VERSION=" + folder.version(),
-                "-DPYTORCH_FLAVOR=" + folder.flavor());
+                "-DPYTORCH_FLAVOR=" + LibtorchFolder.djlFlavor(folder.flavor(), LibtorchFolder.driverLibraryPresent()));
         return start(props, System.getProperty("java.class.path"), timeout, line -> { }, () -> false);
     }
 
