@@ -15,6 +15,7 @@ import ai.convllava.model.generate.TokenListener;
 import ai.convllava.model.image.ImagePreprocessor;
 import ai.convllava.model.nn.ComputePath;
 import ai.convllava.model.nn.ConvNextEncoder;
+import ai.convllava.model.nn.DeviceMemory;
 import ai.convllava.model.nn.ImageAttentionProbe;
 import ai.convllava.model.nn.LlamaForCausalLM;
 import ai.convllava.model.nn.MlpProjector;
@@ -309,7 +310,9 @@ public final class ConvLlava implements AutoCloseable {
 
     @Override
     public void close() {
+        ai.djl.Device device = manager.getDevice();
         manager.close();
+        DeviceMemory.releaseCached(device); // a GPU's memory back to the driver (the caching allocator keeps it otherwise)
         tokenizer.close();
         ownedSources.forEach(WeightSource::close);
     }
