@@ -2,9 +2,7 @@ package ai.convllava.model.engine;
 
 import ai.convllava.model.api.GenerationConfig;
 import ai.convllava.model.api.WeightFormat;
-import ai.convllava.model.generate.Sampler;
 import ai.convllava.model.nn.ComputePath;
-import ai.convllava.model.tokenizer.ConversationPrompt;
 import ai.djl.ndarray.types.DataType;
 import org.junit.jupiter.api.Test;
 
@@ -49,68 +47,17 @@ class DevicePathTest {
 
     @Test
     void float16DevicePathStaysCloseToFloat32() {
-        int[] prompt;
-        List<int[]> f32Turns;
-        List<List<float[]>> f32Logits = new java.util.ArrayList<>();
-        try (ConvLlava m = DevicePaths.cpu()) {
-            prompt = ConversationPrompt.imageQuestion(DevicePaths.QUESTIONS.get(0)).inputIds(m.tokenizer());
-            f32Turns = DevicePaths.conversations(m, GenerationConfig.greedy(DevicePaths.TOKENS_PER_TURN));
-            for (int i = 0; i < DevicePaths.IMAGES.size(); i++) {
-                int[] answer = f32Turns.get(i * DevicePaths.QUESTIONS.size());
-                f32Logits.add(DevicePaths.teacherForced(m, DevicePaths.IMAGES.get(i), prompt, answer));
-            }
-        }
-        try (ConvLlava m = DevicePaths.devicePath(WeightFormat.F16)) {
-            assertEquals(ComputePath.device(DataType.FLOAT16), m.computePath());
-            try (Conversation conv = m.newConversation(64)) {
+        try (ConvLlava full = DevicePaths.cpu(); ConvLlava half = DevicePaths.devicePath(WeightFormat.F16)) {
+            assertEquals(ComputePath.device(DataType.FLOAT16), half.computePath());
+            try (Conversation conv = half.newConversation(64)) {
                 assertEquals(DataType.FLOAT16, conv.cache.type());
             }
-            double worstPrefill = 0;
-            double worstDecode = 0;
-            double scale = 0;
-            int steps = 0;
-            int argmaxSame = 0;
-            for (int i = 0; i < DevicePaths.IMAGES.size(); i++) {
-                int[] answer = f32Turns.get(i * DevicePaths.QUESTIONS.size());
-                List<float[]> half = DevicePaths.teacherForced(m, DevicePaths.IMAGES.get(i), prompt, answer);
-                List<float[]> full = f32Logits.get(i);
-                for (int s = 0; s < full.size(); s++) {
-                    float[] a = full.get(s);
-                    float[] b = half.get(s);
-                    double worst = 0;
-                    for (int v = 0; v < a.length; v++) {
-                        worst = Math.max(worst, Math.abs(a[v] - b[v]));
-                        scale = Math.max(scale, Math.abs(a[v]));
-                    }
-                    if (s == 0) {
-                        worstPrefill = Math.max(worstPrefill, worst);
-                    } else {
-                        worstDecode = Math.max(worstDecode, worst);
-                    }
-                    steps++;
-                    argmaxSame += Sampler.argmax(a) == Sampler.argmax(b) ? 1 : 0;
-                }
-            }
-            List<int[]> halfTurns = DevicePaths.conversations(m, GenerationConfig.greedy(DevicePaths.TOKENS_PER_TURN));
-            int total = 0;
-            int samePrefix = 0;
-            for (int i = 0; i < f32Turns.size(); i++) {
-                int[] a = f32Turns.get(i);
-                int[] b = halfTurns.get(i);
-                int same = 0;
-                while (same < Math.min(a.length, b.length) && a[same] == b[same]) {
-                    same++;
-                }
-                samePrefix += same;
-                total += a.length;
-            }
-            System.out.printf("device path, float16 vs float32: max |logit error| prefill %.4g, decode %.4g (largest |logit| %.3g); "
-                            + "teacher-forced argmax agreement %d of %d; free-running greedy tokens equal up to the first difference %d of %d%n",
-                    worstPrefill, worstDecode, scale, argmaxSame, steps, samePrefix, total);
+            DevicePaths.HalfVsFloat32 c = DevicePaths.halfVsFloat32(full, half);
+            System.out.println("device path on the CPU, float16 vs the CPU path in float32: " + c.describe());
             // bounds from the measurement (docs/bench/gpu.md) with margin, not tuned to pass
-            assertTrue(worstPrefill < PREFILL_BOUND, "prefill logit error " + worstPrefill + " >= " + PREFILL_BOUND);
-            assertTrue(worstDecode < DECODE_BOUND, "decode logit error " + worstDecode + " >= " + DECODE_BOUND);
-            assertTrue(argmaxSame >= steps - 1, "teacher-forced argmax agreement " + argmaxSame + " of " + steps);
+            assertTrue(c.worstPrefill() < PREFILL_BOUND, "prefill logit error " + c.worstPrefill() + " >= " + PREFILL_BOUND);
+            assertTrue(c.worstDecode() < DECODE_BOUND, "decode logit error " + c.worstDecode() + " >= " + DECODE_BOUND);
+            assertTrue(c.argmaxSame() >= c.steps() - 1, "teacher-forced argmax agreement " + c.argmaxSame() + " of " + c.steps());
         }
     }
 

@@ -9,6 +9,7 @@ import ai.convllava.model.api.Turn;
 import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.api.image.CanvasMode;
 import ai.convllava.model.api.image.PreprocessedImage;
+import ai.convllava.model.generate.Sampler;
 import ai.convllava.model.generate.TokenListener;
 import ai.convllava.model.image.ImageDecoder;
 import ai.convllava.model.nn.LoadListener;
@@ -73,6 +74,66 @@ final class DevicePaths {
             }
         }
         return out;
+    }
+
+    /**
+     * Float16 against float32 on the fixture: the logits' worst absolute difference at the prefill and at the
+     * decode steps (teacher-forced on the float32 model's first answers), how often the argmax agrees there, and
+     * how many free-running greedy tokens agree up to each turn's first difference.
+     */
+    record HalfVsFloat32(double worstPrefill, double worstDecode, double largestLogit, int argmaxSame, int steps, int samePrefix,
+                         int tokens) {
+        String describe() {
+            return String.format("max |logit error| prefill %.4g, decode %.4g (largest |logit| %.3g); teacher-forced argmax agreement"
+                    + " %d of %d; free-running greedy tokens equal up to each turn's first difference: %d of %d", worstPrefill, worstDecode,
+                    largestLogit, argmaxSame, steps, samePrefix, tokens);
+        }
+    }
+
+    static HalfVsFloat32 halfVsFloat32(ConvLlava float32, ConvLlava half) {
+        int[] prompt = ConversationPrompt.imageQuestion(QUESTIONS.get(0)).inputIds(float32.tokenizer());
+        GenerationConfig greedy = GenerationConfig.greedy(TOKENS_PER_TURN);
+        List<int[]> fullTurns = conversations(float32, greedy);
+        List<int[]> halfTurns = conversations(half, greedy);
+        double worstPrefill = 0;
+        double worstDecode = 0;
+        double scale = 0;
+        int steps = 0;
+        int argmaxSame = 0;
+        for (int i = 0; i < IMAGES.size(); i++) {
+            int[] answer = fullTurns.get(i * QUESTIONS.size());
+            List<float[]> full = teacherForced(float32, IMAGES.get(i), prompt, answer);
+            List<float[]> halves = teacherForced(half, IMAGES.get(i), prompt, answer);
+            for (int s = 0; s < full.size(); s++) {
+                float[] a = full.get(s);
+                float[] b = halves.get(s);
+                double worst = 0;
+                for (int v = 0; v < a.length; v++) {
+                    worst = Math.max(worst, Math.abs(a[v] - b[v]));
+                    scale = Math.max(scale, Math.abs(a[v]));
+                }
+                if (s == 0) {
+                    worstPrefill = Math.max(worstPrefill, worst);
+                } else {
+                    worstDecode = Math.max(worstDecode, worst);
+                }
+                steps++;
+                argmaxSame += Sampler.argmax(a) == Sampler.argmax(b) ? 1 : 0;
+            }
+        }
+        int tokens = 0;
+        int samePrefix = 0;
+        for (int i = 0; i < fullTurns.size(); i++) {
+            int[] a = fullTurns.get(i);
+            int[] b = halfTurns.get(i);
+            int same = 0;
+            while (same < Math.min(a.length, b.length) && a[same] == b[same]) {
+                same++;
+            }
+            samePrefix += same;
+            tokens += a.length;
+        }
+        return new HalfVsFloat32(worstPrefill, worstDecode, scale, argmaxSame, steps, samePrefix, tokens);
     }
 
     /**
