@@ -54,8 +54,8 @@ fi
 SELF=(java -jar app/target/convllava.jar self-test)
 if "${SELF[@]}" --help 2>&1 | grep -q -- '--device'; then SELF+=(--device gpu); fi
 if "${SELF[@]}" >"$LOGS/self-test.log" 2>&1; then
-  if grep -qiE 'gpu|cuda' "$LOGS/self-test.log"; then
-    record self-test PASS "$(grep -iE 'device' "$LOGS/self-test.log" | head -1 | sed 's/^ *//')"
+  if grep -qiE '^device:.*(gpu|cuda)' "$LOGS/self-test.log"; then
+    record self-test PASS "$(grep -iE '^device:' "$LOGS/self-test.log" | head -1 | sed 's/^device: *//')"
   else
     record self-test FAIL "passed but did not run on the GPU (see $LOGS/self-test.log)"
   fi
