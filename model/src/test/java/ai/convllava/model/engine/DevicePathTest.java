@@ -11,6 +11,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -40,6 +41,17 @@ class DevicePathTest {
                 assertTrue(cpu.get(i).length > 0, "turn " + i + " generated nothing: the comparison would be empty");
                 assertArrayEquals(cpu.get(i), device.get(i), "turn " + i + " (image " + DevicePaths.IMAGES.get(i / DevicePaths.QUESTIONS.size()) + ")");
                 tokens += cpu.get(i).length;
+            }
+            // a step leaves the logits on the device: nothing of the vocabulary's row reaches the Java heap
+            try (ImageFeatures f = m.encodeImage(DevicePaths.image(m, "wide.png"), null, () -> false); Conversation conv = m.newConversation(256)) {
+                int[] ids = ai.convllava.model.tokenizer.ConversationPrompt.imageQuestion(DevicePaths.QUESTIONS.get(0)).inputIds(m.tokenizer());
+                ConvLlava.Fed prefill = m.feed(conv, m.embedder().slotsOf(ids, f), f, null, () -> false);
+                assertNull(prefill.logits(), "the prefill's logits stay on the device");
+                prefill.deviceLogits().close();
+                ConvLlava.Fed step = m.decodeStep(conv, cpu.get(0)[0], null, () -> false);
+                assertNull(step.logits(), "a decode step's logits stay on the device");
+                assertEquals(m.device(), step.deviceLogits().getDevice());
+                step.deviceLogits().close();
             }
             System.out.println("device path, float32: " + tokens + " greedy tokens over " + cpu.size() + " turns equal the CPU path's");
         }
