@@ -50,16 +50,19 @@ public final class DeviceSampler implements AutoCloseable {
         this.vocab = vocab;
         this.random = new Random(seed);
         if (penalty != 1.0) {
-            float[] mask = new float[vocab];
-            for (int i = 0; i < seenCount; i++) {
-                int id = seenIds[i];
-                if (id >= 0 && id < vocab) {
-                    mask[id] = 1;
-                }
-            }
-            NDArray m = manager.create(mask, new Shape(vocab)); // one upload per answer
+            // zeros on the device and one scalar write per distinct id: DJL's create(float[]) would leave a
+            // vocabulary-sized direct buffer per answer for a GC to free (nn.HeapArrays tells why that matters)
+            NDArray m = manager.zeros(new Shape(vocab), DataType.FLOAT32);
             NDScope.unregister(m);
             this.seen = m;
+            java.util.BitSet done = new java.util.BitSet(vocab);
+            for (int i = 0; i < seenCount; i++) {
+                int id = seenIds[i];
+                if (id >= 0 && id < vocab && !done.get(id)) {
+                    done.set(id);
+                    m.set(new NDIndex("{}", id), 1f);
+                }
+            }
         } else {
             this.seen = null;
         }
