@@ -1,8 +1,10 @@
 package ai.convllava.bench;
 
 import ai.convllava.model.api.ConvLlavaException;
+import ai.convllava.model.api.Device;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.WeightFormat;
+import ai.convllava.model.diagnostics.CudaDevices;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,6 +17,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
@@ -53,6 +56,14 @@ public final class BenchCommand implements Callable<Integer> {
     String fromDisk;
 
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "auto|cpu|gpu",
+            description = "where the model runs: cpu (default), gpu (CUDA; float16 unless --weights f32), auto (a GPU when PyTorch sees one)")
+    String device;
+
+    @Option(names = "--device-path", description = "run the GPU's code (libtorch ops only, sampling on the device; float16 unless --weights f32)"
+            + " on the CPU, to check or measure it without a GPU")
+    boolean devicePath;
+
     @Option(names = "--decode-tokens", defaultValue = "64", paramLabel = "N", description = "tokens generated for the decode rate")
     int decodeTokens;
 
@@ -86,8 +97,15 @@ public final class BenchCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Path temp = null;
         try {
+            Device where = Device.parse(device);
+            Optional<String> noGpu = where == Device.GPU ? CudaDevices.absentReason() : Optional.empty();
+            if (noGpu.isPresent()) {
+                err.println("error: --device gpu: " + noGpu.get());
+                return 3;
+            }
             BenchOptions o = BenchOptions.of(modelSize).withLayers(layers).withSeed(seed).withDecodeTokens(decodeTokens)
-                    .withWeightFormat(WeightFormat.parse(weights)).withTowerMemory(TowerMemory.parse(tower));
+                    .withWeightFormat(WeightFormat.parse(weights)).withTowerMemory(TowerMemory.parse(tower)).withDevice(where)
+                    .withDevicePathOnCpu(devicePath);
             if (layers < 0 || layers == 1) {
                 throw new IllegalArgumentException("--layers must be at least 2 (got " + layers + "); 0 runs all layers");
             }

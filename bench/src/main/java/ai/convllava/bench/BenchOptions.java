@@ -1,5 +1,6 @@
 package ai.convllava.bench;
 
+import ai.convllava.model.api.Device;
 import ai.convllava.model.api.TowerMemory;
 import ai.convllava.model.api.WeightFormat;
 
@@ -17,17 +18,26 @@ import java.nio.file.Path;
  * @param decodeTokens   tokens generated for the decode rate (64)
  * @param machineBytes   array size for the bandwidth probe (0 skips the machine probe)
  * @param gemmSize       n of the n x n float32 GEMM probe
+ * @param device         where the model runs (AUTO: a GPU when PyTorch sees one)
+ * @param devicePathOnCpu the GPU's code (libtorch ops only, sampling on the device) on the CPU device, to measure or check it
+ *                       without a GPU
  */
 public record BenchOptions(int modelSize, SyntheticModel custom, int layers, long seed, WeightFormat weightFormat, Path fromDisk,
-                           int decodeTokens, long machineBytes, int gemmSize, TowerMemory towerMemory) {
+                           int decodeTokens, long machineBytes, int gemmSize, TowerMemory towerMemory, Device device, boolean devicePathOnCpu) {
     public BenchOptions(int modelSize, SyntheticModel custom, int layers, long seed, WeightFormat weightFormat, Path fromDisk,
                         int decodeTokens, long machineBytes, int gemmSize) {
-        this(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, TowerMemory.AUTO);
+        this(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, TowerMemory.AUTO, Device.CPU, false);
     }
 
     public BenchOptions {
         if (towerMemory == null) {
             towerMemory = TowerMemory.AUTO;
+        }
+        if (device == null) {
+            device = Device.CPU;
+        }
+        if (devicePathOnCpu && device != Device.CPU) {
+            throw new IllegalArgumentException("--device-path runs the GPU's code on the CPU device; it does not go with --device " + device);
         }
         if (custom == null && modelSize != 768 && modelSize != 1024 && modelSize != 1536) {
             throw new IllegalArgumentException("--model-size must be 768, 1024 or 1536 (got " + modelSize + ")");
@@ -52,31 +62,41 @@ public record BenchOptions(int modelSize, SyntheticModel custom, int layers, lon
     }
 
     public BenchOptions withLayers(int n) {
-        return new BenchOptions(modelSize, custom, n, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory);
+        return new BenchOptions(modelSize, custom, n, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
     }
 
     public BenchOptions withFromDisk(Path dir) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, dir, decodeTokens, machineBytes, gemmSize, towerMemory);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, dir, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
     }
 
     public BenchOptions withWeightFormat(WeightFormat f) {
-        return new BenchOptions(modelSize, custom, layers, seed, f, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory);
+        return new BenchOptions(modelSize, custom, layers, seed, f, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
     }
 
     public BenchOptions withSeed(long s) {
-        return new BenchOptions(modelSize, custom, layers, s, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory);
+        return new BenchOptions(modelSize, custom, layers, s, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
     }
 
     public BenchOptions withDecodeTokens(int n) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, n, machineBytes, gemmSize, towerMemory);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, n, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
     }
 
     public BenchOptions withMachineProbe(long bytes, int gemm) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, bytes, gemm, towerMemory);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, bytes, gemm, towerMemory, device, devicePathOnCpu);
     }
 
     public BenchOptions withTowerMemory(TowerMemory t) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, t);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, t, device, devicePathOnCpu);
+    }
+
+    public BenchOptions withDevice(Device d) {
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, d,
+                devicePathOnCpu);
+    }
+
+    public BenchOptions withDevicePathOnCpu(boolean on) {
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory,
+                on ? Device.CPU : device, on);
     }
 
     public static BenchOptions custom(SyntheticModel m) {

@@ -64,6 +64,7 @@ public final class BenchReport {
         o.put("model_size", m.model().canvas());
         o.put("weight_format", format.name().toLowerCase(Locale.ROOT));
         o.put("tower_memory", m.towerMemory().toLowerCase(Locale.ROOT));
+        o.put("device", r.device());
         o.put("threads", MachineProbe.intraOpThreads());
         o.put("cores", Runtime.getRuntime().availableProcessors());
         o.put("layers", full);
@@ -195,6 +196,7 @@ public final class BenchReport {
         row("model", o.path("model").asText() + ", " + o.path("layers").asInt() + " layers" + (extrapolated() ? ", " + m.main().layers()
                 + " run" : ""), "");
         row("weights", o.path("weight_format").asText() + " in memory; " + o.path("weights").asText(), "");
+        row("device", o.path("device").asText(), "");
         row("threads / cores", o.path("threads").asInt() + " / " + o.path("cores").asInt(), "");
         row("load", ms(o.path("load_ms").asDouble()), extrapolated() ? "measured; ~" + ms(o.path("load_ms_extrapolated").asDouble())
                 + " for 32 layers" : "");

@@ -51,7 +51,7 @@ public final class BenchRunner {
                       int preencodedNewTokens, double typedTtftMs, int typedNewTokens, double followupTtftMs, int followupNewTokens,
                       int decodeTokensGenerated, double decodeTokensPerS, double decodeTokensPerSAttention, String finishReason,
                       double projectorMs, String towerMemory, long loadPeakRssBytes, long conversationPeakRssBytes,
-                      boolean conversationPeakOnly) {
+                      boolean conversationPeakOnly, String device) {
     }
 
     /** Everything measured, before extrapolation. */
@@ -132,14 +132,14 @@ public final class BenchRunner {
     static Run scenario(SyntheticSource source, int layers, BenchOptions o, Consumer<String> log) {
         int full = source.config().llm().numHiddenLayers();
         LoadOptions lo = LoadOptions.ofSource(source).withWeightFormat(o.weightFormat()).withTowerMemory(o.towerMemory())
-                .withLayerLimit(layers < full ? layers : 0);
+                .withLayerLimit(layers < full ? layers : 0).withDevice(o.device()).withDevicePathOnCpu(o.devicePathOnCpu());
         int n = o.decodeTokens();
         try (VisionChatSession session = VisionChatSession.local()) {
             MachineProbe.resetPeakRss(); // the load's peak without what an earlier run left at its peak
             long loadStart = System.nanoTime();
             ModelInfo info = session.loadModel(lo, ProgressListener.NONE).join();
             double loadMs = ms(loadStart);
-            log.accept(String.format("  loaded in %.1f s (%s LLM weights)", loadMs / 1000, info.weightFormat()));
+            log.accept(String.format("  loaded in %.1f s (%s LLM weights) on %s", loadMs / 1000, info.weightFormat(), info.device()));
             // the memory target is a conversation's peak: the load's own (widening, quantizing) is reported apart
             long loadPeak = MachineProbe.peakRssBytes();
             boolean peakReset = MachineProbe.resetPeakRss();
@@ -182,7 +182,7 @@ public final class BenchRunner {
                     follow.timings().timeToFirstTokenMs(), follow.computedPromptTokens(), first.generatedIds().length,
                     t.decodeTokensPerSecond(), attention.timings().decodeTokensPerSecond(), first.finishReason().name(),
                     encoded.projectorMs(), info.visionTower().contains("read for each new image") ? "STREAMED" : "RESIDENT",
-                    loadPeak, MachineProbe.peakRssBytes(), peakReset);
+                    loadPeak, MachineProbe.peakRssBytes(), peakReset, info.device());
         }
     }
 

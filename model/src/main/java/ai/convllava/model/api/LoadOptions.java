@@ -14,9 +14,12 @@ import java.nio.file.Path;
  * @param layerLimit     use only the first N decoder layers (benchmarks); 0 = all
  * @param towerMemory    whether the vision tower's weights stay in memory or are streamed per image
  * @param source         where config, weights and tokenizer come from instead of {@code modelDir}'s files, or null
+ * @param devicePathOnCpu run the code a GPU runs (libtorch ops only, the KV cache and the sampling on the device, float16
+ *                       unless {@code weightFormat} is F32) on the CPU device: for tests and the bench, which check the
+ *                       GPU's code on machines without one; the app never sets it
  */
 public record LoadOptions(Path modelDir, Path visionTower, Device device, WeightFormat weightFormat, int canvasOverride, int layerLimit,
-                          TowerMemory towerMemory, ModelSource source) {
+                          TowerMemory towerMemory, ModelSource source, boolean devicePathOnCpu) {
     public LoadOptions {
         if (towerMemory == null) {
             towerMemory = TowerMemory.AUTO;
@@ -30,38 +33,46 @@ public record LoadOptions(Path modelDir, Path visionTower, Device device, Weight
         if (canvasOverride < 0 || layerLimit < 0) {
             throw new IllegalArgumentException("canvas and layer limit must be >= 0 (got canvas " + canvasOverride + ", layers " + layerLimit + ")");
         }
+        if (devicePathOnCpu && device != Device.CPU) {
+            throw new IllegalArgumentException("the device path is forced onto the CPU device only (got device " + device + ")");
+        }
     }
 
     public static LoadOptions of(Path modelDir) {
-        return new LoadOptions(modelDir, null, Device.AUTO, null, 0, 0, TowerMemory.AUTO, null);
+        return new LoadOptions(modelDir, null, Device.AUTO, null, 0, 0, TowerMemory.AUTO, null, false);
     }
 
     /** A model from a {@link ModelSource} (the benchmark's synthetic weights), on the CPU. */
     public static LoadOptions ofSource(ModelSource source) {
-        return new LoadOptions(Path.of("synthetic"), null, Device.CPU, null, 0, 0, TowerMemory.AUTO, source);
+        return new LoadOptions(Path.of("synthetic"), null, Device.CPU, null, 0, 0, TowerMemory.AUTO, source, false);
     }
 
     public LoadOptions withVisionTower(Path tower) {
-        return new LoadOptions(modelDir, tower, device, weightFormat, canvasOverride, layerLimit, towerMemory, source);
+        return new LoadOptions(modelDir, tower, device, weightFormat, canvasOverride, layerLimit, towerMemory, source, devicePathOnCpu);
     }
 
     public LoadOptions withDevice(Device d) {
-        return new LoadOptions(modelDir, visionTower, d, weightFormat, canvasOverride, layerLimit, towerMemory, source);
+        return new LoadOptions(modelDir, visionTower, d, weightFormat, canvasOverride, layerLimit, towerMemory, source, devicePathOnCpu);
     }
 
     public LoadOptions withWeightFormat(WeightFormat f) {
-        return new LoadOptions(modelDir, visionTower, device, f, canvasOverride, layerLimit, towerMemory, source);
+        return new LoadOptions(modelDir, visionTower, device, f, canvasOverride, layerLimit, towerMemory, source, devicePathOnCpu);
     }
 
     public LoadOptions withCanvasOverride(int side) {
-        return new LoadOptions(modelDir, visionTower, device, weightFormat, side, layerLimit, towerMemory, source);
+        return new LoadOptions(modelDir, visionTower, device, weightFormat, side, layerLimit, towerMemory, source, devicePathOnCpu);
     }
 
     public LoadOptions withLayerLimit(int layers) {
-        return new LoadOptions(modelDir, visionTower, device, weightFormat, canvasOverride, layers, towerMemory, source);
+        return new LoadOptions(modelDir, visionTower, device, weightFormat, canvasOverride, layers, towerMemory, source, devicePathOnCpu);
+    }
+
+    /** The GPU's code on the CPU device (tests, the bench): see {@code devicePathOnCpu}. Sets the device to CPU. */
+    public LoadOptions withDevicePathOnCpu(boolean on) {
+        return new LoadOptions(modelDir, visionTower, on ? Device.CPU : device, weightFormat, canvasOverride, layerLimit, towerMemory, source, on);
     }
 
     public LoadOptions withTowerMemory(TowerMemory m) {
-        return new LoadOptions(modelDir, visionTower, device, weightFormat, canvasOverride, layerLimit, m, source);
+        return new LoadOptions(modelDir, visionTower, device, weightFormat, canvasOverride, layerLimit, m, source, devicePathOnCpu);
     }
 }

@@ -6,6 +6,7 @@ import ai.convllava.model.api.GenerationConfig;
 import ai.convllava.model.api.GenerationResult;
 import ai.convllava.model.api.Stage;
 import ai.convllava.model.api.Timings;
+import ai.convllava.model.generate.DeviceSampler;
 import ai.convllava.model.generate.Sampler;
 import ai.convllava.model.generate.TokenListener;
 import ai.convllava.model.nn.ImageAttentionProbe;
@@ -57,6 +58,7 @@ final class AnswerGenerator {
         Timings before = prior != null ? prior : Timings.NONE;
         long seed = cfg.seed() != null ? cfg.seed() : new Random().nextLong();
         Sampler sampler = Sampler.of(cfg, seed);
+        // the device path samples where the logits are and copies one id per step (DeviceSampler)
         StreamingDetokenizer detok = new StreamingDetokenizer(model.tokenizer());
         List<Conversation.Slot> want = model.embedder().slotsOf(inputIds, image);
         int imageStart = PromptEmbedder.imageStart(want);
@@ -73,6 +75,8 @@ final class AnswerGenerator {
         long decodeStart = 0;
         FinishReason reason;
         String error = null;
+        DeviceSampler onDevice = model.computePath().deviceOps() ? model.deviceSampler(cfg, seed, seen, seenCount) : null;
+        ai.djl.ndarray.NDArray deviceLogits = null;
         try {
             if (cancelled.getAsBoolean()) {
                 throw new CancellationException();
@@ -81,6 +85,7 @@ final class AnswerGenerator {
             long t0 = System.nanoTime();
             ConvLlava.Fed fed = model.feed(conv, want, image, record ? probe(imageStart, imageTokens) : null, cancelled);
             float[] logits = fed.logits();
+            deviceLogits = fed.deviceLogits();
             reused = fed.reused();
             if (fed.attention() != null) {
                 attention.add(fed.attention());
@@ -93,8 +98,16 @@ final class AnswerGenerator {
                     reason = FinishReason.CANCELLED;
                     break;
                 }
-                Sampler.penalize(logits, seen, seenCount, cfg.repetitionPenalty());
-                int next = sampler.sample(logits);
+                int next;
+                if (onDevice != null) {
+                    next = onDevice.next(deviceLogits);
+                    deviceLogits.close();
+                    deviceLogits = null;
+                    onDevice.seen(next);
+                } else {
+                    Sampler.penalize(logits, seen, seenCount, cfg.repetitionPenalty());
+                    next = sampler.sample(logits);
+                }
                 if (step == 0) {
                     ttft = (System.nanoTime() - requestStartNanos) / 1e6;
                     decodeStart = System.nanoTime();
@@ -113,6 +126,7 @@ final class AnswerGenerator {
                 }
                 ConvLlava.Fed step1 = model.decodeStep(conv, next, record ? probe(imageStart, imageTokens) : null, cancelled);
                 logits = step1.logits();
+                deviceLogits = step1.deviceLogits();
                 if (step1.attention() != null) {
                     attention.add(step1.attention());
                 }
@@ -126,6 +140,13 @@ final class AnswerGenerator {
             reason = FinishReason.ERROR;
             error = "inference failed in PyTorch: " + e.getMessage();
             conv.reset();
+        } finally {
+            if (deviceLogits != null) {
+                deviceLogits.close();
+            }
+            if (onDevice != null) {
+                onDevice.close();
+            }
         }
         String tail = detok.flush();
         if (!tail.isEmpty()) {

@@ -10,9 +10,12 @@ import ai.convllava.model.api.image.PreprocessedImage;
 import ai.convllava.model.config.LlavaConfig;
 import ai.convllava.model.config.ModelFolder;
 import ai.convllava.model.config.VisionTower;
+import ai.convllava.model.generate.DeviceSampler;
 import ai.convllava.model.generate.TokenListener;
 import ai.convllava.model.image.ImagePreprocessor;
+import ai.convllava.model.nn.ComputePath;
 import ai.convllava.model.nn.ConvNextEncoder;
+import ai.convllava.model.nn.DeviceMemory;
 import ai.convllava.model.nn.ImageAttentionProbe;
 import ai.convllava.model.nn.LlamaForCausalLM;
 import ai.convllava.model.nn.MlpProjector;
@@ -52,12 +55,14 @@ public final class ConvLlava implements AutoCloseable {
     private final PromptEmbedder embedder;
     private final WeightFormat weightFormat;
     private final String deviceName;
+    private final ComputePath computePath;
     private final Set<String> unusedKeys;
     /** Weight sources a streamed model reads from (tower blocks per image, embedding rows per token); closed with the model. */
     private final List<WeightSource> ownedSources = new ArrayList<>();
 
     ConvLlava(NDManager manager, ModelFolder folder, VisionTower tower, ConvNextEncoder encoder, MlpProjector projector,
-              LlamaForCausalLM llm, TextTokenizer tokenizer, WeightFormat weightFormat, String deviceName, Set<String> unusedKeys) {
+              LlamaForCausalLM llm, TextTokenizer tokenizer, WeightFormat weightFormat, String deviceName, ComputePath computePath,
+              Set<String> unusedKeys) {
         this.manager = manager;
         this.folder = folder;
         this.tower = tower;
@@ -67,6 +72,7 @@ public final class ConvLlava implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.weightFormat = weightFormat;
         this.deviceName = deviceName;
+        this.computePath = computePath;
         this.unusedKeys = Set.copyOf(unusedKeys);
         this.preprocessor = new ImagePreprocessor(tower.preprocessor().canvasSide(), tower.preprocessor().mean(),
                 tower.preprocessor().std(), tower.config().stride());
@@ -104,6 +110,16 @@ public final class ConvLlava implements AutoCloseable {
 
     public String deviceName() {
         return deviceName;
+    }
+
+    /** The CPU path or the device path (a GPU, or the CPU device forced onto the GPU's code), and its math type. */
+    public ComputePath computePath() {
+        return computePath;
+    }
+
+    /** The device the weights, features and caches live on. */
+    public ai.djl.Device device() {
+        return manager.getDevice();
     }
 
     public int numLayers() {
@@ -202,7 +218,36 @@ public final class ConvLlava implements AutoCloseable {
      * Next-token logits after one step, how many of the prompt's positions came from the cache, and
      * the step's attention over the image when a probe recorded it.
      */
-    record Fed(float[] logits, int reused, float[][] attention) {
+    record Fed(float[] logits, NDArray deviceLogits, int reused, float[][] attention) {
+        /** The logits on the host: the CPU path's, or the device path's copied (tests only). */
+        float[] hostLogits() {
+            if (logits != null) {
+                return logits;
+            }
+            try (NDArray d = deviceLogits) {
+                return d.toFloatArray();
+            }
+        }
+    }
+
+    /** The next-token logits after {@code embeds}: a Java array on the CPU path, left on the device on the device path. */
+    private Fed forward(NDArray embeds, Conversation conv, int reused, ImageAttentionProbe probe, BooleanSupplier cancelled) {
+        if (computePath.deviceOps()) {
+            NDArray logits = llm.forwardOnDevice(embeds, conv.cache, probe, cancelled);
+            try {
+                return new Fed(null, logits, reused, probe == null ? null : probe.values());
+            } catch (RuntimeException | Error e) {
+                logits.close();
+                throw e;
+            }
+        }
+        float[] logits = llm.forward(embeds, conv.cache, probe, cancelled);
+        return new Fed(logits, null, reused, probe == null ? null : probe.values());
+    }
+
+    /** A sampler that picks on the device, with {@code seen} (the prompt's ids) for the repetition penalty (device path). */
+    DeviceSampler deviceSampler(GenerationConfig cfg, long seed, int[] seen, int seenCount) {
+        return new DeviceSampler(cfg, seed, manager, config().llm().vocabSize(), seen, seenCount);
     }
 
     /** Reuses the longest cached prefix of {@code want}, prefills the rest (at least the last position) and returns its logits. */
@@ -214,9 +259,9 @@ public final class ConvLlava implements AutoCloseable {
         }
         try (NDScope scope = new NDScope()) {
             conv.truncate(common);
-            float[] logits = llm.forward(embedder.embed(want, common, image), conv.cache, probe, cancelled);
+            Fed fed = forward(embedder.embed(want, common, image), conv, common, probe, cancelled);
             conv.slots.addAll(want.subList(common, want.size()));
-            return new Fed(logits, common, probe == null ? null : probe.values());
+            return fed;
         } finally {
             if (probe != null) {
                 probe.release();
@@ -227,9 +272,9 @@ public final class ConvLlava implements AutoCloseable {
     /** Reads one generated token into the cache and returns the logits after it. */
     Fed decodeStep(Conversation conv, int token, ImageAttentionProbe probe, BooleanSupplier cancelled) {
         try (NDScope scope = new NDScope()) {
-            float[] logits = llm.forward(embedder.embedToken(token), conv.cache, probe, cancelled);
+            Fed fed = forward(embedder.embedToken(token), conv, 0, probe, cancelled);
             conv.slots.add(Conversation.Slot.token(token));
-            return new Fed(logits, 0, probe == null ? null : probe.values());
+            return fed;
         } finally {
             if (probe != null) {
                 probe.release();
@@ -255,7 +300,7 @@ public final class ConvLlava implements AutoCloseable {
 
     /** Prefills the prompt (reusing the cache) and returns the next-token logits after it. */
     public float[] prefillLogits(Conversation conv, int[] inputIds, ImageFeatures image) {
-        return feed(conv, embedder.slotsOf(inputIds, image), image, null, () -> false).logits();
+        return feed(conv, embedder.slotsOf(inputIds, image), image, null, () -> false).hostLogits();
     }
 
     /** NDArrays alive under this model's manager (weights, caches, features, leaks): for leak checks. */
@@ -265,7 +310,9 @@ public final class ConvLlava implements AutoCloseable {
 
     @Override
     public void close() {
+        ai.djl.Device device = manager.getDevice();
         manager.close();
+        DeviceMemory.releaseCached(device); // a GPU's memory back to the driver (the caching allocator keeps it otherwise)
         tokenizer.close();
         ownedSources.forEach(WeightSource::close);
     }

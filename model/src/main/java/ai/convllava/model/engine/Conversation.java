@@ -1,6 +1,7 @@
 package ai.convllava.model.engine;
 
 import ai.convllava.model.api.ConvLlavaException;
+import ai.convllava.model.nn.DeviceMemory;
 import ai.convllava.model.nn.KvCache;
 
 import java.util.ArrayList;
@@ -72,8 +73,11 @@ public final class Conversation implements AutoCloseable {
         truncate(0);
     }
 
+    /** Frees the cache; on a GPU its memory goes back to the driver, not only to PyTorch's cache ({@link DeviceMemory}). */
     @Override
     public void close() {
+        ai.djl.Device device = cache.device();
         cache.close();
+        DeviceMemory.releaseCached(device);
     }
 }

@@ -16,6 +16,7 @@ import ai.convllava.model.config.PreprocessorConfig;
 import ai.convllava.model.config.StandardModels;
 import ai.convllava.model.config.VisionTower;
 import ai.convllava.model.diagnostics.NativeHeap;
+import ai.convllava.model.nn.ComputePath;
 import ai.convllava.model.nn.ConvNextEncoder;
 import ai.convllava.model.nn.LlamaForCausalLM;
 import ai.convllava.model.nn.LoadListener;
@@ -133,21 +134,25 @@ public final class ModelLoader {
                         + " says vocab_size=" + cfg.llm().vocabSize() + ": tokenizer and weights do not belong together");
             }
             ai.djl.Device device = pickDevice(o.device(), cfg, tower, o);
-            boolean gpu = !device.equals(ai.djl.Device.cpu()); // CUDA or Apple's mps: libtorch's device code, float16
-            WeightFormat format = gpu ? WeightFormat.F16 : o.weightFormat() != null ? o.weightFormat() : autoFormat(folder, tower, main, o);
-            TowerMemory towerMemory = gpu ? TowerMemory.RESIDENT : checkMemory(cfg, tower, format, o);
+            boolean gpu = !device.equals(ai.djl.Device.cpu()); // CUDA or Apple's mps
+            // the device path: what a GPU runs, or the CPU device forced onto it (tests, the bench)
+            boolean devicePath = gpu || o.devicePathOnCpu();
+            WeightFormat format = devicePath ? deviceFormat(o.weightFormat())
+                    : o.weightFormat() != null ? o.weightFormat() : autoFormat(folder, tower, main, o);
+            ComputePath path = devicePath ? ComputePath.device(format == WeightFormat.F32 ? DataType.FLOAT32 : DataType.FLOAT16) : ComputePath.CPU;
+            TowerMemory towerMemory = devicePath ? TowerMemory.RESIDENT : checkMemory(cfg, tower, format, o);
             boolean streamTower = towerMemory == TowerMemory.STREAMED;
             manager = NDManager.newBaseManager(device);
 
             List<String> towerKeys = ConvNextEncoder.keys(tower.weightPrefix(), tower.config());
             // quantized formats are for the LLM's linear layers: the tower keeps float16 pointwise linears
             WeightFormat towerFormat = format.quantized() ? WeightFormat.F16 : format;
-            Weights tw = new Weights(towerWeights, manager, towerFormat, "vision tower", towerKeys, listener, cancelled);
+            Weights tw = new Weights(towerWeights, manager, towerFormat, "vision tower", towerKeys, listener, cancelled).withComputePath(path);
             ConvNextEncoder encoder = new ConvNextEncoder(tw, tower.weightPrefix(), tower.config(), streamTower);
 
             List<String> llmKeys = new ArrayList<>(MlpProjector.keys());
             llmKeys.addAll(LlamaForCausalLM.keys(cfg.llm(), o.layerLimit()));
-            Weights lw = new Weights(main, manager, format, "language model", llmKeys, listener, cancelled);
+            Weights lw = new Weights(main, manager, format, "language model", llmKeys, listener, cancelled).withComputePath(path);
             LlamaForCausalLM llm;
             MlpProjector projector;
             try (GgufFile quantized = format.quantized() && main instanceof ShardedCheckpoint sc
@@ -161,9 +166,10 @@ public final class ModelLoader {
                 }
                 projector = new MlpProjector(lw, tower.config().outputSize(), cfg.llm().hiddenSize());
                 // a streamed model also leaves the token embeddings in the checkpoint
-                // a float16 KV cache on the GPU, and with 8/4-bit weights, whose point is memory (half the cache's bytes; each
-                // decode step widens the positions it reads)
-                DataType cacheType = gpu || format.cpuKvCacheBytesPerValue() == 2 ? DataType.FLOAT16 : DataType.FLOAT32;
+                // the device path keeps the cache in its math type (attention multiplies in it); the CPU path a float16
+                // cache with 8/4-bit weights, whose point is memory (half the cache's bytes; each decode step widens
+                // the positions it reads)
+                DataType cacheType = devicePath ? path.mathType() : format.cpuKvCacheBytesPerValue() == 2 ? DataType.FLOAT16 : DataType.FLOAT32;
                 llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), cacheType, streamTower);
             }
 
@@ -176,10 +182,10 @@ public final class ModelLoader {
             if (o.layerLimit() == 0 && !unused.isEmpty()) {
                 LOG.warn("{} checkpoint tensors were not used: {}", unused.size(), unused.size() > 12 ? List.copyOf(unused).subList(0, 12) + " ..." : unused);
             }
-            String deviceName = gpu ? (device.isGpu() ? "GPU " : "Apple GPU ") + device : "CPU (" + Runtime.getRuntime().availableProcessors() + " cores, PyTorch "
-                    + Engine.getInstance().getVersion() + ")";
-            LOG.info("loaded {} on {}: LLM weights {}, {} layers", folder.dir(), deviceName, format, llm.model().numLayers());
-            ConvLlava model = new ConvLlava(manager, folder, tower, encoder, projector, llm, tokenizer, format, deviceName, unused);
+            String deviceName = gpu ? (device.isGpu() ? "GPU " : "Apple GPU ") + device : "CPU (" + Runtime.getRuntime().availableProcessors()
+                    + " cores, PyTorch " + Engine.getInstance().getVersion() + (devicePath ? ", " + path.describe() : "") + ")";
+            LOG.info("loaded {} on {}: LLM weights {}, {} layers, {}", folder.dir(), deviceName, format, llm.model().numLayers(), path.describe());
+            ConvLlava model = new ConvLlava(manager, folder, tower, encoder, projector, llm, tokenizer, format, deviceName, path, unused);
             // loading went through GBs of short-lived Java buffers (widening chunks, headers): one collection
             // now lets G1 give the heap back instead of keeping it committed, and a trim gives back what the load's
             // native transients left in the C heap (NativeHeap explains why the allocator keeps it otherwise)
@@ -192,6 +198,21 @@ public final class ModelLoader {
             }
             throw e;
         }
+    }
+
+    /**
+     * The weight format on the device path: float32 when asked for ({@code --weights f32}), float16 otherwise.
+     * The quantized formats are the CPU's Java kernels, so they load as float16 there. bfloat16 is not offered:
+     * DJL aborts the JVM on some calls with bfloat16 tensors ({@link Weights}).
+     */
+    static WeightFormat deviceFormat(WeightFormat asked) {
+        if (asked == WeightFormat.F32) {
+            return WeightFormat.F32;
+        }
+        if (asked != null && asked.quantized()) {
+            LOG.info("weights: {} is a CPU format; the device path holds the weights in float16", asked);
+        }
+        return WeightFormat.F16;
     }
 
     private static long llmParams(LlavaConfig cfg) {
@@ -366,8 +387,8 @@ public final class ModelLoader {
         }
         if (choice.kind() == DeviceChoice.Kind.CUDA && o.layerLimit() == 0 && !Boolean.getBoolean("convllava.skipMemoryCheck")) {
             int context = Math.min(ConvLlava.INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
-            long need = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), tower.preprocessor().canvasSide(), WeightFormat.F16,
-                    context, false).totalBytes();
+            long need = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), tower.preprocessor().canvasSide(),
+                    deviceFormat(o.weightFormat()), context, false).totalBytes();
             String problem = DeviceChoice.gpuMemoryProblem(need, NvidiaDriver.query());
             if (problem != null) {
                 if (d == Device.GPU) {

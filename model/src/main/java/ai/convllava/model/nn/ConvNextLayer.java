@@ -27,11 +27,13 @@ public final class ConvNextLayer {
     private final LinearLayer pwconv1;
     private final LinearLayer pwconv2;
     private final NDArray layerScale;
+    private final ComputePath path;
 
     public ConvNextLayer(Weights w, String prefix, int channels, boolean layerScale) {
         this.channels = channels;
-        this.dwWeight = w.f32(prefix + "dwconv.weight", channels, 1, 7, 7);
-        this.dwBias = w.f32(prefix + "dwconv.bias", channels);
+        this.path = w.computePath();
+        this.dwWeight = w.math(prefix + "dwconv.weight", channels, 1, 7, 7);
+        this.dwBias = w.math(prefix + "dwconv.bias", channels);
         this.layernorm = new ChannelsLastLayerNorm(w, prefix + "layernorm", channels);
         // in the load's linear format: float16 halves the tower's 2.7 GB at 1536 and is exact for the
         // published bf16 weights (same exponent range as used here, fewer mantissa bits than f16)
@@ -58,7 +60,7 @@ public final class ConvNextLayer {
         long bandRows = Math.max(1, Math.min(height, maxHiddenBytes / (width * 4L * channels * Float.BYTES)));
         try (NDScope scope = new NDScope()) {
             NDArray nchw = x.transpose(0, 3, 1, 2); // (1, H, W, C) -> (1, C, H, W) view
-            NDArray conv = Conv2d.conv2d(nchw, dwWeight, dwBias, ONE, PAD3, ONE, channels).singletonOrThrow()
+            NDArray conv = ComputePath.out(Conv2d.conv2d(path.in(nchw), dwWeight, dwBias, ONE, PAD3, ONE, channels).singletonOrThrow())
                     .transpose(0, 2, 3, 1); // (1, C, H, W) channels-last storage -> (1, H, W, C)
             NDArray out;
             if (bandRows >= height) {
@@ -66,8 +68,9 @@ public final class ConvNextLayer {
             } else {
                 // each band's result goes back into the conv output's own rows (read before written), so
                 // the block needs no third full-size map
-                LinearLayer p1 = pwconv1.float32(); // upcast once for all bands
-                LinearLayer p2 = pwconv2.float32();
+                // the CPU path upcasts once for all bands; the float16 device path multiplies in float16
+                LinearLayer p1 = path.half() ? pwconv1 : pwconv1.float32();
+                LinearLayer p2 = path.half() ? pwconv2 : pwconv2.float32();
                 try {
                     for (long h0 = 0; h0 < height; h0 += bandRows) {
                         long h1 = Math.min(height, h0 + bandRows);
@@ -90,7 +93,9 @@ public final class ConvNextLayer {
     /** (1, h, W, C) after the depthwise conv -> the block's residual branch (1, h, W, C). */
     private NDArray pointwise(NDArray conv, LinearLayer p1, LinearLayer p2) {
         NDArray y = layernorm.forward(conv);
-        y = p2.forward(Activation.gelu(p1.forward(y, true)), true); // exact: float32 math whatever the storage
+        // the CPU path: exact, float32 math whatever the storage; the float16 device path: float16 products
+        boolean exact = !path.half();
+        y = p2.forward(Activation.gelu(p1.forward(y, exact)), exact);
         return layerScale == null ? y : y.mul(layerScale);
     }
 }

@@ -31,6 +31,7 @@ public final class ConvNextStage {
     private final int width;
     private final int depth;
     private final boolean layerScale;
+    private final ComputePath path;
 
     /** Loads the downsampling layer and every block now. */
     public ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage) {
@@ -50,11 +51,12 @@ public final class ConvNextStage {
         this.depth = c.depth(stage);
         this.layerScale = c.layerScale();
         this.streamed = streamBlocks ? w : null;
+        this.path = w.computePath();
         if (stage > 0) {
             int in = c.hiddenSize(stage - 1);
             this.downNorm = new ChannelsLastLayerNorm(w, prefix + "downsampling_layer.0", in);
-            this.downWeight = w.f32(prefix + "downsampling_layer.1.weight", out, in, 2, 2);
-            this.downBias = w.f32(prefix + "downsampling_layer.1.bias", out);
+            this.downWeight = w.math(prefix + "downsampling_layer.1.weight", out, in, 2, 2);
+            this.downBias = w.math(prefix + "downsampling_layer.1.bias", out);
         } else {
             this.downNorm = null;
             this.downWeight = null;
@@ -86,7 +88,7 @@ public final class ConvNextStage {
             if (downNorm != null) {
                 try (NDScope scope = new NDScope()) {
                     NDArray n = downNorm.forward(x).transpose(0, 3, 1, 2); // (1, H, W, C) -> (1, C, H, W) view
-                    NDArray d = Conv2d.conv2d(n, downWeight, downBias, TWO).singletonOrThrow();
+                    NDArray d = ComputePath.out(Conv2d.conv2d(path.in(n), downWeight, downBias, TWO).singletonOrThrow());
                     h = d.transpose(0, 2, 3, 1); // (1, C, H/2, W/2) -> (1, H/2, W/2, C): channels-last storage, so contiguous
                     NDScope.unregister(h);
                 }

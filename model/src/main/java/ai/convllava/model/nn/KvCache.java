@@ -46,6 +46,16 @@ public final class KvCache implements AutoCloseable {
         return length;
     }
 
+    /** Where the cache lives: the model's device (a GPU's memory on the device path). */
+    public ai.djl.Device device() {
+        return manager.getDevice();
+    }
+
+    /** The type the keys and values are held in. */
+    public DataType type() {
+        return type;
+    }
+
     public int maxCapacity() {
         return maxCapacity;
     }

@@ -9,7 +9,7 @@ import ai.djl.ndarray.types.DataType;
  * The blocks (attention, MLP, lm_head, projector, the tower's pointwise convolutions) only call
  * {@link #forward}; which code multiplies is chosen once, when the layer is made ({@link #of},
  * {@link #load}), by the weight's format and device: {@link F32LinearLayer}, {@link HalfLinearLayer}
- * (float16 on the CPU), {@link HalfGpuLinearLayer} or {@link QuantLinearLayer} (Q8_0 and Q4_K on the
+ * (float16 on the CPU path), {@link HalfDeviceLinearLayer} (float16 on the device path) or {@link QuantLinearLayer} (Q8_0 and Q4_K on the
  * CPU). A new format is one more implementation and its tests. x and y are float32.
  */
 public interface LinearLayer {
@@ -45,11 +45,20 @@ public interface LinearLayer {
 
     /** The layer for a weight as it is held (float32, or float16 on the CPU or a GPU) and an optional bias. */
     static LinearLayer of(NDArray weight, NDArray bias) {
+        return of(weight, bias, weight.getDevice().isGpu());
+    }
+
+    /**
+     * The layer for a weight as it is held and an optional bias.
+     *
+     * @param deviceOps the device path's implementation (libtorch ops only) even on the CPU device
+     */
+    static LinearLayer of(NDArray weight, NDArray bias, boolean deviceOps) {
         if (weight.getDataType() == DataType.FLOAT32) {
             return new F32LinearLayer(weight, bias);
         }
         if (weight.getDataType() == DataType.FLOAT16) {
-            return weight.getDevice().isGpu() ? new HalfGpuLinearLayer(weight, bias) : new HalfLinearLayer(weight, bias);
+            return deviceOps ? new HalfDeviceLinearLayer(weight, bias) : new HalfLinearLayer(weight, bias);
         }
         throw new IllegalArgumentException("linear layer " + weight.getName() + ": no implementation for " + weight.getDataType()
                 + " weights on " + weight.getDevice());
@@ -63,12 +72,13 @@ public interface LinearLayer {
     /** {@code weightKey} ([out, in]) in the weights' linear format, and the bias {@code biasKey} (or none). */
     static LinearLayer load(Weights w, String weightKey, String biasKey, long out, long in) {
         NDArray bias = biasKey != null ? w.f32(biasKey, out) : null;
-        if (w.linearFormat().quantized() && !w.manager().getDevice().isGpu()
+        boolean deviceOps = w.computePath().deviceOps() || w.manager().getDevice().isGpu();
+        if (w.linearFormat().quantized() && !deviceOps
                 && in % QuantFormat.valueOf(w.linearFormat().name()).blockSize == 0) {
             return new QuantLinearLayer(w.quantized(weightKey, out, in), bias, w.manager(), weightKey);
         }
-        // float16 on the GPU, and for rows that are not whole blocks of the quantized format (small models)
-        return of(w.linear(weightKey, out, in), bias);
+        // float16 on the device path, and for rows that are not whole blocks of the quantized format (small models)
+        return of(w.linear(weightKey, out, in), bias, deviceOps);
     }
 
     /** Turns the Java float16 kernel on or off for every layer (A/B comparisons in one JVM); on by default. */

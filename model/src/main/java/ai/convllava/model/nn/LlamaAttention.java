@@ -21,9 +21,11 @@ public final class LlamaAttention {
     private final LinearLayer kProj;
     private final LinearLayer vProj;
     private final LinearLayer oProj;
+    private final ComputePath path;
 
     public LlamaAttention(Weights w, String prefix, LlamaConfig c, int layer) {
         this.layer = layer;
+        this.path = w.computePath();
         this.heads = c.numAttentionHeads();
         this.kvHeads = c.numKeyValueHeads();
         this.headDim = c.headDim();
@@ -57,9 +59,13 @@ public final class LlamaAttention {
         k = rope.apply(k, start);
         cache.write(layer, k.get(0), v.get(0), start);
         int s = start + (int) t;
-        NDArray keys = cache.keys(layer, s).toType(DataType.FLOAT32, false); // (KV, S, D); a no-op unless the cache is f16 (GPU)
-        NDArray values = cache.values(layer, s).toType(DataType.FLOAT32, false);
-        NDArray qg = q.reshape(kvHeads, rep * t, headDim); // (1, H, T, D) -> (KV, rep*T, D): heads of a group stacked on rows
+        // (KV, S, D). The CPU path widens a float16 cache (8/4-bit weights) to float32; the device path reads
+        // it in its math type and multiplies in it, as transformers does in float16 (widening the whole
+        // cache every step would cost a GPU more than the products)
+        DataType math = path.deviceOps() ? path.mathType() : DataType.FLOAT32;
+        NDArray keys = cache.keys(layer, s).toType(math, false);
+        NDArray values = cache.values(layer, s).toType(math, false);
+        NDArray qg = q.reshape(kvHeads, rep * t, headDim).toType(math, false); // (1, H, T, D) -> (KV, rep*T, D): heads of a group stacked on rows
         // scale and mask in place, and the scores freed once softmaxed: at T = 638 each (H, T, S) map is
         // 52 MB, and four of them lived until the layer's scope closed
         // One new position (decode): K q^T reads the cache's (S, D) rows the way a mat-vec reads an [out, in]
@@ -68,7 +74,8 @@ public final class LlamaAttention {
         NDArray raw = t == 1
                 ? keys.matMul(qg.transpose(0, 2, 1)).transpose(0, 2, 1) // (KV, S, D) x (KV, D, rep) = (KV, S, rep) -> (KV, rep, S)
                 : qg.matMul(keys.transpose(0, 2, 1)); // (KV, rep*T, S)
-        NDArray scores = raw.reshape(heads, t, s).muli(scale); // (KV, rep*T, S) -> (H, T, S)
+        // float32 from here to the softmax, as transformers' eager attention (softmax(..., dtype=float32))
+        NDArray scores = raw.reshape(heads, t, s).toType(DataType.FLOAT32, false).muli(scale); // (KV, rep*T, S) -> (H, T, S)
         if (mask != null) {
             scores.addi(mask);
         }
@@ -79,7 +86,7 @@ public final class LlamaAttention {
             NDArray last = probs.get(new NDIndex(":, {}, {}:{}", t - 1, probe.imageStart(), probe.imageStart() + probe.imageTokens())); // (H, N)
             probe.put(layer, last.mean(new int[] {0})); // (N), mean over heads
         }
-        NDArray ctx = probs.reshape(kvHeads, rep * t, s).matMul(values); // (KV, rep*T, D)
+        NDArray ctx = probs.reshape(kvHeads, rep * t, s).toType(math, false).matMul(values).toType(DataType.FLOAT32, false); // (KV, rep*T, D)
         ctx = ctx.reshape(heads, t, headDim).transpose(1, 0, 2).reshape(1, t, (long) heads * headDim); // (H, T, D) -> (T, H, D) -> (1, T, H*D)
         return oProj.forward(ctx);
     }

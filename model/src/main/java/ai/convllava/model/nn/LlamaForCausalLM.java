@@ -47,6 +47,20 @@ public final class LlamaForCausalLM {
                 config.maxPositionEmbeddings(), cacheType);
     }
 
+    /**
+     * Runs new positions (1, T, hidden) and returns the next-token logits (vocab) after the last one, float32,
+     * on the device and outside any scope: the caller closes them (the device path samples there).
+     */
+    public NDArray forwardOnDevice(NDArray embeds, KvCache cache, ImageAttentionProbe probe, BooleanSupplier cancelled) {
+        try (NDScope scope = new NDScope()) {
+            boolean prefill = embeds.getShape().get(1) > 1;
+            NDArray last = model.forward(embeds, cache, probe, cancelled);
+            NDArray logits = lmHead.forward(last, prefill).toType(DataType.FLOAT32, false).reshape(-1); // (1, vocab) -> (vocab)
+            NDScope.unregister(logits);
+            return logits;
+        }
+    }
+
     /** Runs new positions (1, T, hidden) and returns the next-token logits after the last one. */
     public float[] forward(NDArray embeds, KvCache cache, ImageAttentionProbe probe, BooleanSupplier cancelled) {
         try (NDScope scope = new NDScope()) {

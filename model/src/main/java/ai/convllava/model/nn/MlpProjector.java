@@ -13,9 +13,11 @@ public final class MlpProjector {
     private final LinearLayer fc2;
 
     public MlpProjector(Weights w, int visionSize, int hiddenSize) {
-        // float32 whatever the LLM's format: small (29 M parameters at 1536) and run on every visual token
-        this.fc1 = LinearLayer.of(w.f32(PREFIX + "0.weight", hiddenSize, visionSize), w.f32(PREFIX + "0.bias", hiddenSize));
-        this.fc2 = LinearLayer.of(w.f32(PREFIX + "2.weight", hiddenSize, hiddenSize), w.f32(PREFIX + "2.bias", hiddenSize));
+        // on the CPU path float32 whatever the LLM's format: small (29 M parameters at 1536) and run on every
+        // visual token; on the device path in its math type, as the tower and the LLM
+        boolean deviceOps = w.computePath().deviceOps();
+        this.fc1 = LinearLayer.of(w.math(PREFIX + "0.weight", hiddenSize, visionSize), w.f32(PREFIX + "0.bias", hiddenSize), deviceOps);
+        this.fc2 = LinearLayer.of(w.math(PREFIX + "2.weight", hiddenSize, hiddenSize), w.f32(PREFIX + "2.bias", hiddenSize), deviceOps);
     }
 
     public static List<String> keys() {

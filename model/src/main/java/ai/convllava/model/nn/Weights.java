@@ -49,6 +49,8 @@ public final class Weights {
     private ByteBuffer scratch;
     /** Quantized linear weights read from a file, or null (quantized at load). */
     private QuantizedWeights quantizedFile;
+    /** The CPU path or the device path ({@link #withComputePath}); views read their root's. */
+    private ComputePath computePath = ComputePath.CPU;
     /** Rows read for quantizing at load, reused from tensor to tensor. */
     private float[] quantScratch;
     private int tensorsDone;
@@ -189,6 +191,26 @@ public final class Weights {
             }
         }
         return new QuantizedMatrix(f, out, in, blocks);
+    }
+
+    /** These weights, for blocks that run {@code path} (the device path: libtorch ops only, in its math type). */
+    public Weights withComputePath(ComputePath path) {
+        this.computePath = path;
+        return this;
+    }
+
+    /** Which code the blocks built from these weights run. */
+    public ComputePath computePath() {
+        return root.computePath;
+    }
+
+    /**
+     * A tensor in the compute path's math type: convolution kernels and biases and the projector's weights,
+     * float32 on the CPU path and float16 on a float16 device path (a convolution needs input, kernel and bias
+     * of one type).
+     */
+    public NDArray math(String key, long... shape) {
+        return load(key, computePath().mathType(), shape);
     }
 
     /** These weights, with the linear layers' quantized blocks read from {@code file} (which the model owns) where it has them. */

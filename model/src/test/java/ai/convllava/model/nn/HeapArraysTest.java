@@ -11,6 +11,7 @@ import java.lang.management.ManagementFactory;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class HeapArraysTest {
     private static long directBytes() {
@@ -43,7 +44,10 @@ class HeapArraysTest {
             for (int i = 0; i < 300; i++) {
                 HeapArrays.toTensor(m, y, new Shape(17, 11008)).close();
             }
-            assertEquals(before, directBytes(), "DJL's create(float[]) would leave up to 300 x 750 KB here until a GC");
+            // at most what was there: a GC during the loop may free direct buffers that earlier tests left
+            long after = directBytes();
+            assertTrue(after <= before, "direct memory grew from " + before + " to " + after
+                    + " bytes: DJL's create(float[]) would leave up to 300 x 750 KB here until a GC");
         }
     }
 }
