@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-LOGS=${GPU_CHECK_LOGS:-target/gpu-check}
+LOGS=${GPU_CHECK_LOGS:-${TMPDIR:-/tmp}/convllava-gpu-check}  # not under target/: the build step cleans it
 mkdir -p "$LOGS"
 declare -a STEPS=()
 FAILED=0
@@ -42,10 +42,10 @@ record gpu PASS "$GPU_NAME"
 GPU_MIB=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1 | tr -dc 0-9)
 
 # 1. the CUDA build (the cuda profile: DJL and a CUDA libtorch)
-if mvn -B -Pcuda -DskipTests package >"$LOGS/build.log" 2>&1; then
-  record build PASS "mvn -B -Pcuda -DskipTests package"
+if mvn -B -Pcuda -DskipTests clean package >"$LOGS/build.log" 2>&1; then
+  record build PASS "mvn -B -Pcuda -DskipTests clean package"
 else
-  record build FAIL "mvn -B -Pcuda -DskipTests package (see $LOGS/build.log)"
+  record build FAIL "mvn -B -Pcuda -DskipTests clean package (see $LOGS/build.log)"
   summary
   exit 1
 fi
