@@ -111,12 +111,17 @@ public final class SettingsView {
         };
     }
 
+    /** On a Mac with Apple silicon "GPU" is PyTorch's mps device, not CUDA (the engine's DeviceChoice). */
+    static final boolean APPLE_SILICON = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("mac")
+            && List.of("aarch64", "arm64").contains(System.getProperty("os.arch", ""));
+    static final String GPU_LABEL = APPLE_SILICON ? "GPU (Apple, mps)" : "GPU (CUDA)";
+
     /** The device as the model bar names it: short, where {@link #label}'s longer names would widen the bar. */
     public static String shortLabel(Device d) {
         return d == null ? "" : switch (d) {
             case AUTO -> "Auto";
             case CPU -> "CPU";
-            case GPU -> "GPU (CUDA)";
+            case GPU -> GPU_LABEL;
         };
     }
 
@@ -126,9 +131,9 @@ public final class SettingsView {
         }
         if (value instanceof Device d) {
             return switch (d) {
-                case AUTO -> "Auto (a CUDA GPU when there is one)";
+                case AUTO -> APPLE_SILICON ? "Auto (the CPU here: the Apple GPU is GPU)" : "Auto (a CUDA GPU when there is one)";
                 case CPU -> "CPU";
-                case GPU -> "GPU (CUDA)";
+                case GPU -> GPU_LABEL;
             };
         }
         if (value instanceof TowerMemory t) {
