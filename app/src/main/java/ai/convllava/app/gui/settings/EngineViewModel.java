@@ -120,11 +120,16 @@ public final class EngineViewModel {
         }
     }
 
-    /** Takes a typed folder when it looks usable (the field keeps what is typed meanwhile); used from the next start. */
-    public void setFolder(String text) {
-        if (folderProblem(text) == null) {
+    /**
+     * Takes a typed folder when it looks usable (the field keeps what is typed meanwhile); used from the next
+     * start. Returns why it cannot be used, or null when it was taken: the folder is read once per keystroke.
+     */
+    public String setFolder(String text) {
+        String why = folderProblem(text);
+        if (why == null) {
             settings.libtorchFolderProperty().set(text == null ? "" : text.strip());
         }
+        return why;
     }
 
     public boolean canDownload() {

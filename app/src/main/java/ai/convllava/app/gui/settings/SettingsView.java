@@ -187,29 +187,50 @@ public final class SettingsView {
         return DEFAULTS.call(item);
     }
 
-    /** A number setting's field with, under it, why what was typed cannot be used. */
-    static final class NumberEditor implements PropertyEditor<Object> {
+    /** A setting's text field and, under it, why what was typed cannot be used (hidden while nothing is wrong). */
+    static final class CheckedField {
         private static final PseudoClass INVALID = PseudoClass.getPseudoClass("invalid");
-        private final Item<?> item;
-        private final TextField field = new TextField();
-        private final Label problem = new Label();
-        private final VBox box = new VBox(2, field, problem);
+        final TextField field = new TextField();
+        final Label problem = new Label();
 
-        NumberEditor(Item<?> item, AppSettings settings) {
-            this.item = item;
+        CheckedField(String name) {
             field.getStyleClass().add("setting-field");
-            field.setAccessibleText(item.getName());
+            field.setAccessibleText(name);
             problem.getStyleClass().add("field-problem");
             problem.setWrapText(true);
             problem.setMinHeight(Label.USE_PREF_SIZE);
-            problem.setAccessibleText(item.getName() + ": problem");
+            problem.setAccessibleText(name + ": problem");
             problem.visibleProperty().bind(problem.textProperty().isNotEmpty());
             problem.managedProperty().bind(problem.visibleProperty());
+        }
+
+        /** Shows {@code why} under the field and marks it invalid; null clears both. */
+        void show(String why) {
+            problem.setText(why == null ? "" : why);
+            field.pseudoClassStateChanged(INVALID, why != null);
+        }
+
+        boolean hasProblem() {
+            return !problem.getText().isEmpty();
+        }
+    }
+
+    /** A number setting's field with, under it, why what was typed cannot be used. */
+    static final class NumberEditor implements PropertyEditor<Object> {
+        private final Item<?> item;
+        private final CheckedField checked;
+        private final TextField field;
+        private final VBox box;
+
+        NumberEditor(Item<?> item, AppSettings settings) {
+            this.item = item;
+            checked = new CheckedField(item.getName());
+            field = checked.field;
+            box = new VBox(2, field, checked.problem);
             setValue(item.getValue());
             field.textProperty().addListener((o, was, text) -> {
                 String why = settings.problem((Property<?>) item.value, text);
-                problem.setText(why == null ? "" : why);
-                field.pseudoClassStateChanged(INVALID, why != null);
+                checked.show(why);
                 if (why == null) {
                     item.setValue(parse(text));
                 }
@@ -236,7 +257,7 @@ public final class SettingsView {
             if (!(v instanceof Number n)) {
                 return;
             }
-            if (problem.getText().isEmpty() && !field.getText().isBlank()) {
+            if (!checked.hasProblem() && !field.getText().isBlank()) {
                 try {
                     if (parse(field.getText()).doubleValue() == n.doubleValue()) {
                         return;
@@ -330,14 +351,13 @@ public final class SettingsView {
 
     /** The libtorch folder: typed or chosen, checked at each keystroke, the reason under the field. */
     static final class FolderEditor implements PropertyEditor<Object> {
-        private static final PseudoClass INVALID = PseudoClass.getPseudoClass("invalid");
-        private final TextField field = new TextField();
-        private final Label problem = new Label();
+        private final CheckedField checked;
+        private final TextField field;
         private final VBox box;
 
         FolderEditor(Item<?> item, EngineViewModel engine) {
-            field.getStyleClass().add("setting-field");
-            field.setAccessibleText(item.getName());
+            checked = new CheckedField(item.getName());
+            field = checked.field;
             field.setPromptText("empty: the bundled libtorch");
             field.setText(String.valueOf(item.getValue()));
             Button browse = new Button("Choose…");
@@ -349,21 +369,10 @@ public final class SettingsView {
                     field.setText(f.getAbsolutePath());
                 }
             });
-            problem.getStyleClass().add("field-problem");
-            problem.setWrapText(true);
-            problem.setMinHeight(Label.USE_PREF_SIZE);
-            problem.setAccessibleText(item.getName() + ": problem");
-            problem.visibleProperty().bind(problem.textProperty().isNotEmpty());
-            problem.managedProperty().bind(problem.visibleProperty());
             HBox row = new HBox(4, field, browse);
             HBox.setHgrow(field, Priority.ALWAYS);
-            box = new VBox(2, row, problem);
-            field.textProperty().addListener((o, was, text) -> {
-                String why = engine.folderProblem(text);
-                problem.setText(why == null ? "" : why);
-                field.pseudoClassStateChanged(INVALID, why != null);
-                engine.setFolder(text);
-            });
+            box = new VBox(2, row, checked.problem);
+            field.textProperty().addListener((o, was, text) -> checked.show(engine.setFolder(text)));
         }
 
         @Override
@@ -378,7 +387,7 @@ public final class SettingsView {
 
         @Override
         public void setValue(Object v) {
-            if (v != null && !v.toString().equals(field.getText()) && problem.getText().isEmpty()) {
+            if (v != null && !v.toString().equals(field.getText()) && !checked.hasProblem()) {
                 field.setText(v.toString());
             }
         }

@@ -93,9 +93,9 @@ class EngineViewModelTest {
         EngineViewModel vm = new EngineViewModel(settings, queued, direct, new FakeProbe());
         assertNull(vm.folderProblem("  "), "empty: the bundled libtorch");
         assertEquals("Settings: /opt/libtorch has no libtorch.so", vm.folderProblem("/opt/libtorch"));
-        vm.setFolder("/opt/libtorch");
+        assertEquals("Settings: /opt/libtorch has no libtorch.so", vm.setFolder("/opt/libtorch"), "the reason, for the field");
         assertEquals("", settings.libtorchFolderProperty().get(), "a folder with a problem is not saved");
-        vm.setFolder(" /opt/good ");
+        assertNull(vm.setFolder(" /opt/good "));
         assertEquals("/opt/good", settings.libtorchFolderProperty().get());
         vm.setFolder("");
         assertEquals("", settings.libtorchFolderProperty().get(), "emptied: back to the bundled one");
