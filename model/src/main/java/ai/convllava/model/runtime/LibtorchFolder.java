@@ -67,6 +67,15 @@ public record LibtorchFolder(Path libDir, String version, String flavor, String 
 
     /** Whether the NVIDIA driver's library is where the dynamic linker would find it, looked up without loading it. */
     static boolean driverLibraryPresent() {
+        return DriverLibrary.PRESENT; // looked up once: the driver does not come or go while the process runs
+    }
+
+    /** Holds the one lookup of the driver's library (on first use; it may start ldconfig). */
+    private static final class DriverLibrary {
+        static final boolean PRESENT = lookUp();
+    }
+
+    private static boolean lookUp() {
         if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("win")) {
             String root = System.getenv("SystemRoot");
             return Files.isRegularFile(Path.of(root == null ? "C:\\Windows" : root, "System32", "nvcuda.dll"));
@@ -113,6 +122,15 @@ public record LibtorchFolder(Path libDir, String version, String flavor, String 
     public record Expectation(String version, String jniVersion, String classifier, List<String> flavors) {
         /** Read from pytorch-jni's {@code jnilib/pytorch.properties} and its {@code jnilib/<classifier>/<flavour>/} entries. */
         public static Expectation ofThisBuild() {
+            return ThisBuild.EXPECTATION; // read once: the jars on the class path do not change
+        }
+
+        /** Holds this build's expectation, read from the jars on first use. */
+        private static final class ThisBuild {
+            static final Expectation EXPECTATION = read();
+        }
+
+        private static Expectation read() {
             String classifier = LibtorchFolder.classifier(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
             String jni = null;
             ClassLoader cl = LibtorchFolder.class.getClassLoader();

@@ -186,8 +186,8 @@ public final class LibtorchProbe {
     /** The line of a JVM crash log that says which library failed. */
     private static String firstProblemLine(Path hsErr) throws IOException {
         try (var s = Files.lines(hsErr, StandardCharsets.ISO_8859_1)) {
-            return s.filter(l -> l.startsWith("# Problematic frame:") || l.startsWith("# C  [") || l.startsWith("# J "))
-                    .map(l -> l.replaceFirst("^#\\s*", "")).skip(0).filter(l -> !l.startsWith("Problematic")).findFirst().orElse(null);
+            // the line under "# Problematic frame:" names the native library (C) or Java method (J) that crashed
+            return s.filter(l -> l.startsWith("# C  [") || l.startsWith("# J ")).map(l -> l.replaceFirst("^#\\s*", "")).findFirst().orElse(null);
         }
     }
 
