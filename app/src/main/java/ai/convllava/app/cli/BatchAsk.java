@@ -58,13 +58,15 @@ final class BatchAsk {
             throw new ConvLlavaException("--output " + job.output() + " already exists: add --resume to carry on with it, or choose another file");
         }
         Set<String> done = job.resume() && job.output() != null ? BatchOutput.done(job.output(), job.format()) : Set.of();
-        int total = job.inputs().size() * job.questions().size();
+        // each input's questions not answered yet, decided once
+        List<List<String>> pending = new ArrayList<>();
         int todo = 0;
         for (BatchInputs.Input in : job.inputs()) {
-            for (String q : job.questions()) {
-                todo += done.contains(BatchOutput.key(in.file().toString(), in.page(), q)) ? 0 : 1;
-            }
+            List<String> qs = job.questions().stream().filter(q -> !done.contains(BatchOutput.key(in.file().toString(), in.page(), q))).toList();
+            pending.add(qs);
+            todo += qs.size();
         }
+        int total = job.inputs().size() * job.questions().size();
         err.printf("%d images or pages x %d questions = %d answers%s%n", job.inputs().size(), job.questions().size(), total,
                 total == todo ? "" : ", " + (total - todo) + " already in " + job.output() + ", " + todo + " to go");
         err.flush();
@@ -98,17 +100,12 @@ final class BatchAsk {
         try (VisionChatSession session = VisionChatSession.local()) {
             session.loadModel(job.load(), ProgressListener.NONE).join();
             List<BatchInputs.Input> inputs = job.inputs();
-            CompletableFuture<DecodedImage> next = read(reader, inputs, 0, job, done);
+            CompletableFuture<DecodedImage> next = read(reader, inputs, 0, pending);
             for (int i = 0; i < inputs.size(); i++) {
                 BatchInputs.Input in = inputs.get(i);
                 CompletableFuture<DecodedImage> current = next;
-                next = read(reader, inputs, i + 1, job, done); // rendered while this one is answered
-                List<String> questions = new ArrayList<>();
-                for (String q : job.questions()) {
-                    if (!done.contains(BatchOutput.key(in.file().toString(), in.page(), q))) {
-                        questions.add(q);
-                    }
-                }
+                next = read(reader, inputs, i + 1, pending); // rendered while this one is answered
+                List<String> questions = pending.get(i);
                 if (questions.isEmpty()) {
                     continue;
                 }
@@ -161,15 +158,11 @@ final class BatchAsk {
     }
 
     /** Reads input {@code i} on the reader thread, or nothing when it is past the end or fully answered already. */
-    private static CompletableFuture<DecodedImage> read(ExecutorService reader, List<BatchInputs.Input> inputs, int i, Job job, Set<String> done) {
-        if (i >= inputs.size()) {
+    private static CompletableFuture<DecodedImage> read(ExecutorService reader, List<BatchInputs.Input> inputs, int i, List<List<String>> pending) {
+        if (i >= inputs.size() || pending.get(i).isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
         BatchInputs.Input in = inputs.get(i);
-        boolean needed = job.questions().stream().anyMatch(q -> !done.contains(BatchOutput.key(in.file().toString(), in.page(), q)));
-        if (!needed) {
-            return CompletableFuture.completedFuture(null);
-        }
         return CompletableFuture.supplyAsync(() -> ImageFiles.read(in.file(), Math.max(1, in.page())), reader);
     }
 
