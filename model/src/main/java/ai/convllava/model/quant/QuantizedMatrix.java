@@ -211,8 +211,7 @@ public final class QuantizedMatrix {
      */
     public void matmul(float[] x, int n, float[] y) {
         check(x, n, y);
-        RowPool.forRows(rows, CHUNK, (a, b) -> {
-            float[] w = new float[3 * cols];
+        RowPool.forRows(rows, CHUNK, () -> new float[3 * cols], (a, b, w) -> {
             for (int r = a; r < b; r += 3) {
                 int m = Math.min(3, b - r);
                 for (int j = 0; j < m; j++) {

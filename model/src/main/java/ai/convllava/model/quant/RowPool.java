@@ -24,19 +24,33 @@ final class RowPool {
         void run(int a, int b);
     }
 
+    /** Rows {@code [a, b)} of the work, with the state the running thread made for this call. */
+    interface RangeWith<S> {
+        void run(int a, int b, S state);
+    }
+
     private RowPool() {
     }
 
     static void forRows(int rows, int chunk, Range work) {
+        forRows(rows, chunk, () -> null, (a, b, none) -> work.run(a, b));
+    }
+
+    /**
+     * As {@link #forRows(int, int, Range)}, each thread making its {@code state} (a scratch buffer) once
+     * when it starts on this call's chunks, not once per chunk: a prompt's product has dozens of chunks.
+     */
+    static <S> void forRows(int rows, int chunk, java.util.function.Supplier<S> state, RangeWith<S> work) {
         int chunks = (rows + chunk - 1) / chunk;
         if (HELPERS == null || chunks < 2) {
-            work.run(0, rows);
+            work.run(0, rows, state.get());
             return;
         }
         AtomicInteger next = new AtomicInteger();
         Runnable worker = () -> {
+            S own = state.get();
             for (int c; (c = next.getAndIncrement()) < chunks; ) {
-                work.run(c * chunk, Math.min(rows, (c + 1) * chunk));
+                work.run(c * chunk, Math.min(rows, (c + 1) * chunk), own);
             }
         };
         int helpers = Math.min(THREADS - 1, chunks - 1);
