@@ -64,6 +64,11 @@ public final class BenchCommand implements Callable<Integer> {
             + " on the CPU, to check or measure it without a GPU")
     boolean devicePath;
 
+    @Option(names = "--context-tokens", defaultValue = "0", paramLabel = "N",
+            description = "KV-cache positions each conversation reserves up front, so the peak RSS includes them (issue 19's target: 2048);"
+                    + " default: the app's 1024, doubled as a conversation grows")
+    int contextTokens;
+
     @Option(names = "--decode-tokens", defaultValue = "64", paramLabel = "N", description = "tokens generated for the decode rate")
     int decodeTokens;
 
@@ -105,7 +110,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             BenchOptions o = BenchOptions.of(modelSize).withLayers(layers).withSeed(seed).withDecodeTokens(decodeTokens)
                     .withWeightFormat(WeightFormat.parse(weights)).withTowerMemory(TowerMemory.parse(tower)).withDevice(where)
-                    .withDevicePathOnCpu(devicePath);
+                    .withDevicePathOnCpu(devicePath).withContextTokens(contextTokens);
             if (layers < 0 || layers == 1) {
                 throw new IllegalArgumentException("--layers must be at least 2 (got " + layers + "); 0 runs all layers");
             }

@@ -21,12 +21,14 @@ import java.nio.file.Path;
  * @param device         where the model runs (AUTO: a GPU when PyTorch sees one)
  * @param devicePathOnCpu the GPU's code (libtorch ops only, sampling on the device) on the CPU device, to measure or check it
  *                       without a GPU
+ * @param contextTokens  KV-cache positions each conversation reserves up front (0: the session's default, doubled as needed)
  */
 public record BenchOptions(int modelSize, SyntheticModel custom, int layers, long seed, WeightFormat weightFormat, Path fromDisk,
-                           int decodeTokens, long machineBytes, int gemmSize, TowerMemory towerMemory, Device device, boolean devicePathOnCpu) {
+                           int decodeTokens, long machineBytes, int gemmSize, TowerMemory towerMemory, Device device, boolean devicePathOnCpu,
+                           int contextTokens) {
     public BenchOptions(int modelSize, SyntheticModel custom, int layers, long seed, WeightFormat weightFormat, Path fromDisk,
                         int decodeTokens, long machineBytes, int gemmSize) {
-        this(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, TowerMemory.AUTO, Device.CPU, false);
+        this(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, TowerMemory.AUTO, Device.CPU, false, 0);
     }
 
     public BenchOptions {
@@ -41,6 +43,9 @@ public record BenchOptions(int modelSize, SyntheticModel custom, int layers, lon
         }
         if (custom == null && modelSize != 768 && modelSize != 1024 && modelSize != 1536) {
             throw new IllegalArgumentException("--model-size must be 768, 1024 or 1536 (got " + modelSize + ")");
+        }
+        if (contextTokens < 0) {
+            throw new IllegalArgumentException("--context-tokens must be >= 0 (got " + contextTokens + ")");
         }
         if (decodeTokens < 2) {
             throw new IllegalArgumentException("decode tokens must be at least 2 (got " + decodeTokens + ")");
@@ -62,41 +67,46 @@ public record BenchOptions(int modelSize, SyntheticModel custom, int layers, lon
     }
 
     public BenchOptions withLayers(int n) {
-        return new BenchOptions(modelSize, custom, n, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
+        return new BenchOptions(modelSize, custom, n, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu, contextTokens);
     }
 
     public BenchOptions withFromDisk(Path dir) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, dir, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, dir, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu, contextTokens);
     }
 
     public BenchOptions withWeightFormat(WeightFormat f) {
-        return new BenchOptions(modelSize, custom, layers, seed, f, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
+        return new BenchOptions(modelSize, custom, layers, seed, f, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu, contextTokens);
     }
 
     public BenchOptions withSeed(long s) {
-        return new BenchOptions(modelSize, custom, layers, s, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
+        return new BenchOptions(modelSize, custom, layers, s, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu, contextTokens);
     }
 
     public BenchOptions withDecodeTokens(int n) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, n, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, n, machineBytes, gemmSize, towerMemory, device, devicePathOnCpu, contextTokens);
     }
 
     public BenchOptions withMachineProbe(long bytes, int gemm) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, bytes, gemm, towerMemory, device, devicePathOnCpu);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, bytes, gemm, towerMemory, device, devicePathOnCpu, contextTokens);
     }
 
     public BenchOptions withTowerMemory(TowerMemory t) {
-        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, t, device, devicePathOnCpu);
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, t, device, devicePathOnCpu, contextTokens);
     }
 
     public BenchOptions withDevice(Device d) {
         return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, d,
-                devicePathOnCpu);
+                devicePathOnCpu, contextTokens);
     }
 
     public BenchOptions withDevicePathOnCpu(boolean on) {
         return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory,
-                on ? Device.CPU : device, on);
+                on ? Device.CPU : device, on, contextTokens);
+    }
+
+    public BenchOptions withContextTokens(int tokens) {
+        return new BenchOptions(modelSize, custom, layers, seed, weightFormat, fromDisk, decodeTokens, machineBytes, gemmSize, towerMemory, device,
+                devicePathOnCpu, tokens);
     }
 
     public static BenchOptions custom(SyntheticModel m) {

@@ -7,6 +7,7 @@ import ai.convllava.model.diagnostics.MachineProbe;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
@@ -114,9 +115,9 @@ public final class BenchReport {
         o.put("decode_effective_gbs", tps * wbpt / 1e9);
         // a missing layer would hold its weights and its share of the conversation's KV cache
         var llmConfig = m.model().config().llm();
-        int capacity = BenchRunner.cacheCapacity(r.prefillTokens() + 2 * m.options().decodeTokens());
-        long kvPerLayerToken = 2L * llmConfig.numKeyValueHeads() * (llmConfig.hiddenSize() / llmConfig.numAttentionHeads())
-                * format.cpuKvCacheBytesPerValue();
+        int capacity = BenchRunner.cacheCapacity(r.prefillTokens() + 2 * m.options().decodeTokens(), m.options().contextTokens());
+        int headDim = llmConfig.hiddenSize() / llmConfig.numAttentionHeads();
+        long kvPerLayerToken = (long) (2L * llmConfig.numKeyValueHeads() * headDim * format.cpuKvCacheBytesPerValue(headDim));
         long kvPerLayer = kvPerLayerToken * capacity;
         long layerWeightBytes = (long) (m.model().llmLayerParams() * bytesPerWeight);
         long layerBytes = layerWeightBytes + kvPerLayer;
@@ -127,6 +128,17 @@ public final class BenchReport {
         // issue 19's target holds a 2048-token cache: the conversation's cache grown to it, every layer, computed from its bytes per token
         o.put("kv_cache_tokens", capacity);
         o.put("peak_rss_bytes_kv2048", peak + Math.max(0, 2048 - capacity) * kvPerLayerToken * full);
+        // which phase makes the peak, and how much of it is C (libtorch) or Java memory
+        ArrayNode phases = o.putArray("phase_peaks");
+        for (PhaseMemory.Peak p : r.phases()) {
+            ObjectNode pn = phases.addObject();
+            pn.put("phase", p.phase());
+            pn.put("peak_rss_bytes", extrapolated() ? Scaling.extrapolateBytes(p.peakRssBytes(), layerBytes, r.layers(), full) : p.peakRssBytes());
+            pn.put("peak_rss_bytes_measured", p.peakRssBytes());
+            pn.put("c_heap_bytes_measured", p.cHeapBytes());
+            pn.put("java_heap_committed_bytes_measured", p.javaCommittedBytes());
+            pn.put("java_heap_used_bytes_measured", p.javaUsedBytes());
+        }
         o.put("load_peak_rss_bytes", extrapolated() ? Scaling.extrapolateBytes(r.loadPeakRssBytes(), layerWeightBytes, r.layers(), full)
                 : r.loadPeakRssBytes());
         o.put("load_peak_rss_bytes_measured", r.loadPeakRssBytes());
@@ -229,6 +241,12 @@ public final class BenchReport {
                 o.path("tower_memory").asText()) : "VmHWM; tower " + o.path("tower_memory").asText()) + "; " + o.path("peak_rss_scope").asText());
         row("  with a 2048-token KV cache", String.format("%.2f GB", o.path("peak_rss_bytes_kv2048").asLong() / 1e9),
                 "the conversation's " + o.path("kv_cache_tokens").asInt() + "-token cache grown to 2048 (computed)");
+        for (JsonNode p : o.path("phase_peaks")) {
+            row("  " + p.path("phase").asText(), String.format("%.2f GB", p.path("peak_rss_bytes").asLong() / 1e9), String.format(
+                    "measured %.2f GB: C heap %.2f, Java heap %.2f committed (%.2f used)", p.path("peak_rss_bytes_measured").asLong() / 1e9,
+                    p.path("c_heap_bytes_measured").asLong() / 1e9, p.path("java_heap_committed_bytes_measured").asLong() / 1e9,
+                    p.path("java_heap_used_bytes_measured").asLong() / 1e9));
+        }
         row("  while loading", String.format("%.2f GB", o.path("load_peak_rss_bytes").asLong() / 1e9), extrapolated()
                 ? String.format("%.2f GB measured + missing layers' weights", o.path("load_peak_rss_bytes_measured").asLong() / 1e9) : "VmHWM");
         if (o.has("machine")) {

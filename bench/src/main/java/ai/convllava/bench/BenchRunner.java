@@ -51,7 +51,7 @@ public final class BenchRunner {
                       int preencodedNewTokens, double typedTtftMs, int typedNewTokens, double followupTtftMs, int followupNewTokens,
                       int decodeTokensGenerated, double decodeTokensPerS, double decodeTokensPerSAttention, String finishReason,
                       double projectorMs, String towerMemory, long loadPeakRssBytes, long conversationPeakRssBytes,
-                      boolean conversationPeakOnly, String device) {
+                      boolean conversationPeakOnly, String device, List<PhaseMemory.Peak> phases) {
     }
 
     /** Everything measured, before extrapolation. */
@@ -132,7 +132,8 @@ public final class BenchRunner {
     static Run scenario(SyntheticSource source, int layers, BenchOptions o, Consumer<String> log) {
         int full = source.config().llm().numHiddenLayers();
         LoadOptions lo = LoadOptions.ofSource(source).withWeightFormat(o.weightFormat()).withTowerMemory(o.towerMemory())
-                .withLayerLimit(layers < full ? layers : 0).withDevice(o.device()).withDevicePathOnCpu(o.devicePathOnCpu());
+                .withLayerLimit(layers < full ? layers : 0).withDevice(o.device()).withDevicePathOnCpu(o.devicePathOnCpu())
+                .withContextTokens(o.contextTokens());
         int n = o.decodeTokens();
         try (VisionChatSession session = VisionChatSession.local()) {
             MachineProbe.resetPeakRss(); // the load's peak without what an earlier run left at its peak
@@ -144,35 +145,39 @@ public final class BenchRunner {
             long loadPeak = MachineProbe.peakRssBytes();
             boolean peakReset = MachineProbe.resetPeakRss();
             ChatRequest question = ChatRequest.question(QUESTION, GenerationConfig.greedy(1));
+            PhaseMemory memory = new PhaseMemory();
 
-            ImageTask pre = session.setImage(syntheticImage(IMAGE_WIDTH, IMAGE_HEIGHT, o.seed()), CanvasMode.PAD);
-            PreEncoding encoded = encoded(pre);
+            PreEncoding encoded = memory.measure("pre-encode (vision encode, image prefix read)",
+                    () -> encoded(session.setImage(syntheticImage(IMAGE_WIDTH, IMAGE_HEIGHT, o.seed()), CanvasMode.PAD)));
             log.accept(String.format("  vision encode %.0f ms (projector %.0f ms); image prefix of %d tokens read in %.0f ms",
                     encoded.visionEncodeMs(), encoded.projectorMs(), encoded.prefixTokens(), encoded.prefillMs()));
-            GenerationResult preencoded = checked(session.ask(question, AnswerListener.NONE).join());
+            GenerationResult preencoded = memory.measure("question after pre-encoding", () -> checked(session.ask(question, AnswerListener.NONE).join()));
             log.accept(String.format("  pre-encoded: question of %d new tokens, first token at %.0f ms", preencoded.computedPromptTokens(),
                     preencoded.timings().timeToFirstTokenMs()));
-            GenerationResult attention = checked(session.ask(ChatRequest.question(QUESTION,
-                    GenerationConfig.greedy(n).withRecordAttention(true)), AnswerListener.NONE).join());
+            GenerationResult attention = memory.measure("decode with attention recorded", () -> checked(session.ask(ChatRequest.question(QUESTION,
+                    GenerationConfig.greedy(n).withRecordAttention(true)), AnswerListener.NONE).join()));
             log.accept(String.format("  decode with attention recorded: %.2f tokens/s", attention.timings().decodeTokensPerSecond()));
 
             session.newConversation();
-            encoded(session.setImage(syntheticImage(IMAGE_WIDTH, IMAGE_HEIGHT, o.seed()), CanvasMode.PAD)); // features kept, prefix read again
-            DraftResult draft = session.readDraft(ChatRequest.draft(List.of(Turn.pending(QUESTION)), null)).join();
-            GenerationResult typed = checked(session.ask(question, AnswerListener.NONE).join());
+            DraftResult draft = memory.measure("draft read while typed", () -> {
+                encoded(session.setImage(syntheticImage(IMAGE_WIDTH, IMAGE_HEIGHT, o.seed()), CanvasMode.PAD)); // features kept, prefix read again
+                return session.readDraft(ChatRequest.draft(List.of(Turn.pending(QUESTION)), null)).join();
+            });
+            GenerationResult typed = memory.measure("question after the draft", () -> checked(session.ask(question, AnswerListener.NONE).join()));
             log.accept(String.format("  read while typed (%d tokens ahead): %d new tokens, first token at %.0f ms", draft.computedTokens(),
                     typed.computedPromptTokens(), typed.timings().timeToFirstTokenMs()));
 
             session.newConversation();
-            ImageTask coldImage = session.setImage(syntheticImage(IMAGE_WIDTH, IMAGE_HEIGHT, o.seed() + 1), CanvasMode.PAD, false);
-            coldImage.join();
-            GenerationResult first = checked(session.ask(ChatRequest.question(QUESTION, GenerationConfig.greedy(n)), AnswerListener.NONE).join());
+            GenerationResult first = memory.measure("cold question (vision encode, whole prompt, decode)", () -> {
+                session.setImage(syntheticImage(IMAGE_WIDTH, IMAGE_HEIGHT, o.seed() + 1), CanvasMode.PAD, false).join();
+                return checked(session.ask(ChatRequest.question(QUESTION, GenerationConfig.greedy(n)), AnswerListener.NONE).join());
+            });
             Timings t = first.timings();
             double coldTtft = t.preprocessMs() + t.timeToFirstTokenMs(); // from the image given to its first answer token
             log.accept(String.format("  cold question: vision %.0f ms, prefill %d tokens %.0f ms, first token at %.0f ms, %d tokens at %.2f tokens/s",
                     t.visionEncodeMs(), first.promptTokens(), t.prefillMs(), coldTtft, first.generatedIds().length, t.decodeTokensPerSecond()));
-            GenerationResult follow = checked(session.ask(new ChatRequest(List.of(new Turn(QUESTION, first.text()),
-                    Turn.pending(FOLLOW_UP)), null, GenerationConfig.greedy(1)), AnswerListener.NONE).join());
+            GenerationResult follow = memory.measure("follow-up", () -> checked(session.ask(new ChatRequest(List.of(new Turn(QUESTION, first.text()),
+                    Turn.pending(FOLLOW_UP)), null, GenerationConfig.greedy(1)), AnswerListener.NONE).join()));
             log.accept(String.format("  follow-up: %d new tokens, first token at %.0f ms", follow.computedPromptTokens(),
                     follow.timings().timeToFirstTokenMs()));
 
@@ -182,16 +187,16 @@ public final class BenchRunner {
                     follow.timings().timeToFirstTokenMs(), follow.computedPromptTokens(), first.generatedIds().length,
                     t.decodeTokensPerSecond(), attention.timings().decodeTokensPerSecond(), first.finishReason().name(),
                     encoded.projectorMs(), info.visionTower().contains("read for each new image") ? "STREAMED" : "RESIDENT",
-                    loadPeak, MachineProbe.peakRssBytes(), peakReset, info.device());
+                    loadPeak, peakReset ? memory.conversationPeak() : MachineProbe.peakRssBytes(), peakReset, info.device(), memory.peaks());
         }
     }
 
     /**
-     * KV-cache positions the session's conversation holds after {@code positions}: it starts with
-     * {@link VisionChatSession#INITIAL_CACHE_TOKENS} and doubles (BenchReport extrapolates memory from it).
+     * KV-cache positions the session's conversation holds after {@code positions}: it starts with the
+     * {@code reserved} positions, or {@link VisionChatSession#INITIAL_CACHE_TOKENS}, and doubles (BenchReport extrapolates memory from it).
      */
-    static int cacheCapacity(int positions) {
-        int c = VisionChatSession.INITIAL_CACHE_TOKENS;
+    static int cacheCapacity(int positions, int reserved) {
+        int c = reserved > 0 ? reserved : VisionChatSession.INITIAL_CACHE_TOKENS;
         while (c < positions) {
             c *= 2;
         }

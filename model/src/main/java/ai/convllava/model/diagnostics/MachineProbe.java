@@ -22,6 +22,8 @@ import java.util.List;
  * resident set from {@code /proc/self/status}.
  */
 public final class MachineProbe {
+    private static final java.util.regex.Pattern MAPPING = java.util.regex.Pattern.compile("[0-9a-f]+-[0-9a-f]+ ");
+
     private MachineProbe() {
     }
 
@@ -137,6 +139,27 @@ public final class MachineProbe {
         } catch (IOException | RuntimeException e) {
             return false;
         }
+    }
+
+    /**
+     * Resident bytes of glibc's main heap (the {@code [heap]} mapping in /proc/self/smaps), or -1. Under the
+     * engine's malloc tunables (one arena, no mmap for big blocks) every libtorch tensor and every direct
+     * buffer lives there, so it is the C side of the process's memory.
+     */
+    public static long cHeapRssBytes() {
+        try (var lines = Files.lines(Path.of("/proc/self/smaps"))) {
+            boolean inHeap = false;
+            for (String line : (Iterable<String>) lines::iterator) {
+                if (MAPPING.matcher(line).lookingAt()) { // "55d0c3a00000-55d0c3a21000 rw-p ... [heap]": a mapping starts
+                    inHeap = line.endsWith("[heap]");
+                } else if (inHeap && line.startsWith("Rss:")) {
+                    return Long.parseLong(line.substring(4).trim().split("\\s+")[0]) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return -1;
     }
 
     /** Current resident set (VmRSS) in bytes, or -1. */

@@ -166,10 +166,9 @@ public final class ModelLoader {
                 }
                 projector = new MlpProjector(lw, tower.config().outputSize(), cfg.llm().hiddenSize());
                 // a streamed model also leaves the token embeddings in the checkpoint
-                // the device path keeps the cache in its math type (attention multiplies in it); the CPU path a float16
-                // cache with 8/4-bit weights, whose point is memory (half the cache's bytes; each decode step widens
-                // the positions it reads)
-                DataType cacheType = devicePath ? path.mathType() : format.cpuKvCacheBytesPerValue() == 2 ? DataType.FLOAT16 : DataType.FLOAT32;
+                // the device path keeps the cache in its math type (attention multiplies in it); the CPU path an 8-bit
+                // cache with 8/4-bit weights, whose point is memory (KvCache; each decode step widens the positions it reads)
+                DataType cacheType = devicePath ? path.mathType() : format.cpuKvCacheInt8() ? DataType.INT8 : DataType.FLOAT32;
                 llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), cacheType, streamTower);
             }
 
@@ -285,7 +284,7 @@ public final class ModelLoader {
             if (f == WeightFormat.F32 && !small) {
                 continue;
             }
-            Need n = need(cfg, towerConfig, canvasSide, towerMemory, f, available, maxHeap);
+            Need n = need(cfg, towerConfig, canvasSide, towerMemory, f, ConvLlava.INITIAL_CONTEXT, available, maxHeap);
             options.add(new MemoryPlan.Option(f, n.ram().neededBytes(), n.towerMemory(), n.fits(),
                     !n.ram().fits() ? n.ram().message() : !n.heap().fits() ? n.heap().message() : null, made.get(f)));
         }
@@ -321,8 +320,8 @@ public final class ModelLoader {
      * the model needs, which a refusal should name).
      */
     private static Need need(LlavaConfig cfg, ConvNextConfig towerConfig, int canvasSide, TowerMemory towerMemory, WeightFormat format,
-                             long available, long maxHeap) {
-        int context = Math.min(ConvLlava.INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
+                             int contextTokens, long available, long maxHeap) {
+        int context = Math.min(contextTokens, cfg.llm().maxPositionEmbeddings());
         TowerMemory tm = towerMemory == TowerMemory.AUTO ? TowerMemory.RESIDENT : towerMemory;
         MemoryEstimate chosen = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), towerConfig, canvasSide, format, context, tm == TowerMemory.STREAMED);
         MemoryEstimate.Check ram = chosen.check(available);
@@ -348,7 +347,8 @@ public final class ModelLoader {
         if (o.layerLimit() != 0 || Boolean.getBoolean("convllava.skipMemoryCheck")) {
             return o.towerMemory();
         }
-        Need n = need(cfg, tower.config(), tower.preprocessor().canvasSide(), o.towerMemory(), format, MemoryEstimate.availableBytes(),
+        Need n = need(cfg, tower.config(), tower.preprocessor().canvasSide(), o.towerMemory(), format,
+                o.initialContext(cfg.llm().maxPositionEmbeddings()), MemoryEstimate.availableBytes(),
                 Runtime.getRuntime().maxMemory());
         if (n.ram().fits() && o.towerMemory() == TowerMemory.AUTO && n.towerMemory() == TowerMemory.STREAMED) {
             LOG.info("memory: the whole model does not fit; the vision tower and the token embeddings will be streamed");
@@ -386,7 +386,7 @@ public final class ModelLoader {
             throw new ConvLlavaException("a GPU was requested but it cannot be used: " + choice.reason() + "; choose CPU or Auto");
         }
         if (choice.kind() == DeviceChoice.Kind.CUDA && o.layerLimit() == 0 && !Boolean.getBoolean("convllava.skipMemoryCheck")) {
-            int context = Math.min(ConvLlava.INITIAL_CONTEXT, cfg.llm().maxPositionEmbeddings());
+            int context = o.initialContext(cfg.llm().maxPositionEmbeddings());
             long need = MemoryEstimate.of(cfg.llm(), cfg.mmHiddenSize(), tower.config(), tower.preprocessor().canvasSide(),
                     deviceFormat(o.weightFormat()), context, false).totalBytes();
             String problem = DeviceChoice.gpuMemoryProblem(need, NvidiaDriver.query());

@@ -12,6 +12,10 @@ import ai.djl.ndarray.types.Shape;
  * {@code set(slice)} (much faster per step than concatenating, docs/bench/README.md). Grows by doubling, up to
  * max_position_embeddings, when a conversation outgrows it. Owns its own NDManager: a conversation
  * holds one cache; closing it frees the memory.
+ *
+ * <p>With type {@link DataType#INT8} (beside 8-bit and 4-bit weights) each position's key and value of
+ * each head are held as 8-bit integers with one float32 scale (absmax / 127: ggml's Q8_0 scheme over a
+ * head's values instead of 32): about half of float16's memory; they are widened to float32 when read.
  */
 public final class KvCache implements AutoCloseable {
     private final NDManager manager;
@@ -22,6 +26,9 @@ public final class KvCache implements AutoCloseable {
     private final DataType type;
     private final NDArray[] keys;
     private final NDArray[] values;
+    /** INT8 only: (KV heads, capacity, 1) float32 scales of the keys and values, else null. */
+    private final NDArray[] keyScales;
+    private final NDArray[] valueScales;
     private int capacity;
     private int length;
 
@@ -34,11 +41,24 @@ public final class KvCache implements AutoCloseable {
         this.type = type;
         this.keys = new NDArray[layers];
         this.values = new NDArray[layers];
+        boolean int8 = type == DataType.INT8;
+        this.keyScales = int8 ? new NDArray[layers] : null;
+        this.valueScales = int8 ? new NDArray[layers] : null;
         this.capacity = Math.min(Math.max(16, initialCapacity), maxCapacity);
         for (int l = 0; l < layers; l++) {
-            keys[l] = buffer(capacity);
-            values[l] = buffer(capacity);
+            keys[l] = buffer(capacity, headDim, type);
+            values[l] = buffer(capacity, headDim, type);
+            if (int8) {
+                keyScales[l] = buffer(capacity, 1, DataType.FLOAT32);
+                valueScales[l] = buffer(capacity, 1, DataType.FLOAT32);
+            }
         }
+    }
+
+    /** Bytes one position takes in one layer (keys and values, scales included) when held as {@code type}. */
+    public static long bytesPerPositionAndLayer(int kvHeads, int headDim, DataType type) {
+        long values = 2L * kvHeads * headDim;
+        return type == DataType.INT8 ? values + 2L * kvHeads * Float.BYTES : values * type.getNumOfBytes();
     }
 
     /** Tokens held (the next write position). */
@@ -84,6 +104,10 @@ public final class KvCache implements AutoCloseable {
         for (int l = 0; l < layers; l++) {
             keys[l] = grow(keys[l], next);
             values[l] = grow(values[l], next);
+            if (keyScales != null) {
+                keyScales[l] = grow(keyScales[l], next);
+                valueScales[l] = grow(valueScales[l], next);
+            }
         }
         capacity = next;
     }
@@ -92,14 +116,14 @@ public final class KvCache implements AutoCloseable {
      * A cache buffer that outlives any NDScope open at the time (the cache may grow in the middle
      * of a prefill, inside a layer's scope); the cache's own manager frees it.
      */
-    private NDArray buffer(int positions) {
-        NDArray b = manager.zeros(new Shape(kvHeads, positions, headDim), type);
+    private NDArray buffer(int positions, long width, DataType t) {
+        NDArray b = manager.zeros(new Shape(kvHeads, positions, width), t);
         NDScope.unregister(b);
         return b;
     }
 
     private NDArray grow(NDArray old, int next) {
-        NDArray bigger = buffer(next);
+        NDArray bigger = buffer(next, old.getShape().get(2), old.getDataType());
         if (length > 0) {
             bigger.set(new NDIndex(":, :{}, :", length), old.get(new NDIndex(":, :{}, :", length)));
         }
@@ -110,16 +134,41 @@ public final class KvCache implements AutoCloseable {
     /** Writes k, v (KV heads, T, D) at [start, start + T) of layer {@code l}. */
     void write(int l, NDArray k, NDArray v, int start) {
         long t = k.getShape().get(1);
-        keys[l].set(new NDIndex(":, {}:{}, :", start, start + t), k.toType(type, false));
-        values[l].set(new NDIndex(":, {}:{}, :", start, start + t), v.toType(type, false));
+        NDIndex at = new NDIndex(":, {}:{}, :", start, start + t);
+        if (keyScales == null) {
+            keys[l].set(at, k.toType(type, false));
+            values[l].set(at, v.toType(type, false));
+        } else {
+            quantize(k, keys[l], keyScales[l], at);
+            quantize(v, values[l], valueScales[l], at);
+        }
+    }
+
+    /** x (KV, T, D) as int8 q and float32 scale s per (head, position): s = max|x| / 127, q = round(x / s). */
+    private static void quantize(NDArray x, NDArray q, NDArray scales, NDIndex at) {
+        try (NDScope scope = new NDScope()) {
+            NDArray f = x.toType(DataType.FLOAT32, false);
+            NDArray s = f.abs().max(new int[] {2}, true).divi(127f); // (KV, T, 1)
+            // an all-zero row has scale 0: its quotients are 0 / tiny = 0, not NaN
+            NDArray q8 = f.div(s.maximum(Float.MIN_NORMAL)).round().toType(DataType.INT8, false);
+            q.set(at, q8);
+            scales.set(at, s);
+        }
     }
 
     NDArray keys(int l, int len) {
-        return keys[l].get(new NDIndex(":, :{}, :", len));
+        return read(keys[l], keyScales == null ? null : keyScales[l], len);
     }
 
     NDArray values(int l, int len) {
-        return values[l].get(new NDIndex(":, :{}, :", len));
+        return read(values[l], valueScales == null ? null : valueScales[l], len);
+    }
+
+    /** The first {@code len} positions; an int8 cache widened to float32 times its scales. */
+    private static NDArray read(NDArray held, NDArray scales, int len) {
+        NDIndex first = new NDIndex(":, :{}, :", len);
+        NDArray x = held.get(first);
+        return scales == null ? x : x.toType(DataType.FLOAT32, false).muli(scales.get(first)); // (KV, len, D) * (KV, len, 1)
     }
 
     /** Called after all layers wrote T new positions. */

@@ -59,7 +59,7 @@ public final class LlamaAttention {
         k = rope.apply(k, start);
         cache.write(layer, k.get(0), v.get(0), start);
         int s = start + (int) t;
-        // (KV, S, D). The CPU path widens a float16 cache (8/4-bit weights) to float32; the device path reads
+        // (KV, S, D). The CPU path reads an 8-bit cache (8/4-bit weights) widened to float32 (KvCache); the device path reads
         // it in its math type and multiplies in it, as transformers does in float16 (widening the whole
         // cache every step would cost a GPU more than the products)
         DataType math = path.deviceOps() ? path.mathType() : DataType.FLOAT32;

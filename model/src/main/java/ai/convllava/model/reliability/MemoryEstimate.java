@@ -115,7 +115,7 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         }
 
         towerBytes += biggestBlock;
-        long kvBytes = layers * 2 * kvDim * (long) contextTokens * format.cpuKvCacheBytesPerValue();
+        long kvBytes = (long) (layers * 2 * kvDim * (long) contextTokens * format.cpuKvCacheBytesPerValue(llm.headDim()));
 
         long imageTokens = (long) (canvasSide / tower.stride()) * (canvasSide / tower.stride());
         long t = imageTokens + PROMPT_TEXT_TOKENS;

@@ -107,7 +107,7 @@ public final class LocalVisionChatSession implements VisionChatSession {
                 model = ModelLoader.load(options, (stage, done, total, bytes, bytesTotal) ->
                         progress.progress("Loading " + stage + " (" + done + " / " + total + " tensors)",
                                 bytesTotal > 0 ? (double) bytes / bytesTotal : -1), h.cancelCheck());
-                conversation = model.newConversation(ConvLlava.INITIAL_CONTEXT);
+                conversation = model.newConversation(options.initialContext(model.config().llm().maxPositionEmbeddings()));
                 ImagePreprocessor pre = model.preprocessor();
                 preprocessor = pre;
                 modelInfo = new ModelInfo(model.folder().dir(), model.folder().dir().getFileName().toString(), pre.canvasSide(),

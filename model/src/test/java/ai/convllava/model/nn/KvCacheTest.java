@@ -1,0 +1,117 @@
+package ai.convllava.model.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The 8-bit KV cache (beside quantized weights): what it reads back, against hand-worked rows and the float32 it replaced. */
+class KvCacheTest {
+    private static final int HEADS = 2;
+    private static final int D = 128;
+
+    private static float[] gaussian(int n, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        return x;
+    }
+
+    /** Writes (HEADS, t, D) keys and values {@code x} at position 0 and reads both back as float32. */
+    private static float[][] roundTrip(NDManager m, DataType type, float[] x, int t, int capacity) {
+        try (KvCache c = new KvCache(m, 1, HEADS, D, capacity, 4096, type)) {
+            NDArray a = m.create(x, new Shape(HEADS, t, D));
+            c.reserve(t);
+            c.write(0, a, a.neg(), 0);
+            c.advance(t);
+            return new float[][] {c.keys(0, t).toType(DataType.FLOAT32, false).toFloatArray(),
+                    c.values(0, t).toType(DataType.FLOAT32, false).toFloatArray()};
+        }
+    }
+
+    @Test
+    void int8KeysAndValuesReadBackWithinHalfAStepOfTheirRowsScale() {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            int t = 7;
+            float[] x = gaussian(HEADS * t * D, 1);
+            float[][] back = roundTrip(m, DataType.INT8, x, t, 16);
+            double err = 0;
+            double norm = 0;
+            for (int row = 0; row < HEADS * t; row++) {
+                float max = 0;
+                for (int i = 0; i < D; i++) {
+                    max = Math.max(max, Math.abs(x[row * D + i]));
+                }
+                float step = max / 127;
+                for (int i = 0; i < D; i++) {
+                    int k = row * D + i;
+                    assertTrue(Math.abs(back[0][k] - x[k]) <= step / 2 * 1.0001f, "key " + k + ": " + back[0][k] + " for " + x[k]);
+                    assertEquals(-back[0][k], back[1][k], 0f, "values are quantized alike");
+                    err += (back[0][k] - x[k]) * (double) (back[0][k] - x[k]);
+                    norm += x[k] * (double) x[k];
+                }
+            }
+            double rel = Math.sqrt(err / norm);
+            System.out.printf("int8 KV cache, N(0,1) rows of 128: relative RMS error %.3f%%%n", 100 * rel);
+            assertTrue(rel > 0.001 && rel < 0.01, "relative RMS error " + rel);
+        }
+    }
+
+    @Test
+    void handWorkedRows() {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            float[] x = new float[HEADS * D];
+            // head 0: all zero (and a negative zero): reads back as zeros, not NaN
+            x[3] = -0f;
+            // head 1: one outlier of 254 and small values: scale 2, so 1.0 -> 0.5 -> rounds to 0 (half to even), 3.0 -> 1.5 -> 2 -> 4.0
+            x[D] = 254f;
+            x[D + 1] = 1f;
+            x[D + 2] = 3f;
+            x[D + 3] = -127f;
+            float[] k = roundTrip(m, DataType.INT8, x, 1, 16)[0];
+            for (int i = 0; i < D; i++) {
+                assertEquals(0f, Math.abs(k[i]), 0f, "an all-zero head stays zero at " + i);
+            }
+            assertEquals(254f, k[D], 0f);
+            assertEquals(0f, k[D + 1], 0f);
+            assertEquals(4f, k[D + 2], 0f);
+            assertEquals(-128f, k[D + 3], 0f, "-127 / 2 = -63.5 rounds to -64 (half to even), times 2");
+        }
+    }
+
+    @Test
+    void growingKeepsWhatWasWritten() {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            int t = 20;
+            float[] x = gaussian(HEADS * t * D, 2);
+            // capacity 16 grows to 32 on the way: the same numbers as a cache that never grew
+            assertArrayEquals(roundTrip(m, DataType.INT8, x, t, 64)[0], roundTrip(m, DataType.INT8, x, t, 16)[0], 0f);
+            try (KvCache c = new KvCache(m, 1, HEADS, D, 16, 4096, DataType.INT8)) {
+                NDArray a = m.create(gaussian(HEADS * 10 * D, 3), new Shape(HEADS, 10, D));
+                c.reserve(10);
+                c.write(0, a, a, 0);
+                c.advance(10);
+                float[] before = c.keys(0, 10).toFloatArray();
+                c.reserve(30); // 16 -> 64
+                assertArrayEquals(before, c.keys(0, 10).toFloatArray(), 0f);
+            }
+        }
+    }
+
+    @Test
+    void bytesPerPosition() {
+        // 7B: 32 heads of 128; int8 values plus a float32 scale per head, for keys and values
+        assertEquals(2 * 32 * 128 + 2 * 32 * 4, KvCache.bytesPerPositionAndLayer(32, 128, DataType.INT8));
+        assertEquals(2 * 32 * 128 * 2, KvCache.bytesPerPositionAndLayer(32, 128, DataType.FLOAT16));
+        assertEquals(2 * 32 * 128 * 4, KvCache.bytesPerPositionAndLayer(32, 128, DataType.FLOAT32));
+    }
+}
