@@ -66,7 +66,7 @@ final class MappedFile implements AutoCloseable {
         ByteBuffer buf = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
         try {
             while (buf.hasRemaining()) {
-                int n = channel.read(buf, offset + buf.position());
+                int n = FileReads.read(channel, buf, offset + buf.position());
                 if (n < 0) {
                     throw new CheckpointFormatException(name() + ": file ends while reading " + what
                             + " at offset " + (offset + buf.position()) + " (file is truncated)");
@@ -91,7 +91,7 @@ final class MappedFile implements AutoCloseable {
         long pos = offset;
         try {
             while (dst.hasRemaining()) {
-                int n = channel.read(dst, pos);
+                int n = FileReads.read(channel, dst, pos);
                 if (n < 0) {
                     throw new CheckpointFormatException(name() + ": file ends while reading " + what + " at offset " + pos
                             + " (file is truncated)");

@@ -1,5 +1,7 @@
 package ai.convllava.model.quant;
 
+import ai.convllava.model.checkpoint.FileReads;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -240,7 +242,7 @@ public final class GgufFile implements QuantizedWeights {
         long pos = t.offset();
         try {
             while (b.hasRemaining()) {
-                int n = channel.read(b, pos);
+                int n = FileReads.read(channel, b, pos);
                 if (n < 0) {
                     throw new GgufException(path.getFileName() + " ended inside tensor '" + t.name() + "' (it shrank after it was opened)");
                 }
@@ -306,7 +308,7 @@ public final class GgufFile implements QuantizedWeights {
             ByteBuffer b = n <= 8 ? small.clear().limit(n) : ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
             long p = pos;
             while (b.hasRemaining()) {
-                int r = ch.read(b, p);
+                int r = FileReads.read(ch, b, p);
                 if (r < 0) {
                     throw new GgufException(path.getFileName() + " is truncated at " + p + " (" + what + ")");
                 }
