@@ -23,6 +23,7 @@ import ai.convllava.model.nn.LoadListener;
 import ai.convllava.model.nn.MlpProjector;
 import ai.convllava.model.nn.Weights;
 import ai.convllava.model.quant.GgufFile;
+import ai.convllava.model.quant.QuantFormat;
 import ai.convllava.model.quant.QuantizedFiles;
 import ai.convllava.model.reliability.MemoryEstimate;
 import ai.convllava.model.runtime.DeviceChoice;
@@ -168,7 +169,9 @@ public final class ModelLoader {
                 // a streamed model also leaves the token embeddings in the checkpoint
                 // the device path keeps the cache in its math type (attention multiplies in it); the CPU path an 8-bit
                 // cache with 8/4-bit weights, whose point is memory (KvCache; each decode step widens the positions it reads)
-                DataType cacheType = devicePath ? path.mathType() : format.cpuKvCacheInt8() ? DataType.INT8 : DataType.FLOAT32;
+                // (a model too narrow for the format's blocks keeps float16 weights, and the float32 cache that goes with them)
+                boolean quantizedLinears = format.quantized() && cfg.llm().hiddenSize() % QuantFormat.valueOf(format.name()).blockSize == 0;
+                DataType cacheType = devicePath ? path.mathType() : format.cpuKvCacheInt8() && quantizedLinears ? DataType.INT8 : DataType.FLOAT32;
                 llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), cacheType, streamTower);
             }
 
