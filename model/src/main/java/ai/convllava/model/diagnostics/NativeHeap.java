@@ -36,6 +36,11 @@ public final class NativeHeap {
      * Windows, macOS), which only means the memory stays cached as before.
      */
     public static Optional<String> trim() {
+        return trim("after loading");
+    }
+
+    /** {@link #trim()}, logged as done {@code when} ("before a vision encode"). */
+    public static Optional<String> trim(String when) {
         try {
             MBeanServer server = ManagementFactory.getPlatformMBeanServer();
             Object out = server.invoke(new ObjectName(MBEAN), OPERATION, new Object[] {new String[0]},
@@ -45,7 +50,7 @@ public final class NativeHeap {
                 LOG.debug("native heap not trimmed: {}", report);
                 return Optional.empty();
             }
-            LOG.info("after loading: {}", report);
+            LOG.info("{}: {}", when, report);
             return Optional.of(report);
         } catch (JMException | RuntimeException | LinkageError e) {
             LOG.debug("native heap not trimmed: this JVM has no System.trim_native_heap ({})", e.toString());
