@@ -660,6 +660,7 @@ public class BuildInstaller {
                 "-XX:MaxRAMPercentage=60",         // heap sized from the machine (8/4-bit weights live there); the rest stays for libtorch's tensors
                 "-XX:MaxHeapFreeRatio=30",         // after the load's collection G1 gives back what the weights do not need
                 "-XX:MinHeapFreeRatio=10",
+                "-XX:G1HeapRegionSize=2m",         // each weight matrix fills whole regions: big regions wasted GBs (app/.../Main.G1_REGION_SIZE)
                 "-XX:+UseG1GC",
                 "-Dprism.lcdtext=false",
                 "--add-modules=jdk.incubator.vector", // the Java float16 matmul kernel (model/.../nn/HalfMatmul); libtorch's paths without it
