@@ -62,6 +62,27 @@ class BenchRunnerTest {
     }
 
     @Test
+    void eachPhaseReportsItsPeakAndAReservedContextIsTheCacheMeasured() {
+        BenchReport r = BenchRunner.run(tiny(2).withMachineProbe(0, 0).withContextTokens(2048), s -> { });
+        JsonNode j = r.json();
+        assertEquals(2048, j.path("kv_cache_tokens").asInt(), "the reserved cache, not the default 1024");
+        assertEquals(j.path("peak_rss_bytes").asLong(), j.path("peak_rss_bytes_kv2048").asLong(), "nothing left to compute");
+        List<String> phases = new ArrayList<>();
+        long highest = 0;
+        for (JsonNode p : j.path("phase_peaks")) {
+            phases.add(p.path("phase").asText());
+            assertTrue(p.path("peak_rss_bytes_measured").asLong() > 0, p.toString());
+            assertTrue(p.path("c_heap_bytes_measured").asLong() > 0, "glibc's [heap] mapping was read: " + p);
+            assertTrue(p.path("java_heap_committed_bytes_measured").asLong() >= p.path("java_heap_used_bytes_measured").asLong(), p.toString());
+            highest = Math.max(highest, p.path("peak_rss_bytes_measured").asLong());
+        }
+        assertEquals(7, phases.size(), phases.toString());
+        assertTrue(phases.get(0).startsWith("pre-encode") && phases.get(6).equals("follow-up"), phases.toString());
+        assertEquals(highest, j.path("peak_rss_bytes_measured").asLong(), "the conversation's peak is its highest phase");
+        assertTrue(r.table().contains("cold question (vision encode, whole prompt, decode)"), r.table());
+    }
+
+    @Test
     void aFullDepthRunFromDiskReportsLoadAndIsNotExtrapolated(@TempDir Path dir) {
         BenchReport r = BenchRunner.run(tiny(2).withFromDisk(dir).withMachineProbe(0, 0), s -> { });
         JsonNode j = r.json();
