@@ -170,8 +170,8 @@ public final class ModelLoader {
                 // the device path keeps the cache in its math type (attention multiplies in it); the CPU path an 8-bit
                 // cache with 8/4-bit weights, whose point is memory (KvCache; each decode step widens the positions it reads)
                 // (a model too narrow for the format's blocks keeps float16 weights, and the float32 cache that goes with them)
-                boolean quantizedLinears = format.quantized() && cfg.llm().hiddenSize() % QuantFormat.valueOf(format.name()).blockSize == 0;
-                DataType cacheType = devicePath ? path.mathType() : format.cpuKvCacheInt8() && quantizedLinears ? DataType.INT8 : DataType.FLOAT32;
+                DataType cacheType = devicePath ? path.mathType()
+                        : format.cpuKvCacheInt8() && QuantFormat.quantizes(format, cfg.llm().hiddenSize()) ? DataType.INT8 : DataType.FLOAT32;
                 llm = new LlamaForCausalLM(lw, cfg.llm(), manager, o.layerLimit(), cacheType, streamTower);
             }
 

@@ -55,11 +55,6 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** Bytes one position takes in one layer (keys and values, scales included) when held as {@code type}. */
-    public static long bytesPerPositionAndLayer(int kvHeads, int headDim, DataType type) {
-        long values = 2L * kvHeads * headDim;
-        return type == DataType.INT8 ? values + 2L * kvHeads * Float.BYTES : values * type.getNumOfBytes();
-    }
 
     /** Tokens held (the next write position). */
     public int length() {

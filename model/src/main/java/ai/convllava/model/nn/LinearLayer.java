@@ -73,8 +73,7 @@ public interface LinearLayer {
     static LinearLayer load(Weights w, String weightKey, String biasKey, long out, long in) {
         NDArray bias = biasKey != null ? w.f32(biasKey, out) : null;
         boolean deviceOps = w.computePath().deviceOps() || w.manager().getDevice().isGpu();
-        if (w.linearFormat().quantized() && !deviceOps
-                && in % QuantFormat.valueOf(w.linearFormat().name()).blockSize == 0) {
+        if (!deviceOps && QuantFormat.quantizes(w.linearFormat(), in)) {
             return new QuantLinearLayer(w.quantized(weightKey, out, in), bias, w.manager(), weightKey);
         }
         // float16 on the device path, and for rows that are not whole blocks of the quantized format (small models)

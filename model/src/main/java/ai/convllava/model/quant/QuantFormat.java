@@ -1,5 +1,7 @@
 package ai.convllava.model.quant;
 
+import ai.convllava.model.api.WeightFormat;
+
 /**
  * The quantized weight formats, with the block layouts llama.cpp's ggml defines (ggml-common.h) and
  * GGUF stores, byte for byte. A row of {@code in} weights is {@code in / blockSize} blocks, rows one
@@ -39,6 +41,14 @@ public enum QuantFormat {
         this.ggmlType = ggmlType;
         this.blockSize = blockSize;
         this.blockBytes = blockBytes;
+    }
+
+    /**
+     * Whether the engine quantizes a CPU linear of rows of {@code in} weights held in {@code format}: a quantized
+     * format whose blocks tile the row (a narrower model keeps float16 weights).
+     */
+    public static boolean quantizes(WeightFormat format, long in) {
+        return format.quantized() && in % valueOf(format.name()).blockSize == 0;
     }
 
     /** Bytes of one row of {@code in} weights. */

@@ -1,5 +1,6 @@
 package ai.convllava.model.nn;
 
+import ai.convllava.model.api.WeightFormat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -109,9 +110,10 @@ class KvCacheTest {
 
     @Test
     void bytesPerPosition() {
-        // 7B: 32 heads of 128; int8 values plus a float32 scale per head, for keys and values
-        assertEquals(2 * 32 * 128 + 2 * 32 * 4, KvCache.bytesPerPositionAndLayer(32, 128, DataType.INT8));
-        assertEquals(2 * 32 * 128 * 2, KvCache.bytesPerPositionAndLayer(32, 128, DataType.FLOAT16));
-        assertEquals(2 * 32 * 128 * 4, KvCache.bytesPerPositionAndLayer(32, 128, DataType.FLOAT32));
+        // 7B: 32 heads of 128; int8 values plus a float32 scale per head, for keys and values: what the estimates count
+        assertEquals(2 * 32 * 128 + 2 * 32 * 4, 2 * 32 * 128 * WeightFormat.Q4_K.cpuKvCacheBytesPerValue(128), 0);
+        assertEquals(2 * 32 * 128 + 2 * 32 * 4, 2 * 32 * 128 * WeightFormat.Q8_0.cpuKvCacheBytesPerValue(128), 0);
+        assertEquals(2 * 32 * 128 * 4, 2 * 32 * 128 * WeightFormat.F16.cpuKvCacheBytesPerValue(128), 0);
+        assertEquals(2 * 32 * 128 * 4, 2 * 32 * 128 * WeightFormat.F32.cpuKvCacheBytesPerValue(128), 0);
     }
 }
