@@ -41,6 +41,15 @@ public final class NativeHeap {
 
     /** {@link #trim()}, logged as done {@code when} ("before a vision encode"). */
     public static Optional<String> trim(String when) {
+        return trim(when, false);
+    }
+
+    /** {@link #trim(String)} for trims done several times per image: logged at debug level only. */
+    public static Optional<String> trimQuietly(String when) {
+        return trim(when, true);
+    }
+
+    private static Optional<String> trim(String when, boolean quiet) {
         try {
             MBeanServer server = ManagementFactory.getPlatformMBeanServer();
             Object out = server.invoke(new ObjectName(MBEAN), OPERATION, new Object[] {new String[0]},
@@ -50,7 +59,11 @@ public final class NativeHeap {
                 LOG.debug("native heap not trimmed: {}", report);
                 return Optional.empty();
             }
-            LOG.info("{}: {}", when, report);
+            if (quiet) {
+                LOG.debug("{}: {}", when, report);
+            } else {
+                LOG.info("{}: {}", when, report);
+            }
             return Optional.of(report);
         } catch (JMException | RuntimeException | LinkageError e) {
             LOG.debug("native heap not trimmed: this JVM has no System.trim_native_heap ({})", e.toString());

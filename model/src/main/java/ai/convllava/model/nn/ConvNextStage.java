@@ -27,15 +27,18 @@ public final class ConvNextStage {
     private final List<ConvNextLayer> layers = new ArrayList<>();
     /** Set when the blocks are streamed: each block's weights are read just before it runs and freed after. */
     private final Weights streamed;
+    /** Where streamed blocks keep their linear weights (on the CPU), or null: new memory per block. */
+    private final BlockArena arena;
     private final String prefix;
     private final int width;
     private final int depth;
+    private final int index;
     private final boolean layerScale;
     private final ComputePath path;
 
     /** Loads the downsampling layer and every block now. */
     public ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage) {
-        this(w, prefix, c, stage, false);
+        this(w, prefix, c, stage, false, null);
     }
 
     /**
@@ -43,14 +46,18 @@ public final class ConvNextStage {
      *                     from {@code w}'s source (as float32) when it runs and free them after it. The
      *                     blocks are loaded once here all the same, one at a time, so that a missing or
      *                     mis-shaped weight fails the load rather than the first image.
+     * @param arena        with {@code streamBlocks} on the CPU: the memory each block's linear weights are read
+     *                     into, shared by the encoder's stages; null reads them into new memory per block
      */
-    public ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage, boolean streamBlocks) {
+    ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage, boolean streamBlocks, BlockArena arena) {
         int out = c.hiddenSize(stage);
         this.prefix = prefix;
         this.width = out;
         this.depth = c.depth(stage);
+        this.index = stage;
         this.layerScale = c.layerScale();
         this.streamed = streamBlocks ? w : null;
+        this.arena = streamBlocks ? arena : null;
         this.path = w.computePath();
         if (stage > 0) {
             int in = c.hiddenSize(stage - 1);
@@ -75,7 +82,11 @@ public final class ConvNextStage {
 
     /** How a streamed block's linear weights are read: as the resident tower keeps them. */
     private WeightFormat streamedFormat() {
-        return streamed.linearFormat() == WeightFormat.F32 ? WeightFormat.F32 : WeightFormat.F16;
+        return streamedFormat(streamed.linearFormat());
+    }
+
+    static WeightFormat streamedFormat(WeightFormat linearFormat) {
+        return linearFormat == WeightFormat.F32 ? WeightFormat.F32 : WeightFormat.F16;
     }
 
     private ConvNextLayer block(Weights w, int i) {
@@ -110,8 +121,11 @@ public final class ConvNextStage {
                     // the block's weights live in their own manager; its output belongs to h's (first operand). They are
                     // read in the resident tower's format: float16 (exact for bf16 checkpoints) except for float32 models,
                     // half the memory of float32 for the fifth stage's 302 MB blocks
+                    // (the arena is reset for each block: the last block's weights were closed with its manager)
                     try (NDManager blockWeights = h.getManager().newSubManager()) {
-                        next = block(streamed.streaming(blockWeights, streamedFormat()), i).forward(h);
+                        Weights source = arena != null ? streamed.streaming(blockWeights, streamedFormat(), arena)
+                                : streamed.streaming(blockWeights, streamedFormat());
+                        next = block(source, i).forward(h);
                     }
                 }
                 h.close();
@@ -127,5 +141,10 @@ public final class ConvNextStage {
 
     public int depth() {
         return depth;
+    }
+
+    /** The stage's index in the encoder (0 for the first). */
+    public int index() {
+        return index;
     }
 }
