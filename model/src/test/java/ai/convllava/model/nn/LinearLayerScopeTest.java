@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -38,6 +39,28 @@ class LinearLayerScopeTest {
                 }
                 x.close();
                 assertEquals(live, m.getManagedArrays().size(), "after " + rows + " rows nothing outlives the caller's scope");
+            }
+        }
+    }
+
+    /**
+     * The blocked path writes each block's product into its own columns of one result: every column of a
+     * layer three blocks wide (the last one partial) equals float32 math over the float16-held weights,
+     * bias included, for a prompt-sized input with a leading batch axis.
+     */
+    @Test
+    void theBlockedPathPutsEveryBlockInItsColumns() {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            int out = LinearLayer.BLOCK_ROWS * 2 + 100;
+            NDArray w16 = m.randomNormal(new Shape(out, 64)).toType(DataType.FLOAT16, false);
+            NDArray bias = m.randomNormal(new Shape(out));
+            NDArray x = m.randomNormal(new Shape(1, 200, 64)); // more rows than the Java kernel takes
+            float[] want = Linear.linear(x, w16.toType(DataType.FLOAT32, true), bias).singletonOrThrow().toFloatArray();
+            NDArray y = LinearLayer.of(w16, bias).forward(x, true);
+            assertEquals(new Shape(1, 200, out), y.getShape());
+            float[] got = y.toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 1e-5 * Math.max(1, Math.abs(want[i])), "row " + i / out + ", column " + i % out);
             }
         }
     }
