@@ -2,6 +2,9 @@ package ai.convllava.model.nn;
 
 import ai.convllava.model.config.ConvNextConfig;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 
@@ -31,9 +34,36 @@ public final class ConvNextEmbeddings {
             conv.close(); // the float16 map, once widened
         }
         NDArray nhwc = x.transpose(0, 2, 3, 1); // (1, C0, h, w) -> (1, h, w, C0) view
-        NDArray out = layernorm.forward(nhwc);
+        NDArray out = normalizeInBands(nhwc, ConvNextLayer.MAX_HIDDEN_BYTES);
         nhwc.close(); // both handles, so the storage (113 MB at 1536) goes now, not when the encode ends
         x.close();
+        return out;
+    }
+
+    /**
+     * The LayerNorm over bands of image rows, written into one contiguous (1, h, w, C0) map. The map it reads
+     * is the convolution's, channels-first: the norm makes a contiguous copy of whatever it is given, which for
+     * the whole map was one more full-size map (113 MB at 1536) at the encode's start; per band the copy stays
+     * under {@code maxBandBytes}. Each pixel is normalized on its own, so the bands change nothing.
+     */
+    NDArray normalizeInBands(NDArray nhwc, long maxBandBytes) {
+        long[] s = nhwc.getShape().getShape(); // (1, h, w, C0)
+        long bandRows = Math.max(1, Math.min(s[1], maxBandBytes / (s[2] * s[3] * Float.BYTES)));
+        if (bandRows >= s[1]) {
+            return layernorm.forward(nhwc);
+        }
+        NDArray out = nhwc.getManager().create(new Shape(s), DataType.FLOAT32);
+        try {
+            for (long h0 = 0; h0 < s[1]; h0 += bandRows) {
+                try (NDScope band = new NDScope()) {
+                    NDIndex rows = new NDIndex(":, {}:{}", h0, Math.min(s[1], h0 + bandRows));
+                    out.set(rows, layernorm.forward(nhwc.get(rows))); // (1, rows, w, C0)
+                }
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
         return out;
     }
 }

@@ -4,6 +4,7 @@ import ai.convllava.model.api.WeightFormat;
 
 import ai.convllava.model.Goldens;
 import ai.convllava.model.checkpoint.ShardedCheckpoint;
+import ai.convllava.model.config.ConvNextConfig;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -42,6 +43,31 @@ class ConvNextBandsTest {
                     assertTrue(worst <= 1e-5f, format + " bands of " + bandRows + " rows: max difference " + worst);
                     banded.close();
                 }
+            }
+        }
+    }
+
+    /** The stem's LayerNorm, run over bands of rows of the channels-first map, equals the whole map's. */
+    @Test
+    void theStemsLayerNormInBandsGivesTheWholeMapsResult() {
+        try (ShardedCheckpoint ckpt = ShardedCheckpoint.open(Goldens.TINY.resolve("tiny-convllava-convnext"));
+             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            ConvNextConfig c = ConvNextConfig.read(Goldens.TINY.resolve("tiny-convllava-convnext/config.json"));
+            Weights w = new Weights(ckpt, m, WeightFormat.F32, "tower", List.of(), LoadListener.NONE, () -> false);
+            ConvNextEmbeddings stem = new ConvNextEmbeddings(w, "embeddings.", c);
+            int channels = c.hiddenSize(0);
+            NDArray nchw = m.randomNormal(new Shape(1, channels, 11, 7)).mul(3).add(1); // as the convolution leaves it
+            NDArray nhwc = nchw.transpose(0, 2, 3, 1); // (1, 11, 7, C0) view, not contiguous
+            NDArray whole = stem.normalizeInBands(nhwc, Long.MAX_VALUE);
+            long rowBytes = 7L * channels * Float.BYTES;
+            for (long bandRows : new long[] {1, 2, 3, 10}) {
+                long before = m.getManagedArrays().size();
+                NDArray banded = stem.normalizeInBands(nhwc, bandRows * rowBytes);
+                assertEquals(before + 1, m.getManagedArrays().size(), "only the output outlives the call");
+                assertEquals(new Shape(1, 11, 7, channels), banded.getShape());
+                float worst = whole.sub(banded).abs().max().getFloat();
+                assertTrue(worst <= 1e-6f, "bands of " + bandRows + " rows: max difference " + worst);
+                banded.close();
             }
         }
     }
