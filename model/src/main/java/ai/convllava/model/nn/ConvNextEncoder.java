@@ -2,7 +2,6 @@ package ai.convllava.model.nn;
 
 import ai.convllava.model.config.ConvNextConfig;
 import ai.convllava.model.diagnostics.NativeHeap;
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 
 import java.util.ArrayList;
@@ -30,11 +29,8 @@ public final class ConvNextEncoder {
         this.config = c;
         this.streamed = streamBlocks;
         this.embeddings = new ConvNextEmbeddings(w, prefix + "embeddings.", c);
-        // allocated now, early in the C heap and for good, rather than as the first image's blocks spread it
-        BlockArena arena = streamBlocks && w.manager().getDevice().getDeviceType().equals(Device.Type.CPU)
-                ? new BlockArena(BlockArena.bytesFor(c, ConvNextStage.streamedFormat(w.linearFormat()))) : null;
         for (int s = 0; s < c.numStages(); s++) {
-            stages.add(new ConvNextStage(w, prefix + "encoder.stages." + s + ".", c, s, streamBlocks, arena));
+            stages.add(new ConvNextStage(w, prefix + "encoder.stages." + s + ".", c, s, streamBlocks));
         }
     }
 
@@ -77,10 +73,9 @@ public final class ConvNextEncoder {
         for (ConvNextStage stage : stages) {
             h = stage.forward(h, cancelled); // the stage closes its input
             // Each stage's maps are half as tall and twice as wide as the last's: glibc (which the launcher keeps
-            // from trimming, for speed) cannot fit them into what the last stage freed without spreading over
-            // more of the heap, and the fifth stage's streamed blocks peak on top. Handing the freed pages back at
-            // each stage boundary costs the re-touch of one stage's maps and lowers the encode's peak
-            // (docs/bench/quant.md, "The encode's C heap").
+            // from trimming, for speed) cannot fit them into what the last stage freed without spreading over more
+            // of the heap. Handing the freed pages back at each stage boundary costs the re-touch of one stage's
+            // maps and lowers the encode's peak (docs/bench/quant.md, "The encode's C heap").
             NativeHeap.trimQuietly("after vision stage " + stage.index());
         }
         long[] s = h.getShape().getShape();

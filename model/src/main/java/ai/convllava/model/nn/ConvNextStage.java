@@ -27,8 +27,6 @@ public final class ConvNextStage {
     private final List<ConvNextLayer> layers = new ArrayList<>();
     /** Set when the blocks are streamed: each block's weights are read just before it runs and freed after. */
     private final Weights streamed;
-    /** Where streamed blocks keep their linear weights (on the CPU), or null: new memory per block. */
-    private final BlockArena arena;
     private final String prefix;
     private final int width;
     private final int depth;
@@ -38,7 +36,7 @@ public final class ConvNextStage {
 
     /** Loads the downsampling layer and every block now. */
     public ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage) {
-        this(w, prefix, c, stage, false, null);
+        this(w, prefix, c, stage, false);
     }
 
     /**
@@ -46,10 +44,8 @@ public final class ConvNextStage {
      *                     from {@code w}'s source (as float32) when it runs and free them after it. The
      *                     blocks are loaded once here all the same, one at a time, so that a missing or
      *                     mis-shaped weight fails the load rather than the first image.
-     * @param arena        with {@code streamBlocks} on the CPU: the memory each block's linear weights are read
-     *                     into, shared by the encoder's stages; null reads them into new memory per block
      */
-    ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage, boolean streamBlocks, BlockArena arena) {
+    public ConvNextStage(Weights w, String prefix, ConvNextConfig c, int stage, boolean streamBlocks) {
         int out = c.hiddenSize(stage);
         this.prefix = prefix;
         this.width = out;
@@ -57,7 +53,6 @@ public final class ConvNextStage {
         this.index = stage;
         this.layerScale = c.layerScale();
         this.streamed = streamBlocks ? w : null;
-        this.arena = streamBlocks ? arena : null;
         this.path = w.computePath();
         if (stage > 0) {
             int in = c.hiddenSize(stage - 1);
@@ -82,11 +77,7 @@ public final class ConvNextStage {
 
     /** How a streamed block's linear weights are read: as the resident tower keeps them. */
     private WeightFormat streamedFormat() {
-        return streamedFormat(streamed.linearFormat());
-    }
-
-    static WeightFormat streamedFormat(WeightFormat linearFormat) {
-        return linearFormat == WeightFormat.F32 ? WeightFormat.F32 : WeightFormat.F16;
+        return streamed.linearFormat() == WeightFormat.F32 ? WeightFormat.F32 : WeightFormat.F16;
     }
 
     private ConvNextLayer block(Weights w, int i) {
@@ -121,11 +112,8 @@ public final class ConvNextStage {
                     // the block's weights live in their own manager; its output belongs to h's (first operand). They are
                     // read in the resident tower's format: float16 (exact for bf16 checkpoints) except for float32 models,
                     // half the memory of float32 for the fifth stage's 302 MB blocks
-                    // (the arena is reset for each block: the last block's weights were closed with its manager)
                     try (NDManager blockWeights = h.getManager().newSubManager()) {
-                        Weights source = arena != null ? streamed.streaming(blockWeights, streamedFormat(), arena)
-                                : streamed.streaming(blockWeights, streamedFormat());
-                        next = block(source, i).forward(h);
+                        next = block(streamed.streaming(blockWeights, streamedFormat()), i).forward(h);
                     }
                 }
                 h.close();

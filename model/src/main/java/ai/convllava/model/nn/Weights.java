@@ -49,8 +49,6 @@ public final class Weights {
     private ByteBuffer scratch;
     /** Quantized linear weights read from a file, or null (quantized at load). */
     private QuantizedWeights quantizedFile;
-    /** Where {@link #linear} puts its tensors instead of new libtorch memory ({@link #streaming}), or null. */
-    private final BlockArena arena;
     /** The CPU path or the device path ({@link #withComputePath}); views read their root's. */
     private ComputePath computePath = ComputePath.CPU;
     /** Rows read for quantizing at load, reused from tensor to tensor. */
@@ -71,7 +69,6 @@ public final class Weights {
         }
         this.blockFloats = blockFloats;
         this.root = this;
-        this.arena = null;
         this.partOfLoad = false;
         this.source = source;
         this.manager = manager;
@@ -89,9 +86,8 @@ public final class Weights {
         this.bytesTotal = total;
     }
 
-    private Weights(Weights root, NDManager manager, WeightFormat linearFormat, boolean partOfLoad, BlockArena arena) {
+    private Weights(Weights root, NDManager manager, WeightFormat linearFormat, boolean partOfLoad) {
         this.root = root;
-        this.arena = arena;
         this.blockFloats = root.blockFloats;
         this.source = root.source;
         this.manager = manager;
@@ -110,16 +106,7 @@ public final class Weights {
      * with {@code into} after each use).
      */
     public Weights streaming(NDManager into, WeightFormat format) {
-        return new Weights(root, into, format, false, null);
-    }
-
-    /**
-     * {@link #streaming}, with the linear weights placed in {@code arena} (reset first: the last block's tensors
-     * must be closed) rather than in new libtorch memory; the rest still goes into {@code into}. CPU only.
-     */
-    Weights streaming(NDManager into, WeightFormat format, BlockArena arena) {
-        arena.reset();
-        return new Weights(root, into, format, false, arena);
+        return new Weights(root, into, format, false);
     }
 
     /**
@@ -127,7 +114,7 @@ public final class Weights {
      * tower's blocks): the reads count in this load's progress and honour its cancellation.
      */
     public Weights checking(NDManager into, WeightFormat format) {
-        return new Weights(root, into, format, true, null);
+        return new Weights(root, into, format, true);
     }
 
     public NDManager manager() {
@@ -157,18 +144,7 @@ public final class Weights {
      * the token embeddings, is read a row at a time and stays float16).
      */
     public NDArray linear(String key, long out, long in) {
-        DataType type = linearFormat == WeightFormat.F32 ? DataType.FLOAT32 : DataType.FLOAT16;
-        if (arena == null) {
-            return load(key, type, null, out, in);
-        }
-        // a view of the arena (direct memory is wrapped, not copied), filled block by block as a new tensor would be
-        NDArray target = manager.create(arena.take(key, out * in * type.getNumOfBytes()), new Shape(out, in), type);
-        try {
-            return load(key, type, target, out, in);
-        } catch (RuntimeException e) {
-            target.close();
-            throw e;
-        }
+        return load(key, linearFormat == WeightFormat.F32 ? DataType.FLOAT32 : DataType.FLOAT16, out, in);
     }
 
     /**
@@ -294,11 +270,6 @@ public final class Weights {
     }
 
     private NDArray load(String key, DataType type, long... shape) {
-        return load(key, type, null, shape);
-    }
-
-    /** Reads {@code key} as {@code type}: into {@code target} when given (of that shape and type), else into new memory. */
-    private NDArray load(String key, DataType type, NDArray target, long... shape) {
         checkCancelled();
         TensorInfo info = source.info(key);
         long numel = info.numel();
@@ -311,10 +282,10 @@ public final class Weights {
                 throw new CheckpointFormatException(info.file().getFileName() + ": tensor '" + key + "' "
                         + info.shapeString() + " is over 2 GiB as float32");
             }
-            result = convertBlock(key, 0, (int) numel, new Shape(shape), type, target, 0);
+            result = convertBlock(key, 0, (int) numel, new Shape(shape), type, null, -1);
         } else {
             // block by block into PyTorch memory of the final type: the float32 copy never exists whole
-            result = target != null ? target : manager.create(new Shape(shape), type);
+            result = manager.create(new Shape(shape), type);
             long rowsPerBlock = blockFloats / rowLength;
             try {
                 for (long r = 0; r < rows; r += rowsPerBlock) {
