@@ -31,6 +31,22 @@ public final class Main {
      * (docs/bench/quant.md, "Where a conversation's memory goes").
      */
     static final String G1_REGION_SIZE = "2m";
+    /**
+     * The young generation's ceiling. With the weights on the heap G1's default lets the young
+     * generation grow to 60% of it, and every page it has once handed out stays resident: a
+     * conversation's short-lived garbage (activations copied out of libtorch, logits) then holds RAM
+     * beside the weights for nothing. Collecting a young generation this size is quick, since the
+     * weights hold no references (docs/bench/quant.md, "The Java heap's growth").
+     */
+    static final String MAX_NEW_SIZE = "128m";
+    /**
+     * G1 grows the heap when its pauses take more than 1/(1+ratio) of the time, a threshold it scales
+     * down to 1% while the heap is under half its maximum, which is always the case for the 60% of RAM
+     * the launcher allows: a few collections close together (the load's final collection and the next
+     * one) grew the heap far past what it held, and the young generation then spread over it. A ratio of
+     * 1 lets it grow only when collecting really is the work.
+     */
+    static final String GC_TIME_RATIO = "1";
     static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
     /**
      * libtorch's OpenMP workers sleep when an op is done instead of spinning on the cores: the Java
@@ -161,6 +177,8 @@ public final class Main {
                 cmd.add("-XX:MaxHeapFreeRatio=30"); // after the load's collection G1 gives back what the weights do not need
                 cmd.add("-XX:MinHeapFreeRatio=10");
                 cmd.add("-XX:G1HeapRegionSize=" + G1_REGION_SIZE);
+                cmd.add("-XX:MaxNewSize=" + MAX_NEW_SIZE);
+                cmd.add("-XX:GCTimeRatio=" + GC_TIME_RATIO);
             }
             cmd.addAll(Arrays.asList(original));
         }
