@@ -70,13 +70,13 @@ public final class ConvNextEncoder {
     /** pixel_values (1, 3, H, W), H and W multiples of the stride -> features (1, H/64 * W/64, C_last). */
     public NDArray forward(NDArray pixelValues, BooleanSupplier cancelled) {
         NDArray h = embeddings.forward(pixelValues);
-        for (ConvNextStage stage : stages) {
-            h = stage.forward(h, cancelled); // the stage closes its input
+        for (int i = 0; i < stages.size(); i++) {
+            h = stages.get(i).forward(h, cancelled); // the stage closes its input
             // Each stage's maps are half as tall and twice as wide as the last's: glibc (which the launcher keeps
             // from trimming, for speed) cannot fit them into what the last stage freed without spreading over more
             // of the heap. Handing the freed pages back at each stage boundary costs the re-touch of one stage's
             // maps and lowers the encode's peak (docs/bench/quant.md, "The encode's C heap").
-            NativeHeap.trimQuietly("after vision stage " + stage.index());
+            NativeHeap.trimQuietly("after vision stage " + i);
         }
         long[] s = h.getShape().getShape();
         NDArray flat = h.reshape(1, s[1] * s[2], s[3]); // (1, h, w, C) -> (1, h*w, C)

@@ -30,7 +30,6 @@ public final class ConvNextStage {
     private final String prefix;
     private final int width;
     private final int depth;
-    private final int index;
     private final boolean layerScale;
     private final ComputePath path;
 
@@ -50,7 +49,6 @@ public final class ConvNextStage {
         this.prefix = prefix;
         this.width = out;
         this.depth = c.depth(stage);
-        this.index = stage;
         this.layerScale = c.layerScale();
         this.streamed = streamBlocks ? w : null;
         this.path = w.computePath();
@@ -129,10 +127,5 @@ public final class ConvNextStage {
 
     public int depth() {
         return depth;
-    }
-
-    /** The stage's index in the encoder (0 for the first). */
-    public int index() {
-        return index;
     }
 }

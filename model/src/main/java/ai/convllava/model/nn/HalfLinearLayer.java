@@ -103,24 +103,14 @@ final class HalfLinearLayer implements LinearLayer {
                 return Linear.linear(x, w32, bias).singletonOrThrow();
             }
         }
-        return InnerScope.compute(() -> { // the result to the caller's scope
-            long[] dims = x.getShape().getShape().clone();
-            dims[dims.length - 1] = out;
-            NDArray y = x.getManager().create(new Shape(dims), DataType.FLOAT32); // (..., in) -> (..., out), every column written below
-            // Each block's temporaries (its weights' slice and their float32 copy, its product) are freed before the
-            // next block's are made, so the allocator reuses one block's memory throughout: kept until the layer ended
-            // (as parts to concatenate), the fifth vision stage's blocks touched that many more fresh pages each.
-            for (long r = 0; r < out; r += BLOCK_ROWS) {
-                long end = Math.min(out, r + BLOCK_ROWS);
-                try (NDArray slice = weight.get(new NDIndex("{}:{}", r, end));
-                     NDArray w32 = slice.toType(DataType.FLOAT32, false); // (blk, in)
-                     NDArray b = bias == null ? null : bias.get(new NDIndex("{}:{}", r, end));
-                     NDArray part = Linear.linear(x, w32, b).singletonOrThrow()) { // (..., blk)
-                    y.set(new NDIndex("..., {}:{}", r, end), part);
-                }
+        // the blocks' temporaries go at once; the result to the caller's scope
+        return InnerScope.compute(() -> ColumnBlocks.compute(x, out, BLOCK_ROWS, (from, to) -> {
+            try (NDArray slice = weight.get(new NDIndex("{}:{}", from, to));
+                 NDArray w32 = slice.toType(DataType.FLOAT32, false); // (blk, in)
+                 NDArray b = bias == null ? null : bias.get(new NDIndex("{}:{}", from, to))) {
+                return Linear.linear(x, w32, b).singletonOrThrow(); // (..., blk)
             }
-            return y;
-        });
+        }));
     }
 
     /** x (..., in) -> (..., out) through {@link HalfMatmul}: float32 sums of the exact float16 values (so also for {@code exact}). */

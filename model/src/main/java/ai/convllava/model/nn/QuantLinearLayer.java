@@ -2,8 +2,6 @@ package ai.convllava.model.nn;
 
 import ai.convllava.model.quant.QuantizedMatrix;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -70,20 +68,18 @@ final class QuantLinearLayer implements LinearLayer {
         } else {
             y = InnerScope.compute(() -> { // the dequantized blocks go at once; the result to the caller's scope
                 int blockRows = Math.max(1, Math.min(out, blockFloats / in));
-                NDList parts = new NDList();
                 float[] w32 = takeScratch(blockRows * in);
                 try {
-                    for (int r = 0; r < out; r += blockRows) {
-                        int n = Math.min(blockRows, out - r);
-                        weight.dequantizeRows(r, r + n, w32, 0);
+                    return ColumnBlocks.compute(x, out, blockRows, (from, to) -> {
+                        int n = (int) (to - from);
+                        weight.dequantizeRows((int) from, (int) to, w32, 0);
                         try (NDArray block = HeapArrays.view(x.getManager(), w32, n * in, new Shape(n, in))) { // (n, in)
-                            parts.add(Linear.linear(x, block).singletonOrThrow()); // (..., n)
+                            return Linear.linear(x, block).singletonOrThrow(); // (..., n)
                         }
-                    }
+                    });
                 } finally {
                     SCRATCH.set(w32);
                 }
-                return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, -1); // (..., out)
             });
         }
         return bias == null ? y : y.add(bias);
