@@ -122,6 +122,9 @@ first_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 grep -q '^self-test OK (answer as expected)' "$OUT/selftest.log" || fail "--self-test did not report the expected answer"
 grep -qF "$TINY_ANSWER" "$OUT/selftest.log" || fail "--self-test printed another answer"
 grep -q '^f16 matmul: Java Vector API kernel' "$OUT/selftest.log" || fail "--self-test: the installed JVM does not run the float16 kernel"
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo; then
+  grep -q '^8/4-bit:    native int8' "$OUT/selftest.log" || fail "--self-test: the installed app does not load the native 8/4-bit kernels: $(grep '^8/4-bit' "$OUT/selftest.log")"
+fi
 grep -q '^pdf pages:  PDFBox .* rendered at 2048 x 1024' "$OUT/selftest.log" || fail "--self-test: the installed runtime cannot render a PDF page"
 if grep -q '^f16 matmul: .*LoopUnrollLimit=' "$OUT/selftest.log"; then fail "--self-test: the launcher did not pass -XX:LoopUnrollLimit=40"; fi
 ls "$APP_HOME"/.djl.ai/pytorch/*/libtorch_cpu.so >/dev/null 2>&1 || fail "libtorch was not extracted into the fresh DJL cache $APP_HOME/.djl.ai"

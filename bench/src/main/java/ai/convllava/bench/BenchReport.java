@@ -2,6 +2,7 @@ package ai.convllava.bench;
 
 import ai.convllava.bench.BenchRunner.Measurements;
 import ai.convllava.bench.BenchRunner.Run;
+import ai.convllava.model.api.EngineInfo;
 import ai.convllava.model.api.WeightFormat;
 import ai.convllava.model.diagnostics.MachineProbe;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -67,6 +68,7 @@ public final class BenchReport {
         o.put("tower_memory", m.towerMemory().toLowerCase(Locale.ROOT));
         o.put("device", r.device());
         o.put("threads", MachineProbe.intraOpThreads());
+        o.put("quantized_decode_kernels", EngineInfo.quantKernelStatus());
         o.put("cores", Runtime.getRuntime().availableProcessors());
         o.put("layers", full);
         o.put("layers_run", r.layers());

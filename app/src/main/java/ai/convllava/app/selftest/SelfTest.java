@@ -149,6 +149,7 @@ public final class SelfTest {
         String wait = System.getenv("OMP_WAIT_POLICY");
         out.println("OpenMP:     OMP_WAIT_POLICY=" + (wait == null ? "(not set: libtorch's workers spin after each op)" : wait));
         out.println("f16 matmul: " + EngineInfo.halfKernelStatus());
+        out.println("8/4-bit:    " + EngineInfo.quantKernelStatus());
         out.flush();
     }
 

@@ -28,6 +28,8 @@ public final class QuantizedMatrix {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     /** Output rows a thread takes at a time. */
     private static final int CHUNK = 64;
+    /** Output rows a thread takes at a time on the native kernels: fewer calls, each pinning the arrays once. */
+    private static final int NATIVE_CHUNK = 256;
 
     private final QuantFormat format;
     private final int rows;
@@ -192,9 +194,50 @@ public final class QuantizedMatrix {
         }
     }
 
-    /** y = W x for one vector x (cols) into y (rows). */
+    /** The kernels a one-token mat-vec can run on. */
+    enum Decode {
+        /** {@link NativeKernels}: the activation quantized to int8, integer dot products; where they load. */
+        NATIVE,
+        /** The Vector API kernels below: each weight widened to float, the activation as it is. */
+        JAVA
+    }
+
+    /** Which decode kernels run on this machine and why (for logs and the bench's JSON). */
+    public static String decodeKernels() {
+        return NativeKernels.status();
+    }
+
+    /**
+     * y = W x for one vector x (cols) into y (rows), on the native kernels where they load (the activation
+     * quantized to int8 in blocks of 32, as llama.cpp does), else on the Java ones (float activations).
+     */
     public void matvec(float[] x, float[] y) {
+        matvec(x, y, NativeKernels.available() ? Decode.NATIVE : Decode.JAVA);
+    }
+
+    /**
+     * One token's activation {@code x} as {@link #matvec(float[], float[])} multiplies it on this machine: rounded to
+     * 8 bits per value in blocks of 32 where the native kernels run, {@code x} itself where the Java ones do. For
+     * checking results against a reference; {@code x.length} a multiple of 32.
+     */
+    public static float[] decodeInput(float[] x) {
+        return NativeKernels.available() ? QuantizedActivation.quantize(x, 0, x.length).dequantize() : x.clone();
+    }
+
+    /** {@link #matvec(float[], float[])} on the kernels named (the native ones must be {@link NativeKernels#available}). */
+    void matvec(float[] x, float[] y, Decode kernel) {
         check(x, 1, y);
+        if (kernel == Decode.NATIVE) {
+            QuantizedActivation xq = QuantizedActivation.quantize(x, 0, cols);
+            RowPool.forRows(rows, NATIVE_CHUNK, (a, b) -> {
+                if (format == QuantFormat.Q4_K) {
+                    NativeKernels.q4k(data, rowBytes, cols, a, b, xq, y);
+                } else {
+                    NativeKernels.q8(data, rowBytes, cols, a, b, xq, y);
+                }
+            });
+            return;
+        }
         float[] xsum = format == QuantFormat.Q4_K ? blockSums(x, 0) : null;
         RowPool.forRows(rows, CHUNK, (a, b) -> {
             for (int r = a; r < b; r++) {
@@ -414,6 +457,21 @@ public final class QuantizedMatrix {
             }
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Reads every byte once with no arithmetic but a sum, on all cores: the bench's ceiling for the kernels. */
+    int readAll() {
+        int[] sums = new int[(rows + CHUNK - 1) / CHUNK];
+        RowPool.forRows(rows, CHUNK, (a, b) -> {
+            IntVector acc = IntVector.zero(I);
+            int end = b * rowBytes - I.vectorByteSize() + 1;
+            int p = a * rowBytes;
+            for (; p < end; p += I.vectorByteSize()) {
+                acc = acc.add(ByteVector.fromArray(ByteVector.SPECIES_256, data, p).reinterpretAsInts());
+            }
+            sums[a / CHUNK] = acc.reduceLanes(VectorOperators.ADD);
+        });
+        return Arrays.stream(sums).sum();
     }
 
     @Override

@@ -26,6 +26,10 @@ public final class QuantKernelBench {
             fewRows(); // the prompt kernel alone
             return;
         }
+        if (args.length > 0 && args[0].equals("decode")) {
+            decodeOutOfCache(); // the two decode kernels against a plain read of the same bytes
+            return;
+        }
         int[][] shapes = {{4096, 4096}, {11008, 4096}, {4096, 11008}, {32000, 4096}};
         for (QuantFormat f : QuantFormat.values()) {
             for (int[] s : shapes) {
@@ -90,6 +94,51 @@ public final class QuantKernelBench {
             float[] all = new float[rows * cols];
             double t = median(() -> q.dequantizeRows(0, rows, all, 0));
             System.out.printf("%s dequantize all: %6.2f ms  %5.1f GB/s written%n", f, t * 1e3, 4.0 * rows * cols / t / 1e9);
+        }
+    }
+
+    /**
+     * The decode kernels as a token meets them: eight 11008 x 4096 matrices (an MLP's worth of a few layers, 200-400 MB,
+     * far more than any cache) multiplied one after another, Java and native kernels in turns, and a Vector API sum over
+     * the same byte arrays (the fastest the JVM reads them), GB/s of weights, medians of 7 rounds.
+     */
+    private static void decodeOutOfCache() {
+        System.out.println("decode kernels: " + QuantizedMatrix.decodeKernels());
+        int rows = 11008;
+        int cols = 4096;
+        for (QuantFormat f : QuantFormat.values()) {
+            QuantizedMatrix[] ms = new QuantizedMatrix[8];
+            SplittableRandom rnd = new SplittableRandom(3);
+            float[] w = new float[rows * cols];
+            for (int m = 0; m < ms.length; m++) {
+                for (int i = 0; i < w.length; i++) {
+                    w[i] = (float) rnd.nextGaussian() * 0.02f;
+                }
+                ms[m] = QuantizedMatrix.quantize(f, w, rows, cols);
+            }
+            long bytes = ms.length * ms[0].bytes();
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            float[] y = new float[rows];
+            for (QuantizedMatrix.Decode k : QuantizedMatrix.Decode.values()) {
+                if (k == QuantizedMatrix.Decode.NATIVE && !NativeKernels.available()) {
+                    continue;
+                }
+                double t = median(() -> {
+                    for (QuantizedMatrix m : ms) {
+                        m.matvec(x, y, k);
+                    }
+                });
+                System.out.printf("%s %s decode, 8 x %d x %d: %7.2f ms  %5.1f GB/s%n", f, k, rows, cols, t * 1e3, bytes / t / 1e9);
+            }
+            double t = median(() -> {
+                for (QuantizedMatrix m : ms) {
+                    m.readAll();
+                }
+            });
+            System.out.printf("%s read only (IntVector sum, all cores): %7.2f ms  %5.1f GB/s%n", f, t * 1e3, bytes / t / 1e9);
         }
     }
 

@@ -162,7 +162,7 @@ class QuantizedMatrixTest {
                 q.dequantizeRows(0, rows, w, 0);
                 float[] x = vector(cols, 5);
                 float[] y = new float[rows];
-                q.matvec(x, y);
+                q.matvec(x, y, QuantizedMatrix.Decode.JAVA);
                 for (int r = 0; r < rows; r++) {
                     assertDot(w, r, cols, x, 0, y[r], f + " " + rows + "x" + cols + " matvec row " + r);
                 }
@@ -178,6 +178,141 @@ class QuantizedMatrixTest {
                 }
             }
         }
+    }
+
+    /** Activations for the native kernels: Gaussian, and the awkward ones (all zero, an outlier, subnormal values, negative zeros). */
+    private static float[][] activations(int cols) {
+        float[] zero = new float[cols];
+        float[] outlier = vector(cols, 8);
+        outlier[cols / 3] = 3e4f;
+        float[] tiny = vector(cols, 9);
+        for (int i = 0; i < cols; i++) {
+            tiny[i] *= 1e-39f;
+        }
+        float[] negativeZero = new float[cols];
+        Arrays.fill(negativeZero, -0.0f);
+        return new float[][] {vector(cols, 7), zero, outlier, tiny, negativeZero};
+    }
+
+    @Test
+    void theNativeKernelsLoadWhereTheyAreBuiltFor() {
+        String os = System.getProperty("os.name", "");
+        String arch = System.getProperty("os.arch", "");
+        boolean avx2 = false;
+        try {
+            String cpu = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+            avx2 = cpu.contains(" avx2") && cpu.contains(" fma") && cpu.contains(" f16c");
+        } catch (java.io.IOException e) {
+            // not Linux: nothing to expect
+        }
+        boolean expected = os.equals("Linux") && arch.equals("amd64") && avx2 && System.getProperty(NativeKernels.PROPERTY) == null;
+        assertEquals(expected, NativeKernels.available(), NativeKernels.status());
+        assertTrue(QuantizedMatrix.decodeKernels().startsWith(expected ? "native int8" : "Java"), QuantizedMatrix.decodeKernels());
+    }
+
+    @Test
+    void nativeKernelsMatchDequantizedWeightsTimesTheDequantizedActivation() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        int[][] shapes = {{7, 256}, {131, 512}, {300, 768}, {3, 4096}};
+        for (QuantFormat f : FORMATS) {
+            for (int[] s : shapes) {
+                int rows = s[0];
+                int cols = s[1];
+                QuantizedMatrix q = QuantizedMatrix.quantize(f, matrix(rows, cols, rows * 17L + cols), rows, cols);
+                float[] w = new float[rows * cols];
+                q.dequantizeRows(0, rows, w, 0);
+                float[][] xs = activations(cols);
+                for (int k = 0; k < xs.length; k++) {
+                    float[] x = xs[k];
+                    float[] y = new float[rows];
+                    q.matvec(x, y, QuantizedMatrix.Decode.NATIVE);
+                    float[] xd = QuantizedActivation.quantize(x, 0, cols).dequantize();
+                    for (int r = 0; r < rows; r++) {
+                        assertDot(w, r, cols, xd, 0, y[r], f + " " + rows + "x" + cols + " native matvec, activation " + k + ", row " + r);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theActivationsEightBitsCostAboutHalfAPercent() {
+        // theory: the step is max|x| / 127 over 32 Gaussian values (max about 2.1 sigma), the error uniform within
+        // half a step: 2.1 / 127 / sqrt(12) = 0.48% of sigma
+        int n = 4096 * 8;
+        float[] x = vector(n, 21);
+        QuantizedActivation a = QuantizedActivation.quantize(x, 0, n);
+        float[] back = a.dequantize();
+        double err = 0;
+        double ref = 0;
+        for (int i = 0; i < n; i++) {
+            err += (back[i] - x[i]) * (double) (back[i] - x[i]);
+            ref += x[i] * (double) x[i];
+            assertTrue(a.quants()[i] >= -127, "quants stay within -127..127");
+        }
+        double rel = Math.sqrt(err / ref);
+        assertTrue(rel > 0.003 && rel < 0.007, "activation relative RMS error " + rel);
+        for (int b = 0; b < n / 32; b++) {
+            int sum = 0;
+            for (int i = 0; i < 32; i++) {
+                sum += a.quants()[32 * b + i];
+            }
+            assertEquals(sum, a.sums()[b], "block " + b + "'s sum");
+        }
+        if (NativeKernels.available()) { // and through a matrix: the products move by about as much
+            for (QuantFormat f : FORMATS) {
+                int rows = 512;
+                int cols = 4096;
+                SplittableRandom rnd = new SplittableRandom(4);
+                float[] wf = new float[rows * cols];
+                for (int i = 0; i < wf.length; i++) {
+                    wf[i] = (float) (rnd.nextGaussian() * 0.02);
+                }
+                QuantizedMatrix q = QuantizedMatrix.quantize(f, wf, rows, cols);
+                float[] xv = vector(cols, 22);
+                float[] yj = new float[rows];
+                float[] yn = new float[rows];
+                q.matvec(xv, yj, QuantizedMatrix.Decode.JAVA);
+                q.matvec(xv, yn, QuantizedMatrix.Decode.NATIVE);
+                double e = 0;
+                double r = 0;
+                for (int i = 0; i < rows; i++) {
+                    e += (yn[i] - yj[i]) * (double) (yn[i] - yj[i]);
+                    r += yj[i] * (double) yj[i];
+                }
+                double relY = Math.sqrt(e / r);
+                assertTrue(relY > 0.001 && relY < 0.01, f + ": native against Java kernel, relative RMS " + relY);
+            }
+        }
+    }
+
+    @Test
+    void nanAndInfinityInTheActivationReachTheResultAsInFloatArithmetic() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
+        for (QuantFormat f : FORMATS) {
+            QuantizedMatrix q = QuantizedMatrix.quantize(f, matrix(4, 256, 5), 4, 256);
+            for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+                float[] x = vector(256, 3);
+                x[40] = bad;
+                float[] y = new float[4];
+                q.matvec(x, y, QuantizedMatrix.Decode.NATIVE);
+                for (float v : y) {
+                    assertTrue(Float.isNaN(v) || Float.isInfinite(v), f + ": " + bad + " in the activation gave " + v);
+                }
+            }
+        }
+    }
+
+    @Test
+    void theNativeCallsCheckTheirBoundsBeforeCallingC() {
+        byte[] w = new byte[2 * 34 * 8];
+        QuantizedActivation x = QuantizedActivation.quantize(new float[256], 0, 256);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 3, x, new float[3]));
+        assertTrue(e.getMessage().contains("rows 0..3 of 272 bytes"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 2, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q4k(w, 34 * 8, 256, 0, 1, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 512, 0, 1, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> QuantizedActivation.quantize(new float[40], 0, 40));
     }
 
     @Test

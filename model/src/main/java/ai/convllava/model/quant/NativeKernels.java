@@ -1,0 +1,139 @@
+package ai.convllava.model.quant;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The native decode kernels ({@code model/src/main/c/quant_kernels.c}): int8 weights or 4-bit quants times an
+ * activation row quantized to int8 ({@link QuantizedActivation}), multiplied in integers by AVX2's
+ * {@code vpmaddubsw}. JDK 17's Vector API has no such instruction, and the Java kernels, which widen each weight
+ * to float, are bound by that arithmetic at half the machine's read bandwidth or less (docs/bench/quant.md,
+ * "A native kernel").
+ *
+ * <p>The library is built into the model jar for Linux x86-64 and loaded from there (copied to a file first:
+ * a library cannot be loaded from inside a jar). Where it cannot load (another OS or CPU, a CPU without AVX2,
+ * a temp directory mounted noexec and no cache directory either) or the system property {@value #PROPERTY} is
+ * {@code java}, the Java kernels run: slower, never wrong. {@link #status()} says which and why.
+ */
+final class NativeKernels {
+    private static final Logger LOG = LoggerFactory.getLogger(NativeKernels.class);
+    /** {@code -Dconvllava.kernels=java} runs the Java kernels even where the native ones load (comparisons, bug hunts). */
+    static final String PROPERTY = "convllava.kernels";
+    private static final String RESOURCE = "/native/linux-x86_64/libconvllava_quant.so";
+    private static final String STATUS;
+    private static final boolean AVAILABLE;
+
+    static {
+        String[] why = new String[1];
+        AVAILABLE = load(why);
+        STATUS = why[0];
+        LOG.debug("quantized decode kernels: {}", STATUS);
+    }
+
+    private NativeKernels() {
+    }
+
+    /** Whether the native kernels run on this machine. */
+    static boolean available() {
+        return AVAILABLE;
+    }
+
+    /** Which decode kernels run, and why not the native ones where they do not: for logs and the bench. */
+    static String status() {
+        return STATUS;
+    }
+
+    private static boolean load(String[] why) {
+        if ("java".equalsIgnoreCase(System.getProperty(PROPERTY, ""))) {
+            why[0] = "Java Vector API (-D" + PROPERTY + "=java)";
+            return false;
+        }
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            why[0] = "Java Vector API (the native kernels are built for Linux x86-64, this is " + os + " " + arch + ")";
+            return false;
+        }
+        List<String> failures = new ArrayList<>();
+        for (Path dir : candidateDirectories()) {
+            try {
+                Path lib = extract(dir);
+                System.load(lib.toString());
+                if (!supported()) {
+                    why[0] = "Java Vector API (this CPU lacks AVX2, FMA or F16C)";
+                    return false;
+                }
+                why[0] = "native int8 (AVX2)";
+                LOG.debug("native quantized kernels loaded from {}", lib);
+                return true;
+            } catch (IOException | UnsatisfiedLinkError | SecurityException e) {
+                failures.add(dir + ": " + e.getMessage());
+            }
+        }
+        why[0] = "Java Vector API (the native kernels did not load: " + String.join("; ", failures) + ")";
+        LOG.warn("quantized weights decode with the slower Java kernels: {}", why[0]);
+        return false;
+    }
+
+    /** The temp directory, then the user's cache (a temp directory mounted noexec cannot load a library). */
+    private static List<Path> candidateDirectories() {
+        List<Path> dirs = new ArrayList<>();
+        dirs.add(Path.of(System.getProperty("java.io.tmpdir")));
+        String cache = System.getenv("XDG_CACHE_HOME");
+        dirs.add(cache != null && !cache.isBlank() ? Path.of(cache, "convllava") : Path.of(System.getProperty("user.home"), ".cache", "convllava"));
+        return dirs;
+    }
+
+    /** The library copied from the jar into a new file in {@code dir}, removed when the JVM exits. */
+    private static Path extract(Path dir) throws IOException {
+        try (InputStream in = NativeKernels.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new IOException(RESOURCE + " is not in the jar (built without gcc, or not for Linux x86-64)");
+            }
+            Files.createDirectories(dir);
+            Path lib = Files.createTempFile(dir, "libconvllava_quant-", ".so");
+            lib.toFile().deleteOnExit();
+            Files.copy(in, lib, StandardCopyOption.REPLACE_EXISTING);
+            return lib;
+        }
+    }
+
+    /**
+     * y[r] = row r of a Q4_K matrix (in-memory blocks, {@code rowBytes} per row) times the activation, for rows
+     * {@code [from, to)}. Every length is checked here: the C code trusts them.
+     */
+    static void q4k(byte[] w, int rowBytes, int cols, int from, int to, QuantizedActivation x, float[] y) {
+        check(w, rowBytes, cols, from, to, x, y, QuantizedMatrix.Q4K_BLOCK * (cols / 256));
+        q4kRows(w, rowBytes, cols, from, to, x.quants(), x.scales(), x.sums(), y);
+    }
+
+    /** As {@link #q4k} for a Q8_0 matrix. */
+    static void q8(byte[] w, int rowBytes, int cols, int from, int to, QuantizedActivation x, float[] y) {
+        check(w, rowBytes, cols, from, to, x, y, 34 * (cols / 32));
+        q8Rows(w, rowBytes, cols, from, to, x.quants(), x.scales(), y);
+    }
+
+    private static void check(byte[] w, int rowBytes, int cols, int from, int to, QuantizedActivation x, float[] y, int needRowBytes) {
+        if (rowBytes != needRowBytes || from < 0 || to < from || (long) to * rowBytes > w.length || to > y.length
+                || x.quants().length < cols || x.scales().length < cols / 32 || x.sums().length < cols / 32) {
+            throw new IllegalArgumentException("native kernel: rows " + from + ".." + to + " of " + rowBytes + " bytes (" + needRowBytes
+                    + " expected for " + cols + " columns) over " + w.length + " bytes of blocks, " + y.length + " outputs, an activation of "
+                    + x.quants().length + " values");
+        }
+    }
+
+    private static native boolean supported();
+
+    private static native void q4kRows(byte[] w, int rowBytes, int cols, int from, int to, byte[] xq, float[] xd, int[] xsum, float[] y);
+
+    private static native void q8Rows(byte[] w, int rowBytes, int cols, int from, int to, byte[] xq, float[] xd, float[] y);
+}
