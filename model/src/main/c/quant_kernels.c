@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
 
 #define KERNEL __attribute__((target("avx2,fma,f16c")))
 
@@ -124,9 +126,10 @@ static int pin(JNIEnv *env, int n, jarray *arrays, void **ptrs) {
     return 1;
 }
 
-static void unpin(JNIEnv *env, int n, jarray *arrays, void **ptrs, int written) {
+/* Releases pinned arrays in reverse order, copying back (where the JVM copied at all) those whose bit is set in written. */
+static void unpin(JNIEnv *env, int n, jarray *arrays, void **ptrs, unsigned written) {
     for (int i = n - 1; i >= 0; i--) {
-        (*env)->ReleasePrimitiveArrayCritical(env, arrays[i], ptrs[i], i == written ? 0 : JNI_ABORT);
+        (*env)->ReleasePrimitiveArrayCritical(env, arrays[i], ptrs[i], (written >> i) & 1 ? 0 : JNI_ABORT);
     }
 }
 
@@ -143,7 +146,7 @@ JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q4kRows(JNIEn
     for (jint r = from; r < to; r++) {
         out[r] = row_q4k(blocks + (size_t) r * rowBytes, cols / 256, p[1], p[2], p[3]);
     }
-    unpin(env, 5, arrays, p, 4);
+    unpin(env, 5, arrays, p, 1u << 4);
 }
 
 /* y[r] for rows [from, to) of a Q8_0 matrix of rowBytes bytes per row; cols is a multiple of 32. */
@@ -159,5 +162,127 @@ JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q8Rows(JNIEnv
     for (jint r = from; r < to; r++) {
         out[r] = row_q8(blocks + (size_t) r * rowBytes, cols / 32, p[1], p[2]);
     }
-    unpin(env, 4, arrays, p, 3);
+    unpin(env, 4, arrays, p, 1u << 3);
+}
+
+/* ---- Decode attention over the 8-bit KV cache ---- */
+
+/* e^x for 8 floats (Cephes' expf: x = n ln2 + r, a degree-5 polynomial for e^r, 2^n put into the exponent), within
+ * 2 float32 ulps over the range a softmax needs; libtorch's softmax uses a vectorized exp of the same kind. */
+static KERNEL inline __m256 exp8(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.3365447504f));
+    __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+    __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
+}
+
+/* q . (8 int8 keys widened), D a multiple of 8 */
+static KERNEL inline float dot_q_k8(const float *q, const int8_t *k, int d) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < d; i += 8) {
+        __m256 kf = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *) (k + i))));
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kf, acc);
+    }
+    return hsum(acc);
+}
+
+/*
+ * One query head over one KV head's first n positions: p = softmax(scale * ks[s] * (q . k[s])), out = sum_s p[s] * vs[s] * v[s],
+ * in float32 as the libtorch path (KvCache widens the same int8 values times the same scales). k and v are (capacity, d) int8
+ * rows of which the first n are read; p receives the n probabilities.
+ */
+static KERNEL void attend_head(const float *q, const int8_t *k, const float *ks, const int8_t *v, const float *vs, int n, int d,
+        float scale, float *p, float *out) {
+    float max = -INFINITY;
+    for (int s = 0; s < n; s++) {
+        float x = scale * ks[s] * dot_q_k8(q, k + (size_t) s * d, d);
+        p[s] = x;
+        max = x > max ? x : max;
+    }
+    __m256 vmax = _mm256_set1_ps(max);
+    __m256 vsum = _mm256_setzero_ps();
+    int s = 0;
+    for (; s + 8 <= n; s += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + s), vmax));
+        _mm256_storeu_ps(p + s, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    float sum = hsum(vsum);
+    for (; s < n; s++) {
+        p[s] = expf(p[s] - max);
+        sum += p[s];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < d; i += 8) {
+        _mm256_storeu_ps(out + i, _mm256_setzero_ps());
+    }
+    for (s = 0; s < n; s++) {
+        p[s] *= inv;
+        __m256 w = _mm256_set1_ps(p[s] * vs[s]);
+        const int8_t *row = v + (size_t) s * d;
+        for (int i = 0; i < d; i += 8) {
+            __m256 vf = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *) (row + i))));
+            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(w, vf, _mm256_loadu_ps(out + i)));
+        }
+    }
+}
+
+/*
+ * KV heads [g0, g1) of one layer for one new token: query head h = g * rep + r reads KV head g (grouped-query attention).
+ * keys/values: direct buffers over libtorch's (KV, capacity, d) int8 cache, scales (KV, capacity) float32; q and out (H, d);
+ * probs (H, n) or null. Java checked every size (NativeKernels.attendInt8).
+ */
+JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_attendInt8Heads(JNIEnv *env, jclass cls, jfloatArray q, jobject keys,
+        jobject keyScales, jobject values, jobject valueScales, jint capacity, jint n, jint d, jint rep, jint g0, jint g1, jfloat scale,
+        jfloatArray out, jfloatArray probs) {
+    const int8_t *k = (*env)->GetDirectBufferAddress(env, keys);
+    const float *ks = (*env)->GetDirectBufferAddress(env, keyScales);
+    const int8_t *v = (*env)->GetDirectBufferAddress(env, values);
+    const float *vs = (*env)->GetDirectBufferAddress(env, valueScales);
+    if (k == NULL || ks == NULL || v == NULL || vs == NULL) {
+        jclass iae = (*env)->FindClass(env, "java/lang/IllegalArgumentException");
+        if (iae != NULL) {
+            (*env)->ThrowNew(env, iae, "native attention: the KV cache is not in direct buffers");
+        }
+        return;
+    }
+    float *scratch = NULL;
+    if (probs == NULL) {
+        scratch = malloc((size_t) n * sizeof(float));
+        if (scratch == NULL) {
+            jclass oom = (*env)->FindClass(env, "java/lang/OutOfMemoryError");
+            if (oom != NULL) {
+                (*env)->ThrowNew(env, oom, "native attention: no memory for the scores");
+            }
+            return;
+        }
+    }
+    jarray arrays[3] = {q, out, probs};
+    void *p[3];
+    int pinned = probs == NULL ? 2 : 3;
+    if (!pin(env, pinned, arrays, p)) {
+        free(scratch);
+        return;
+    }
+    const float *qf = p[0];
+    float *o = p[1];
+    for (int g = g0; g < g1; g++) {
+        size_t kvOff = (size_t) g * capacity;
+        for (int r = 0; r < rep; r++) {
+            int h = g * rep + r;
+            float *ph = probs == NULL ? scratch : (float *) p[2] + (size_t) h * n;
+            attend_head(qf + (size_t) h * d, k + kvOff * d, ks + kvOff, v + kvOff * d, vs + kvOff, n, d, scale, ph, o + (size_t) h * d);
+        }
+    }
+    unpin(env, pinned, arrays, p, 6u); /* out and probs written */
+    free(scratch);
 }

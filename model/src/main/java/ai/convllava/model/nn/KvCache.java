@@ -1,11 +1,14 @@
 package ai.convllava.model.nn;
 
+import ai.convllava.model.quant.Int8KvAttention;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import java.nio.ByteBuffer;
 
 /**
  * Per-layer key/value cache, preallocated (KV heads, capacity, head_dim) and written in place with
@@ -164,6 +167,27 @@ public final class KvCache implements AutoCloseable {
         NDIndex first = new NDIndex(":, :{}, :", len);
         NDArray x = held.get(first);
         return scales == null ? x : x.toType(DataType.FLOAT32, false).muli(scales.get(first)); // (KV, len, D) * (KV, len, 1)
+    }
+
+    /** Whether {@link #attendInt8} runs here: an 8-bit cache on the CPU and the native kernels loaded. */
+    boolean attendsInt8Natively() {
+        return type == DataType.INT8 && !device().isGpu() && Int8KvAttention.available(headDim);
+    }
+
+    /**
+     * One new token's attention in layer {@code l} over the first {@code n} positions, read in place from the 8-bit
+     * cache ({@link Int8KvAttention}); false, with nothing written, when libtorch does not hand out the cache's memory.
+     */
+    boolean attendInt8(int l, float[] q, int heads, int n, float scale, float[] out, float[] probs) {
+        ByteBuffer k = keys[l].toByteBuffer(true);
+        ByteBuffer ks = keyScales[l].toByteBuffer(true);
+        ByteBuffer v = values[l].toByteBuffer(true);
+        ByteBuffer vs = valueScales[l].toByteBuffer(true);
+        if (!(k.isDirect() && ks.isDirect() && v.isDirect() && vs.isDirect())) {
+            return false;
+        }
+        Int8KvAttention.attend(q, heads, kvHeads, headDim, k, ks, v, vs, capacity, n, scale, out, probs);
+        return true;
     }
 
     /** Called after all layers wrote T new positions. */

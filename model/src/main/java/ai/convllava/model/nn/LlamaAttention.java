@@ -4,6 +4,7 @@ import ai.convllava.model.config.LlamaConfig;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * {@code LlamaAttention} with grouped-query attention ({@code num_key_value_heads} may be fewer than
@@ -59,6 +60,12 @@ public final class LlamaAttention {
         k = rope.apply(k, start);
         cache.write(layer, k.get(0), v.get(0), start);
         int s = start + (int) t;
+        if (t == 1 && cache.attendsInt8Natively()) {
+            NDArray ctx = attendInt8(q, cache, s, probe);
+            if (ctx != null) {
+                return oProj.forward(ctx);
+            }
+        }
         // (KV, S, D). The CPU path reads an 8-bit cache (8/4-bit weights) widened to float32 (KvCache); the device path reads
         // it in its math type and multiplies in it, as transformers does in float16 (widening the whole
         // cache every step would cost a GPU more than the products)
@@ -89,5 +96,23 @@ public final class LlamaAttention {
         NDArray ctx = probs.reshape(kvHeads, rep * t, s).toType(math, false).matMul(values).toType(DataType.FLOAT32, false); // (KV, rep*T, D)
         ctx = ctx.reshape(heads, t, headDim).transpose(1, 0, 2).reshape(1, t, (long) heads * headDim); // (H, T, D) -> (T, H, D) -> (1, T, H*D)
         return oProj.forward(ctx);
+    }
+
+    /**
+     * One new token over the 8-bit cache's int8 rows in place ({@link KvCache#attendInt8}): (1, 1, H*D), or null when the
+     * cache's memory could not be read in place (the caller then takes the libtorch path).
+     */
+    private NDArray attendInt8(NDArray q, KvCache cache, int s, ImageAttentionProbe probe) {
+        float[] qf = q.toFloatArray(); // (1, H, 1, D): heads in order
+        float[] out = new float[heads * headDim];
+        float[] probs = probe != null ? new float[heads * s] : null;
+        if (!cache.attendInt8(layer, qf, heads, s, scale, out, probs)) {
+            return null;
+        }
+        if (probe != null) {
+            NDArray p = q.getManager().create(probs, new Shape(heads, s)); // (H, S)
+            probe.put(layer, p.get(new NDIndex(":, {}:{}", probe.imageStart(), probe.imageStart() + probe.imageTokens())).mean(new int[] {0}));
+        }
+        return HeapArrays.toTensor(q.getManager(), out, new Shape(1, 1, (long) heads * headDim)); // (H, D) -> (1, 1, H*D)
     }
 }

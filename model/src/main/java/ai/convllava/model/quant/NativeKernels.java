@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -131,7 +132,16 @@ final class NativeKernels {
         }
     }
 
+    /** KV heads {@code [g0, g1)} of {@link Int8KvAttention#attend}, which checked every size. */
+    static void attendInt8(float[] q, ByteBuffer keys, ByteBuffer keyScales, ByteBuffer values, ByteBuffer valueScales, int capacity, int n,
+            int headDim, int rep, int g0, int g1, float scale, float[] out, float[] probs) {
+        attendInt8Heads(q, keys, keyScales, values, valueScales, capacity, n, headDim, rep, g0, g1, scale, out, probs);
+    }
+
     private static native boolean supported();
+
+    private static native void attendInt8Heads(float[] q, ByteBuffer keys, ByteBuffer keyScales, ByteBuffer values, ByteBuffer valueScales,
+            int capacity, int n, int headDim, int rep, int g0, int g1, float scale, float[] out, float[] probs);
 
     private static native void q4kRows(byte[] w, int rowBytes, int cols, int from, int to, byte[] xq, float[] xd, int[] xsum, float[] y);
 

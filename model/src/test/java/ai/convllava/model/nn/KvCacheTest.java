@@ -108,6 +108,51 @@ class KvCacheTest {
         }
     }
 
+    /**
+     * The native decode attention over the int8 rows in place against libtorch's arithmetic on the same cache widened to
+     * float32 (LlamaAttention's other path): grouped heads (4 query heads over 2 KV heads), a cache that grew on the way,
+     * one large key among the positions; outputs and probabilities within 1e-5 of each head's scale.
+     */
+    @Test
+    void nativeDecodeAttentionMatchesLibtorchOnTheSameCache() {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(ai.convllava.model.quant.Int8KvAttention.available(D), "no native kernels here");
+            int heads = 4;
+            float scale = (float) (1 / Math.sqrt(D));
+            for (int n : new int[] {1, 7, 37, 300}) {
+                try (KvCache c = new KvCache(m, 1, HEADS, D, 16, 4096, DataType.INT8)) {
+                    float[] kx = gaussian(HEADS * n * D, n);
+                    kx[D * (n / 2) + 3] = 40f; // one position the query will favour strongly
+                    c.reserve(n);
+                    c.write(0, m.create(kx, new Shape(HEADS, n, D)), m.create(gaussian(HEADS * n * D, n + 1), new Shape(HEADS, n, D)), 0);
+                    c.advance(n);
+                    assertTrue(c.attendsInt8Natively());
+                    float[] q = gaussian(heads * D, 99);
+                    float[] out = new float[heads * D];
+                    float[] probs = new float[heads * n];
+                    assertTrue(c.attendInt8(0, q, heads, n, scale, out, probs));
+                    // libtorch: (KV, rep, D) x (KV, D, n) -> softmax -> x (KV, n, D)
+                    NDArray qg = m.create(q, new Shape(HEADS, heads / HEADS, D));
+                    NDArray p = qg.matMul(c.keys(0, n).transpose(0, 2, 1)).muli(scale).softmax(-1); // (KV, rep, n)
+                    float[] wantP = p.toFloatArray();
+                    float[] want = p.matMul(c.values(0, n)).toFloatArray(); // (KV, rep, D)
+                    for (int i = 0; i < wantP.length; i++) {
+                        assertEquals(wantP[i], probs[i], 1e-5, n + " positions: probability " + i);
+                    }
+                    for (int h = 0; h < heads; h++) {
+                        double size = 0;
+                        for (int i = 0; i < D; i++) {
+                            size = Math.max(size, Math.abs(want[h * D + i]));
+                        }
+                        for (int i = 0; i < D; i++) {
+                            assertEquals(want[h * D + i], out[h * D + i], 1e-5 * size + 1e-7, n + " positions: head " + h + " value " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void bytesPerPosition() {
         // 7B: 32 heads of 128; int8 values plus a float32 scale per head, for keys and values: what the estimates count
