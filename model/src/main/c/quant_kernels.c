@@ -133,9 +133,9 @@ static void unpin(JNIEnv *env, int n, jarray *arrays, void **ptrs, unsigned writ
     }
 }
 
-/* y[r] for rows [from, to) of a Q4_K matrix of rowBytes bytes per row; cols is a multiple of 256. */
+/* y[yOff + r] for rows [from, to) of an array of Q4_K rows of rowBytes bytes each; cols is a multiple of 256. */
 JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q4kRows(JNIEnv *env, jclass cls, jbyteArray w, jint rowBytes,
-        jint cols, jint from, jint to, jbyteArray xq, jfloatArray xd, jintArray xsum, jfloatArray y) {
+        jint cols, jint from, jint to, jint yOff, jbyteArray xq, jfloatArray xd, jintArray xsum, jfloatArray y) {
     jarray arrays[5] = {w, xq, xd, xsum, y};
     void *p[5];
     if (!pin(env, 5, arrays, p)) {
@@ -144,14 +144,14 @@ JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q4kRows(JNIEn
     const uint8_t *blocks = p[0];
     float *out = p[4];
     for (jint r = from; r < to; r++) {
-        out[r] = row_q4k(blocks + (size_t) r * rowBytes, cols / 256, p[1], p[2], p[3]);
+        out[yOff + r] = row_q4k(blocks + (size_t) r * rowBytes, cols / 256, p[1], p[2], p[3]);
     }
     unpin(env, 5, arrays, p, 1u << 4);
 }
 
-/* y[r] for rows [from, to) of a Q8_0 matrix of rowBytes bytes per row; cols is a multiple of 32. */
+/* y[yOff + r] for rows [from, to) of an array of Q8_0 rows of rowBytes bytes each; cols is a multiple of 32. */
 JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q8Rows(JNIEnv *env, jclass cls, jbyteArray w, jint rowBytes,
-        jint cols, jint from, jint to, jbyteArray xq, jfloatArray xd, jfloatArray y) {
+        jint cols, jint from, jint to, jint yOff, jbyteArray xq, jfloatArray xd, jfloatArray y) {
     jarray arrays[4] = {w, xq, xd, y};
     void *p[4];
     if (!pin(env, 4, arrays, p)) {
@@ -160,7 +160,7 @@ JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q8Rows(JNIEnv
     const uint8_t *blocks = p[0];
     float *out = p[3];
     for (jint r = from; r < to; r++) {
-        out[r] = row_q8(blocks + (size_t) r * rowBytes, cols / 32, p[1], p[2]);
+        out[yOff + r] = row_q8(blocks + (size_t) r * rowBytes, cols / 32, p[1], p[2]);
     }
     unpin(env, 4, arrays, p, 1u << 3);
 }

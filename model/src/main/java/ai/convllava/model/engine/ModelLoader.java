@@ -15,6 +15,7 @@ import ai.convllava.model.config.ModelFolder;
 import ai.convllava.model.config.PreprocessorConfig;
 import ai.convllava.model.config.StandardModels;
 import ai.convllava.model.config.VisionTower;
+import ai.convllava.model.diagnostics.JavaHeap;
 import ai.convllava.model.diagnostics.NativeHeap;
 import ai.convllava.model.nn.ComputePath;
 import ai.convllava.model.nn.ConvNextEncoder;
@@ -189,9 +190,10 @@ public final class ModelLoader {
             LOG.info("loaded {} on {}: LLM weights {}, {} layers, {}", folder.dir(), deviceName, format, llm.model().numLayers(), path.describe());
             ConvLlava model = new ConvLlava(manager, folder, tower, encoder, projector, llm, tokenizer, format, deviceName, path, unused);
             // loading went through GBs of short-lived Java buffers (widening chunks, headers): one collection
-            // now lets G1 give the heap back instead of keeping it committed, and a trim gives back what the load's
-            // native transients left in the C heap (NativeHeap explains why the allocator keeps it otherwise)
-            System.gc();
+            // now lets G1 give the heap back, down to a small margin over what the model holds (JavaHeap), and a trim
+            // gives back what the load's native transients left in the C heap (NativeHeap explains why the allocator
+            // keeps it otherwise)
+            JavaHeap.shrinkAfterLoad();
             NativeHeap.trim();
             return model;
         } catch (RuntimeException | Error e) {

@@ -109,26 +109,26 @@ final class NativeKernels {
     }
 
     /**
-     * y[r] = row r of a Q4_K matrix (in-memory blocks, {@code rowBytes} per row) times the activation, for rows
-     * {@code [from, to)}. Every length is checked here: the C code trusts them.
+     * y[yOff + r] = row r of a Q4_K matrix's array {@code w} (in-memory blocks, {@code rowBytes} per row) times the
+     * activation, for rows {@code [from, to)} of that array. Every length is checked here: the C code trusts them.
      */
-    static void q4k(byte[] w, int rowBytes, int cols, int from, int to, QuantizedActivation x, float[] y) {
-        check(w, rowBytes, cols, from, to, x, y, QuantizedMatrix.Q4K_BLOCK * (cols / 256));
-        q4kRows(w, rowBytes, cols, from, to, x.quants(), x.scales(), x.sums(), y);
+    static void q4k(byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y) {
+        check(w, rowBytes, cols, from, to, yOff, x, y, QuantizedMatrix.Q4K_BLOCK * (cols / 256));
+        q4kRows(w, rowBytes, cols, from, to, yOff, x.quants(), x.scales(), x.sums(), y);
     }
 
     /** As {@link #q4k} for a Q8_0 matrix. */
-    static void q8(byte[] w, int rowBytes, int cols, int from, int to, QuantizedActivation x, float[] y) {
-        check(w, rowBytes, cols, from, to, x, y, 34 * (cols / 32));
-        q8Rows(w, rowBytes, cols, from, to, x.quants(), x.scales(), y);
+    static void q8(byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y) {
+        check(w, rowBytes, cols, from, to, yOff, x, y, 34 * (cols / 32));
+        q8Rows(w, rowBytes, cols, from, to, yOff, x.quants(), x.scales(), y);
     }
 
-    private static void check(byte[] w, int rowBytes, int cols, int from, int to, QuantizedActivation x, float[] y, int needRowBytes) {
-        if (rowBytes != needRowBytes || from < 0 || to < from || (long) to * rowBytes > w.length || to > y.length
+    private static void check(byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y, int needRowBytes) {
+        if (rowBytes != needRowBytes || from < 0 || to < from || yOff < 0 || (long) to * rowBytes > w.length || (long) yOff + to > y.length
                 || x.quants().length < cols || x.scales().length < cols / 32 || x.sums().length < cols / 32) {
             throw new IllegalArgumentException("native kernel: rows " + from + ".." + to + " of " + rowBytes + " bytes (" + needRowBytes
-                    + " expected for " + cols + " columns) over " + w.length + " bytes of blocks, " + y.length + " outputs, an activation of "
-                    + x.quants().length + " values");
+                    + " expected for " + cols + " columns) over " + w.length + " bytes of blocks, outputs from " + yOff + " of " + y.length
+                    + ", an activation of " + x.quants().length + " values");
         }
     }
 
@@ -143,7 +143,7 @@ final class NativeKernels {
     private static native void attendInt8Heads(float[] q, ByteBuffer keys, ByteBuffer keyScales, ByteBuffer values, ByteBuffer valueScales,
             int capacity, int n, int headDim, int rep, int g0, int g1, float scale, float[] out, float[] probs);
 
-    private static native void q4kRows(byte[] w, int rowBytes, int cols, int from, int to, byte[] xq, float[] xd, int[] xsum, float[] y);
+    private static native void q4kRows(byte[] w, int rowBytes, int cols, int from, int to, int yOff, byte[] xq, float[] xd, int[] xsum, float[] y);
 
-    private static native void q8Rows(byte[] w, int rowBytes, int cols, int from, int to, byte[] xq, float[] xd, float[] y);
+    private static native void q8Rows(byte[] w, int rowBytes, int cols, int from, int to, int yOff, byte[] xq, float[] xd, float[] y);
 }

@@ -39,13 +39,27 @@ public final class QuantizedMatrix {
 
     /** Bytes of one row in memory. */
     private final int rowBytes;
-    private final byte[] data;
+    /**
+     * The rows in arrays of {@link #rowsPerChunk} rows each (the last may hold fewer): sized to fill one G1 heap
+     * region each. G1 gives every array of half a region or more whole regions of its own, and a matrix in one
+     * array left the end of its last region unused: about 0.2 GB over 4-bit ConvLLaVA-1536's 225 matrices
+     * (docs/bench/quant.md). One array where the matrix is small, the collector not G1, or a row too long.
+     */
+    private final byte[][] chunks;
+    private final int rowsPerChunk;
+    /** Bytes an array may take to fill one G1 region (the region less the array's 16-byte header), or no limit. */
+    private static final int CHUNK_BYTES = chunkBytes();
 
     /**
      * @param blocks the blocks of all rows as GGUF stores them, {@code rows * format.rowBytes(cols)} bytes
      *               (kept as they are for Q8_0; converted for Q4_K, see the class comment)
      */
     public QuantizedMatrix(QuantFormat format, int rows, int cols, byte[] blocks) {
+        this(format, rows, cols, blocks, CHUNK_BYTES);
+    }
+
+    /** As the public constructor, with arrays of at most {@code chunkBytes} (tests use small ones). */
+    QuantizedMatrix(QuantFormat format, int rows, int cols, byte[] blocks, int chunkBytes) {
         format.checkRowLength("matrix", cols);
         long need = (long) rows * format.rowBytes(cols);
         if (rows <= 0 || blocks.length != need) {
@@ -54,19 +68,51 @@ public final class QuantizedMatrix {
         this.format = format;
         this.rows = rows;
         this.cols = cols;
-        if (format == QuantFormat.Q4_K) {
-            this.rowBytes = Math.toIntExact((long) cols / 256 * Q4K_BLOCK);
-            this.data = new byte[Math.toIntExact((long) rows * rowBytes)];
-            int superBlocks = rows * (cols / 256);
-            RowPool.forRows(superBlocks, 4096, (a, b) -> {
-                for (int i = a; i < b; i++) {
-                    unpackQ4K(blocks, i * 144, data, i * Q4K_BLOCK);
-                }
-            });
-        } else {
-            this.rowBytes = (int) format.rowBytes(cols);
-            this.data = blocks;
+        this.rowBytes = Math.toIntExact(format == QuantFormat.Q4_K ? (long) cols / 256 * Q4K_BLOCK : format.rowBytes(cols));
+        Math.toIntExact((long) rows * rowBytes); // the row offsets below are ints
+        long total = (long) rows * rowBytes;
+        this.rowsPerChunk = total <= chunkBytes || rowBytes > chunkBytes / 2 ? rows : chunkBytes / rowBytes;
+        this.chunks = new byte[(rows + rowsPerChunk - 1) / rowsPerChunk][];
+        int ggufRow = (int) format.rowBytes(cols);
+        if (format != QuantFormat.Q4_K && chunks.length == 1) {
+            chunks[0] = blocks; // Q8_0 in memory is GGUF's layout: kept as given
+            return;
         }
+        for (int c = 0; c < chunks.length; c++) {
+            chunks[c] = new byte[Math.min(rowsPerChunk, rows - c * rowsPerChunk) * rowBytes];
+        }
+        RowPool.forRows(rows, CHUNK, (a, b) -> {
+            for (int r = a; r < b; r++) {
+                byte[] mem = chunks[r / rowsPerChunk];
+                int m = (r % rowsPerChunk) * rowBytes;
+                if (format == QuantFormat.Q4_K) {
+                    for (int sb = 0; sb < cols / 256; sb++) {
+                        unpackQ4K(blocks, r * ggufRow + sb * 144, mem, m + sb * Q4K_BLOCK);
+                    }
+                } else {
+                    System.arraycopy(blocks, r * ggufRow, mem, m, rowBytes);
+                }
+            }
+        });
+    }
+
+    /** G1's region size less an array header, where G1 runs; else no limit (one array per matrix). */
+    private static int chunkBytes() {
+        try {
+            com.sun.management.HotSpotDiagnosticMXBean vm = java.lang.management.ManagementFactory.getPlatformMXBean(
+                    com.sun.management.HotSpotDiagnosticMXBean.class);
+            if (Boolean.parseBoolean(vm.getVMOption("UseG1GC").getValue())) {
+                return Math.toIntExact(Long.parseLong(vm.getVMOption("G1HeapRegionSize").getValue()) - 16);
+            }
+        } catch (RuntimeException e) {
+            // not HotSpot: nothing known about regions
+        }
+        return Integer.MAX_VALUE;
+    }
+
+    /** Rows in each of the matrix's arrays (the last may hold fewer): for tests. */
+    int rowsPerChunk() {
+        return rowsPerChunk;
     }
 
     /** A GGUF Q4_K block at {@code g} into the in-memory form at {@code m}. */
@@ -125,21 +171,33 @@ public final class QuantizedMatrix {
         return cols;
     }
 
-    /** The blocks as GGUF stores them (a copy for Q4_K; Q8_0's own array, not for changing): for writing a file. */
+    /**
+     * The blocks as GGUF stores them (a copy, except for a Q8_0 matrix in one array: its own, not for changing): for
+     * writing a file.
+     */
     public byte[] ggufBlocks() {
-        if (format != QuantFormat.Q4_K) {
-            return data;
+        if (format != QuantFormat.Q4_K && chunks.length == 1) {
+            return chunks[0];
         }
-        byte[] out = new byte[Math.toIntExact((long) rows * format.rowBytes(cols))];
-        for (int i = 0; i < rows * (cols / 256); i++) {
-            packQ4K(data, i * Q4K_BLOCK, out, i * 144);
+        int ggufRow = (int) format.rowBytes(cols);
+        byte[] out = new byte[rows * ggufRow];
+        for (int r = 0; r < rows; r++) {
+            byte[] mem = chunks[r / rowsPerChunk];
+            int m = (r % rowsPerChunk) * rowBytes;
+            if (format == QuantFormat.Q4_K) {
+                for (int sb = 0; sb < cols / 256; sb++) {
+                    packQ4K(mem, m + sb * Q4K_BLOCK, out, r * ggufRow + sb * 144);
+                }
+            } else {
+                System.arraycopy(mem, m, out, r * ggufRow, rowBytes);
+            }
         }
         return out;
     }
 
     /** Bytes held in memory (what a mat-vec reads). */
     public long bytes() {
-        return data.length;
+        return (long) rows * rowBytes;
     }
 
     /** Rows {@code [from, to)} as float32 into {@code dst} from {@code dstOff}, row-major. */
@@ -153,26 +211,28 @@ public final class QuantizedMatrix {
 
     /** Row {@code r} as float32 into {@code dst} from {@code o}. */
     private void dequantizeRow(int r, float[] dst, int o) {
+        byte[] data = chunks[r / rowsPerChunk];
+        int p = (r % rowsPerChunk) * rowBytes;
         if (format == QuantFormat.Q4_K) {
-            dequantizeQ4K(r * rowBytes, dst, o);
+            dequantizeQ4K(data, p, dst, o);
         } else {
-            dequantizeQ8(r * rowBytes, dst, o);
+            dequantizeQ8(data, p, dst, o);
         }
     }
 
     /** One row of Q8_0 blocks from byte {@code p}: y = d * q, as ggml's dequantize_row_q8_0, 8 weights per vector. */
-    private void dequantizeQ8(int p, float[] y, int o) {
+    private void dequantizeQ8(byte[] data, int p, float[] y, int o) {
         float[] half = Half.table();
         for (int b = 0; b < cols / 32; b++, p += 34, o += 32) {
             FloatVector d = FloatVector.broadcast(F, half[(data[p] & 0xff) | (data[p + 1] & 0xff) << 8]);
             for (int k = 0; k < 4; k++) {
-                q8(p + 2 + 8 * k).mul(d).intoArray(y, o + 8 * k);
+                q8(data, p + 2 + 8 * k).mul(d).intoArray(y, o + 8 * k);
             }
         }
     }
 
     /** One row of in-memory Q4_K blocks from byte {@code p}: y = d * scale * q - dmin * min, as ggml's dequantize_row_q4_K. */
-    private void dequantizeQ4K(int p, float[] y, int o) {
+    private void dequantizeQ4K(byte[] data, int p, float[] y, int o) {
         float[] half = Half.table();
         for (int sb = 0; sb < cols / 256; sb++, p += Q4K_BLOCK, o += 256) {
             float d = half[(data[p] & 0xff) | (data[p + 1] & 0xff) << 8];
@@ -230,10 +290,15 @@ public final class QuantizedMatrix {
         if (kernel == Decode.NATIVE) {
             QuantizedActivation xq = QuantizedActivation.quantize(x, 0, cols);
             RowPool.forRows(rows, NATIVE_CHUNK, (a, b) -> {
-                if (format == QuantFormat.Q4_K) {
-                    NativeKernels.q4k(data, rowBytes, cols, a, b, xq, y);
-                } else {
-                    NativeKernels.q8(data, rowBytes, cols, a, b, xq, y);
+                for (int c = a / rowsPerChunk; c * rowsPerChunk < b; c++) { // the range's part in each array
+                    int first = c * rowsPerChunk;
+                    int from = Math.max(a, first) - first;
+                    int to = Math.min(b, first + rowsPerChunk) - first;
+                    if (format == QuantFormat.Q4_K) {
+                        NativeKernels.q4k(chunks[c], rowBytes, cols, from, to, first, xq, y);
+                    } else {
+                        NativeKernels.q8(chunks[c], rowBytes, cols, from, to, first, xq, y);
+                    }
                 }
             });
             return;
@@ -406,21 +471,22 @@ public final class QuantizedMatrix {
 
     private float dotQ8(int r, float[] x, int xOff) {
         float[] half = Half.table();
-        int p = r * rowBytes;
+        byte[] data = chunks[r / rowsPerChunk];
+        int p = (r % rowsPerChunk) * rowBytes;
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0, xo = xOff; b < cols / 32; b++, p += 34, xo += 32) {
             float d = half[(data[p] & 0xff) | (data[p + 1] & 0xff) << 8];
-            FloatVector s = q8(p + 2).mul(FloatVector.fromArray(F, x, xo));
-            s = q8(p + 10).fma(FloatVector.fromArray(F, x, xo + 8), s);
-            s = q8(p + 18).fma(FloatVector.fromArray(F, x, xo + 16), s);
-            s = q8(p + 26).fma(FloatVector.fromArray(F, x, xo + 24), s);
+            FloatVector s = q8(data, p + 2).mul(FloatVector.fromArray(F, x, xo));
+            s = q8(data, p + 10).fma(FloatVector.fromArray(F, x, xo + 8), s);
+            s = q8(data, p + 18).fma(FloatVector.fromArray(F, x, xo + 16), s);
+            s = q8(data, p + 26).fma(FloatVector.fromArray(F, x, xo + 24), s);
             acc = s.fma(FloatVector.broadcast(F, d), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /** 8 int8 quants at byte offset p as floats. */
-    private FloatVector q8(int p) {
+    /** 8 int8 quants at byte offset p of {@code data} as floats. */
+    private static FloatVector q8(byte[] data, int p) {
         return (FloatVector) ByteVector.fromArray(B, data, p).convertShape(VectorOperators.B2F, F, 0);
     }
 
@@ -432,7 +498,8 @@ public final class QuantizedMatrix {
      */
     private float dotQ4K(int r, float[] x, int xOff, float[] xsum) {
         float[] half = Half.table();
-        int p = r * rowBytes;
+        byte[] data = chunks[r / rowsPerChunk];
+        int p = (r % rowsPerChunk) * rowBytes;
         FloatVector acc = FloatVector.zero(F);
         FloatVector mins = FloatVector.zero(F);
         for (int sb = 0, xo = xOff; sb < cols / 256; sb++, p += Q4K_BLOCK, xo += 256) {
@@ -461,31 +528,32 @@ public final class QuantizedMatrix {
 
     /** Reads every byte once with no arithmetic but a sum, on all cores: the bench's ceiling for the kernels. */
     int readAll() {
-        int[] sums = new int[(rows + CHUNK - 1) / CHUNK];
-        RowPool.forRows(rows, CHUNK, (a, b) -> {
-            IntVector acc = IntVector.zero(I);
-            int end = b * rowBytes - I.vectorByteSize() + 1;
-            int p = a * rowBytes;
-            for (; p < end; p += I.vectorByteSize()) {
-                acc = acc.add(ByteVector.fromArray(ByteVector.SPECIES_256, data, p).reinterpretAsInts());
+        int[] sums = new int[chunks.length];
+        RowPool.forRows(chunks.length, 1, (a, b) -> {
+            for (int c = a; c < b; c++) {
+                byte[] data = chunks[c];
+                IntVector acc = IntVector.zero(I);
+                for (int p = 0; p + I.vectorByteSize() <= data.length; p += I.vectorByteSize()) {
+                    acc = acc.add(ByteVector.fromArray(ByteVector.SPECIES_256, data, p).reinterpretAsInts());
+                }
+                sums[c] = acc.reduceLanes(VectorOperators.ADD);
             }
-            sums[a / CHUNK] = acc.reduceLanes(VectorOperators.ADD);
         });
         return Arrays.stream(sums).sum();
     }
 
     @Override
     public String toString() {
-        return format + " " + rows + " x " + cols + " (" + data.length + " bytes)";
+        return format + " " + rows + " x " + cols + " (" + bytes() + " bytes in " + chunks.length + " arrays)";
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof QuantizedMatrix m && m.format == format && m.rows == rows && m.cols == cols && Arrays.equals(m.data, data);
+        return o instanceof QuantizedMatrix m && m.format == format && m.rows == rows && m.cols == cols && Arrays.deepEquals(m.chunks, chunks);
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(data);
+        return Arrays.deepHashCode(chunks);
     }
 }

@@ -150,34 +150,44 @@ class QuantizedMatrixTest {
         assertTrue(Math.abs(got - ref) <= 1e-5 * scale + 1e-30, what + ": got " + got + ", dequantized then multiplied " + ref + " (scale " + scale + ")");
     }
 
-    @Test
-    void kernelsMatchDequantizeThenMultiply() {
-        int[][] shapes = {{7, 256}, {131, 512}, {200, 768}, {3, 4096}};
+    /** A quantized matrix of each format and shape, with its dequantized weights. */
+    private interface MatrixCase {
+        void check(QuantFormat f, QuantizedMatrix q, float[] w, int rows, int cols);
+    }
+
+    private static void eachMatrix(int[][] shapes, long seed, MatrixCase c) {
         for (QuantFormat f : FORMATS) {
             for (int[] s : shapes) {
                 int rows = s[0];
                 int cols = s[1];
-                QuantizedMatrix q = QuantizedMatrix.quantize(f, matrix(rows, cols, rows * 31L + cols), rows, cols);
+                QuantizedMatrix q = QuantizedMatrix.quantize(f, matrix(rows, cols, rows * seed + cols), rows, cols);
                 float[] w = new float[rows * cols];
                 q.dequantizeRows(0, rows, w, 0);
-                float[] x = vector(cols, 5);
-                float[] y = new float[rows];
-                q.matvec(x, y, QuantizedMatrix.Decode.JAVA);
-                for (int r = 0; r < rows; r++) {
-                    assertDot(w, r, cols, x, 0, y[r], f + " " + rows + "x" + cols + " matvec row " + r);
-                }
-                for (int n : new int[] {2, 3, 4, 7, 17}) {
-                    float[] xs = vector(n * cols, n);
-                    float[] ys = new float[n * rows];
-                    q.matmul(xs, n, ys);
-                    for (int i = 0; i < n; i++) {
-                        for (int r = 0; r < rows; r++) {
-                            assertDot(w, r, cols, xs, i * cols, ys[i * rows + r], f + " matmul " + n + " rows, row " + r + " of input " + i);
-                        }
+                c.check(f, q, w, rows, cols);
+            }
+        }
+    }
+
+    @Test
+    void kernelsMatchDequantizeThenMultiply() {
+        eachMatrix(new int[][] {{7, 256}, {131, 512}, {200, 768}, {3, 4096}}, 31, (f, q, w, rows, cols) -> {
+            float[] x = vector(cols, 5);
+            float[] y = new float[rows];
+            q.matvec(x, y, QuantizedMatrix.Decode.JAVA);
+            for (int r = 0; r < rows; r++) {
+                assertDot(w, r, cols, x, 0, y[r], f + " " + rows + "x" + cols + " matvec row " + r);
+            }
+            for (int n : new int[] {2, 3, 4, 7, 17}) {
+                float[] xs = vector(n * cols, n);
+                float[] ys = new float[n * rows];
+                q.matmul(xs, n, ys);
+                for (int i = 0; i < n; i++) {
+                    for (int r = 0; r < rows; r++) {
+                        assertDot(w, r, cols, xs, i * cols, ys[i * rows + r], f + " matmul " + n + " rows, row " + r + " of input " + i);
                     }
                 }
             }
-        }
+        });
     }
 
     /** Activations for the native kernels: Gaussian, and the awkward ones (all zero, an outlier, subnormal values, negative zeros). */
@@ -213,26 +223,18 @@ class QuantizedMatrixTest {
     @Test
     void nativeKernelsMatchDequantizedWeightsTimesTheDequantizedActivation() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
-        int[][] shapes = {{7, 256}, {131, 512}, {300, 768}, {3, 4096}};
-        for (QuantFormat f : FORMATS) {
-            for (int[] s : shapes) {
-                int rows = s[0];
-                int cols = s[1];
-                QuantizedMatrix q = QuantizedMatrix.quantize(f, matrix(rows, cols, rows * 17L + cols), rows, cols);
-                float[] w = new float[rows * cols];
-                q.dequantizeRows(0, rows, w, 0);
-                float[][] xs = activations(cols);
-                for (int k = 0; k < xs.length; k++) {
-                    float[] x = xs[k];
-                    float[] y = new float[rows];
-                    q.matvec(x, y, QuantizedMatrix.Decode.NATIVE);
-                    float[] xd = QuantizedActivation.quantize(x, 0, cols).dequantize();
-                    for (int r = 0; r < rows; r++) {
-                        assertDot(w, r, cols, xd, 0, y[r], f + " " + rows + "x" + cols + " native matvec, activation " + k + ", row " + r);
-                    }
+        eachMatrix(new int[][] {{7, 256}, {131, 512}, {300, 768}, {3, 4096}}, 17, (f, q, w, rows, cols) -> {
+            float[][] xs = activations(cols);
+            for (int k = 0; k < xs.length; k++) {
+                float[] x = xs[k];
+                float[] y = new float[rows];
+                q.matvec(x, y, QuantizedMatrix.Decode.NATIVE);
+                float[] xd = QuantizedActivation.quantize(x, 0, cols).dequantize();
+                for (int r = 0; r < rows; r++) {
+                    assertDot(w, r, cols, xd, 0, y[r], f + " " + rows + "x" + cols + " native matvec, activation " + k + ", row " + r);
                 }
             }
-        }
+        });
     }
 
     @Test
@@ -307,12 +309,52 @@ class QuantizedMatrixTest {
     void theNativeCallsCheckTheirBoundsBeforeCallingC() {
         byte[] w = new byte[2 * 34 * 8];
         QuantizedActivation x = QuantizedActivation.quantize(new float[256], 0, 256);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 3, x, new float[3]));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 3, 0, x, new float[3]));
         assertTrue(e.getMessage().contains("rows 0..3 of 272 bytes"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 2, x, new float[1]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q4k(w, 34 * 8, 256, 0, 1, x, new float[1]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 512, 0, 1, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 2, 0, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 2, 1, x, new float[2]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q4k(w, 34 * 8, 256, 0, 1, 0, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 512, 0, 1, 0, x, new float[1]));
         assertThrows(IllegalArgumentException.class, () -> QuantizedActivation.quantize(new float[40], 0, 40));
+    }
+
+    @Test
+    void aMatrixInSeveralArraysComputesExactlyAsInOne() {
+        for (QuantFormat f : FORMATS) {
+            int rows = 23;
+            int cols = 512;
+            byte[] gguf = new byte[(int) (rows * f.rowBytes(cols))];
+            Quantizer.quantizeRows(f, matrix(rows, cols, 13), rows, cols, gguf, 0);
+            QuantizedMatrix one = new QuantizedMatrix(f, rows, cols, gguf.clone(), Integer.MAX_VALUE);
+            int rowBytes = (int) (one.bytes() / rows);
+            QuantizedMatrix split = new QuantizedMatrix(f, rows, cols, gguf.clone(), 5 * rowBytes + 7); // 5 rows per array: 4 of 5 and one of 3
+            assertEquals(rows, one.rowsPerChunk());
+            assertEquals(5, split.rowsPerChunk());
+            assertEquals(one.bytes(), split.bytes());
+            assertArrayEquals(gguf, split.ggufBlocks(), f + ": the GGUF blocks back from five arrays");
+            float[] a = new float[rows * cols];
+            float[] b = new float[rows * cols];
+            one.dequantizeRows(0, rows, a, 0);
+            split.dequantizeRows(0, rows, b, 0);
+            assertArrayEquals(a, b, 0f, f + ": dequantized");
+            float[] x = vector(cols, 31);
+            for (QuantizedMatrix.Decode k : QuantizedMatrix.Decode.values()) {
+                if (k == QuantizedMatrix.Decode.NATIVE && !NativeKernels.available()) {
+                    continue;
+                }
+                float[] ya = new float[rows];
+                float[] yb = new float[rows];
+                one.matvec(x, ya, k);
+                split.matvec(x, yb, k);
+                assertArrayEquals(ya, yb, 0f, f + " " + k + ": the mat-vec");
+            }
+            float[] xs = vector(7 * cols, 32);
+            float[] ya = new float[7 * rows];
+            float[] yb = new float[7 * rows];
+            one.matmul(xs, 7, ya);
+            split.matmul(xs, 7, yb);
+            assertArrayEquals(ya, yb, 0f, f + ": seven rows");
+        }
     }
 
     @Test
