@@ -661,7 +661,7 @@ public class BuildInstaller {
                 "-XX:MaxHeapFreeRatio=30",         // after the load's collection G1 gives back what the weights do not need
                 "-XX:MinHeapFreeRatio=10",
                 "-XX:G1HeapRegionSize=2m",         // each weight matrix fills whole regions: big regions wasted GBs (app/.../Main.G1_REGION_SIZE)
-                "-XX:MaxNewSize=128m",             // the young generation's pages stay resident beside the weights (Main.MAX_NEW_SIZE)
+                "-XX:MaxNewSize=64m",              // the young generation's pages stay resident beside the weights (Main.MAX_NEW_SIZE)
                 "-XX:GCTimeRatio=1",               // G1 grew the heap by 1 GB after a few close collections (Main.GC_TIME_RATIO)
                 "-XX:+UseG1GC",
                 "-Dprism.lcdtext=false",

@@ -38,7 +38,7 @@ public final class Main {
      * beside the weights for nothing. Collecting a young generation this size is quick, since the
      * weights hold no references (docs/bench/quant.md, "The Java heap's growth").
      */
-    static final String MAX_NEW_SIZE = "128m";
+    static final String MAX_NEW_SIZE = "64m";
     /**
      * G1 grows the heap when its pauses take more than 1/(1+ratio) of the time, a threshold it scales
      * down to 1% while the heap is under half its maximum, which is always the case for the 60% of RAM

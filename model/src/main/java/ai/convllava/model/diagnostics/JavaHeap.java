@@ -10,15 +10,15 @@ import java.lang.management.ManagementFactory;
  * Shrinks the Java heap to what a loaded model holds. 8-bit and 4-bit weights live on the Java heap, and
  * G1 sizes it after a full collection to keep {@code MinHeapFreeRatio} (10% in the launchers) free, about
  * 0.45 GB beside 4-bit ConvLLaVA-1536's weights, all of it resident once used. A conversation allocates
- * little that lives (the young generation is capped at 128 MB by the launchers), so after the load the
+ * little that lives (the young generation is capped at 64 MB by the launchers), so after the load the
  * margins are lowered to {@value #MIN_FREE}-{@value #MAX_FREE}% before the load's last collection. During
  * the load they stay as they were: that is when the heap grows, and a tight margin then costs collections.
  * Both flags are manageable (settable in a running JVM); a value given lower on the command line is kept.
  */
 public final class JavaHeap {
     private static final Logger LOG = LoggerFactory.getLogger(JavaHeap.class);
-    static final int MIN_FREE = 3;
-    static final int MAX_FREE = 5;
+    static final int MIN_FREE = 2;
+    static final int MAX_FREE = 3;
 
     private JavaHeap() {
     }

@@ -10,10 +10,11 @@ import jdk.incubator.vector.VectorSpecies;
 import java.util.Arrays;
 
 /**
- * A weight matrix {@code [rows, cols]} in a {@link QuantFormat}, its blocks row after row in one Java
- * heap array: Java 17's Vector API reads heap arrays at memory speed, off-heap buffers at about half
- * of it (docs/bench/quant.md). The kernels read the blocks in place, never a whole dequantized row:
- * {@link #matvec} (one token: y = W x) and {@link #matmul} (a few tokens), split over output rows on all
+ * A weight matrix {@code [rows, cols]} in a {@link QuantFormat}, its blocks row after row in Java heap
+ * arrays of whole rows, each sized to fill one G1 region: Java 17's Vector API reads heap arrays at memory
+ * speed, off-heap buffers at about half of it (docs/bench/quant.md), and the native kernels read them pinned.
+ * The kernels read the blocks in place, never a whole dequantized row: {@link #matvec} (one token: y = W x,
+ * {@link NativeKernels} where they load) and {@link #matmul} (a few tokens), split over output rows on all
  * cores ({@link RowPool}); {@link #dequantizeRows} gives float32 rows for libtorch's GEMM on long prompts.
  *
  * <p>In memory, Q8_0 blocks are exactly GGUF's. A Q4_K block keeps GGUF's quants and its two float16
