@@ -3,7 +3,7 @@ package ai.convllava.model.api;
 import ai.convllava.model.diagnostics.EngineVersions;
 import ai.convllava.model.image.PdfPages;
 import ai.convllava.model.nn.LinearLayer;
-import ai.convllava.model.quant.QuantizedMatrix;
+import ai.convllava.model.quant.NativeKernels;
 import ai.convllava.model.runtime.LibtorchException;
 import ai.convllava.model.runtime.LibtorchFolder;
 import ai.convllava.model.runtime.LibtorchProbe;
@@ -26,7 +26,7 @@ public final class EngineInfo {
 
     /** Which code multiplies 8-bit and 4-bit weights with one token (the native int8 kernels, or the Java ones and why). */
     public static String quantKernelStatus() {
-        return QuantizedMatrix.decodeKernels();
+        return NativeKernels.status(); // not through QuantizedMatrix: its Vector API fields need the incubator module
     }
 
     /** Renders a page of text with the bundled PDF renderer: proves the runtime can open PDF documents. */

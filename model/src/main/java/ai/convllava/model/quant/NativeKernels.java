@@ -25,7 +25,7 @@ import java.util.Locale;
  * a temp directory mounted noexec and no cache directory either) or the system property {@value #PROPERTY} is
  * {@code java}, the Java kernels run: slower, never wrong. {@link #status()} says which and why.
  */
-final class NativeKernels {
+public final class NativeKernels {
     private static final Logger LOG = LoggerFactory.getLogger(NativeKernels.class);
     /** {@code -Dconvllava.kernels=java} runs the Java kernels even where the native ones load (comparisons, bug hunts). */
     static final String PROPERTY = "convllava.kernels";
@@ -48,8 +48,11 @@ final class NativeKernels {
         return AVAILABLE;
     }
 
-    /** Which decode kernels run, and why not the native ones where they do not: for logs and the bench. */
-    static String status() {
+    /**
+     * Which decode kernels run, and why not the native ones where they do not: for logs, the self-test and the bench.
+     * Touches no Vector API class, so it answers in a JVM started without {@code jdk.incubator.vector} too.
+     */
+    public static String status() {
         return STATUS;
     }
 
