@@ -1,6 +1,7 @@
 package ai.convllava.model.diagnostics;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
+import com.sun.management.VMOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,10 +11,12 @@ import java.lang.management.ManagementFactory;
  * Shrinks the Java heap to what a loaded model holds. 8-bit and 4-bit weights live on the Java heap, and
  * G1 sizes it after a full collection to keep {@code MinHeapFreeRatio} (10% in the launchers) free, about
  * 0.45 GB beside 4-bit ConvLLaVA-1536's weights, all of it resident once used. A conversation allocates
- * little that lives (the young generation is capped at 64 MB by the launchers), so after the load the
- * margins are lowered to {@value #MIN_FREE}-{@value #MAX_FREE}% before the load's last collection. During
- * the load they stay as they were: that is when the heap grows, and a tight margin then costs collections.
- * Both flags are manageable (settable in a running JVM); a value given lower on the command line is kept.
+ * little that lives, and the launchers cap the young generation ({@code MaxNewSize}), so after the load the
+ * margin is lowered to what holds the young generation, at least {@value #MIN_FREE}-{@value #MAX_FREE}%,
+ * before the load's last collection. During the load the margins stay as they were: that is when the heap
+ * grows, and a tight margin then costs collections. Where the young generation is not capped (a JVM not
+ * started by the launchers, the tests') nothing changes: G1 would grow the heap again for its young
+ * generation. Both ratios are manageable flags (settable in a running JVM); a lower one given is kept.
  */
 public final class JavaHeap {
     private static final Logger LOG = LoggerFactory.getLogger(JavaHeap.class);
@@ -23,23 +26,41 @@ public final class JavaHeap {
     private JavaHeap() {
     }
 
-    /** Lowers G1's free-space margins for the rest of the session, then collects (the heap shrinks to fit). */
+    /** Collects; where the young generation is capped, first lowers G1's free margins for the rest of the session. */
     public static void shrinkAfterLoad() {
         try {
             HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-            int min = Integer.parseInt(vm.getVMOption("MinHeapFreeRatio").getValue());
-            int max = Integer.parseInt(vm.getVMOption("MaxHeapFreeRatio").getValue());
-            // the minimum first: the JVM refuses a maximum below the minimum in force
-            if (min > MIN_FREE) {
-                vm.setVMOption("MinHeapFreeRatio", Integer.toString(MIN_FREE));
+            VMOption young = vm.getVMOption("MaxNewSize");
+            // set by the launchers (command line or cfg file), not chosen by the JVM's ergonomics
+            if (young.getOrigin() == VMOption.Origin.DEFAULT || young.getOrigin() == VMOption.Origin.ERGONOMIC) {
+                LOG.debug("Java heap margins left as they are: the young generation is not capped");
+            } else {
+                System.gc(); // what the model holds
+                long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+                int[] m = margins(used, Long.parseLong(young.getValue()));
+                int min = Integer.parseInt(vm.getVMOption("MinHeapFreeRatio").getValue());
+                int max = Integer.parseInt(vm.getVMOption("MaxHeapFreeRatio").getValue());
+                // the minimum first: the JVM refuses a maximum below the minimum in force
+                if (min > m[0]) {
+                    vm.setVMOption("MinHeapFreeRatio", Integer.toString(m[0]));
+                }
+                if (max > m[1]) {
+                    vm.setVMOption("MaxHeapFreeRatio", Integer.toString(m[1]));
+                }
+                LOG.debug("Java heap free margins after loading: {}-{}% (were {}-{}%)", Math.min(min, m[0]), Math.min(max, m[1]), min, max);
             }
-            if (max > MAX_FREE) {
-                vm.setVMOption("MaxHeapFreeRatio", Integer.toString(MAX_FREE));
-            }
-            LOG.debug("Java heap free margins after loading: {}-{}% (were {}-{}%)", Math.min(min, MIN_FREE), Math.min(max, MAX_FREE), min, max);
         } catch (IllegalArgumentException | SecurityException | NullPointerException e) {
             LOG.debug("Java heap margins left as they are: {}", e.toString()); // not HotSpot, or flags not manageable here
         }
         System.gc();
+    }
+
+    /**
+     * The free margins, {min, max} percent, for a heap holding {@code used} bytes beside a young generation of at most
+     * {@code young}: the maximum leaves room for that young generation, and is never below {@value #MAX_FREE}%.
+     */
+    static int[] margins(long used, long young) {
+        int max = (int) Math.min(70, Math.max(MAX_FREE, Math.ceil(100.0 * young / (used + young))));
+        return new int[] {Math.max(1, max - (MAX_FREE - MIN_FREE)), max};
     }
 }
