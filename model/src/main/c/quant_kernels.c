@@ -133,9 +133,12 @@ static void unpin(JNIEnv *env, int n, jarray *arrays, void **ptrs, unsigned writ
     }
 }
 
-/* y[yOff + r] for rows [from, to) of an array of Q4_K rows of rowBytes bytes each; cols is a multiple of 256. */
-JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q4kRows(JNIEnv *env, jclass cls, jbyteArray w, jint rowBytes,
-        jint cols, jint from, jint to, jint yOff, jbyteArray xq, jfloatArray xd, jintArray xsum, jfloatArray y) {
+/*
+ * y[yOff + r] for rows [from, to) of an array of rows of rowBytes bytes each: Q4_K (q4k true; cols a multiple of 256,
+ * xsum read) or Q8_0 (cols a multiple of 32).
+ */
+JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_quantRows(JNIEnv *env, jclass cls, jboolean q4k, jbyteArray w,
+        jint rowBytes, jint cols, jint from, jint to, jint yOff, jbyteArray xq, jfloatArray xd, jintArray xsum, jfloatArray y) {
     jarray arrays[5] = {w, xq, xd, xsum, y};
     void *p[5];
     if (!pin(env, 5, arrays, p)) {
@@ -144,25 +147,10 @@ JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q4kRows(JNIEn
     const uint8_t *blocks = p[0];
     float *out = p[4];
     for (jint r = from; r < to; r++) {
-        out[yOff + r] = row_q4k(blocks + (size_t) r * rowBytes, cols / 256, p[1], p[2], p[3]);
+        const uint8_t *row = blocks + (size_t) r * rowBytes;
+        out[yOff + r] = q4k ? row_q4k(row, cols / 256, p[1], p[2], p[3]) : row_q8(row, cols / 32, p[1], p[2]);
     }
     unpin(env, 5, arrays, p, 1u << 4);
-}
-
-/* y[yOff + r] for rows [from, to) of an array of Q8_0 rows of rowBytes bytes each; cols is a multiple of 32. */
-JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q8Rows(JNIEnv *env, jclass cls, jbyteArray w, jint rowBytes,
-        jint cols, jint from, jint to, jint yOff, jbyteArray xq, jfloatArray xd, jfloatArray y) {
-    jarray arrays[4] = {w, xq, xd, y};
-    void *p[4];
-    if (!pin(env, 4, arrays, p)) {
-        return;
-    }
-    const uint8_t *blocks = p[0];
-    float *out = p[3];
-    for (jint r = from; r < to; r++) {
-        out[yOff + r] = row_q8(blocks + (size_t) r * rowBytes, cols / 32, p[1], p[2]);
-    }
-    unpin(env, 4, arrays, p, 1u << 3);
 }
 
 /* ---- Decode attention over the 8-bit KV cache ---- */

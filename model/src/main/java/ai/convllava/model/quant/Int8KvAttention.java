@@ -44,7 +44,7 @@ public final class Int8KvAttention {
         checkBuffer("key scales", keyScales, kv * Float.BYTES);
         checkBuffer("value scales", valueScales, kv * Float.BYTES);
         int rep = heads / kvHeads;
-        RowPool.forRows(kvHeads, CHUNK, (g0, g1) -> NativeKernels.attendInt8(q, keys, keyScales, values, valueScales, capacity, n, headDim, rep,
+        RowPool.forRows(kvHeads, CHUNK, (g0, g1) -> NativeKernels.attendInt8Heads(q, keys, keyScales, values, valueScales, capacity, n, headDim, rep,
                 g0, g1, scale, out, probs));
     }
 

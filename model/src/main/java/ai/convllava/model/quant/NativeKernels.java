@@ -112,18 +112,13 @@ public final class NativeKernels {
     }
 
     /**
-     * y[yOff + r] = row r of a Q4_K matrix's array {@code w} (in-memory blocks, {@code rowBytes} per row) times the
-     * activation, for rows {@code [from, to)} of that array. Every length is checked here: the C code trusts them.
+     * y[yOff + r] = row r of a matrix's array {@code w} ({@code rowBytes} per row, in-memory blocks of {@code format})
+     * times the activation, for rows {@code [from, to)} of that array. Every length is checked here: the C code trusts them.
      */
-    static void q4k(byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y) {
-        check(w, rowBytes, cols, from, to, yOff, x, y, QuantizedMatrix.Q4K_BLOCK * (cols / 256));
-        q4kRows(w, rowBytes, cols, from, to, yOff, x.quants(), x.scales(), x.sums(), y);
-    }
-
-    /** As {@link #q4k} for a Q8_0 matrix. */
-    static void q8(byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y) {
-        check(w, rowBytes, cols, from, to, yOff, x, y, 34 * (cols / 32));
-        q8Rows(w, rowBytes, cols, from, to, yOff, x.quants(), x.scales(), y);
+    static void rows(QuantFormat format, byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y) {
+        boolean q4k = format == QuantFormat.Q4_K;
+        check(w, rowBytes, cols, from, to, yOff, x, y, q4k ? QuantizedMatrix.Q4K_BLOCK * (cols / 256) : 34 * (cols / 32));
+        quantRows(q4k, w, rowBytes, cols, from, to, yOff, x.quants(), x.scales(), x.sums(), y);
     }
 
     private static void check(byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y, int needRowBytes) {
@@ -135,18 +130,12 @@ public final class NativeKernels {
         }
     }
 
-    /** KV heads {@code [g0, g1)} of {@link Int8KvAttention#attend}, which checked every size. */
-    static void attendInt8(float[] q, ByteBuffer keys, ByteBuffer keyScales, ByteBuffer values, ByteBuffer valueScales, int capacity, int n,
-            int headDim, int rep, int g0, int g1, float scale, float[] out, float[] probs) {
-        attendInt8Heads(q, keys, keyScales, values, valueScales, capacity, n, headDim, rep, g0, g1, scale, out, probs);
-    }
-
     private static native boolean supported();
 
-    private static native void attendInt8Heads(float[] q, ByteBuffer keys, ByteBuffer keyScales, ByteBuffer values, ByteBuffer valueScales,
+    /** KV heads {@code [g0, g1)} of {@link Int8KvAttention#attend}, which checks every size before calling. */
+    static native void attendInt8Heads(float[] q, ByteBuffer keys, ByteBuffer keyScales, ByteBuffer values, ByteBuffer valueScales,
             int capacity, int n, int headDim, int rep, int g0, int g1, float scale, float[] out, float[] probs);
 
-    private static native void q4kRows(byte[] w, int rowBytes, int cols, int from, int to, int yOff, byte[] xq, float[] xd, int[] xsum, float[] y);
-
-    private static native void q8Rows(byte[] w, int rowBytes, int cols, int from, int to, int yOff, byte[] xq, float[] xd, float[] y);
+    private static native void quantRows(boolean q4k, byte[] w, int rowBytes, int cols, int from, int to, int yOff, byte[] xq, float[] xd,
+            int[] xsum, float[] y);
 }

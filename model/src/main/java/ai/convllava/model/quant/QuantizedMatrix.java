@@ -70,8 +70,8 @@ public final class QuantizedMatrix {
         this.rows = rows;
         this.cols = cols;
         this.rowBytes = Math.toIntExact(format == QuantFormat.Q4_K ? (long) cols / 256 * Q4K_BLOCK : format.rowBytes(cols));
-        Math.toIntExact((long) rows * rowBytes); // the row offsets below are ints
         long total = (long) rows * rowBytes;
+        Math.toIntExact(total); // the row offsets below are ints
         this.rowsPerChunk = total <= chunkBytes || rowBytes > chunkBytes / 2 ? rows : chunkBytes / rowBytes;
         this.chunks = new byte[(rows + rowsPerChunk - 1) / rowsPerChunk][];
         int ggufRow = (int) format.rowBytes(cols);
@@ -84,8 +84,8 @@ public final class QuantizedMatrix {
         }
         RowPool.forRows(rows, CHUNK, (a, b) -> {
             for (int r = a; r < b; r++) {
-                byte[] mem = chunks[r / rowsPerChunk];
-                int m = (r % rowsPerChunk) * rowBytes;
+                byte[] mem = rowArray(r);
+                int m = rowOffset(r);
                 if (format == QuantFormat.Q4_K) {
                     for (int sb = 0; sb < cols / 256; sb++) {
                         unpackQ4K(blocks, r * ggufRow + sb * 144, mem, m + sb * Q4K_BLOCK);
@@ -109,6 +109,16 @@ public final class QuantizedMatrix {
             // not HotSpot: nothing known about regions
         }
         return Integer.MAX_VALUE;
+    }
+
+    /** The array holding row {@code r}. */
+    private byte[] rowArray(int r) {
+        return chunks[r / rowsPerChunk];
+    }
+
+    /** Where row {@code r} starts in {@link #rowArray}. */
+    private int rowOffset(int r) {
+        return (r % rowsPerChunk) * rowBytes;
     }
 
     /** Rows in each of the matrix's arrays (the last may hold fewer): for tests. */
@@ -183,8 +193,8 @@ public final class QuantizedMatrix {
         int ggufRow = (int) format.rowBytes(cols);
         byte[] out = new byte[rows * ggufRow];
         for (int r = 0; r < rows; r++) {
-            byte[] mem = chunks[r / rowsPerChunk];
-            int m = (r % rowsPerChunk) * rowBytes;
+            byte[] mem = rowArray(r);
+            int m = rowOffset(r);
             if (format == QuantFormat.Q4_K) {
                 for (int sb = 0; sb < cols / 256; sb++) {
                     packQ4K(mem, m + sb * Q4K_BLOCK, out, r * ggufRow + sb * 144);
@@ -212,8 +222,8 @@ public final class QuantizedMatrix {
 
     /** Row {@code r} as float32 into {@code dst} from {@code o}. */
     private void dequantizeRow(int r, float[] dst, int o) {
-        byte[] data = chunks[r / rowsPerChunk];
-        int p = (r % rowsPerChunk) * rowBytes;
+        byte[] data = rowArray(r);
+        int p = rowOffset(r);
         if (format == QuantFormat.Q4_K) {
             dequantizeQ4K(data, p, dst, o);
         } else {
@@ -263,11 +273,6 @@ public final class QuantizedMatrix {
         JAVA
     }
 
-    /** Which decode kernels run on this machine and why (for logs and the bench's JSON). */
-    public static String decodeKernels() {
-        return NativeKernels.status();
-    }
-
     /**
      * y = W x for one vector x (cols) into y (rows), on the native kernels where they load (the activation
      * quantized to int8 in blocks of 32, as llama.cpp does), else on the Java ones (float activations).
@@ -295,11 +300,7 @@ public final class QuantizedMatrix {
                     int first = c * rowsPerChunk;
                     int from = Math.max(a, first) - first;
                     int to = Math.min(b, first + rowsPerChunk) - first;
-                    if (format == QuantFormat.Q4_K) {
-                        NativeKernels.q4k(chunks[c], rowBytes, cols, from, to, first, xq, y);
-                    } else {
-                        NativeKernels.q8(chunks[c], rowBytes, cols, from, to, first, xq, y);
-                    }
+                    NativeKernels.rows(format, chunks[c], rowBytes, cols, from, to, first, xq, y);
                 }
             });
             return;
@@ -472,8 +473,8 @@ public final class QuantizedMatrix {
 
     private float dotQ8(int r, float[] x, int xOff) {
         float[] half = Half.table();
-        byte[] data = chunks[r / rowsPerChunk];
-        int p = (r % rowsPerChunk) * rowBytes;
+        byte[] data = rowArray(r);
+        int p = rowOffset(r);
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0, xo = xOff; b < cols / 32; b++, p += 34, xo += 32) {
             float d = half[(data[p] & 0xff) | (data[p + 1] & 0xff) << 8];
@@ -499,8 +500,8 @@ public final class QuantizedMatrix {
      */
     private float dotQ4K(int r, float[] x, int xOff, float[] xsum) {
         float[] half = Half.table();
-        byte[] data = chunks[r / rowsPerChunk];
-        int p = (r % rowsPerChunk) * rowBytes;
+        byte[] data = rowArray(r);
+        int p = rowOffset(r);
         FloatVector acc = FloatVector.zero(F);
         FloatVector mins = FloatVector.zero(F);
         for (int sb = 0, xo = xOff; sb < cols / 256; sb++, p += Q4K_BLOCK, xo += 256) {

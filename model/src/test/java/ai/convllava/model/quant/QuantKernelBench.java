@@ -103,7 +103,7 @@ public final class QuantKernelBench {
      * the same byte arrays (the fastest the JVM reads them), GB/s of weights, medians of 7 rounds.
      */
     private static void decodeOutOfCache() {
-        System.out.println("decode kernels: " + QuantizedMatrix.decodeKernels());
+        System.out.println("decode kernels: " + NativeKernels.status());
         int rows = 11008;
         int cols = 4096;
         for (QuantFormat f : QuantFormat.values()) {

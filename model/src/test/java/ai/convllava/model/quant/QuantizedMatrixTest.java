@@ -217,7 +217,7 @@ class QuantizedMatrixTest {
         }
         boolean expected = os.equals("Linux") && arch.equals("amd64") && avx2 && System.getProperty(NativeKernels.PROPERTY) == null;
         assertEquals(expected, NativeKernels.available(), NativeKernels.status());
-        assertTrue(QuantizedMatrix.decodeKernels().startsWith(expected ? "native int8" : "Java"), QuantizedMatrix.decodeKernels());
+        assertTrue(NativeKernels.status().startsWith(expected ? "native int8" : "Java"), NativeKernels.status());
     }
 
     @Test
@@ -309,12 +309,12 @@ class QuantizedMatrixTest {
     void theNativeCallsCheckTheirBoundsBeforeCallingC() {
         byte[] w = new byte[2 * 34 * 8];
         QuantizedActivation x = QuantizedActivation.quantize(new float[256], 0, 256);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 3, 0, x, new float[3]));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 256, 0, 3, 0, x, new float[3]));
         assertTrue(e.getMessage().contains("rows 0..3 of 272 bytes"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 2, 0, x, new float[1]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 256, 0, 2, 1, x, new float[2]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q4k(w, 34 * 8, 256, 0, 1, 0, x, new float[1]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.q8(w, 34 * 8, 512, 0, 1, 0, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 256, 0, 2, 0, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 256, 0, 2, 1, x, new float[2]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q4_K, w, 34 * 8, 256, 0, 1, 0, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 512, 0, 1, 0, x, new float[1]));
         assertThrows(IllegalArgumentException.class, () -> QuantizedActivation.quantize(new float[40], 0, 40));
     }
 
