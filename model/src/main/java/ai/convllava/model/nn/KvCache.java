@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * Per-layer key/value cache, preallocated (KV heads, capacity, head_dim) and written in place with
@@ -32,6 +33,8 @@ public final class KvCache implements AutoCloseable {
     /** INT8 only: (KV heads, capacity, 1) float32 scales of the keys and values, else null. */
     private final NDArray[] keyScales;
     private final NDArray[] valueScales;
+    /** INT8 on the CPU: per layer, direct buffers over keys, key scales, values, value scales; made when first used, dropped when the cache grows. */
+    private final ByteBuffer[][] direct;
     private int capacity;
     private int length;
 
@@ -47,6 +50,7 @@ public final class KvCache implements AutoCloseable {
         boolean int8 = type == DataType.INT8;
         this.keyScales = int8 ? new NDArray[layers] : null;
         this.valueScales = int8 ? new NDArray[layers] : null;
+        this.direct = new ByteBuffer[layers][];
         this.capacity = Math.min(Math.max(16, initialCapacity), maxCapacity);
         for (int l = 0; l < layers; l++) {
             keys[l] = buffer(capacity, headDim, type);
@@ -108,6 +112,7 @@ public final class KvCache implements AutoCloseable {
             }
         }
         capacity = next;
+        java.util.Arrays.fill(direct, null); // over the freed buffers
     }
 
     /**
@@ -174,20 +179,75 @@ public final class KvCache implements AutoCloseable {
         return type == DataType.INT8 && !device().isGpu() && Int8KvAttention.available(headDim);
     }
 
+    /** Whether {@link #writeInt8} and {@link #attendInt8} run: an 8-bit cache whose memory libtorch hands out in place. */
+    boolean int8InPlace() {
+        return keyScales != null && !device().isGpu() && direct(0) != null;
+    }
+
     /**
      * One new token's attention in layer {@code l} over the first {@code n} positions, read in place from the 8-bit
      * cache ({@link Int8KvAttention}); false, with nothing written, when libtorch does not hand out the cache's memory.
      */
     boolean attendInt8(int l, float[] q, int heads, int n, float scale, float[] out, float[] probs) {
-        ByteBuffer k = keys[l].toByteBuffer(true);
-        ByteBuffer ks = keyScales[l].toByteBuffer(true);
-        ByteBuffer v = values[l].toByteBuffer(true);
-        ByteBuffer vs = valueScales[l].toByteBuffer(true);
-        if (!(k.isDirect() && ks.isDirect() && v.isDirect() && vs.isDirect())) {
+        ByteBuffer[] b = direct(l);
+        if (b == null) {
             return false;
         }
-        Int8KvAttention.attend(q, heads, kvHeads, headDim, k, ks, v, vs, capacity, n, scale, out, probs);
+        Int8KvAttention.attend(q, heads, kvHeads, headDim, b[0], b[1], b[2], b[3], capacity, n, scale, out, probs);
         return true;
+    }
+
+    /** Layer {@code l}'s keys, key scales, values and value scales as direct buffers over libtorch's memory, or null where it does not hand them out. */
+    private ByteBuffer[] direct(int l) {
+        ByteBuffer[] b = direct[l];
+        if (b == null) {
+            b = new ByteBuffer[] {keys[l].toByteBuffer(true), keyScales[l].toByteBuffer(true), values[l].toByteBuffer(true),
+                    valueScales[l].toByteBuffer(true)};
+            for (int i = 0; i < b.length; i++) {
+                if (!b[i].isDirect()) {
+                    return null;
+                }
+                b[i].order(ByteOrder.nativeOrder()); // libtorch's floats
+            }
+            direct[l] = b;
+        }
+        return b;
+    }
+
+    /**
+     * Writes one position's keys and values, (KV heads, D) each, of layer {@code l} into the 8-bit cache in place (the one-token
+     * step, {@link LlamaModel#forwardToken}): the same int8 values and scales as {@link #write}; false, with nothing written,
+     * when libtorch does not hand out the cache's memory.
+     */
+    boolean writeInt8(int l, float[] k, float[] v, int position) {
+        if (keyScales == null || position < 0 || position >= capacity || k.length != kvHeads * headDim || v.length != k.length) {
+            throw new IllegalArgumentException("8-bit cache write at " + position + " of " + capacity + " positions: " + kvHeads + " heads of "
+                    + headDim + " expected, got " + k.length + " keys and " + v.length + " values" + (keyScales == null ? " (not an 8-bit cache)" : ""));
+        }
+        ByteBuffer[] b = direct(l);
+        if (b == null) {
+            return false;
+        }
+        for (int h = 0; h < kvHeads; h++) {
+            int at = h * capacity + position;
+            quantize(k, h * headDim, headDim, b[0], at * headDim, b[1], at * Float.BYTES);
+            quantize(v, h * headDim, headDim, b[2], at * headDim, b[3], at * Float.BYTES);
+        }
+        return true;
+    }
+
+    /** {@link #quantize(NDArray, NDArray, NDArray, NDIndex)}'s arithmetic for one head's row: s = max|x| / 127, q = rint(x / s). */
+    private static void quantize(float[] x, int off, int n, ByteBuffer q, int qAt, ByteBuffer scales, int sAt) {
+        float amax = 0;
+        for (int i = 0; i < n; i++) {
+            amax = Math.max(amax, Math.abs(x[off + i]));
+        }
+        float s = amax / 127f;
+        float div = Math.max(s, Float.MIN_NORMAL); // an all-zero row: 0 / tiny = 0
+        for (int i = 0; i < n; i++) {
+            q.put(qAt + i, (byte) Math.rint(x[off + i] / div)); // torch.round rounds half to even, as rint
+        }
+        scales.putFloat(sAt, s);
     }
 
     /** Called after all layers wrote T new positions. */

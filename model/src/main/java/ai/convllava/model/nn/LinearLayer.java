@@ -30,6 +30,19 @@ public interface LinearLayer {
         return forward(x, false);
     }
 
+    /**
+     * Whether {@link #matvec} runs here: one row multiplied on Java arrays, without a tensor on either side (the
+     * one-token decode step, {@link LlamaModel#forwardToken}). Quantized weights on the CPU without a bias.
+     */
+    default boolean matvecOnHeap() {
+        return false;
+    }
+
+    /** y (out) = W x (in) for one row on Java arrays; only where {@link #matvecOnHeap()}. */
+    default void matvec(float[] x, float[] y) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " multiplies tensors only");
+    }
+
     long outFeatures();
 
     long inFeatures();

@@ -2,6 +2,7 @@ package ai.convllava.model.nn;
 
 import ai.convllava.model.config.LlamaConfig;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -96,6 +97,48 @@ public final class LlamaAttention {
         NDArray ctx = probs.reshape(kvHeads, rep * t, s).toType(math, false).matMul(values).toType(DataType.FLOAT32, false); // (KV, rep*T, D)
         ctx = ctx.reshape(heads, t, headDim).transpose(1, 0, 2).reshape(1, t, (long) heads * headDim); // (H, T, D) -> (T, H, D) -> (1, T, H*D)
         return oProj.forward(ctx);
+    }
+
+    /** Whether {@link #forwardToken} can run: every projection multiplies on Java arrays. */
+    boolean matvecOnHeap() {
+        return qProj.matvecOnHeap() && kProj.matvecOnHeap() && vProj.matvecOnHeap() && oProj.matvecOnHeap();
+    }
+
+    /**
+     * One new token on Java arrays ({@link LlamaModel#forwardToken}): x (hidden) normed, at absolute position {@code position},
+     * its keys and values written into the 8-bit cache in place and attended over there; returns o_proj's output (hidden).
+     * The same steps as {@link #forward} with T = 1: projections, RoPE, cache write, int8 attention, o_proj.
+     */
+    float[] forwardToken(float[] x, int position, LlamaRotaryEmbedding rope, KvCache cache, ImageAttentionProbe probe, NDManager manager) {
+        float[] q = new float[heads * headDim]; // (H, D)
+        float[] k = new float[kvHeads * headDim]; // (KV, D)
+        float[] v = new float[kvHeads * headDim];
+        qProj.matvec(x, q);
+        kProj.matvec(x, k);
+        vProj.matvec(x, v);
+        rope.apply(q, heads, position);
+        rope.apply(k, kvHeads, position);
+        int n = position + 1;
+        float[] ctx = new float[heads * headDim];
+        float[] probs = probe != null ? new float[heads * n] : null; // (H, S)
+        if (!cache.writeInt8(layer, k, v, position) || !cache.attendInt8(layer, q, heads, n, scale, ctx, probs)) {
+            throw new IllegalStateException("layer " + layer + ": libtorch did not hand out the 8-bit cache's memory for the one-token step");
+        }
+        if (probe != null) {
+            float[] mean = new float[probe.imageTokens()];
+            for (int h = 0; h < heads; h++) {
+                for (int j = 0; j < mean.length; j++) {
+                    mean[j] += probs[h * n + probe.imageStart() + j];
+                }
+            }
+            for (int j = 0; j < mean.length; j++) {
+                mean[j] /= heads;
+            }
+            probe.put(layer, manager.create(mean)); // (N), mean over heads
+        }
+        float[] out = new float[(int) oProj.outFeatures()];
+        oProj.matvec(ctx, out);
+        return out;
     }
 
     /**

@@ -2,6 +2,7 @@ package ai.convllava.model.nn;
 
 import ai.convllava.model.config.LlamaConfig;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 
 import java.util.List;
@@ -33,6 +34,26 @@ public final class LlamaDecoderLayer {
             NDArray out = h.add(mlp.forward(postAttentionLayernorm.forward(h)));
             NDScope.unregister(out);
             return out;
+        }
+    }
+
+    /** Whether {@link #forwardToken} can run: every linear multiplies on Java arrays. */
+    boolean matvecOnHeap() {
+        return selfAttn.matvecOnHeap() && mlp.matvecOnHeap();
+    }
+
+    /** One token's hidden state {@code h} (hidden) at {@code position} through the layer, in place, on Java arrays ({@link LlamaModel#forwardToken}). */
+    void forwardToken(float[] h, int position, LlamaRotaryEmbedding rope, KvCache cache, ImageAttentionProbe probe, NDManager manager) {
+        float[] normed = new float[h.length];
+        inputLayernorm.forward(h, normed);
+        float[] a = selfAttn.forwardToken(normed, position, rope, cache, probe, manager);
+        for (int i = 0; i < h.length; i++) {
+            h[i] += a[i];
+        }
+        postAttentionLayernorm.forward(h, normed);
+        float[] m = mlp.forwardToken(normed);
+        for (int i = 0; i < h.length; i++) {
+            h[i] += m[i];
         }
     }
 }

@@ -61,10 +61,19 @@ public final class LlamaForCausalLM {
         }
     }
 
-    /** Runs new positions (1, T, hidden) and returns the next-token logits after the last one. */
+    /**
+     * Runs new positions (1, T, hidden) and returns the next-token logits after the last one. One position with quantized
+     * weights on the CPU runs on Java arrays ({@link LlamaModel#forwardToken}).
+     */
     public float[] forward(NDArray embeds, KvCache cache, ImageAttentionProbe probe, BooleanSupplier cancelled) {
         try (NDScope scope = new NDScope()) {
             boolean prefill = embeds.getShape().get(1) > 1;
+            if (!prefill && lmHead.matvecOnHeap() && model.runsTokenStep(cache)) {
+                float[] last = model.forwardToken(embeds.toType(DataType.FLOAT32, false).toFloatArray(), cache, probe, cancelled);
+                float[] logits = new float[(int) lmHead.outFeatures()];
+                lmHead.matvec(last, logits);
+                return logits;
+            }
             NDArray last = model.forward(embeds, cache, probe, cancelled);
             return lmHead.forward(last, prefill).toType(DataType.FLOAT32, false).toFloatArray();
         }

@@ -29,4 +29,24 @@ public final class LlamaMLP {
         silu.close();
         return y;
     }
+
+    /** Whether {@link #forwardToken} can run: every projection multiplies on Java arrays. */
+    boolean matvecOnHeap() {
+        return gateProj.matvecOnHeap() && upProj.matvecOnHeap() && downProj.matvecOnHeap();
+    }
+
+    /** One row on Java arrays ({@link LlamaModel#forwardToken}): the same float32 steps as {@link #forward(NDArray)}. */
+    float[] forwardToken(float[] x) {
+        float[] g = new float[(int) gateProj.outFeatures()];
+        float[] up = new float[g.length];
+        gateProj.matvec(x, g);
+        upProj.matvec(x, up);
+        for (int i = 0; i < g.length; i++) {
+            float sig = (float) (1 / (1 + Math.exp(-g[i])));
+            g[i] = g[i] * sig * up[i]; // silu(g) = g * sigmoid(g), then times up, each product rounded as libtorch's
+        }
+        float[] y = new float[(int) downProj.outFeatures()];
+        downProj.matvec(g, y);
+        return y;
+    }
 }

@@ -19,6 +19,11 @@ public final class LlamaModel {
     private final List<LlamaDecoderLayer> layers = new ArrayList<>();
     private final LlamaRMSNorm norm;
     private final LlamaRotaryEmbedding rope;
+    private final NDManager manager;
+    /** Every layer's linears multiply on Java arrays (quantized weights on the CPU). */
+    private final boolean layersOnHeap;
+    /** {@code -Dconvllava.tokenStep=false}: generated tokens through libtorch's ops (A/B measurements, bug hunts). */
+    private static volatile boolean tokenStepEnabled = !"false".equalsIgnoreCase(System.getProperty("convllava.tokenStep", ""));
 
     /** @param streamEmbeddings read embedding rows from the checkpoint when used instead of keeping the table ({@link TokenEmbedding}) */
     public LlamaModel(Weights w, LlamaConfig c, NDManager manager, int layerLimit, boolean streamEmbeddings) {
@@ -32,6 +37,51 @@ public final class LlamaModel {
         }
         this.norm = new LlamaRMSNorm(w, PREFIX + "norm.weight", c.hiddenSize(), c.rmsNormEps());
         this.rope = new LlamaRotaryEmbedding(manager, c.headDim(), c.ropeTheta(), c.maxPositionEmbeddings());
+        this.manager = manager;
+        this.layersOnHeap = layers.stream().allMatch(LlamaDecoderLayer::matvecOnHeap);
+    }
+
+    /**
+     * Turns the one-token step on Java arrays ({@link #forwardToken}) on or off for every model (A/B comparisons in one JVM);
+     * on by default. Off, a generated token goes through libtorch's ops like a prompt.
+     */
+    public static void setTokenStepEnabled(boolean enabled) {
+        tokenStepEnabled = enabled;
+    }
+
+    /**
+     * Whether a generated token runs {@link #forwardToken} with this cache: quantized weights on the CPU (every linear
+     * multiplies Java arrays), an 8-bit cache whose memory libtorch hands out, and the native attention loaded.
+     */
+    public boolean runsTokenStep(KvCache cache) {
+        return tokenStepEnabled && layersOnHeap && cache.attendsInt8Natively() && cache.int8InPlace();
+    }
+
+    /**
+     * One new position's embedding (hidden) through every layer on Java arrays, appending its key and value to the 8-bit
+     * cache in place; returns its final-normed hidden state (hidden). What {@link #forward} computes for T = 1, without
+     * a tensor: each of a token's couple of hundred small libtorch ops (norms, RoPE, the cache's quantizing, activations, the
+     * copies between tensors and the kernels' arrays) cost more than its arithmetic (docs/bench/quant.md, "The one-token step").
+     * Only where {@link #runsTokenStep}.
+     */
+    public float[] forwardToken(float[] embed, KvCache cache, ImageAttentionProbe probe, BooleanSupplier cancelled) {
+        if (embed.length != config.hiddenSize()) {
+            throw new IllegalArgumentException("one-token step: an embedding of " + config.hiddenSize() + " values expected, got " + embed.length);
+        }
+        int position = cache.length();
+        cache.reserve(1);
+        float[] h = embed.clone();
+        for (LlamaDecoderLayer layer : layers) {
+            if (cancelled.getAsBoolean()) {
+                cache.truncate(position);
+                throw new CancellationException("cancelled");
+            }
+            layer.forwardToken(h, position, rope, cache, probe, manager);
+        }
+        cache.advance(1);
+        float[] out = new float[h.length];
+        norm.forward(h, out);
+        return out;
     }
 
     public static List<String> keys(LlamaConfig c, int layerLimit) {

@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDArray;
 public final class LlamaRMSNorm {
     private final NDArray weight;
     private final float eps;
+    /** The weight on the Java heap, copied when the one-token step first needs it. */
+    private volatile float[] weightValues;
 
     public LlamaRMSNorm(Weights w, String key, int hidden, double eps) {
         this.weight = w.f32(key, hidden);
@@ -17,5 +19,28 @@ public final class LlamaRMSNorm {
             NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
             return x.div(rms).mul(weight);
         });
+    }
+
+    /**
+     * One row on Java arrays ({@link LlamaModel#forwardToken}): out = x / rms * weight with the same float32 steps as
+     * {@link #forward(NDArray)}; the mean of squares is summed in double, where libtorch sums float32 in its own order.
+     */
+    public void forward(float[] x, float[] out) {
+        float[] w = weightValues;
+        if (w == null) {
+            w = weight.toFloatArray();
+            weightValues = w;
+        }
+        if (x.length != w.length || out.length != w.length) {
+            throw new IllegalArgumentException("RMSNorm of " + w.length + " values, got " + x.length + " in and " + out.length + " out");
+        }
+        double sum = 0;
+        for (float v : x) {
+            sum += (double) v * v;
+        }
+        float rms = (float) Math.sqrt((float) (sum / x.length) + eps);
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i] / rms * w[i];
+        }
     }
 }

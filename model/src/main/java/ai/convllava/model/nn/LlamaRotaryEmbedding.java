@@ -16,12 +16,13 @@ public final class LlamaRotaryEmbedding {
     private final NDArray cos;
     private final NDArray sin;
     private final int maxPositions;
+    private final float[] invFreq;
 
     public LlamaRotaryEmbedding(NDManager manager, int headDim, double theta, int maxPositions) {
         this.headDim = headDim;
         this.maxPositions = maxPositions;
         int half = headDim / 2;
-        float[] invFreq = new float[half];
+        this.invFreq = new float[half];
         for (int i = 0; i < half; i++) {
             // torch: 1.0 / (base ** (arange(0, dim, 2).float() / dim)), in float32
             float exponent = (float) (2 * i) / headDim;
@@ -58,5 +59,29 @@ public final class LlamaRotaryEmbedding {
         NDArray x2 = x.get(new NDIndex("..., {}:", half));
         NDArray rotated = x2.neg().concat(x1, -1); // rotate_half
         return x.mul(c).add(rotated.mul(s));
+    }
+
+    /**
+     * One position's {@code heads} rows of head_dim values in {@code x}, rotated in place ({@link LlamaModel#forwardToken}):
+     * the same float32 cos/sin as the tables and the same products and sum as {@link #apply(NDArray, int)}.
+     */
+    public void apply(float[] x, int heads, int position) {
+        if (position < 0 || position >= maxPositions || x.length < heads * headDim) {
+            throw new IllegalArgumentException("RoPE at position " + position + " of " + maxPositions + " over " + heads + " heads of "
+                    + headDim + ", got " + x.length + " values");
+        }
+        int half = headDim / 2;
+        for (int i = 0; i < half; i++) {
+            float f = (float) position * invFreq[i];
+            float c = (float) Math.cos(f);
+            float s = (float) Math.sin(f);
+            for (int h = 0; h < heads; h++) {
+                int o = h * headDim + i;
+                float x1 = x[o];
+                float x2 = x[o + half];
+                x[o] = x1 * c + -x2 * s; // rotate_half puts -x2 in the first half, x1 in the second
+                x[o + half] = x2 * c + x1 * s;
+            }
+        }
     }
 }

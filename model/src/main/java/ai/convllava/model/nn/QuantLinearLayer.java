@@ -96,6 +96,19 @@ final class QuantLinearLayer implements LinearLayer {
     }
 
     @Override
+    public boolean matvecOnHeap() {
+        return bias == null;
+    }
+
+    @Override
+    public void matvec(float[] x, float[] y) {
+        if (bias != null) {
+            throw new UnsupportedOperationException("linear layer " + name + " has a bias: multiply tensors (forward)");
+        }
+        weight.matvec(x, y);
+    }
+
+    @Override
     public long outFeatures() {
         return weight.rows();
     }

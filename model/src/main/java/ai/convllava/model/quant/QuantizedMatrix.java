@@ -278,7 +278,22 @@ public final class QuantizedMatrix {
      * quantized to int8 in blocks of 32, as llama.cpp does), else on the Java ones (float activations).
      */
     public void matvec(float[] x, float[] y) {
-        matvec(x, y, NativeKernels.available() ? Decode.NATIVE : Decode.JAVA);
+        matvec(x, y, nativeMatvec() ? Decode.NATIVE : Decode.JAVA);
+    }
+
+    private static volatile boolean nativeMatvecEnabled = true;
+
+    /**
+     * Turns the native mat-vec kernels off (the Java ones run) or back on, for every matrix: A/B comparisons in one JVM, where
+     * the 8-bit activation's rounding would hide a small difference (a value on a rounding boundary moves one step). The
+     * native attention ({@link Int8KvAttention}) is not affected.
+     */
+    public static void setNativeMatvecEnabled(boolean enabled) {
+        nativeMatvecEnabled = enabled;
+    }
+
+    private static boolean nativeMatvec() {
+        return nativeMatvecEnabled && NativeKernels.available();
     }
 
     /**
@@ -287,7 +302,7 @@ public final class QuantizedMatrix {
      * checking results against a reference; {@code x.length} a multiple of 32.
      */
     public static float[] decodeInput(float[] x) {
-        return NativeKernels.available() ? QuantizedActivation.quantize(x, 0, x.length).dequantize() : x.clone();
+        return nativeMatvec() ? QuantizedActivation.quantize(x, 0, x.length).dequantize() : x.clone();
     }
 
     /** {@link #matvec(float[], float[])} on the kernels named (the native ones must be {@link NativeKernels#available}). */

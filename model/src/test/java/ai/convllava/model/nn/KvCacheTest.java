@@ -154,6 +154,48 @@ class KvCacheTest {
     }
 
     @Test
+    void aTokenWrittenInPlaceReadsBackExactlyAsTheTensorWrite() {
+        try (NDManager m = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+            int positions = 40;
+            float[] rows = gaussian(positions * HEADS * D, 7); // (positions, HEADS, D): each position's heads in order
+            for (int i = 0; i < D; i++) {
+                rows[i] = i == 5 ? -0f : 0f; // position 0, head 0: all zero and a negative zero
+            }
+            rows[HEADS * D + D + 3] = 3000f; // position 1, head 1: one outlier
+            int tie = 2 * HEADS * D; // position 2, head 0: scale 2, so 1.0 and 3.0 are ties (half to even: 0 and 2)
+            rows[tie] = 254f;
+            rows[tie + 1] = 1f;
+            rows[tie + 2] = 3f;
+            try (KvCache tensors = new KvCache(m, 2, HEADS, D, 16, 4096, DataType.INT8);
+                 KvCache inPlace = new KvCache(m, 2, HEADS, D, 16, 4096, DataType.INT8)) {
+                org.junit.jupiter.api.Assumptions.assumeTrue(inPlace.int8InPlace(), "libtorch does not hand out the cache's memory here");
+                for (int p = 0; p < positions; p++) { // past the first capacity: the in-place cache grows and must drop its old buffers
+                    float[] k = java.util.Arrays.copyOfRange(rows, p * HEADS * D, (p + 1) * HEADS * D);
+                    float[] v = k.clone();
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = -0.5f * v[i];
+                    }
+                    tensors.reserve(1);
+                    inPlace.reserve(1);
+                    for (int l = 0; l < 2; l++) {
+                        tensors.write(l, m.create(k, new Shape(HEADS, 1, D)), m.create(v, new Shape(HEADS, 1, D)), p); // (HEADS, D) -> (HEADS, 1, D)
+                        assertTrue(inPlace.writeInt8(l, k, v, p));
+                    }
+                    tensors.advance(1);
+                    inPlace.advance(1);
+                }
+                for (int l = 0; l < 2; l++) { // int8 times scale: equal everywhere only if both are
+                    assertArrayEquals(tensors.keys(l, positions).toFloatArray(), inPlace.keys(l, positions).toFloatArray(), 0f, "layer " + l + " keys");
+                    assertArrayEquals(tensors.values(l, positions).toFloatArray(), inPlace.values(l, positions).toFloatArray(), 0f, "layer " + l + " values");
+                }
+                float[] tieRow = inPlace.keys(0, 3).toFloatArray(); // (HEADS, 3, D) widened
+                assertEquals(0f, tieRow[2 * D + 1], 0f, "1.0 at scale 2 rounds half to even, to 0");
+                assertEquals(4f, tieRow[2 * D + 2], 0f, "3.0 at scale 2 rounds half to even, to 2 steps");
+            }
+        }
+    }
+
+    @Test
     void bytesPerPosition() {
         // 7B: 32 heads of 128; int8 values plus a float32 scale per head, for keys and values: what the estimates count
         assertEquals(2 * 32 * 128 + 2 * 32 * 4, 2 * 32 * 128 * WeightFormat.Q4_K.cpuKvCacheBytesPerValue(128), 0);
