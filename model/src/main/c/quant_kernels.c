@@ -40,13 +40,11 @@ static KERNEL inline float hsum(__m256 v) {
     return _mm_cvtss_f32(a);
 }
 
-/*
- * The 32 products of unsigned 4-bit quants u (0..15) and signed 8-bit activations x, times the 6-bit sub-block scale,
- * summed into 4 int32 lanes: exact (at most 32 * 15 * 127 * 63, far inside an int).
- */
-static KERNEL inline __m128i dot_u4_s8(__m256i u, __m256i x, int scale) {
-    __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16((short) scale));
-    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+/* The lane sums of eight vectors of 8 int32, as one vector [sum(v0), ..., sum(v7)]. */
+static KERNEL inline __m256i hsum8_epi32(const __m256i *v) {
+    __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3])); /* [v0..v3 low halves | v0..v3 high halves] */
+    __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
 }
 
 static KERNEL inline double hsum_pd(__m256d v) {
@@ -55,49 +53,62 @@ static KERNEL inline double hsum_pd(__m256d v) {
 }
 
 /*
+ * The 32 products of unsigned u and signed x summed into 8 int32 lanes. vpmaddubsw saturates a pair's sum at 32767: here u
+ * is at most 128 (Q8_0's |w|) or 15 (Q4_K) and |x| at most 127, so a pair is at most 2 * 128 * 127 = 32512.
+ */
+static KERNEL inline __m256i dot_u8_s8(__m256i u, __m256i x) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
+}
+
+/*
  * One row of Q4_K blocks: per sub-block j of 32 weights, xd_j * (d * scale_j * (q . xq) - dmin * min_j * sum(xq)).
  * The integer sums are exact and the products of two floats exact in double, so the result is the exact dot product
- * of the blocks' weights and the quantized activation, rounded once at the end. In float32 it was not close enough:
- * the two terms of a Q4_K weight can be much larger than the weight, and an outlier in the activation (tens of
- * thousands) made their rounding show (QuantizedMatrixTest); double costs two conversions per 32 weights.
+ * of the blocks' weights and the quantized activation, rounded once per sub-block and at the end. In float32 it was not
+ * close enough: the two terms of a Q4_K weight can be much larger than the weight, and an outlier in the activation (tens
+ * of thousands) made their rounding show (QuantizedMatrixTest). A block's eight sub-block sums are gathered into one
+ * vector and multiplied by their scales there: converting each sum on its own, and broadcasting each scale, took a
+ * fifth of the kernel's time (docs/bench/quant.md). A sub-block's sum times its scale is at most 32 * 15 * 127 * 63.
  */
 static KERNEL float row_q4k(const uint8_t *p, int superBlocks, const int8_t *xq, const float *xd, const int *xsum) {
     const __m256i low = _mm256_set1_epi8(0x0F);
     __m256d acc = _mm256_setzero_pd();
     __m256d mins = _mm256_setzero_pd();
     for (int sb = 0; sb < superBlocks; sb++, p += Q4K_BLOCK, xq += 256, xd += 8, xsum += 8) {
-        double d = f16(p);
+        __m256d d = _mm256_set1_pd(f16(p));
         __m256d dmin = _mm256_set1_pd(f16(p + 2));
-        /* min_j * sum_j(xq) in ints, then times xd_j: 8 sub-blocks as two vectors of four */
-        __m256i ms = _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *) (p + 12))),
-                _mm256_loadu_si256((const __m256i *) xsum));
         __m256 xs = _mm256_loadu_ps(xd);
-        __m256d m0 = _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(ms)), _mm256_cvtps_pd(_mm256_castps256_ps128(xs)));
-        __m256d m1 = _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(ms, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(xs, 1)));
-        mins = _mm256_fmadd_pd(_mm256_add_pd(m0, m1), dmin, mins);
+        __m256d x0 = _mm256_cvtps_pd(_mm256_castps256_ps128(xs));
+        __m256d x1 = _mm256_cvtps_pd(_mm256_extractf128_ps(xs, 1));
+        /* min_j * sum_j(xq) in ints, then times xd_j: 8 sub-blocks as two vectors of four */
+        __m256i ms = _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (p + 12))),
+                _mm256_loadu_si256((const __m256i *) xsum));
+        mins = _mm256_fmadd_pd(_mm256_add_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(ms)), x0),
+                _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(ms, 1)), x1)), dmin, mins);
+        __m256i s[8];
         for (int c = 0; c < 4; c++) {
             __m256i v = _mm256_loadu_si256((const __m256i *) (p + 20 + 32 * c));
             __m256i lo = _mm256_and_si256(v, low);                          /* weights 64c .. 64c+31 */
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);    /* weights 64c+32 .. 64c+63 */
-            __m128i slo = dot_u4_s8(lo, _mm256_loadu_si256((const __m256i *) (xq + 64 * c)), p[4 + 2 * c]);
-            __m128i shi = dot_u4_s8(hi, _mm256_loadu_si256((const __m256i *) (xq + 64 * c + 32)), p[5 + 2 * c]);
-            acc = _mm256_fmadd_pd(_mm256_cvtepi32_pd(slo), _mm256_set1_pd(d * xd[2 * c]), acc);
-            acc = _mm256_fmadd_pd(_mm256_cvtepi32_pd(shi), _mm256_set1_pd(d * xd[2 * c + 1]), acc);
+            s[2 * c] = dot_u8_s8(lo, _mm256_loadu_si256((const __m256i *) (xq + 64 * c)));
+            s[2 * c + 1] = dot_u8_s8(hi, _mm256_loadu_si256((const __m256i *) (xq + 64 * c + 32)));
         }
+        __m256i sums = _mm256_mullo_epi32(hsum8_epi32(s),
+                _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (p + 4)))); /* scale_j * (q . xq)_j */
+        acc = _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(sums)), _mm256_mul_pd(x0, d), acc);
+        acc = _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(sums, 1)), _mm256_mul_pd(x1, d), acc);
     }
     return (float) (hsum_pd(acc) - hsum_pd(mins));
 }
 
 /* One row of Q8_0 blocks: per block, d * xd * (q . xq); the sign trick makes the weights unsigned for vpmaddubsw. */
 static KERNEL float row_q8(const uint8_t *p, int blocks, const int8_t *xq, const float *xd) {
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc = _mm256_setzero_ps();
     for (int b = 0; b < blocks; b++, p += Q8_BLOCK, xq += 32) {
         __m256i w = _mm256_loadu_si256((const __m256i *) (p + 2));
         __m256i x = _mm256_loadu_si256((const __m256i *) xq);
         /* |w| * (x with w's sign): the same products (a weight of -128 from another tool's file still works: 0x80 read as
            unsigned is 128; the activation stays within -127..127, QuantizedActivation) */
-        __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), ones);
+        __m256i s = dot_u8_s8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(f16(p) * xd[b]), acc);
     }
     return hsum(acc);
