@@ -658,12 +658,10 @@ public class BuildInstaller {
                 "-Dfile.encoding=UTF-8",           // answers are Unicode; also the console output
                 "-Xss4m",                          // as the tests run
                 "-XX:MaxRAMPercentage=60",         // heap sized from the machine (8/4-bit weights live there); the rest stays for libtorch's tensors
-                "-XX:MaxHeapFreeRatio=30",         // after the load's collection G1 gives back what the weights do not need
+                "-XX:MaxHeapFreeRatio=30",         // after the load's collection the heap gives back what the weights do not need
                 "-XX:MinHeapFreeRatio=10",
-                "-XX:G1HeapRegionSize=2m",         // each weight matrix fills whole regions: big regions wasted GBs (app/.../Main.G1_REGION_SIZE)
                 "-XX:MaxNewSize=64m",              // the young generation's pages stay resident beside the weights (Main.MAX_NEW_SIZE)
-                "-XX:GCTimeRatio=1",               // G1 grew the heap by 1 GB after a few close collections (Main.GC_TIME_RATIO)
-                "-XX:+UseG1GC",
+                "-XX:+UseSerialGC",                // G1 kept 0.2 GB of bookkeeping beside 4 GB of weight arrays (Main.GC)
                 "-Dprism.lcdtext=false",
                 "--add-modules=jdk.incubator.vector", // the Java float16 matmul kernel (model/.../nn/HalfMatmul); libtorch's paths without it
                 "-XX:LoopUnrollLimit=40")); // that kernel 25-35% faster: C2's default unrolling (60) spills its 9 accumulators

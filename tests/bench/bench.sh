@@ -33,7 +33,6 @@ export OMP_WAIT_POLICY=PASSIVE
 # -XX:LoopUnrollLimit=40: the float16 kernel 25-35% faster (see model/.../nn/JitOptions)
 # -XX:MaxRAMPercentage=60: 8-bit and 4-bit weights live on the Java heap (the JVM default is a quarter of RAM);
 # Max/MinHeapFreeRatio: after the load's collection G1 shrinks the heap to what it holds (as the app's launcher)
-# G1HeapRegionSize=2m: each weight matrix fills whole regions of its own (as the app's launcher, app/.../Main.G1_REGION_SIZE)
-# MaxNewSize=64m, GCTimeRatio=1: the young generation and G1's growth of the heap kept from touching RAM the
-# weights do not need (as the app's launcher, app/.../Main.MAX_NEW_SIZE and GC_TIME_RATIO)
-exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -XX:MaxRAMPercentage=60 -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10 -XX:G1HeapRegionSize=2m -XX:MaxNewSize=64m -XX:GCTimeRatio=1 -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" --python "$PYTHON" "$@"
+# UseSerialGC: no G1 bookkeeping beside a heap of weight arrays (as the app's launcher, app/.../Main.GC)
+# MaxNewSize=64m: the young generation kept from touching RAM the weights do not need (app/.../Main.MAX_NEW_SIZE)
+exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -XX:MaxRAMPercentage=60 -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10 -XX:+UseSerialGC -XX:MaxNewSize=64m -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" --python "$PYTHON" "$@"

@@ -25,28 +25,21 @@ public final class Main {
 
     /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
     /**
-     * G1's region size. Each 8/4-bit weight matrix is one large array, which G1 places in whole regions of
-     * its own; with the region size chosen for a big heap (8 MB at 60% of 24 GB) the unused ends of those
-     * regions came to 1.1-1.6 GB beside 3.8 GB of 4-bit weights. 2 MB regions waste a tenth of that
-     * (docs/bench/quant.md, "Where a conversation's memory goes").
+     * The collector. 8-bit and 4-bit weights are a few hundred large arrays that hold no references, and little else
+     * lives long: the serial collector's young collections of {@link #MAX_NEW_SIZE} took under a millisecond and a full
+     * collection of 4 GB of such arrays 2-26 ms, while G1 keeps about 0.2 GB of bookkeeping (its marking bitmap and
+     * remembered sets) resident beside a 4 GB heap and gives every large array whole regions of its own
+     * (docs/bench/quant.md, "The serial collector"). Not added when the command line names a collector.
      */
-    static final String G1_REGION_SIZE = "2m";
+    static final String GC = "-XX:+UseSerialGC";
     /**
-     * The young generation's ceiling. With the weights on the heap G1's default lets the young
-     * generation grow to 60% of it, and every page it has once handed out stays resident: a
+     * The young generation's ceiling. With the weights on the heap the collectors' defaults let the young
+     * generation grow to a third (serial) or 60% (G1) of it, and every page it has once handed out stays resident: a
      * conversation's short-lived garbage (activations copied out of libtorch, logits) then holds RAM
      * beside the weights for nothing. Collecting a young generation this size is quick, since the
      * weights hold no references (docs/bench/quant.md, "The Java heap's growth").
      */
     static final String MAX_NEW_SIZE = "64m";
-    /**
-     * G1 grows the heap when its pauses take more than 1/(1+ratio) of the time, a threshold it scales
-     * down to 1% while the heap is under half its maximum, which is always the case for the 60% of RAM
-     * the launcher allows: a few collections close together (the load's final collection and the next
-     * one) grew the heap far past what it held, and the young generation then spread over it. A ratio of
-     * 1 lets it grow only when collecting really is the work.
-     */
-    static final String GC_TIME_RATIO = "1";
     static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
     /**
      * libtorch's OpenMP workers sleep when an op is done instead of spinning on the cores: the Java
@@ -174,11 +167,12 @@ public final class Main {
             }
             if (needHeap) {
                 cmd.add("-XX:MaxRAMPercentage=" + MAX_RAM_PERCENTAGE);
-                cmd.add("-XX:MaxHeapFreeRatio=30"); // after the load's collection G1 gives back what the weights do not need
+                cmd.add("-XX:MaxHeapFreeRatio=30"); // after the load's collection the heap gives back what the weights do not need
                 cmd.add("-XX:MinHeapFreeRatio=10");
-                cmd.add("-XX:G1HeapRegionSize=" + G1_REGION_SIZE);
                 cmd.add("-XX:MaxNewSize=" + MAX_NEW_SIZE);
-                cmd.add("-XX:GCTimeRatio=" + GC_TIME_RATIO);
+                if (Arrays.stream(original).noneMatch(a -> a.matches("-XX:[+]Use\\w+GC"))) {
+                    cmd.add(GC); // two collectors named would stop the JVM
+                }
             }
             cmd.addAll(Arrays.asList(original));
         }

@@ -9,7 +9,8 @@ import java.lang.management.ManagementFactory;
 
 /**
  * Shrinks the Java heap to what a loaded model holds. 8-bit and 4-bit weights live on the Java heap, and
- * G1 sizes it after a full collection to keep {@code MinHeapFreeRatio} (10% in the launchers) free, about
+ * the collector (serial in the launchers, G1 elsewhere by default) sizes it after a full collection to keep
+ * {@code MinHeapFreeRatio} (10% in the launchers) free, about
  * 0.45 GB beside 4-bit ConvLLaVA-1536's weights, all of it resident once used. A conversation allocates
  * little that lives, and the launchers cap the young generation ({@code MaxNewSize}), so after the load the
  * margin is lowered to what holds the young generation, at least {@value #MIN_FREE}-{@value #MAX_FREE}%,
@@ -26,7 +27,7 @@ public final class JavaHeap {
     private JavaHeap() {
     }
 
-    /** Collects; where the young generation is capped, first lowers G1's free margins for the rest of the session. */
+    /** Collects; where the young generation is capped, first lowers the heap's free margins for the rest of the session. */
     public static void shrinkAfterLoad() {
         try {
             HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
