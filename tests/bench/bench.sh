@@ -32,7 +32,7 @@ export OMP_WAIT_POLICY=PASSIVE
 # jdk.incubator.vector: the Java float16 kernel for prefills of 3 to 80 new tokens (model/.../nn/HalfMatmul)
 # -XX:LoopUnrollLimit=40: the float16 kernel 25-35% faster (see model/.../nn/JitOptions)
 # -XX:MaxRAMPercentage=60: 8-bit and 4-bit weights live on the Java heap (the JVM default is a quarter of RAM);
-# Max/MinHeapFreeRatio: after the load's collection G1 shrinks the heap to what it holds (as the app's launcher)
+# Max/MinHeapFreeRatio: after the load's collection the heap shrinks to what it holds (as the app's launcher)
 # UseSerialGC: no G1 bookkeeping beside a heap of weight arrays (as the app's launcher, app/.../Main.GC)
 # MaxNewSize=64m: the young generation kept from touching RAM the weights do not need (app/.../Main.MAX_NEW_SIZE)
 exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -XX:MaxRAMPercentage=60 -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10 -XX:+UseSerialGC -XX:MaxNewSize=64m -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" --python "$PYTHON" "$@"

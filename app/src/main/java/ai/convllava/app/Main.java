@@ -23,7 +23,6 @@ public final class Main {
     /** First arguments that mean the command line, not the app. */
     static final Set<String> CLI_WORDS = Set.of("ask", "serve", "bench", "models", "self-test", "help", "-h", "--help", "-V", "--version");
 
-    /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
     /**
      * The collector. 8-bit and 4-bit weights are a few hundred large arrays that hold no references, and little else
      * lives long: the serial collector's young collections of {@link #MAX_NEW_SIZE} took under a millisecond and a full
@@ -40,6 +39,7 @@ public final class Main {
      * weights hold no references (docs/bench/quant.md, "The Java heap's growth").
      */
     static final String MAX_NEW_SIZE = "64m";
+    /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
     static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
     /**
      * libtorch's OpenMP workers sleep when an op is done instead of spinning on the cores: the Java

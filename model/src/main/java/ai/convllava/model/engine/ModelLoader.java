@@ -190,7 +190,7 @@ public final class ModelLoader {
             LOG.info("loaded {} on {}: LLM weights {}, {} layers, {}", folder.dir(), deviceName, format, llm.model().numLayers(), path.describe());
             ConvLlava model = new ConvLlava(manager, folder, tower, encoder, projector, llm, tokenizer, format, deviceName, path, unused);
             // loading went through GBs of short-lived Java buffers (widening chunks, headers): one collection
-            // now lets G1 give the heap back, down to a small margin over what the model holds (JavaHeap), and a trim
+            // now lets the collector give the heap back, down to a small margin over what the model holds (JavaHeap), and a trim
             // gives back what the load's native transients left in the C heap (NativeHeap explains why the allocator
             // keeps it otherwise)
             JavaHeap.shrinkAfterLoad();

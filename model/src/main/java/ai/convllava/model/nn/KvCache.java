@@ -179,9 +179,9 @@ public final class KvCache implements AutoCloseable {
         return type == DataType.INT8 && !device().isGpu() && Int8KvAttention.available(headDim);
     }
 
-    /** Whether {@link #writeInt8} and {@link #attendInt8} run: an 8-bit cache whose memory libtorch hands out in place. */
+    /** Whether {@link #writeInt8} and {@link #attendInt8} both run: {@link #attendsInt8Natively}, and libtorch hands out the cache's memory. */
     boolean int8InPlace() {
-        return keyScales != null && !device().isGpu() && direct(0) != null;
+        return attendsInt8Natively() && direct(0) != null;
     }
 
     /**

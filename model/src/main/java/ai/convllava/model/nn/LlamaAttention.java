@@ -125,16 +125,7 @@ public final class LlamaAttention {
             throw new IllegalStateException("layer " + layer + ": libtorch did not hand out the 8-bit cache's memory for the one-token step");
         }
         if (probe != null) {
-            float[] mean = new float[probe.imageTokens()];
-            for (int h = 0; h < heads; h++) {
-                for (int j = 0; j < mean.length; j++) {
-                    mean[j] += probs[h * n + probe.imageStart() + j];
-                }
-            }
-            for (int j = 0; j < mean.length; j++) {
-                mean[j] /= heads;
-            }
-            probe.put(layer, manager.create(mean)); // (N), mean over heads
+            recordImageAttention(probe, probs, n, manager);
         }
         float[] out = new float[(int) oProj.outFeatures()];
         oProj.matvec(ctx, out);
@@ -153,9 +144,22 @@ public final class LlamaAttention {
             return null;
         }
         if (probe != null) {
-            NDArray p = q.getManager().create(probs, new Shape(heads, s)); // (H, S)
-            probe.put(layer, p.get(new NDIndex(":, {}:{}", probe.imageStart(), probe.imageStart() + probe.imageTokens())).mean(new int[] {0}));
+            recordImageAttention(probe, probs, s, q.getManager());
         }
         return HeapArrays.toTensor(q.getManager(), out, new Shape(1, 1, (long) heads * headDim)); // (H, D) -> (1, 1, H*D)
+    }
+
+    /** Records the new token's probabilities {@code probs} (H, n) over the image tokens, mean over heads, for the heatmap. */
+    private void recordImageAttention(ImageAttentionProbe probe, float[] probs, int n, NDManager manager) {
+        float[] mean = new float[probe.imageTokens()];
+        for (int h = 0; h < heads; h++) {
+            for (int j = 0; j < mean.length; j++) {
+                mean[j] += probs[h * n + probe.imageStart() + j];
+            }
+        }
+        for (int j = 0; j < mean.length; j++) {
+            mean[j] /= heads;
+        }
+        probe.put(layer, manager.create(mean)); // (N)
     }
 }

@@ -54,7 +54,7 @@ public final class LlamaModel {
      * multiplies Java arrays), an 8-bit cache whose memory libtorch hands out, and the native attention loaded.
      */
     public boolean runsTokenStep(KvCache cache) {
-        return tokenStepEnabled && layersOnHeap && cache.attendsInt8Natively() && cache.int8InPlace();
+        return tokenStepEnabled && layersOnHeap && cache.int8InPlace();
     }
 
     /**

@@ -11,7 +11,7 @@ import java.util.Arrays;
 
 /**
  * A weight matrix {@code [rows, cols]} in a {@link QuantFormat}, its blocks row after row in Java heap
- * arrays of whole rows, each sized to fill one G1 region: Java 17's Vector API reads heap arrays at memory
+ * arrays of whole rows, each sized to fill one G1 region where G1 runs: Java 17's Vector API reads heap arrays at memory
  * speed, off-heap buffers at about half of it (docs/bench/quant.md), and the native kernels read them pinned.
  * The kernels read the blocks in place, never a whole dequantized row: {@link #matvec} (one token: y = W x,
  * {@link NativeKernels} where they load) and {@link #matmul} (a few tokens), split over output rows on all
