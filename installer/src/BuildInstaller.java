@@ -662,6 +662,7 @@ public class BuildInstaller {
                 "-XX:MinHeapFreeRatio=10",
                 "-XX:MaxNewSize=64m",              // the young generation's pages stay resident beside the weights (Main.MAX_NEW_SIZE)
                 "-XX:+UseSerialGC",                // G1 kept 0.2 GB of bookkeeping beside 4 GB of weight arrays (Main.GC)
+                "-XX:-ShrinkHeapInSteps",          // after the load the heap shrinks to what the model holds at once (Main.SHRINK_AT_ONCE)
                 "-Dprism.lcdtext=false",
                 "--add-modules=jdk.incubator.vector", // the Java float16 matmul kernel (model/.../nn/HalfMatmul); libtorch's paths without it
                 "-XX:LoopUnrollLimit=40")); // that kernel 25-35% faster: C2's default unrolling (60) spills its 9 accumulators

@@ -35,4 +35,5 @@ export OMP_WAIT_POLICY=PASSIVE
 # Max/MinHeapFreeRatio: after the load's collection the heap shrinks to what it holds (as the app's launcher)
 # UseSerialGC: no G1 bookkeeping beside a heap of weight arrays (as the app's launcher, app/.../Main.GC)
 # MaxNewSize=64m: the young generation kept from touching RAM the weights do not need (app/.../Main.MAX_NEW_SIZE)
-exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -XX:MaxRAMPercentage=60 -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10 -XX:+UseSerialGC -XX:MaxNewSize=64m -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" --python "$PYTHON" "$@"
+# -ShrinkHeapInSteps: after the load the heap shrinks to what the model holds at once, not over four collections (Main.SHRINK_AT_ONCE)
+exec java --add-modules jdk.incubator.vector -XX:LoopUnrollLimit=40 -XX:MaxRAMPercentage=60 -XX:MaxHeapFreeRatio=30 -XX:MinHeapFreeRatio=10 -XX:+UseSerialGC -XX:MaxNewSize=64m -XX:-ShrinkHeapInSteps -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$JAR" --python "$PYTHON" "$@"

@@ -39,6 +39,13 @@ public final class Main {
      * weights hold no references (docs/bench/quant.md, "The Java heap's growth").
      */
     static final String MAX_NEW_SIZE = "64m";
+    /**
+     * The heap gives back what the load used and the model does not hold at the load's last collection, in one go.
+     * By default the serial collector shrinks the old generation over four full collections (0%, 10%, 40%, then 100% of
+     * the excess), so after the load's collections the heap kept about 0.5 GB committed, and resident, beyond 4-bit
+     * ConvLLaVA-1536's weights (docs/bench/quant.md, "Shrinking the heap at once").
+     */
+    static final String SHRINK_AT_ONCE = "-XX:-ShrinkHeapInSteps";
     /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
     static final String GLIBC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
     /**
@@ -170,6 +177,7 @@ public final class Main {
                 cmd.add("-XX:MaxHeapFreeRatio=30"); // after the load's collection the heap gives back what the weights do not need
                 cmd.add("-XX:MinHeapFreeRatio=10");
                 cmd.add("-XX:MaxNewSize=" + MAX_NEW_SIZE);
+                cmd.add(SHRINK_AT_ONCE);
                 if (Arrays.stream(original).noneMatch(a -> a.matches("-XX:[+]Use\\w+GC"))) {
                     cmd.add(GC); // two collectors named would stop the JVM
                 }

@@ -17,7 +17,10 @@ import java.lang.management.ManagementFactory;
  * before the load's last collection. During the load the margins stay as they were: that is when the heap
  * grows, and a tight margin then costs collections. Where the young generation is not capped (a JVM not
  * started by the launchers, the tests') nothing changes: G1 would grow the heap again for its young
- * generation. Both ratios are manageable flags (settable in a running JVM); a lower one given is kept.
+ * generation. Both ratios are manageable flags (settable in a running JVM); a lower one given is kept. The
+ * launchers also start the JVM with {@code -XX:-ShrinkHeapInSteps}: otherwise the serial collector gives the
+ * excess back over four full collections (none at the first), and the load's last collection left it committed
+ * and resident.
  */
 public final class JavaHeap {
     private static final Logger LOG = LoggerFactory.getLogger(JavaHeap.class);
