@@ -55,7 +55,10 @@ public final class ConvNextStage {
         if (stage > 0) {
             int in = c.hiddenSize(stage - 1);
             this.downNorm = new ChannelsLastLayerNorm(w, prefix + "downsampling_layer.0", in);
-            this.downWeight = w.math(prefix + "downsampling_layer.1.weight", out, in, 2, 2);
+            // the CPU path keeps the kernel as the tower's linears are stored (float16 unless float32: the fifth stage's
+            // is 75 MB as float32, resident for the session) and widens it for the convolution
+            this.downWeight = path.deviceOps() ? w.math(prefix + "downsampling_layer.1.weight", out, in, 2, 2)
+                    : w.stored(prefix + "downsampling_layer.1.weight", out, in, 2, 2);
             this.downBias = w.math(prefix + "downsampling_layer.1.bias", out);
         } else {
             this.downNorm = null;
@@ -93,7 +96,9 @@ public final class ConvNextStage {
             if (downNorm != null) {
                 try (NDScope scope = new NDScope()) {
                     NDArray n = downNorm.forward(x).transpose(0, 3, 1, 2); // (1, H, W, C) -> (1, C, H, W) view
-                    NDArray d = ComputePath.out(Conv2d.conv2d(path.in(n), downWeight, downBias, TWO).singletonOrThrow());
+                    NDArray kernel = downWeight.getDataType() == downBias.getDataType() ? downWeight
+                            : downWeight.toType(downBias.getDataType(), false); // the scope frees the widened copy
+                    NDArray d = ComputePath.out(Conv2d.conv2d(path.in(n), kernel, downBias, TWO).singletonOrThrow());
                     h = d.transpose(0, 2, 3, 1); // (1, C, H/2, W/2) -> (1, H/2, W/2, C): channels-last storage, so contiguous
                     NDScope.unregister(h);
                 }

@@ -13,11 +13,15 @@ public final class MlpProjector {
     private final LinearLayer fc2;
 
     public MlpProjector(Weights w, int visionSize, int hiddenSize) {
-        // on the CPU path float32 whatever the LLM's format: small (29 M parameters at 1536) and run on every
-        // visual token; on the device path in its math type, as the tower and the LLM
+        // on the CPU path float16 unless the LLM is float32 (its 29 M parameters at 1536 are 0.12 GB as float32, all of it
+        // resident beside a 4-bit model), multiplied in float32 (HalfLinearLayer widens its weights for an image's
+        // hundreds of tokens), so the sums are those of the float16 values; on the device path in its math type, as the
+        // tower and the LLM
         boolean deviceOps = w.computePath().deviceOps();
-        this.fc1 = LinearLayer.of(w.math(PREFIX + "0.weight", hiddenSize, visionSize), w.f32(PREFIX + "0.bias", hiddenSize), deviceOps);
-        this.fc2 = LinearLayer.of(w.math(PREFIX + "2.weight", hiddenSize, hiddenSize), w.f32(PREFIX + "2.bias", hiddenSize), deviceOps);
+        this.fc1 = LinearLayer.of(deviceOps ? w.math(PREFIX + "0.weight", hiddenSize, visionSize) : w.linear(PREFIX + "0.weight", hiddenSize, visionSize),
+                w.f32(PREFIX + "0.bias", hiddenSize), deviceOps);
+        this.fc2 = LinearLayer.of(deviceOps ? w.math(PREFIX + "2.weight", hiddenSize, hiddenSize) : w.linear(PREFIX + "2.weight", hiddenSize, hiddenSize),
+                w.f32(PREFIX + "2.bias", hiddenSize), deviceOps);
     }
 
     public static List<String> keys() {
@@ -27,7 +31,7 @@ public final class MlpProjector {
     /** (1, N, visionSize) -> (1, N, hiddenSize). */
     public NDArray forward(NDArray features) {
         try (NDScope scope = new NDScope()) {
-            NDArray out = fc2.forward(Activation.gelu(fc1.forward(features)));
+            NDArray out = fc2.forward(Activation.gelu(fc1.forward(features, true)), true); // exact: float32 sums however stored
             NDScope.unregister(out);
             return out;
         }

@@ -139,6 +139,15 @@ public final class Weights {
     }
 
     /**
+     * A tensor held in the configured format's storage type, whatever its shape: float32 for F32, float16 otherwise.
+     * For weights the CPU path keeps in memory but multiplies in float32, widening them when used (the tower's
+     * downsampling convolutions).
+     */
+    public NDArray stored(String key, long... shape) {
+        return load(key, linearFormat == WeightFormat.F32 ? DataType.FLOAT32 : DataType.FLOAT16, shape);
+    }
+
+    /**
      * A linear weight {@code [out, in]} in the configured format: float32, or float16 for F16 and for the
      * quantized formats (whose matrices come from {@link #quantized}; what still comes here with them,
      * the token embeddings, is read a row at a time and stays float16).

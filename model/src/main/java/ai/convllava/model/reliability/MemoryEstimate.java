@@ -19,9 +19,9 @@ import java.util.Locale;
  *
  * <p>What is counted, matching how the engine holds things on CPU: the LLM's linear weights (lm_head
  * included) in the chosen {@link WeightFormat}, the token embeddings in it too (float16 when it is a
- * quantized format), its norms in float32; the projector in
- * float32; the vision tower's pointwise linears in the chosen format (float16 for the quantized ones), the
- * rest of it in float32; the KV cache in float32 (float16 with the quantized formats) for
+ * quantized format), its norms in float32; the projector's weights and the tower's pointwise linears and
+ * downsampling kernels float32 with F32, float16 otherwise, the rest of the tower float32; the KV cache in float32 (8-bit
+ * with the quantized formats) for
  * {@code contextTokens} positions (layers x 2 x kv_heads x head_dim); working
  * memory (the largest vision stage's activations, its 4x MLP expansion bounded by the bands of rows
  * ConvNextLayer works in, the prefill's MLP / attention temporaries for the image plus a typical
@@ -33,7 +33,8 @@ import java.util.Locale;
  * @param llmWeightBytes    LLM weights (linear layers in the weight format, norms float32)
  * @param projectorBytes    the mlp2x_gelu projector
  * @param visionTowerBytes  the ConvNeXt encoder (pointwise linears in the format, the rest float32)
- * @param kvCacheBytes      keys and values for {@code contextTokens} positions, float32 (float16 with Q8_0 and Q4_K)
+ * @param kvCacheBytes      keys and values for {@code contextTokens} positions, float32 (8-bit with a float32 scale per head
+ *                          and position with Q8_0 and Q4_K: {@link WeightFormat#cpuKvCacheBytesPerValue})
  * @param workingBytes      peak temporaries of encoding an image and reading a prompt
  * @param runtimeBytes      JVM heap, class data and libtorch's own allocations (a fixed allowance)
  * @param javaHeapBytes     the part of {@code llmWeightBytes} held on the Java heap: the quantized formats' blocks
@@ -61,7 +62,7 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
 
     /**
      * @param towerStreamed the tower's blocks are read per image (TowerMemory.STREAMED): only the stem,
-     *                      the downsampling layers and the biggest block (as float32) count; the token
+     *                      the downsampling layers and the biggest block (as it is read) count; the token
      *                      embeddings are read per token and not counted
      */
     public static MemoryEstimate of(LlamaConfig llm, int mmHiddenSize, ConvNextConfig tower, int canvasSide,
@@ -86,7 +87,7 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         long embeddingParams = towerStreamed ? 0 : vocab * h;
         long normParams = layers * 2 * h + h;
         long llmBytes = (long) (linearParams * lw) + embeddingParams * w + normParams * 4;
-        long projectorBytes = (mmHiddenSize * h + h * h + 2 * h) * 4; // MlpProjector keeps float32
+        long projectorBytes = (mmHiddenSize * h + h * h) * w + 2 * h * 4; // weights as the tower's linears, biases float32
 
         int[] c = tower.hiddenSizes();
         int[] d = tower.depths();
@@ -96,13 +97,13 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
         long side = canvasSide / tower.patchSize();
         for (int s = 0; s < c.length; s++) {
             if (s > 0) {
-                towerBytes += (2L * c[s - 1] + 4L * c[s - 1] * c[s] + c[s]) * 4;
+                towerBytes += (2L * c[s - 1] + c[s]) * 4 + 4L * c[s - 1] * c[s] * w; // norm, bias; kernel stored as the linears
                 side /= 2;
             }
             long pointwise = 8L * c[s] * c[s]; // pwconv1 + pwconv2, in the weight format
             long rest = 49L * c[s] + c[s] + 2L * c[s] + 4L * c[s] + c[s] + c[s];
             if (towerStreamed) {
-                biggestBlock = Math.max(biggestBlock, (pointwise + rest) * 4);
+                biggestBlock = Math.max(biggestBlock, pointwise * w + rest * 4); // read as the resident tower keeps it (ConvNextStage)
             } else {
                 towerBytes += d[s] * (pointwise * w + rest * 4);
             }

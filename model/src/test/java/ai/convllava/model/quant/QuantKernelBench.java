@@ -26,6 +26,14 @@ public final class QuantKernelBench {
             fewRows(); // the prompt kernel alone
             return;
         }
+        if (args.length > 0 && args[0].equals("attention")) {
+            decodeAttention(); // a token's attention over an 8-bit cache, layer after layer
+            return;
+        }
+        if (args.length > 0 && args[0].equals("layers")) {
+            decodeLayers(); // a token's sequence of products, as the one-token step runs them
+            return;
+        }
         if (args.length > 0 && args[0].equals("decode")) {
             decodeOutOfCache(); // the two decode kernels against a plain read of the same bytes
             return;
@@ -140,6 +148,104 @@ public final class QuantKernelBench {
             });
             System.out.printf("%s read only (IntVector sum, all cores): %7.2f ms  %5.1f GB/s%n", f, t * 1e3, bytes / t / 1e9);
         }
+    }
+
+    /**
+     * A token's products in the order the one-token step runs them: per layer q, k, v, o (4096 x 4096), gate, up
+     * (11008 x 4096) and down (4096 x 11008), over eight layers of distinct arrays (0.9 GB of 4-bit blocks, far more than
+     * any cache). Against {@link #decodeOutOfCache}'s eight big matrices this shows what the smaller products and the
+     * hand-offs between the threads cost (each product is one round of {@link RowPool}). GB/s of weights, medians.
+     */
+    private static void decodeLayers() {
+        System.out.println("decode kernels: " + NativeKernels.status());
+        int hidden = 4096;
+        int inter = 11008;
+        int layers = 8;
+        for (QuantFormat f : QuantFormat.values()) {
+            SplittableRandom rnd = new SplittableRandom(5);
+            QuantizedMatrix square = random(f, hidden, hidden, rnd);
+            QuantizedMatrix wide = random(f, inter, hidden, rnd);
+            QuantizedMatrix tall = random(f, hidden, inter, rnd);
+            QuantizedMatrix[][] ms = new QuantizedMatrix[layers][];
+            for (int l = 0; l < layers; l++) {
+                ms[l] = new QuantizedMatrix[] {copy(square), copy(square), copy(square), copy(square), copy(wide), copy(wide), copy(tall)};
+            }
+            long bytes = 0;
+            for (QuantizedMatrix[] layer : ms) {
+                for (QuantizedMatrix m : layer) {
+                    bytes += m.bytes();
+                }
+            }
+            float[] x = new float[inter];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            float[] h = Arrays.copyOf(x, hidden);
+            float[] y = new float[inter];
+            double t = median(() -> {
+                for (QuantizedMatrix[] layer : ms) {
+                    for (QuantizedMatrix m : layer) {
+                        m.matvec(m.cols() == hidden ? h : x, y);
+                    }
+                }
+            });
+            System.out.printf("%s %d layers' products in a token's order: %7.2f ms  %5.1f GB/s  (%.1f us a product)%n", f, layers, t * 1e3,
+                    bytes / t / 1e9, t * 1e6 / (layers * 7));
+        }
+    }
+
+    /**
+     * One token's attention over eight layers' 8-bit caches (32 heads of 128, 2048 positions reserved) at the positions a
+     * conversation about one 1536 image reaches (a few hundred): time per layer and GB/s of cache read.
+     */
+    private static void decodeAttention() {
+        int heads = 32;
+        int headDim = 128;
+        int capacity = 2048;
+        int layers = 8;
+        SplittableRandom rnd = new SplittableRandom(7);
+        java.nio.ByteBuffer[][] cache = new java.nio.ByteBuffer[layers][4];
+        for (int l = 0; l < layers; l++) {
+            for (int i = 0; i < 4; i++) {
+                int bytes = i % 2 == 0 ? heads * capacity * headDim : heads * capacity * Float.BYTES; // int8 rows, float32 scales
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(bytes).order(java.nio.ByteOrder.nativeOrder());
+                for (int j = 0; j < bytes; j += i % 2 == 0 ? 1 : 4) {
+                    if (i % 2 == 0) {
+                        b.put(j, (byte) rnd.nextInt(-127, 128));
+                    } else {
+                        b.putFloat(j, 0.01f + (float) rnd.nextDouble() * 0.01f);
+                    }
+                }
+                cache[l][i] = b;
+            }
+        }
+        float[] q = new float[heads * headDim];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) rnd.nextGaussian();
+        }
+        float[] out = new float[heads * headDim];
+        for (int n : new int[] {160, 650, 1300, 2048}) {
+            double t = median(() -> {
+                for (java.nio.ByteBuffer[] c : cache) {
+                    Int8KvAttention.attend(q, heads, heads, headDim, c[0], c[1], c[2], c[3], capacity, n, 1 / (float) Math.sqrt(headDim), out, null);
+                }
+            });
+            long bytes = (long) layers * 2 * heads * n * (headDim + Float.BYTES);
+            System.out.printf("attention over %d positions: %7.1f us a layer  %5.1f GB/s of cache%n", n, t * 1e6 / layers, bytes / t / 1e9);
+        }
+    }
+
+    private static QuantizedMatrix random(QuantFormat f, int rows, int cols, SplittableRandom rnd) {
+        float[] w = new float[rows * cols];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian() * 0.02f;
+        }
+        return QuantizedMatrix.quantize(f, w, rows, cols);
+    }
+
+    /** The same blocks in arrays of their own. */
+    private static QuantizedMatrix copy(QuantizedMatrix m) {
+        return new QuantizedMatrix(m.format(), m.rows(), m.cols(), m.ggufBlocks());
     }
 
     private static double median(Runnable r) {

@@ -41,9 +41,12 @@ class MemoryEstimateTest {
         // ConvNeXt-L (~196M) + 6 blocks at 3072 (~454M) = ~0.65e9 parameters: float32, or pointwise linears in float16
         assertEquals(2.6, gb(f32.visionTowerBytes()), 0.15);
         assertEquals(1.3, gb(f16.visionTowerBytes()), 0.1);
-        // streamed: stem, downsampling layers and the biggest block (a 3072-wide one, 75.5M float32 weights)
+        // streamed: stem, downsampling layers (25M weights) and the biggest block (a 3072-wide one, 75.5M weights), float16
         MemoryEstimate streamed = MemoryEstimate.of(VICUNA_7B, 3072, CONVNEXT_1536, 1536, WeightFormat.F16, 1024, true);
-        assertEquals(0.4, gb(streamed.visionTowerBytes()), 0.05);
+        assertEquals(0.2, gb(streamed.visionTowerBytes()), 0.05);
+        // the projector's 29.4M weights as the tower's linears: float16 unless float32
+        assertEquals((3072L * 4096 + 4096L * 4096) * 2 + 2 * 4096 * 4, f16.projectorBytes());
+        assertEquals((3072L * 4096 + 4096L * 4096) * 4 + 2 * 4096 * 4, f32.projectorBytes());
         // and the token embeddings (32000 x 4096 float16) stay in the checkpoint
         assertEquals(32000L * 4096 * 2, f16Short.llmWeightBytes() - streamed.llmWeightBytes());
         assertEquals(f16Short.totalBytes() - f16Short.visionTowerBytes() + streamed.visionTowerBytes() - 32000L * 4096 * 2,
