@@ -28,6 +28,43 @@ public final class ConvNextEmbeddings {
 
     /** pixel_values (1, 3, H, W) -> (1, H/4, W/4, C0), NHWC contiguous. */
     public NDArray forward(NDArray pixelValues) {
+        return forward(pixelValues, ConvNextLayer.MAX_HIDDEN_BYTES);
+    }
+
+    /**
+     * The stem over bands of output rows where the map is bigger than {@code maxBandBytes}: a 4x4 patch with stride 4
+     * reads only its own 4 rows of pixels, so each band's convolution takes its rows of pixels alone, and its norm is
+     * written into the one output map. The whole map's convolution was a second full-size map beside the output (113 MB
+     * at 1536) at the encode's start, as big as its first stage's blocks hold.
+     */
+    NDArray forward(NDArray pixelValues, long maxBandBytes) {
+        long[] ps = pixelValues.getShape().getShape(); // (1, 3, H, W)
+        long p = stride.get(0);
+        long h = ps[2] / p;
+        long w = ps[3] / p;
+        long c0 = patchWeight.getShape().get(0);
+        long bandRows = Math.max(1, Math.min(h, maxBandBytes / (w * c0 * Float.BYTES)));
+        if (bandRows >= h) {
+            return forwardWhole(pixelValues);
+        }
+        NDArray out = pixelValues.getManager().create(new Shape(1, h, w, c0), DataType.FLOAT32);
+        try {
+            for (long h0 = 0; h0 < h; h0 += bandRows) {
+                long h1 = Math.min(h, h0 + bandRows);
+                try (NDScope band = new NDScope()) {
+                    NDArray pixels = pixelValues.get(new NDIndex(":, :, {}:{}", h0 * p, h1 * p)); // (1, 3, (h1-h0)*4, W)
+                    NDArray x = ComputePath.out(Conv2d.conv2d(path.in(pixels), patchWeight, patchBias, stride).singletonOrThrow());
+                    out.set(new NDIndex(":, {}:{}", h0, h1), layernorm.forward(x.transpose(0, 2, 3, 1))); // (1, C0, rows, w) -> (1, rows, w, C0)
+                }
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    private NDArray forwardWhole(NDArray pixelValues) {
         NDArray conv = Conv2d.conv2d(path.in(pixelValues), patchWeight, patchBias, stride).singletonOrThrow(); // (1, C0, H/4, W/4)
         NDArray x = ComputePath.out(conv);
         if (x != conv) {

@@ -90,6 +90,65 @@ public final class ConvNextLayer {
         }
     }
 
+    /** {@link #forwardInPlace(NDArray, long)} with the bands' usual bound. */
+    public NDArray forwardInPlace(NDArray x) {
+        return forwardInPlace(x, MAX_HIDDEN_BYTES);
+    }
+
+    /**
+     * The block for a caller that gives up {@code x}: where the pointwise part runs in bands (a big map), the output is
+     * written over {@code x}'s own rows and {@code x} is returned, so the block holds one full-size map instead of two
+     * (at 1536 the first stage's maps are 113 MB each, and the vision encode's peak is there). Each band's depthwise
+     * convolution reads its rows and the 3 on either side as they were before the block: the rows above are the ones
+     * the previous band overwrote, kept aside as they were (3 rows, or fewer at the top). A map small enough for one
+     * band gets {@link #forward(NDArray, long)}'s new output, and the caller still owns {@code x}: compare before freeing.
+     */
+    NDArray forwardInPlace(NDArray x, long maxHiddenBytes) {
+        long[] s = x.getShape().getShape(); // (1, H, W, C)
+        long height = s[1];
+        long bandRows = Math.max(1, Math.min(height, maxHiddenBytes / (s[2] * 4L * channels * Float.BYTES)));
+        if (bandRows >= height) {
+            return forward(x, maxHiddenBytes);
+        }
+        LinearLayer p1 = path.half() ? pwconv1 : pwconv1.float32();
+        LinearLayer p2 = path.half() ? pwconv2 : pwconv2.float32();
+        NDArray above = null; // rows [max(0, h0 - 3), h0) as they were before the block (1, <=3, W, C)
+        try {
+            for (long h0 = 0; h0 < height; h0 += bandRows) {
+                long h1 = Math.min(height, h0 + bandRows);
+                long bottom = Math.min(height, h1 + 3);
+                try (NDScope band = new NDScope()) {
+                    NDArray rest = x.get(new NDIndex(":, {}:{}", h0, bottom)); // rows [h0, bottom): not yet overwritten
+                    NDArray input = above == null ? rest : above.concat(rest, 1); // (1, top..bottom, W, C)
+                    long skip = above == null ? 0 : above.getShape().get(1);
+                    NDArray conv = ComputePath.out(Conv2d.conv2d(path.in(input.transpose(0, 3, 1, 2)), dwWeight, dwBias, ONE, PAD3, ONE, channels)
+                            .singletonOrThrow()).transpose(0, 2, 3, 1); // (1, C, rows, W) -> (1, rows, W, C): the input's rows
+                    NDArray mine = conv.get(new NDIndex(":, {}:{}", skip, skip + h1 - h0)); // the band's own rows, whole 7x7 windows
+                    NDIndex rows = new NDIndex(":, {}:{}", h0, h1);
+                    NDArray out = x.get(rows).add(pointwise(mine, p1, p2)); // (1, h1-h0, W, C)
+                    NDArray next = null;
+                    if (h1 < height) { // the next band's rows above, before they are overwritten
+                        long keep = Math.min(3, skip + h1 - h0);
+                        next = input.get(new NDIndex(":, {}:{}", skip + h1 - h0 - keep, skip + h1 - h0)).duplicate(); // (1, keep, W, C)
+                        NDScope.unregister(next);
+                    }
+                    x.set(rows, out);
+                    if (above != null) {
+                        above.close();
+                    }
+                    above = next;
+                }
+            }
+        } finally {
+            if (above != null) {
+                above.close();
+            }
+            p1.closeIfCopyOf(pwconv1);
+            p2.closeIfCopyOf(pwconv2);
+        }
+        return x;
+    }
+
     /** (1, h, W, C) after the depthwise conv -> the block's residual branch (1, h, W, C). */
     private NDArray pointwise(NDArray conv, LinearLayer p1, LinearLayer p2) {
         NDArray y = layernorm.forward(conv);
