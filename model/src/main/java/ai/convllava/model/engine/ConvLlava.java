@@ -44,6 +44,11 @@ public final class ConvLlava implements AutoCloseable {
     public static final int IMAGE_TOKEN_INDEX = -200;
     /** KV-cache positions a conversation starts with (it grows by doubling up to max_position_embeddings). */
     public static final int INITIAL_CONTEXT = VisionChatSession.INITIAL_CACHE_TOKENS;
+    /**
+     * New positions from which a prompt's read starts with the C heap trimmed: an image's prefix (hundreds of tokens)
+     * runs libtorch's big temporaries; a question of a few dozen tokens does not, and a trim would only cost it time.
+     */
+    static final int TRIM_BEFORE_TOKENS = 128;
 
     private final NDManager manager;
     private final ModelFolder folder;
@@ -265,6 +270,12 @@ public final class ConvLlava implements AutoCloseable {
         }
         try (NDScope scope = new NDScope()) {
             conv.truncate(common);
+            if (want.size() - common >= TRIM_BEFORE_TOKENS && !computePath.deviceOps()) {
+                // as before a vision encode: what earlier work freed is handed back, so the prompt's temporaries are
+                // not counted on top of freed memory the allocator still holds elsewhere (a draft's read of an image's
+                // prefix held more C heap than the same read right after the encode)
+                NativeHeap.trimQuietly("before reading " + (want.size() - common) + " prompt positions");
+            }
             Fed fed = forward(embedder.embed(want, common, image), conv, common, probe, cancelled);
             conv.slots.addAll(want.subList(common, want.size()));
             return fed;
