@@ -42,8 +42,8 @@ public final class Main {
     /**
      * The heap gives back what the load used and the model does not hold at the load's last collection, in one go.
      * By default the serial collector shrinks the old generation over four full collections (0%, 10%, 40%, then 100% of
-     * the excess), so after the load's collections the heap kept about 0.5 GB committed, and resident, beyond 4-bit
-     * ConvLLaVA-1536's weights (docs/bench/quant.md, "Shrinking the heap at once").
+     * the excess), so after the load's collections the heap kept what the load had touched committed, and resident,
+     * beside the weights (docs/bench/quant.md, "Under 6 GB").
      */
     static final String SHRINK_AT_ONCE = "-XX:-ShrinkHeapInSteps";
     /** glibc malloc settings that avoid page-fault storms on large temporaries (the tests run with them too). */
