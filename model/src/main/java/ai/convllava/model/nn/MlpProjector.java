@@ -11,6 +11,8 @@ public final class MlpProjector {
     public static final String PREFIX = "model.mm_projector.";
     private final LinearLayer fc1;
     private final LinearLayer fc2;
+    /** The CPU path's float16 weights multiply in float32 for any number of tokens; the device path in its math type. */
+    private final boolean exact;
 
     public MlpProjector(Weights w, int visionSize, int hiddenSize) {
         // on the CPU path float16 unless the LLM is float32 (its 29 M parameters at 1536 are 0.12 GB as float32, all of it
@@ -18,6 +20,7 @@ public final class MlpProjector {
         // hundreds of tokens), so the sums are those of the float16 values; on the device path in its math type, as the
         // tower and the LLM
         boolean deviceOps = w.computePath().deviceOps();
+        this.exact = !deviceOps;
         this.fc1 = LinearLayer.of(deviceOps ? w.math(PREFIX + "0.weight", hiddenSize, visionSize) : w.linear(PREFIX + "0.weight", hiddenSize, visionSize),
                 w.f32(PREFIX + "0.bias", hiddenSize), deviceOps);
         this.fc2 = LinearLayer.of(deviceOps ? w.math(PREFIX + "2.weight", hiddenSize, hiddenSize) : w.linear(PREFIX + "2.weight", hiddenSize, hiddenSize),
@@ -31,7 +34,7 @@ public final class MlpProjector {
     /** (1, N, visionSize) -> (1, N, hiddenSize). */
     public NDArray forward(NDArray features) {
         try (NDScope scope = new NDScope()) {
-            NDArray out = fc2.forward(Activation.gelu(fc1.forward(features, true)), true); // exact: float32 sums however stored
+            NDArray out = fc2.forward(Activation.gelu(fc1.forward(features, exact)), exact);
             NDScope.unregister(out);
             return out;
         }
