@@ -30,6 +30,43 @@ public final class JavaHeap {
     private JavaHeap() {
     }
 
+    /**
+     * A full collection before a big step (a vision encode, an image's prompt), only where the launchers run the serial
+     * collector with a capped young generation. Arrays that were alive at a young collection (an image's pixels, a
+     * prompt's activations) are promoted to the old generation, which the serial collector grows and fills, and does
+     * not empty until a full collection. So a conversation's garbage stayed committed, and resident, beside the
+     * weights, by an amount that moved from run to run (docs/bench/quant.md). A full collection of a heap that is mostly
+     * large arrays without references takes milliseconds, and then the heap shrinks to its margin
+     * ({@link #shrinkAfterLoad}). Other JVMs (the tests' G1) are left alone: there a full collection costs more, and
+     * the young generation is not capped.
+     */
+    public static void collectBefore(String what) {
+        if (serialWithCappedYoung()) {
+            long t0 = System.nanoTime();
+            System.gc();
+            LOG.debug("full collection before {}: {} ms", what, (System.nanoTime() - t0) / 1_000_000);
+        }
+    }
+
+    private static volatile Boolean serialWithCappedYoung;
+
+    /** Whether the launchers' collector runs: the serial one, with the young generation capped on the command line. */
+    static boolean serialWithCappedYoung() {
+        Boolean b = serialWithCappedYoung;
+        if (b == null) {
+            try {
+                HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+                VMOption.Origin young = vm.getVMOption("MaxNewSize").getOrigin();
+                b = young != VMOption.Origin.DEFAULT && young != VMOption.Origin.ERGONOMIC
+                        && Boolean.parseBoolean(vm.getVMOption("UseSerialGC").getValue());
+            } catch (IllegalArgumentException | SecurityException | NullPointerException e) {
+                b = false; // not HotSpot
+            }
+            serialWithCappedYoung = b;
+        }
+        return b;
+    }
+
     /** Collects; where the young generation is capped, first lowers the heap's free margins for the rest of the session. */
     public static void shrinkAfterLoad() {
         try {

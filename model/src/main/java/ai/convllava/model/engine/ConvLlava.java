@@ -10,6 +10,7 @@ import ai.convllava.model.api.image.PreprocessedImage;
 import ai.convllava.model.config.LlavaConfig;
 import ai.convllava.model.config.ModelFolder;
 import ai.convllava.model.config.VisionTower;
+import ai.convllava.model.diagnostics.JavaHeap;
 import ai.convllava.model.diagnostics.NativeHeap;
 import ai.convllava.model.generate.DeviceSampler;
 import ai.convllava.model.generate.TokenListener;
@@ -171,6 +172,7 @@ public final class ConvLlava implements AutoCloseable {
             // it back first makes every encode start where the first did; the pages it touches again are counted
             // in the tower's time.
             NativeHeap.trim("before a vision encode");
+            JavaHeap.collectBefore("a vision encode");
             NDArray features = encoder.forward(pixels(image), cancelled); // (1, N, C_last)
             long t1 = System.nanoTime();
             NDArray projected = projector.forward(features); // (1, N, hidden)
@@ -275,6 +277,7 @@ public final class ConvLlava implements AutoCloseable {
                 // not counted on top of freed memory the allocator still holds elsewhere (a draft's read of an image's
                 // prefix held more C heap than the same read right after the encode)
                 NativeHeap.trimQuietly("before reading " + (want.size() - common) + " prompt positions");
+                JavaHeap.collectBefore("a prompt of " + (want.size() - common) + " positions");
             }
             Fed fed = forward(embedder.embed(want, common, image), conv, common, probe, cancelled);
             conv.slots.addAll(want.subList(common, want.size()));

@@ -8,6 +8,7 @@ import java.lang.management.ManagementFactory;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 /**
  * After a load G1 keeps a margin that just holds the young generation (at least 2-3%), only where the young
@@ -34,5 +35,14 @@ class JavaHeapTest {
         JavaHeap.shrinkAfterLoad();
         assertEquals(min, vm.getVMOption("MinHeapFreeRatio").getValue());
         assertEquals(max, vm.getVMOption("MaxHeapFreeRatio").getValue());
+    }
+
+    /** Outside the launchers' serial collector with a capped young generation (this JVM), no full collection is asked for. */
+    @Test
+    void onlyTheLaunchersCollectorCollectsBeforeABigStep() {
+        VMOption.Origin origin = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).getVMOption("MaxNewSize").getOrigin();
+        org.junit.jupiter.api.Assumptions.assumeTrue(origin == VMOption.Origin.DEFAULT || origin == VMOption.Origin.ERGONOMIC,
+                "this JVM caps its young generation");
+        assertFalse(JavaHeap.serialWithCappedYoung());
     }
 }
