@@ -35,7 +35,8 @@ public final class ConvNextEmbeddings {
      * The stem over bands of output rows where the map is bigger than {@code maxBandBytes}: a 4x4 patch with stride 4
      * reads only its own 4 rows of pixels, so each band's convolution takes its rows of pixels alone, and its norm is
      * written into the one output map. The whole map's convolution was a second full-size map beside the output (113 MB
-     * at 1536) at the encode's start, as big as its first stage's blocks hold.
+     * at 1536) at the encode's start, as big as its first stage's blocks hold. The norm makes a contiguous copy of the
+     * channels-first rows it is given, so per band that copy stays under {@code maxBandBytes} too.
      */
     NDArray forward(NDArray pixelValues, long maxBandBytes) {
         long[] ps = pixelValues.getShape().getShape(); // (1, 3, H, W)
@@ -52,9 +53,7 @@ public final class ConvNextEmbeddings {
             for (long h0 = 0; h0 < h; h0 += bandRows) {
                 long h1 = Math.min(h, h0 + bandRows);
                 try (NDScope band = new NDScope()) {
-                    NDArray pixels = pixelValues.get(new NDIndex(":, :, {}:{}", h0 * p, h1 * p)); // (1, 3, (h1-h0)*4, W)
-                    NDArray x = ComputePath.out(Conv2d.conv2d(path.in(pixels), patchWeight, patchBias, stride).singletonOrThrow());
-                    out.set(new NDIndex(":, {}:{}", h0, h1), layernorm.forward(x.transpose(0, 2, 3, 1))); // (1, C0, rows, w) -> (1, rows, w, C0)
+                    out.set(new NDIndex(":, {}:{}", h0, h1), patches(pixelValues.get(new NDIndex(":, :, {}:{}", h0 * p, h1 * p)))); // (1, 3, (h1-h0)*4, W)
                 }
             }
         } catch (RuntimeException e) {
@@ -65,42 +64,16 @@ public final class ConvNextEmbeddings {
     }
 
     private NDArray forwardWhole(NDArray pixelValues) {
-        NDArray conv = Conv2d.conv2d(path.in(pixelValues), patchWeight, patchBias, stride).singletonOrThrow(); // (1, C0, H/4, W/4)
-        NDArray x = ComputePath.out(conv);
-        if (x != conv) {
-            conv.close(); // the float16 map, once widened
+        try (NDScope scope = new NDScope()) { // the convolution's map (and its float16 form on the device path) goes at once
+            NDArray out = patches(pixelValues);
+            NDScope.unregister(out);
+            return out;
         }
-        NDArray nhwc = x.transpose(0, 2, 3, 1); // (1, C0, h, w) -> (1, h, w, C0) view
-        NDArray out = normalizeInBands(nhwc, ConvNextLayer.MAX_HIDDEN_BYTES);
-        nhwc.close(); // both handles, so the storage (113 MB at 1536) goes now, not when the encode ends
-        x.close();
-        return out;
     }
 
-    /**
-     * The LayerNorm over bands of image rows, written into one contiguous (1, h, w, C0) map. The map it reads
-     * is the convolution's, channels-first: the norm makes a contiguous copy of whatever it is given, which for
-     * the whole map was one more full-size map (113 MB at 1536) at the encode's start; per band the copy stays
-     * under {@code maxBandBytes}. Each pixel is normalized on its own, so the bands change nothing.
-     */
-    NDArray normalizeInBands(NDArray nhwc, long maxBandBytes) {
-        long[] s = nhwc.getShape().getShape(); // (1, h, w, C0)
-        long bandRows = Math.max(1, Math.min(s[1], maxBandBytes / (s[2] * s[3] * Float.BYTES)));
-        if (bandRows >= s[1]) {
-            return layernorm.forward(nhwc);
-        }
-        NDArray out = nhwc.getManager().create(new Shape(s), DataType.FLOAT32);
-        try {
-            for (long h0 = 0; h0 < s[1]; h0 += bandRows) {
-                try (NDScope band = new NDScope()) {
-                    NDIndex rows = new NDIndex(":, {}:{}", h0, Math.min(s[1], h0 + bandRows));
-                    out.set(rows, layernorm.forward(nhwc.get(rows))); // (1, rows, w, C0)
-                }
-            }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+    /** Rows of pixels (1, 3, 4h, W) -> their patches, normed (1, h, W/4, C0); the temporaries in the caller's scope. */
+    private NDArray patches(NDArray pixels) {
+        NDArray x = ComputePath.out(Conv2d.conv2d(path.in(pixels), patchWeight, patchBias, stride).singletonOrThrow()); // (1, C0, h, w)
+        return layernorm.forward(x.transpose(0, 2, 3, 1)); // (1, C0, h, w) -> (1, h, w, C0)
     }
 }

@@ -42,74 +42,33 @@ public final class ConvNextLayer {
         this.layerScale = layerScale ? w.f32(prefix + "layer_scale_parameter", channels) : null;
     }
 
-    /** (1, H, W, C) -> (1, H, W, C). */
+    /** {@link #forward(NDArray, long)} with the bands' usual bound. */
     public NDArray forward(NDArray x) {
         return forward(x, MAX_HIDDEN_BYTES);
     }
 
     /**
-     * The pointwise part (LayerNorm, C->4C, GELU, 4C->C, scale, residual) runs over bands of image rows
-     * so that the 4C-wide hidden activations stay under {@code maxHiddenBytes}: at 1536 the first
-     * stage's (147456, 768) float32 hidden is 453 MB, twice (Linear out, GELU out), all held until the
-     * layer ends; in bands the encoder's peak is a few activations of (1, H, W, C).
+     * (1, H, W, C) -> (1, H, W, C) for a caller that gives up {@code x}. The pointwise part (LayerNorm, C->4C, GELU,
+     * 4C->C, scale, residual) runs over bands of image rows so that the 4C-wide hidden activations stay under
+     * {@code maxHiddenBytes}: at 1536 the first stage's (147456, 768) float32 hidden is 453 MB, twice (Linear out, GELU
+     * out). Where there are several bands the output is written over {@code x}'s own rows and {@code x} is returned, so
+     * the block holds one full-size map, not two (113 MB each at 1536's first stage, where the vision encode peaks).
+     * Each band's depthwise convolution reads its rows and the 3 on either side as they were before the block: the
+     * rows above are the ones the previous band overwrote, kept aside as they were (3 rows, or fewer at the top). A
+     * map small enough for one band gets a new output, and the caller still owns {@code x}: compare before freeing.
      */
     NDArray forward(NDArray x, long maxHiddenBytes) {
         long[] s = x.getShape().getShape(); // (1, H, W, C)
         long height = s[1];
-        long width = s[2];
-        long bandRows = Math.max(1, Math.min(height, maxHiddenBytes / (width * 4L * channels * Float.BYTES)));
-        try (NDScope scope = new NDScope()) {
-            NDArray nchw = x.transpose(0, 3, 1, 2); // (1, H, W, C) -> (1, C, H, W) view
-            NDArray conv = ComputePath.out(Conv2d.conv2d(path.in(nchw), dwWeight, dwBias, ONE, PAD3, ONE, channels).singletonOrThrow())
-                    .transpose(0, 2, 3, 1); // (1, C, H, W) channels-last storage -> (1, H, W, C)
-            NDArray out;
-            if (bandRows >= height) {
-                out = x.add(pointwise(conv, pwconv1, pwconv2));
-            } else {
-                // each band's result goes back into the conv output's own rows (read before written), so
-                // the block needs no third full-size map
-                // the CPU path upcasts once for all bands; the float16 device path multiplies in float16
-                LinearLayer p1 = path.half() ? pwconv1 : pwconv1.float32();
-                LinearLayer p2 = path.half() ? pwconv2 : pwconv2.float32();
-                try {
-                    for (long h0 = 0; h0 < height; h0 += bandRows) {
-                        long h1 = Math.min(height, h0 + bandRows);
-                        try (NDScope band = new NDScope()) {
-                            NDIndex rows = new NDIndex(":, {}:{}", h0, h1);
-                            conv.set(rows, x.get(rows).add(pointwise(conv.get(rows), p1, p2))); // (1, h1-h0, W, C)
-                        }
-                    }
-                } finally {
-                    p1.closeIfCopyOf(pwconv1);
-                    p2.closeIfCopyOf(pwconv2);
-                }
-                out = conv; // a view: keeps the storage alive after the scope closes the NCHW handle
-            }
-            NDScope.unregister(out);
-            return out;
-        }
-    }
-
-    /** {@link #forwardInPlace(NDArray, long)} with the bands' usual bound. */
-    public NDArray forwardInPlace(NDArray x) {
-        return forwardInPlace(x, MAX_HIDDEN_BYTES);
-    }
-
-    /**
-     * The block for a caller that gives up {@code x}: where the pointwise part runs in bands (a big map), the output is
-     * written over {@code x}'s own rows and {@code x} is returned, so the block holds one full-size map instead of two
-     * (at 1536 the first stage's maps are 113 MB each, and the vision encode's peak is there). Each band's depthwise
-     * convolution reads its rows and the 3 on either side as they were before the block: the rows above are the ones
-     * the previous band overwrote, kept aside as they were (3 rows, or fewer at the top). A map small enough for one
-     * band gets {@link #forward(NDArray, long)}'s new output, and the caller still owns {@code x}: compare before freeing.
-     */
-    NDArray forwardInPlace(NDArray x, long maxHiddenBytes) {
-        long[] s = x.getShape().getShape(); // (1, H, W, C)
-        long height = s[1];
         long bandRows = Math.max(1, Math.min(height, maxHiddenBytes / (s[2] * 4L * channels * Float.BYTES)));
         if (bandRows >= height) {
-            return forward(x, maxHiddenBytes);
+            try (NDScope scope = new NDScope()) {
+                NDArray out = x.add(pointwise(depthwise(x), pwconv1, pwconv2));
+                NDScope.unregister(out);
+                return out;
+            }
         }
+        // the CPU path upcasts once for all bands; the float16 device path multiplies in float16
         LinearLayer p1 = path.half() ? pwconv1 : pwconv1.float32();
         LinearLayer p2 = path.half() ? pwconv2 : pwconv2.float32();
         NDArray above = null; // rows [max(0, h0 - 3), h0) as they were before the block (1, <=3, W, C)
@@ -121,9 +80,7 @@ public final class ConvNextLayer {
                     NDArray rest = x.get(new NDIndex(":, {}:{}", h0, bottom)); // rows [h0, bottom): not yet overwritten
                     NDArray input = above == null ? rest : above.concat(rest, 1); // (1, top..bottom, W, C)
                     long skip = above == null ? 0 : above.getShape().get(1);
-                    NDArray conv = ComputePath.out(Conv2d.conv2d(path.in(input.transpose(0, 3, 1, 2)), dwWeight, dwBias, ONE, PAD3, ONE, channels)
-                            .singletonOrThrow()).transpose(0, 2, 3, 1); // (1, C, rows, W) -> (1, rows, W, C): the input's rows
-                    NDArray mine = conv.get(new NDIndex(":, {}:{}", skip, skip + h1 - h0)); // the band's own rows, whole 7x7 windows
+                    NDArray mine = depthwise(input).get(new NDIndex(":, {}:{}", skip, skip + h1 - h0)); // the band's own rows, whole 7x7 windows
                     NDIndex rows = new NDIndex(":, {}:{}", h0, h1);
                     NDArray out = x.get(rows).add(pointwise(mine, p1, p2)); // (1, h1-h0, W, C)
                     NDArray next = null;
@@ -147,6 +104,13 @@ public final class ConvNextLayer {
             p2.closeIfCopyOf(pwconv2);
         }
         return x;
+    }
+
+    /** The depthwise 7x7 convolution of (1, h, W, C) rows (zero-padded at their top and bottom) -> (1, h, W, C). */
+    private NDArray depthwise(NDArray rows) {
+        NDArray nchw = rows.transpose(0, 3, 1, 2); // (1, h, W, C) -> (1, C, h, W) view
+        return ComputePath.out(Conv2d.conv2d(path.in(nchw), dwWeight, dwBias, ONE, PAD3, ONE, channels).singletonOrThrow())
+                .transpose(0, 2, 3, 1); // (1, C, h, W) channels-last storage -> (1, h, W, C)
     }
 
     /** (1, h, W, C) after the depthwise conv -> the block's residual branch (1, h, W, C). */

@@ -110,16 +110,16 @@ public final class ConvNextStage {
                 }
                 NDArray next;
                 if (streamed == null) {
-                    next = layers.get(i).forwardInPlace(h);
+                    next = layers.get(i).forward(h);
                 } else {
                     // the block's weights live in their own manager; its output belongs to h's (first operand). They are
                     // read in the resident tower's format: float16 (exact for bf16 checkpoints) except for float32 models,
                     // half the memory of float32 for the fifth stage's 302 MB blocks
                     try (NDManager blockWeights = h.getManager().newSubManager()) {
-                        next = block(streamed.streaming(blockWeights, streamedFormat()), i).forwardInPlace(h);
+                        next = block(streamed.streaming(blockWeights, streamedFormat()), i).forward(h);
                     }
                 }
-                if (next != h) { // a big map's block writes its output over its input (ConvNextLayer.forwardInPlace)
+                if (next != h) { // a big map's block writes its output over its input (ConvNextLayer.forward)
                     h.close();
                 }
                 h = next;

@@ -110,7 +110,7 @@ public record MemoryEstimate(WeightFormat format, boolean towerStreamed, int con
             long map = side * side * c[s] * 4; // one (side, side, C) float32 activation
             long hiddenBand = Math.min(4 * map, ConvNextLayer.MAX_HIDDEN_BYTES);
             // a map small enough for one band: input, depthwise conv and output; a bigger one is written over its
-            // input band by band (ConvNextLayer.forwardInPlace, the stem likewise), with the band's rows and their
+            // input band by band (ConvNextLayer.forward, the stem likewise), with the band's rows and their
             // convolution beside it; plus a band's 2 hidden (pointwise-1, GELU) and ~3 narrow temporaries (norm,
             // pointwise-2, residual), plus the pointwise weights widened to float32
             boolean banded = 4 * map > ConvNextLayer.MAX_HIDDEN_BYTES;
