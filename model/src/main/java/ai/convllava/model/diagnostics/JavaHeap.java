@@ -41,30 +41,28 @@ public final class JavaHeap {
      * the young generation is not capped.
      */
     public static void collectBefore(String what) {
-        if (serialWithCappedYoung()) {
+        if (SERIAL_WITH_CAPPED_YOUNG) {
             long t0 = System.nanoTime();
             System.gc();
             LOG.debug("full collection before {}: {} ms", what, (System.nanoTime() - t0) / 1_000_000);
         }
     }
 
-    private static volatile Boolean serialWithCappedYoung;
-
     /** Whether the launchers' collector runs: the serial one, with the young generation capped on the command line. */
-    static boolean serialWithCappedYoung() {
-        Boolean b = serialWithCappedYoung;
-        if (b == null) {
-            try {
-                HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-                VMOption.Origin young = vm.getVMOption("MaxNewSize").getOrigin();
-                b = young != VMOption.Origin.DEFAULT && young != VMOption.Origin.ERGONOMIC
-                        && Boolean.parseBoolean(vm.getVMOption("UseSerialGC").getValue());
-            } catch (IllegalArgumentException | SecurityException | NullPointerException e) {
-                b = false; // not HotSpot
-            }
-            serialWithCappedYoung = b;
+    static final boolean SERIAL_WITH_CAPPED_YOUNG = serialWithCappedYoung();
+
+    private static boolean serialWithCappedYoung() {
+        try {
+            HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+            return cappedByLaunchers(vm.getVMOption("MaxNewSize")) && Boolean.parseBoolean(vm.getVMOption("UseSerialGC").getValue());
+        } catch (IllegalArgumentException | SecurityException | NullPointerException e) {
+            return false; // not HotSpot
         }
-        return b;
+    }
+
+    /** Whether the young generation's cap was set by the launchers (command line or cfg file), not by the JVM's ergonomics. */
+    private static boolean cappedByLaunchers(VMOption maxNewSize) {
+        return maxNewSize.getOrigin() != VMOption.Origin.DEFAULT && maxNewSize.getOrigin() != VMOption.Origin.ERGONOMIC;
     }
 
     /** Collects; where the young generation is capped, first lowers the heap's free margins for the rest of the session. */
@@ -72,8 +70,7 @@ public final class JavaHeap {
         try {
             HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
             VMOption young = vm.getVMOption("MaxNewSize");
-            // set by the launchers (command line or cfg file), not chosen by the JVM's ergonomics
-            if (young.getOrigin() == VMOption.Origin.DEFAULT || young.getOrigin() == VMOption.Origin.ERGONOMIC) {
+            if (!cappedByLaunchers(young)) {
                 LOG.debug("Java heap margins left as they are: the young generation is not capped");
             } else {
                 System.gc(); // what the model holds

@@ -171,8 +171,7 @@ public final class ConvLlava implements AutoCloseable {
             // encode spreads over more of it: a session's second image peaked 0.7 GB higher than its first. Giving
             // it back first makes every encode start where the first did; the pages it touches again are counted
             // in the tower's time.
-            NativeHeap.trim("before a vision encode");
-            JavaHeap.collectBefore("a vision encode");
+            settleMemoryBefore("a vision encode", false);
             NDArray features = encoder.forward(pixels(image), cancelled); // (1, N, C_last)
             long t1 = System.nanoTime();
             NDArray projected = projector.forward(features); // (1, N, hidden)
@@ -276,8 +275,7 @@ public final class ConvLlava implements AutoCloseable {
                 // as before a vision encode: what earlier work freed is handed back, so the prompt's temporaries are
                 // not counted on top of freed memory the allocator still holds elsewhere (a draft's read of an image's
                 // prefix held more C heap than the same read right after the encode)
-                NativeHeap.trimQuietly("before reading " + (want.size() - common) + " prompt positions");
-                JavaHeap.collectBefore("a prompt of " + (want.size() - common) + " positions");
+                settleMemoryBefore("reading " + (want.size() - common) + " prompt positions", true);
             }
             Fed fed = forward(embedder.embed(want, common, image), conv, common, probe, cancelled);
             conv.slots.addAll(want.subList(common, want.size()));
@@ -300,6 +298,20 @@ public final class ConvLlava implements AutoCloseable {
                 probe.release();
             }
         }
+    }
+
+    /**
+     * Before a big step: the C heap's freed memory handed back ({@link NativeHeap}) and, under the launchers' collector,
+     * the Java heap collected ({@link JavaHeap#collectBefore}), so the step's temporaries are not counted on top of what
+     * earlier work left. {@code quiet}: logged at debug level only (steps that come several times per image).
+     */
+    private static void settleMemoryBefore(String what, boolean quiet) {
+        if (quiet) {
+            NativeHeap.trimQuietly("before " + what);
+        } else {
+            NativeHeap.trim("before " + what);
+        }
+        JavaHeap.collectBefore(what);
     }
 
     // ---- the stages one at a time, for the fidelity tests against the Python reference -----------

@@ -57,8 +57,7 @@ public final class ConvNextStage {
             this.downNorm = new ChannelsLastLayerNorm(w, prefix + "downsampling_layer.0", in);
             // the CPU path keeps the kernel as the tower's linears are stored (float16 unless float32: the fifth stage's
             // is 75 MB as float32, resident for the session) and widens it for the convolution
-            this.downWeight = path.deviceOps() ? w.math(prefix + "downsampling_layer.1.weight", out, in, 2, 2)
-                    : w.stored(prefix + "downsampling_layer.1.weight", out, in, 2, 2);
+            this.downWeight = w.widenedWhenUsed(prefix + "downsampling_layer.1.weight", out, in, 2, 2);
             this.downBias = w.math(prefix + "downsampling_layer.1.bias", out);
         } else {
             this.downNorm = null;

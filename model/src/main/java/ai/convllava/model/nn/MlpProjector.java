@@ -21,10 +21,8 @@ public final class MlpProjector {
         // tower and the LLM
         boolean deviceOps = w.computePath().deviceOps();
         this.exact = !deviceOps;
-        this.fc1 = LinearLayer.of(deviceOps ? w.math(PREFIX + "0.weight", hiddenSize, visionSize) : w.linear(PREFIX + "0.weight", hiddenSize, visionSize),
-                w.f32(PREFIX + "0.bias", hiddenSize), deviceOps);
-        this.fc2 = LinearLayer.of(deviceOps ? w.math(PREFIX + "2.weight", hiddenSize, hiddenSize) : w.linear(PREFIX + "2.weight", hiddenSize, hiddenSize),
-                w.f32(PREFIX + "2.bias", hiddenSize), deviceOps);
+        this.fc1 = LinearLayer.of(w.widenedWhenUsed(PREFIX + "0.weight", hiddenSize, visionSize), w.f32(PREFIX + "0.bias", hiddenSize), deviceOps);
+        this.fc2 = LinearLayer.of(w.widenedWhenUsed(PREFIX + "2.weight", hiddenSize, hiddenSize), w.f32(PREFIX + "2.bias", hiddenSize), deviceOps);
     }
 
     public static List<String> keys() {

@@ -139,12 +139,12 @@ public final class Weights {
     }
 
     /**
-     * A tensor held in the configured format's storage type, whatever its shape: float32 for F32, float16 otherwise.
-     * For weights the CPU path keeps in memory but multiplies in float32, widening them when used (the tower's
-     * downsampling convolutions).
+     * A weight the CPU path keeps in the configured format's storage type (float32 for F32, float16 otherwise) and
+     * widens when it multiplies, and the device path holds in its math type ({@link #math}): the projector's matrices,
+     * the tower's downsampling kernels. Held as float32 beside 8/4-bit weights they were resident for nothing.
      */
-    public NDArray stored(String key, long... shape) {
-        return load(key, linearFormat == WeightFormat.F32 ? DataType.FLOAT32 : DataType.FLOAT16, shape);
+    public NDArray widenedWhenUsed(String key, long... shape) {
+        return computePath().deviceOps() ? math(key, shape) : load(key, linearFormat == WeightFormat.F32 ? DataType.FLOAT32 : DataType.FLOAT16, shape);
     }
 
     /**

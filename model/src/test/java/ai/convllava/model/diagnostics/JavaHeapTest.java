@@ -43,6 +43,6 @@ class JavaHeapTest {
         VMOption.Origin origin = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).getVMOption("MaxNewSize").getOrigin();
         org.junit.jupiter.api.Assumptions.assumeTrue(origin == VMOption.Origin.DEFAULT || origin == VMOption.Origin.ERGONOMIC,
                 "this JVM caps its young generation");
-        assertFalse(JavaHeap.serialWithCappedYoung());
+        assertFalse(JavaHeap.SERIAL_WITH_CAPPED_YOUNG);
     }
 }

@@ -43,13 +43,7 @@ public final class QuantKernelBench {
             for (int[] s : shapes) {
                 int rows = s[0];
                 int cols = s[1];
-                SplittableRandom rnd = new SplittableRandom(1);
-                float[] w = new float[rows * cols];
-                for (int i = 0; i < w.length; i++) {
-                    w[i] = (float) rnd.nextGaussian() * 0.02f;
-                }
-                QuantizedMatrix q = QuantizedMatrix.quantize(f, w, rows, cols);
-                w = null;
+                QuantizedMatrix q = random(f, rows, cols, new SplittableRandom(1));
                 float[] x = new float[cols];
                 Arrays.fill(x, 0.5f);
                 float[] y = new float[rows];
@@ -117,12 +111,8 @@ public final class QuantKernelBench {
         for (QuantFormat f : QuantFormat.values()) {
             QuantizedMatrix[] ms = new QuantizedMatrix[8];
             SplittableRandom rnd = new SplittableRandom(3);
-            float[] w = new float[rows * cols];
             for (int m = 0; m < ms.length; m++) {
-                for (int i = 0; i < w.length; i++) {
-                    w[i] = (float) rnd.nextGaussian() * 0.02f;
-                }
-                ms[m] = QuantizedMatrix.quantize(f, w, rows, cols);
+                ms[m] = random(f, rows, cols, rnd);
             }
             long bytes = ms.length * ms[0].bytes();
             float[] x = new float[cols];
