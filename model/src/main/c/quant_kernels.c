@@ -1,18 +1,19 @@
 /*
  * The decode mat-vec for 8-bit and 4-bit weights with 8-bit activations: what llama.cpp does on x86 and what
- * JDK 17's Vector API cannot express. The activation row is quantized to int8 in blocks of 32 (one float
- * scale each, in Java: NativeKernels.quantizeActivation), and each weight block is multiplied with it in
- * integers by vpmaddubsw (32 unsigned x signed byte products, summed in pairs, per instruction); only
- * each block's sum is converted to float. The Java kernels widen every weight to float first and are
- * bound by that arithmetic, not by memory (docs/bench/quant.md, "A native kernel").
+ * JDK 17's Vector API cannot express. The activation row is quantized to int8 in blocks of 32 (in Java:
+ * QuantizedActivation), and each weight block is multiplied with it in integers by vpmaddubsw (32 unsigned x
+ * signed byte products, summed in pairs, per instruction); only each block's sum is converted to float. The
+ * Java kernels widen every weight to float first and are bound by that arithmetic, not by memory
+ * (docs/bench/quant.md, "A native kernel").
  *
- * The result is exactly dot(dequantized weights, dequantized activation) up to float32 rounding of the
- * per-block sums, which NativeKernelsTest checks within 1e-5.
+ * The result is exactly dot(dequantized weights, dequantized activation) up to float rounding of the
+ * per-block sums, which QuantizedMatrixTest checks within 1e-5.
  *
  * Called from Java with heap arrays pinned by GetPrimitiveArrayCritical (no copy); Java checks every
  * length and index before the call (NativeKernels), so nothing here reads out of bounds on bad input.
  * Compiled without -mavx2: the kernels carry their own target attribute and are only called after
- * supported() said the CPU has AVX2, FMA and F16C, so the library loads on any x86-64 CPU.
+ * supported() said the CPU has AVX2, FMA and F16C (the 512-bit one after wideSupported()), so the library loads on any
+ * x86-64 CPU.
  */
 #include <jni.h>
 #include <stdint.h>
@@ -22,6 +23,9 @@
 #include <stdlib.h>
 
 #define KERNEL __attribute__((target("avx2,fma,f16c")))
+/* The 512-bit kernel: AVX-512 with byte and word instructions (BW), 256-bit forms (VL) and vpdpwssd (VNNI), as on AMD Zen 4
+   and 5 and Intel's Ice Lake and later; chosen at run time (wide()). */
+#define KERNEL512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 /* Bytes of an in-memory Q4_K block (QuantizedMatrix): d (f16), dmin (f16), 8 scales, 8 mins, 128 bytes of quants. */
 #define Q4K_BLOCK 148
@@ -40,13 +44,6 @@ static KERNEL inline float hsum(__m256 v) {
     return _mm_cvtss_f32(a);
 }
 
-/* The lane sums of eight vectors of 8 int32, as one vector [sum(v0), ..., sum(v7)]. */
-static KERNEL inline __m256i hsum8_epi32(const __m256i *v) {
-    __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3])); /* [v0..v3 low halves | v0..v3 high halves] */
-    __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
-}
-
 static KERNEL inline double hsum_pd(__m256d v) {
     __m128d a = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(a, _mm_unpackhi_pd(a, a)));
@@ -54,48 +51,110 @@ static KERNEL inline double hsum_pd(__m256d v) {
 
 /*
  * The 32 products of unsigned u and signed x summed into 8 int32 lanes. vpmaddubsw saturates a pair's sum at 32767: here u
- * is at most 128 (Q8_0's |w|) or 15 (Q4_K) and |x| at most 127, so a pair is at most 2 * 128 * 127 = 32512.
+ * is at most 128 (Q8_0's |w|) and |x| at most 127, so a pair is at most 2 * 128 * 127 = 32512.
  */
 static KERNEL inline __m256i dot_u8_s8(__m256i u, __m256i x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
 }
 
 /*
- * One row of Q4_K blocks: per sub-block j of 32 weights, xd_j * (d * scale_j * (q . xq) - dmin * min_j * sum(xq)).
- * The integer sums are exact and the products of two floats exact in double, so the result is the exact dot product
- * of the blocks' weights and the quantized activation, rounded once per sub-block and at the end. In float32 it was not
- * close enough: the two terms of a Q4_K weight can be much larger than the weight, and an outlier in the activation (tens
- * of thousands) made their rounding show (QuantizedMatrixTest). A block's eight sub-block sums are gathered into one
- * vector and multiplied by their scales there: converting each sum on its own, and broadcasting each scale, took a
- * fifth of the kernel's time (docs/bench/quant.md). A sub-block's sum times its scale is at most 32 * 15 * 127 * 63.
+ * One row of Q4_K blocks times an activation quantized in groups of 256 (QuantizedActivation.quantizeGrouped): sub-block j's
+ * activation scale is D * 2^-8 * f_j (D the group's, f_j a power of two up to 256), so a weight block's whole sum
+ *   d * D * 2^-8 * sum_j (scale_j * f_j) * (q . xq)_j  -  dmin * D * 2^-8 * sum_j min_j * (f_j * sum_j(xq))
+ * is two integer sums converted once per block, as llama.cpp's Q4_K kernel converts once per block with one activation
+ * scale per 256. scale_j * f_j (at most 63 * 256) is a 16-bit lane of vpmaddwd's multiplier, broadcast to a sub-block's
+ * 16 lanes by vpshufb. Bounds: a vpmaddubsw pair is at most 2 * 15 * 127 = 3810, a vpmaddwd lane 2 * 3810 * 16128, and an
+ * int32 lane gathers 8 of those in a block: under 2^30, no overflow. The products of the block's floats and the sums'
+ * conversions are exact in double, so the result is the exact dot product of the blocks' weights and the quantized
+ * activation, rounded at each block's accumulation and at the end (float32 was not close enough: Q4_K's two terms can be
+ * much larger than the weight, and an activation outlier of tens of thousands made their rounding show, QuantizedMatrixTest).
  */
-static KERNEL float row_q4k(const uint8_t *p, int superBlocks, const int8_t *xq, const float *xd, const int *xsum) {
+static KERNEL float row_q4k(const uint8_t *p, int superBlocks, const int8_t *xq, const float *xd, const int16_t *xf,
+        const int32_t *xfsum) {
     const __m256i low = _mm256_set1_epi8(0x0F);
+    /* vpshufb patterns that copy 16-bit lane j of a 128-bit half to all eight lanes of it */
+    __m256i pick[8];
+    for (int j = 0; j < 8; j++) {
+        pick[j] = _mm256_set1_epi16((short) ((2 * j + 1) << 8 | 2 * j));
+    }
     __m256d acc = _mm256_setzero_pd();
     __m256d mins = _mm256_setzero_pd();
-    for (int sb = 0; sb < superBlocks; sb++, p += Q4K_BLOCK, xq += 256, xd += 8, xsum += 8) {
-        __m256d d = _mm256_set1_pd(f16(p));
-        __m256d dmin = _mm256_set1_pd(f16(p + 2));
-        __m256 xs = _mm256_loadu_ps(xd);
-        __m256d x0 = _mm256_cvtps_pd(_mm256_castps256_ps128(xs));
-        __m256d x1 = _mm256_cvtps_pd(_mm256_extractf128_ps(xs, 1));
-        /* min_j * sum_j(xq) in ints, then times xd_j: 8 sub-blocks as two vectors of four */
-        __m256i ms = _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (p + 12))),
-                _mm256_loadu_si256((const __m256i *) xsum));
-        mins = _mm256_fmadd_pd(_mm256_add_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(ms)), x0),
-                _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(ms, 1)), x1)), dmin, mins);
-        __m256i s[8];
+    for (int sb = 0; sb < superBlocks; sb++, p += Q4K_BLOCK, xq += 256, xf += 8, xfsum += 8) {
+        double dx = (double) xd[sb] * (1.0 / 256.0);
+        /* min_j * f_j * sum_j(xq): 8 products of at most 63 * 256 * 32 * 127, their halves added in int32 */
+        __m256i m = _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (p + 12))),
+                _mm256_loadu_si256((const __m256i *) xfsum));
+        __m128i m4 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+        mins = _mm256_fmadd_pd(_mm256_cvtepi32_pd(m4), _mm256_set1_pd(f16(p + 2) * dx), mins);
+        /* scale_j * f_j in 16 bits, in both halves */
+        __m128i sf = _mm_mullo_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) (p + 4))),
+                _mm_loadu_si128((const __m128i *) xf));
+        __m256i sf2 = _mm256_broadcastsi128_si256(sf);
+        __m256i sum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i v = _mm256_loadu_si256((const __m256i *) (p + 20 + 32 * c));
-            __m256i lo = _mm256_and_si256(v, low);                          /* weights 64c .. 64c+31 */
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);    /* weights 64c+32 .. 64c+63 */
-            s[2 * c] = dot_u8_s8(lo, _mm256_loadu_si256((const __m256i *) (xq + 64 * c)));
-            s[2 * c + 1] = dot_u8_s8(hi, _mm256_loadu_si256((const __m256i *) (xq + 64 * c + 32)));
+            __m256i lo = _mm256_and_si256(v, low);                          /* weights 64c .. 64c+31: sub-block 2c */
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);    /* weights 64c+32 .. 64c+63: sub-block 2c+1 */
+            __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *) (xq + 64 * c)));
+            __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *) (xq + 64 * c + 32)));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(plo, _mm256_shuffle_epi8(sf2, pick[2 * c])));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(phi, _mm256_shuffle_epi8(sf2, pick[2 * c + 1])));
         }
-        __m256i sums = _mm256_mullo_epi32(hsum8_epi32(s),
-                _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (p + 4)))); /* scale_j * (q . xq)_j */
-        acc = _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(sums)), _mm256_mul_pd(x0, d), acc);
-        acc = _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(sums, 1)), _mm256_mul_pd(x1, d), acc);
+        __m256d s = _mm256_add_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(sum)), _mm256_cvtepi32_pd(_mm256_extracti128_si256(sum, 1)));
+        acc = _mm256_fmadd_pd(s, _mm256_set1_pd(f16(p) * dx), acc);
+    }
+    return (float) (hsum_pd(acc) - hsum_pd(mins));
+}
+
+/* Two 32-byte loads as one 512-bit vector, a in the low half. */
+static KERNEL512 inline __m512i load2x256(const int8_t *a, const int8_t *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *) a)), _mm256_loadu_si256((const __m256i *) b), 1);
+}
+
+/*
+ * row_q4k in 512-bit vectors: the same integer sums in the same bounds, two 64-weight chunks of quants per load. A vector's low
+ * half holds chunk c's sub-block (2c, or 2c+1 for the high nibbles), its high half chunk c+1's, so the activation's matching
+ * 32-byte pieces are loaded into the two halves and each 128-bit lane's vpshufb pattern picks its half's scale. vpdpwssd
+ * multiplies by the scales and adds in one instruction; two sums (low and high nibbles) keep its latency off the critical
+ * path. Each int32 lane gathers 4 + 4 products, added into 8 lanes before conversion: the same 8 as row_q4k's.
+ */
+static KERNEL512 float row_q4k_512(const uint8_t *p, int superBlocks, const int8_t *xq, const float *xd, const int16_t *xf,
+        const int32_t *xfsum) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    __m512i pick[4]; /* [2 * pair + nibble]: lanes 0-1 sub-block 4 * pair + nibble, lanes 2-3 the one two further */
+    for (int pair = 0; pair < 2; pair++) {
+        for (int h = 0; h < 2; h++) {
+            int j0 = 4 * pair + h;
+            int j1 = j0 + 2;
+            pick[2 * pair + h] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short) ((2 * j0 + 1) << 8 | 2 * j0))),
+                    _mm256_set1_epi16((short) ((2 * j1 + 1) << 8 | 2 * j1)), 1);
+        }
+    }
+    __m256d acc = _mm256_setzero_pd();
+    __m256d mins = _mm256_setzero_pd();
+    for (int sb = 0; sb < superBlocks; sb++, p += Q4K_BLOCK, xq += 256, xf += 8, xfsum += 8) {
+        double dx = (double) xd[sb] * (1.0 / 256.0);
+        __m256i m = _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (p + 12))),
+                _mm256_loadu_si256((const __m256i *) xfsum));
+        __m128i m4 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+        mins = _mm256_fmadd_pd(_mm256_cvtepi32_pd(m4), _mm256_set1_pd(f16(p + 2) * dx), mins);
+        __m128i sf = _mm_mullo_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) (p + 4))),
+                _mm_loadu_si128((const __m128i *) xf));
+        __m512i sf4 = _mm512_broadcast_i32x4(sf);
+        __m512i sumLo = _mm512_setzero_si512();
+        __m512i sumHi = _mm512_setzero_si512();
+        for (int pair = 0; pair < 2; pair++) {
+            __m512i v = _mm512_loadu_si512((const void *) (p + 20 + 64 * pair));
+            __m512i lo = _mm512_and_si512(v, low);                       /* sub-blocks 4 * pair and 4 * pair + 2 */
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low); /* 4 * pair + 1 and 4 * pair + 3 */
+            const int8_t *x = xq + 128 * pair;
+            sumLo = _mm512_dpwssd_epi32(sumLo, _mm512_maddubs_epi16(lo, load2x256(x, x + 64)), _mm512_shuffle_epi8(sf4, pick[2 * pair]));
+            sumHi = _mm512_dpwssd_epi32(sumHi, _mm512_maddubs_epi16(hi, load2x256(x + 32, x + 96)), _mm512_shuffle_epi8(sf4, pick[2 * pair + 1]));
+        }
+        __m512i sum = _mm512_add_epi32(sumLo, sumHi);
+        __m256i sum8 = _mm256_add_epi32(_mm512_castsi512_si256(sum), _mm512_extracti64x4_epi64(sum, 1));
+        __m256d s = _mm256_add_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(sum8)), _mm256_cvtepi32_pd(_mm256_extracti128_si256(sum8, 1)));
+        acc = _mm256_fmadd_pd(s, _mm256_set1_pd(f16(p) * dx), acc);
     }
     return (float) (hsum_pd(acc) - hsum_pd(mins));
 }
@@ -117,6 +176,13 @@ static KERNEL float row_q8(const uint8_t *p, int blocks, const int8_t *xq, const
 JNIEXPORT jboolean JNICALL Java_ai_convllava_model_quant_NativeKernels_supported(JNIEnv *env, jclass cls) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+/* Whether row_q4k_512 runs on this CPU (supported() true as well). */
+JNIEXPORT jboolean JNICALL Java_ai_convllava_model_quant_NativeKernels_wideSupported(JNIEnv *env, jclass cls) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512vnni");
 }
 
 /* Pins the arrays, or releases what it pinned and throws OutOfMemoryError. */
@@ -144,24 +210,40 @@ static void unpin(JNIEnv *env, int n, jarray *arrays, void **ptrs, unsigned writ
     }
 }
 
-/*
- * y[yOff + r] for rows [from, to) of an array of rows of rowBytes bytes each: Q4_K (q4k true; cols a multiple of 256,
- * xsum read) or Q8_0 (cols a multiple of 32).
- */
-JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_quantRows(JNIEnv *env, jclass cls, jboolean q4k, jbyteArray w,
-        jint rowBytes, jint cols, jint from, jint to, jint yOff, jbyteArray xq, jfloatArray xd, jintArray xsum, jfloatArray y) {
-    jarray arrays[5] = {w, xq, xd, xsum, y};
-    void *p[5];
-    if (!pin(env, 5, arrays, p)) {
+/* y[yOff + r] for rows [from, to) of an array of Q8_0 rows of rowBytes bytes each (cols a multiple of 32). */
+JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q8Rows(JNIEnv *env, jclass cls, jbyteArray w, jint rowBytes, jint cols,
+        jint from, jint to, jint yOff, jbyteArray xq, jfloatArray xd, jfloatArray y) {
+    jarray arrays[4] = {w, xq, xd, y};
+    void *p[4];
+    if (!pin(env, 4, arrays, p)) {
         return;
     }
     const uint8_t *blocks = p[0];
-    float *out = p[4];
+    float *out = p[3];
+    for (jint r = from; r < to; r++) {
+        out[yOff + r] = row_q8(blocks + (size_t) r * rowBytes, cols / 32, p[1], p[2]);
+    }
+    unpin(env, 4, arrays, p, 1u << 3);
+}
+
+/*
+ * The same for Q4_K rows (cols a multiple of 256) and an activation quantized in groups of 256; wide: the 512-bit kernel (Java
+ * checked wideSupported()).
+ */
+JNIEXPORT void JNICALL Java_ai_convllava_model_quant_NativeKernels_q4kRows(JNIEnv *env, jclass cls, jboolean wide, jbyteArray w, jint rowBytes, jint cols,
+        jint from, jint to, jint yOff, jbyteArray xq, jfloatArray xd, jshortArray xf, jintArray xfsum, jfloatArray y) {
+    jarray arrays[6] = {w, xq, xd, xf, xfsum, y};
+    void *p[6];
+    if (!pin(env, 6, arrays, p)) {
+        return;
+    }
+    const uint8_t *blocks = p[0];
+    float *out = p[5];
     for (jint r = from; r < to; r++) {
         const uint8_t *row = blocks + (size_t) r * rowBytes;
-        out[yOff + r] = q4k ? row_q4k(row, cols / 256, p[1], p[2], p[3]) : row_q8(row, cols / 32, p[1], p[2]);
+        out[yOff + r] = wide ? row_q4k_512(row, cols / 256, p[1], p[2], p[3], p[4]) : row_q4k(row, cols / 256, p[1], p[2], p[3], p[4]);
     }
-    unpin(env, 5, arrays, p, 1u << 4);
+    unpin(env, 6, arrays, p, 1u << 5);
 }
 
 /* ---- Decode attention over the 8-bit KV cache ---- */

@@ -32,11 +32,14 @@ public final class NativeKernels {
     private static final String RESOURCE = "/native/linux-x86_64/libconvllava_quant.so";
     private static final String STATUS;
     private static final boolean AVAILABLE;
+    /** Whether the 4-bit kernel's 512-bit form runs here (AVX-512 BW, VL and VNNI). */
+    private static final boolean WIDE;
 
     static {
         String[] why = new String[1];
         AVAILABLE = load(why);
-        STATUS = why[0];
+        WIDE = AVAILABLE && wideSupported();
+        STATUS = WIDE ? why[0].replace("(AVX2)", "(AVX2, 4-bit in AVX-512)") : why[0];
         LOG.debug("quantized decode kernels: {}", STATUS);
     }
 
@@ -46,6 +49,11 @@ public final class NativeKernels {
     /** Whether the native kernels run on this machine. */
     static boolean available() {
         return AVAILABLE;
+    }
+
+    /** Whether the 4-bit kernel's 512-bit form runs on this machine (the native kernels {@link #available} too). */
+    static boolean wide() {
+        return WIDE;
     }
 
     /**
@@ -113,12 +121,35 @@ public final class NativeKernels {
 
     /**
      * y[yOff + r] = row r of a matrix's array {@code w} ({@code rowBytes} per row, in-memory blocks of {@code format})
-     * times the activation, for rows {@code [from, to)} of that array. Every length is checked here: the C code trusts them.
+     * times the activation, for rows {@code [from, to)} of that array; the activation in {@link #activation}'s form for
+     * the format; {@code wide}: Q4_K's 512-bit kernel, which must be {@link #wide} here. Every length is checked here: the C
+     * code trusts them.
      */
-    static void rows(QuantFormat format, byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y) {
-        boolean q4k = format == QuantFormat.Q4_K;
-        check(w, rowBytes, cols, from, to, yOff, x, y, q4k ? QuantizedMatrix.Q4K_BLOCK * (cols / 256) : 34 * (cols / 32));
-        quantRows(q4k, w, rowBytes, cols, from, to, yOff, x.quants(), x.scales(), x.sums(), y);
+    static void rows(QuantFormat format, byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y,
+            boolean wide) {
+        if (format == QuantFormat.Q4_K) {
+            QuantizedActivation.Groups g = x.groups();
+            check(w, rowBytes, cols, from, to, yOff, x, y, QuantizedMatrix.Q4K_BLOCK * (cols / 256));
+            if (g == null || g.scales().length < cols / 256 || g.factors().length < cols / 32 || g.factoredSums().length < cols / 32) {
+                throw new IllegalArgumentException("native Q4_K kernel: the activation of " + x.quants().length
+                        + " values is not quantized in groups of 256 for " + cols + " columns");
+            }
+            if (wide && !WIDE) {
+                throw new IllegalStateException("native Q4_K kernel: the 512-bit form does not run on this CPU");
+            }
+            q4kRows(wide, w, rowBytes, cols, from, to, yOff, x.quants(), g.scales(), g.factors(), g.factoredSums(), y);
+        } else {
+            check(w, rowBytes, cols, from, to, yOff, x, y, 34 * (cols / 32));
+            q8Rows(w, rowBytes, cols, from, to, yOff, x.quants(), x.scales(), y);
+        }
+    }
+
+    /**
+     * {@code x[off, off + n)} quantized as the native kernel for {@code format} multiplies it: in groups of 256 for Q4_K,
+     * whose kernel sums a whole block in integers, blocks of 32 each with its own scale for Q8_0.
+     */
+    static QuantizedActivation activation(QuantFormat format, float[] x, int off, int n) {
+        return format == QuantFormat.Q4_K ? QuantizedActivation.quantizeGrouped(x, off, n) : QuantizedActivation.quantize(x, off, n);
     }
 
     private static void check(byte[] w, int rowBytes, int cols, int from, int to, int yOff, QuantizedActivation x, float[] y, int needRowBytes) {
@@ -136,6 +167,10 @@ public final class NativeKernels {
     static native void attendInt8Heads(float[] q, ByteBuffer keys, ByteBuffer keyScales, ByteBuffer values, ByteBuffer valueScales,
             int capacity, int n, int headDim, int rep, int g0, int g1, float scale, float[] out, float[] probs);
 
-    private static native void quantRows(boolean q4k, byte[] w, int rowBytes, int cols, int from, int to, int yOff, byte[] xq, float[] xd,
-            int[] xsum, float[] y);
+    private static native void q8Rows(byte[] w, int rowBytes, int cols, int from, int to, int yOff, byte[] xq, float[] xd, float[] y);
+
+    private static native boolean wideSupported();
+
+    private static native void q4kRows(boolean wide, byte[] w, int rowBytes, int cols, int from, int to, int yOff, byte[] xq, float[] groupScales,
+            short[] factors, int[] factoredSums, float[] y);
 }

@@ -267,10 +267,20 @@ public final class QuantizedMatrix {
 
     /** The kernels a one-token mat-vec can run on. */
     enum Decode {
-        /** {@link NativeKernels}: the activation quantized to int8, integer dot products; where they load. */
+        /**
+         * {@link NativeKernels}: the activation quantized to int8, integer dot products; where they load. The widest
+         * instructions the CPU has: 4-bit in AVX-512 where it runs.
+         */
         NATIVE,
+        /** The native kernels in AVX2 only, as on a CPU without AVX-512 (where they load). */
+        NATIVE_AVX2,
         /** The Vector API kernels below: each weight widened to float, the activation as it is. */
-        JAVA
+        JAVA;
+
+        /** Whether these kernels run on this machine. */
+        boolean runsHere() {
+            return this == JAVA || NativeKernels.available();
+        }
     }
 
     /**
@@ -298,24 +308,25 @@ public final class QuantizedMatrix {
 
     /**
      * One token's activation {@code x} as {@link #matvec(float[], float[])} multiplies it on this machine: rounded to
-     * 8 bits per value in blocks of 32 where the native kernels run, {@code x} itself where the Java ones do. For
-     * checking results against a reference; {@code x.length} a multiple of 32.
+     * 8 bits per value as this format's native kernel takes it where the native kernels run, {@code x} itself where the
+     * Java ones do. For checking results against a reference; {@code x.length} is {@link #cols()}.
      */
-    public static float[] decodeInput(float[] x) {
-        return nativeMatvec() ? QuantizedActivation.quantize(x, 0, x.length).dequantize() : x.clone();
+    public float[] decodeInput(float[] x) {
+        return nativeMatvec() ? NativeKernels.activation(format, x, 0, x.length).dequantize() : x.clone();
     }
 
     /** {@link #matvec(float[], float[])} on the kernels named (the native ones must be {@link NativeKernels#available}). */
     void matvec(float[] x, float[] y, Decode kernel) {
         check(x, 1, y);
-        if (kernel == Decode.NATIVE) {
-            QuantizedActivation xq = QuantizedActivation.quantize(x, 0, cols);
+        if (kernel != Decode.JAVA) {
+            boolean wide = kernel == Decode.NATIVE && NativeKernels.wide();
+            QuantizedActivation xq = NativeKernels.activation(format, x, 0, cols);
             RowPool.forRows(rows, NATIVE_CHUNK, (a, b) -> {
                 for (int c = a / rowsPerChunk; c * rowsPerChunk < b; c++) { // the range's part in each array
                     int first = c * rowsPerChunk;
                     int from = Math.max(a, first) - first;
                     int to = Math.min(b, first + rowsPerChunk) - first;
-                    NativeKernels.rows(format, chunks[c], rowBytes, cols, from, to, first, xq, y);
+                    NativeKernels.rows(format, chunks[c], rowBytes, cols, from, to, first, xq, y, wide);
                 }
             });
             return;

@@ -54,7 +54,7 @@ class QuantLinearLayerTest {
             for (int rows : new int[] {1, 2, 5, QuantLinearLayer.KERNEL_MAX_ROWS, QuantLinearLayer.KERNEL_MAX_ROWS + 1, 203}) {
                 float[] x = gaussian(r, rows * in, 1);
                 // one row goes through the decode kernel, which on the native kernels multiplies x rounded to 8 bits
-                float[] want = reference(rows == 1 ? QuantizedMatrix.decodeInput(x) : x, rows, w, out, in, b);
+                float[] want = reference(rows == 1 ? q.decodeInput(x) : x, rows, w, out, in, b);
                 try (NDArray xa = m.create(x, new Shape(1, rows, in)); NDArray y = layer.forward(xa, false)) { // (1, rows, in) -> (1, rows, out)
                     assertEquals(new Shape(1, rows, out), y.getShape(), format + " rows " + rows);
                     float[] got = y.toFloatArray();

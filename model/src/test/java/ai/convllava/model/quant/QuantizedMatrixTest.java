@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The block layouts against hand-made blocks, the kernels against dequantize-then-multiply, and the rounding error. */
 class QuantizedMatrixTest {
     private static final QuantFormat[] FORMATS = QuantFormat.values();
+    private static final QuantizedMatrix.Decode[] NATIVE_KERNELS = {QuantizedMatrix.Decode.NATIVE, QuantizedMatrix.Decode.NATIVE_AVX2};
 
     private static byte lo(short h) {
         return (byte) h;
@@ -209,15 +210,19 @@ class QuantizedMatrixTest {
         String os = System.getProperty("os.name", "");
         String arch = System.getProperty("os.arch", "");
         boolean avx2 = false;
+        boolean avx512 = false;
         try {
             String cpu = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
             avx2 = cpu.contains(" avx2") && cpu.contains(" fma") && cpu.contains(" f16c");
+            avx512 = cpu.contains(" avx512f") && cpu.contains(" avx512bw") && cpu.contains(" avx512vl") && cpu.contains(" avx512_vnni");
         } catch (java.io.IOException e) {
             // not Linux: nothing to expect
         }
         boolean expected = os.equals("Linux") && arch.equals("amd64") && avx2 && System.getProperty(NativeKernels.PROPERTY) == null;
         assertEquals(expected, NativeKernels.available(), NativeKernels.status());
         assertTrue(NativeKernels.status().startsWith(expected ? "native int8" : "Java"), NativeKernels.status());
+        assertEquals(expected && avx512, NativeKernels.wide(), NativeKernels.status());
+        assertEquals(expected && avx512, NativeKernels.status().contains("AVX-512"), NativeKernels.status());
     }
 
     @Test
@@ -227,11 +232,13 @@ class QuantizedMatrixTest {
             float[][] xs = activations(cols);
             for (int k = 0; k < xs.length; k++) {
                 float[] x = xs[k];
-                float[] y = new float[rows];
-                q.matvec(x, y, QuantizedMatrix.Decode.NATIVE);
-                float[] xd = QuantizedActivation.quantize(x, 0, cols).dequantize();
-                for (int r = 0; r < rows; r++) {
-                    assertDot(w, r, cols, xd, 0, y[r], f + " " + rows + "x" + cols + " native matvec, activation " + k + ", row " + r);
+                float[] xd = NativeKernels.activation(f, x, 0, cols).dequantize();
+                for (QuantizedMatrix.Decode kernel : NATIVE_KERNELS) { // the widest this CPU runs, and AVX2 alone
+                    float[] y = new float[rows];
+                    q.matvec(x, y, kernel);
+                    for (int r = 0; r < rows; r++) {
+                        assertDot(w, r, cols, xd, 0, y[r], f + " " + rows + "x" + cols + " " + kernel + " matvec, activation " + k + ", row " + r);
+                    }
                 }
             }
         });
@@ -289,6 +296,73 @@ class QuantizedMatrixTest {
     }
 
     @Test
+    void groupedActivationBlocksArePowersOfTwoBelowTheirGroupsScaleAndLoseAtMostABit() {
+        int n = 4096;
+        float[] x = vector(n, 23);
+        for (int i = 0; i < 256; i++) { // a group whose blocks' largest values shrink by 2^1.3 from block to block
+            x[i] = (float) (Math.pow(2, -(i / 32) * 1.3) * (i % 8 - 3.5) / 3.5);
+        }
+        x[300] = 40f; // a group with one outlier
+        Arrays.fill(x, 512, 768, 0f); // a group of zeros
+        for (int i = 800; i < 832; i++) {
+            x[i] = 1e-4f * x[i]; // a block 2^8 and more below its group's largest: the largest step
+        }
+        QuantizedActivation a = QuantizedActivation.quantizeGrouped(x, 0, n);
+        QuantizedActivation.Groups g = a.groups();
+        for (int b = 0; b < n / 32; b++) {
+            float gd = g.scales()[b / 8];
+            int f = g.factors()[b];
+            assertTrue(f >= 1 && f <= 1 << QuantizedActivation.MAX_SHIFT && Integer.bitCount(f) == 1, "block " + b + "'s factor " + f);
+            assertEquals(gd * f / (1 << QuantizedActivation.MAX_SHIFT), a.scales()[b], "block " + b + "'s scale is its group's over 2^e");
+            int amax = 0;
+            int sum = 0;
+            float xmax = 0;
+            for (int i = 32 * b; i < 32 * b + 32; i++) {
+                amax = Math.max(amax, Math.abs(a.quants()[i]));
+                sum += a.quants()[i];
+                xmax = Math.max(xmax, Math.abs(x[i]));
+            }
+            assertTrue(amax <= 127, "block " + b);
+            assertEquals(sum, a.sums()[b], "block " + b + "'s sum");
+            assertEquals(f * sum, g.factoredSums()[b], "block " + b + "'s factored sum");
+            if (xmax > 0 && f > 1) { // not at the largest step: the block uses at least 7 of its 8 bits
+                assertTrue(amax >= 63, "block " + b + " reaches only " + amax + " with factor " + f);
+            }
+        }
+        assertEquals(1 << QuantizedActivation.MAX_SHIFT, g.factors()[0], "the first group's largest block has the group's scale");
+        assertEquals(1 << QuantizedActivation.MAX_SHIFT - 1, g.factors()[1], "2^-1.3 smaller: one step");
+        assertEquals(1 << QuantizedActivation.MAX_SHIFT - 2, g.factors()[2], "2^-2.6 smaller: two steps");
+        assertEquals(1, g.factors()[25], "2^13 smaller than its group's largest: the largest step");
+        assertEquals(0f, g.scales()[2], "a group of zeros");
+        float[] back = a.dequantize();
+        for (int i = 0; i < n; i++) {
+            assertEquals(x[i], back[i], a.scales()[i / 32] / 2 * 1.0001f, "value " + i + " within half its block's step");
+        }
+    }
+
+    @Test
+    void groupedActivationCostsAtMostABitOverBlocksOfTheirOwn() {
+        // Gaussian blocks of 32 differ in their largest value by less than 2x mostly: the grouped form's error sits
+        // between the per-block form's 0.48% and twice that
+        int n = 4096 * 8;
+        float[] x = vector(n, 24);
+        double own = relativeError(x, QuantizedActivation.quantize(x, 0, n).dequantize());
+        double grouped = relativeError(x, QuantizedActivation.quantizeGrouped(x, 0, n).dequantize());
+        assertTrue(grouped >= own && grouped < 2 * own, "grouped " + grouped + " against blocks of their own " + own);
+        assertThrows(IllegalArgumentException.class, () -> QuantizedActivation.quantizeGrouped(new float[288], 0, 288));
+    }
+
+    private static double relativeError(float[] x, float[] back) {
+        double err = 0;
+        double ref = 0;
+        for (int i = 0; i < x.length; i++) {
+            err += (back[i] - x[i]) * (double) (back[i] - x[i]);
+            ref += x[i] * (double) x[i];
+        }
+        return Math.sqrt(err / ref);
+    }
+
+    @Test
     void nanAndInfinityInTheActivationReachTheResultAsInFloatArithmetic() {
         org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.available(), NativeKernels.status());
         for (QuantFormat f : FORMATS) {
@@ -296,10 +370,12 @@ class QuantizedMatrixTest {
             for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
                 float[] x = vector(256, 3);
                 x[40] = bad;
-                float[] y = new float[4];
-                q.matvec(x, y, QuantizedMatrix.Decode.NATIVE);
-                for (float v : y) {
-                    assertTrue(Float.isNaN(v) || Float.isInfinite(v), f + ": " + bad + " in the activation gave " + v);
+                for (QuantizedMatrix.Decode kernel : NATIVE_KERNELS) {
+                    float[] y = new float[4];
+                    q.matvec(x, y, kernel);
+                    for (float v : y) {
+                        assertTrue(Float.isNaN(v) || Float.isInfinite(v), f + " " + kernel + ": " + bad + " in the activation gave " + v);
+                    }
                 }
             }
         }
@@ -309,13 +385,18 @@ class QuantizedMatrixTest {
     void theNativeCallsCheckTheirBoundsBeforeCallingC() {
         byte[] w = new byte[2 * 34 * 8];
         QuantizedActivation x = QuantizedActivation.quantize(new float[256], 0, 256);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 256, 0, 3, 0, x, new float[3]));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 256, 0, 3, 0, x, new float[3], false));
         assertTrue(e.getMessage().contains("rows 0..3 of 272 bytes"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 256, 0, 2, 0, x, new float[1]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 256, 0, 2, 1, x, new float[2]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q4_K, w, 34 * 8, 256, 0, 1, 0, x, new float[1]));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 512, 0, 1, 0, x, new float[1]));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 256, 0, 2, 0, x, new float[1], false));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 256, 0, 2, 1, x, new float[2], false));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q4_K, w, 34 * 8, 256, 0, 1, 0, x, new float[1], false));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q8_0, w, 34 * 8, 512, 0, 1, 0, x, new float[1], false));
         assertThrows(IllegalArgumentException.class, () -> QuantizedActivation.quantize(new float[40], 0, 40));
+        // a Q4_K row of the right length, but an activation in blocks of their own: the kernel needs its groups' factors
+        byte[] q4 = new byte[QuantizedMatrix.Q4K_BLOCK];
+        e = assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(QuantFormat.Q4_K, q4, q4.length, 256, 0, 1, 0, x, new float[1], false));
+        assertTrue(e.getMessage().contains("groups of 256"), e.getMessage());
     }
 
     @Test
@@ -339,7 +420,7 @@ class QuantizedMatrixTest {
             assertArrayEquals(a, b, 0f, f + ": dequantized");
             float[] x = vector(cols, 31);
             for (QuantizedMatrix.Decode k : QuantizedMatrix.Decode.values()) {
-                if (k == QuantizedMatrix.Decode.NATIVE && !NativeKernels.available()) {
+                if (!k.runsHere()) {
                     continue;
                 }
                 float[] ya = new float[rows];
