@@ -58,6 +58,19 @@ static KERNEL inline __m256i dot_u8_s8(__m256i u, __m256i x) {
 }
 
 /*
+ * A Q4_K block's part both row_q4k forms share: its mins term, dmin * dx * sum_j min_j * (f_j * sum_j(xq)), added into *mins
+ * (8 products of at most 63 * 256 * 32 * 127, their halves added in int32), and its sub-block scales times the activation's
+ * factors, scale_j * f_j in 16-bit lanes (at most 63 * 256).
+ */
+static KERNEL inline __m128i q4k_block_scales(const uint8_t *p, double dx, const int16_t *xf, const int32_t *xfsum, __m256d *mins) {
+    __m256i m = _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (p + 12))),
+            _mm256_loadu_si256((const __m256i *) xfsum));
+    __m128i m4 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+    *mins = _mm256_fmadd_pd(_mm256_cvtepi32_pd(m4), _mm256_set1_pd(f16(p + 2) * dx), *mins);
+    return _mm_mullo_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) (p + 4))), _mm_loadu_si128((const __m128i *) xf));
+}
+
+/*
  * One row of Q4_K blocks times an activation quantized in groups of 256 (QuantizedActivation.quantizeGrouped): sub-block j's
  * activation scale is D * 2^-8 * f_j (D the group's, f_j a power of two up to 256), so a weight block's whole sum
  *   d * D * 2^-8 * sum_j (scale_j * f_j) * (q . xq)_j  -  dmin * D * 2^-8 * sum_j min_j * (f_j * sum_j(xq))
@@ -81,15 +94,7 @@ static KERNEL float row_q4k(const uint8_t *p, int superBlocks, const int8_t *xq,
     __m256d mins = _mm256_setzero_pd();
     for (int sb = 0; sb < superBlocks; sb++, p += Q4K_BLOCK, xq += 256, xf += 8, xfsum += 8) {
         double dx = (double) xd[sb] * (1.0 / 256.0);
-        /* min_j * f_j * sum_j(xq): 8 products of at most 63 * 256 * 32 * 127, their halves added in int32 */
-        __m256i m = _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (p + 12))),
-                _mm256_loadu_si256((const __m256i *) xfsum));
-        __m128i m4 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
-        mins = _mm256_fmadd_pd(_mm256_cvtepi32_pd(m4), _mm256_set1_pd(f16(p + 2) * dx), mins);
-        /* scale_j * f_j in 16 bits, in both halves */
-        __m128i sf = _mm_mullo_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) (p + 4))),
-                _mm_loadu_si128((const __m128i *) xf));
-        __m256i sf2 = _mm256_broadcastsi128_si256(sf);
+        __m256i sf2 = _mm256_broadcastsi128_si256(q4k_block_scales(p, dx, xf, xfsum, &mins)); /* in both halves */
         __m256i sum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i v = _mm256_loadu_si256((const __m256i *) (p + 20 + 32 * c));
@@ -134,13 +139,7 @@ static KERNEL512 float row_q4k_512(const uint8_t *p, int superBlocks, const int8
     __m256d mins = _mm256_setzero_pd();
     for (int sb = 0; sb < superBlocks; sb++, p += Q4K_BLOCK, xq += 256, xf += 8, xfsum += 8) {
         double dx = (double) xd[sb] * (1.0 / 256.0);
-        __m256i m = _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) (p + 12))),
-                _mm256_loadu_si256((const __m256i *) xfsum));
-        __m128i m4 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
-        mins = _mm256_fmadd_pd(_mm256_cvtepi32_pd(m4), _mm256_set1_pd(f16(p + 2) * dx), mins);
-        __m128i sf = _mm_mullo_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) (p + 4))),
-                _mm_loadu_si128((const __m128i *) xf));
-        __m512i sf4 = _mm512_broadcast_i32x4(sf);
+        __m512i sf4 = _mm512_broadcast_i32x4(q4k_block_scales(p, dx, xf, xfsum, &mins));
         __m512i sumLo = _mm512_setzero_si512();
         __m512i sumHi = _mm512_setzero_si512();
         for (int pair = 0; pair < 2; pair++) {
