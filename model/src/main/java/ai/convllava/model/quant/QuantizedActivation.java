@@ -1,5 +1,7 @@
 package ai.convllava.model.quant;
 
+import java.util.Arrays;
+
 /**
  * An activation row quantized to int8 for the native kernels ({@link NativeKernels}), in blocks of 32:
  * {@code x[i] ~ scales[i / 32] * quants[i]}. llama.cpp quantizes the activation before its integer dot products
@@ -73,13 +75,15 @@ record QuantizedActivation(byte[] quants, float[] scales, int[] sums, Groups gro
                 amax[j] = blockMax(x, off + 256 * g + 32 * j);
                 gmax = Math.max(gmax, amax[j]); // NaN wins: the group's scale becomes NaN
             }
+            if (gmax == 0 || !Float.isFinite(gmax)) { // a group of zeros, NaN or infinity: quants 0, the scales carry it
+                gd[g] = gmax;
+                Arrays.fill(d, 8 * g, 8 * g + 8, gmax);
+                Arrays.fill(f, 8 * g, 8 * g + 8, (short) (1 << MAX_SHIFT));
+                continue;
+            }
+            gd[g] = gmax / 127f;
             for (int j = 0; j < 8; j++) {
                 int b = 8 * g + j;
-                f[b] = 1 << MAX_SHIFT; // factors of a group of zeros, NaN or infinity: its quants are 0
-                if (gmax == 0 || !Float.isFinite(gmax)) {
-                    d[b] = gmax;
-                    continue;
-                }
                 // the largest step e that keeps the block's largest value within 127, amax * 2^e <= gmax: the exponents'
                 // difference, or one less where the block's mantissa is the larger (a zero or subnormal block: the cap)
                 int e = Math.min(MAX_SHIFT, Math.getExponent(gmax) - Math.getExponent(amax[j]));
@@ -87,13 +91,12 @@ record QuantizedActivation(byte[] quants, float[] scales, int[] sums, Groups gro
                     e--;
                 }
                 f[b] = (short) (1 << (MAX_SHIFT - e));
-                d[b] = Math.scalb(gmax / 127f, -e);
+                d[b] = Math.scalb(gd[g], -e);
                 if (amax[j] != 0) {
                     s[b] = round(x, off + 32 * b, Math.scalb(127.0 / gmax, e), q, 32 * b);
                     fs[b] = f[b] * s[b];
                 }
             }
-            gd[g] = gmax == 0 || !Float.isFinite(gmax) ? gmax : gmax / 127f;
         }
         return new QuantizedActivation(q, d, s, new Groups(gd, f, fs));
     }

@@ -252,14 +252,10 @@ class QuantizedMatrixTest {
         float[] x = vector(n, 21);
         QuantizedActivation a = QuantizedActivation.quantize(x, 0, n);
         float[] back = a.dequantize();
-        double err = 0;
-        double ref = 0;
         for (int i = 0; i < n; i++) {
-            err += (back[i] - x[i]) * (double) (back[i] - x[i]);
-            ref += x[i] * (double) x[i];
             assertTrue(a.quants()[i] >= -127, "quants stay within -127..127");
         }
-        double rel = Math.sqrt(err / ref);
+        double rel = relativeError(x, back);
         assertTrue(rel > 0.003 && rel < 0.007, "activation relative RMS error " + rel);
         for (int b = 0; b < n / 32; b++) {
             int sum = 0;
@@ -283,13 +279,7 @@ class QuantizedMatrixTest {
                 float[] yn = new float[rows];
                 q.matvec(xv, yj, QuantizedMatrix.Decode.JAVA);
                 q.matvec(xv, yn, QuantizedMatrix.Decode.NATIVE);
-                double e = 0;
-                double r = 0;
-                for (int i = 0; i < rows; i++) {
-                    e += (yn[i] - yj[i]) * (double) (yn[i] - yj[i]);
-                    r += yj[i] * (double) yj[i];
-                }
-                double relY = Math.sqrt(e / r);
+                double relY = relativeError(yj, yn);
                 assertTrue(relY > 0.001 && relY < 0.01, f + ": native against Java kernel, relative RMS " + relY);
             }
         }
@@ -352,6 +342,7 @@ class QuantizedMatrixTest {
         assertThrows(IllegalArgumentException.class, () -> QuantizedActivation.quantizeGrouped(new float[288], 0, 288));
     }
 
+    /** sqrt(sum (back - x)^2 / sum x^2): {@code back}'s relative RMS error against the reference {@code x}. */
     private static double relativeError(float[] x, float[] back) {
         double err = 0;
         double ref = 0;
@@ -492,13 +483,7 @@ class QuantizedMatrixTest {
         for (QuantFormat f : FORMATS) {
             float[] back = new float[w.length];
             QuantizedMatrix.quantize(f, w, rows, cols).dequantizeRows(0, rows, back, 0);
-            double err = 0;
-            double sig = 0;
-            for (int i = 0; i < w.length; i++) {
-                err += (back[i] - w[i]) * (double) (back[i] - w[i]);
-                sig += (double) w[i] * w[i];
-            }
-            double rel = Math.sqrt(err / sig);
+            double rel = relativeError(w, back);
             System.out.printf("[report] %s round trip on N(0, 1) weights: relative RMS error %.3f%%%n", f, 100 * rel);
             if (f == QuantFormat.Q8_0) {
                 assertTrue(rel > 0.003 && rel < 0.007, "Q8_0 relative RMS error " + rel);
