@@ -88,6 +88,11 @@ public final class LocalServerViewModel implements AutoCloseable {
     });
     private final ReadOnlyStringWrapper status = new ReadOnlyStringWrapper(this, "status", "off");
     private Running running; // on the worker thread only
+    /**
+     * Calls of {@link #apply} so far (counted on the UI thread): a worker's outcome is shown only if no later call came,
+     * so an earlier call's "off" or "listening" does not land over the status a newer call already set.
+     */
+    private volatile int applies;
 
     /**
      * @param model the app's loaded model (null while none): the server serves the same
@@ -112,6 +117,7 @@ public final class LocalServerViewModel implements AutoCloseable {
 
     /** Brings the server in line with the settings and the app's model: started, restarted or stopped. */
     public void apply() {
+        int call = ++applies;
         boolean on = settings.localServerProperty().get();
         ModelInfo info = model.get();
         int port = settings.localServerPortProperty().get();
@@ -125,7 +131,7 @@ public final class LocalServerViewModel implements AutoCloseable {
             stopRunning();
             if (load == null) {
                 if (!on) {
-                    ui.execute(() -> status.set("off"));
+                    show(call, "off");
                 }
                 return;
             }
@@ -136,8 +142,16 @@ public final class LocalServerViewModel implements AutoCloseable {
             } catch (Exception | Error e) {
                 outcome = "not running: " + Errors.message(e);
             }
-            String s = outcome;
-            ui.execute(() -> status.set(s));
+            show(call, outcome);
+        });
+    }
+
+    /** The worker's outcome of apply call {@code call}, on the UI thread, unless a later call has come since. */
+    private void show(int call, String outcome) {
+        ui.execute(() -> {
+            if (call == applies) {
+                status.set(outcome);
+            }
         });
     }
 
